@@ -1,0 +1,1 @@
+//! Claims, verdicts, and the report in Markdown, JSON and self-contained HTML.

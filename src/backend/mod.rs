@@ -1,0 +1,2 @@
+//! Cryptographic backends: RustCrypto (pure Rust, `no_std`, the default) and
+//! ring (assembly, `std` targets). Both give byte-identical output.

@@ -1,0 +1,32 @@
+//! `deid audit`: one subcommand per attack.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+mod hashes;
+mod link;
+mod report;
+mod risk;
+
+/// The audit subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Reverse hashed identifier columns the way a recipient would (exit 3 if any is reversed).
+    Hashes(hashes::Args),
+    /// Quasi-identifier risk: k-anonymity, uniqueness, prosecutor/journalist/marketer risk.
+    Risk(risk::Args),
+    /// Linkage attack: match released records to an auxiliary file on shared columns.
+    Link(link::Args),
+    /// All audits against testable claims, with a verdict (exit 4 if a claim is refuted).
+    Report(report::Args),
+}
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Hashes(a) => hashes::run(a),
+        Command::Risk(a) => risk::run(a),
+        Command::Link(a) => link::run(a),
+        Command::Report(a) => report::run(a),
+    }
+}

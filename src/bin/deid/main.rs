@@ -1,0 +1,94 @@
+//! `deid`: make exports safe to share, and prove when they are not.
+//!
+//! This file only parses arguments and dispatches; each command lives in its
+//! own module and uses the library's public API.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod apply;
+mod audit;
+mod bench;
+mod decrypt;
+mod demo;
+mod generate;
+mod keygen;
+mod scan;
+
+/// Keyed pseudonyms, reversible tokens and generalization for CSV and JSON
+/// Lines exports, and audits that test "individuals can't be identified".
+#[derive(Parser)]
+#[command(name = "deid", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Start with `deid demo`, then `deid keygen -o keys.json` and `deid apply --help`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a keyset (mode 0600), or rotate in a new primary key.
+    Keygen(keygen::Args),
+    /// Transform an export with a policy: pseudonymize, encrypt, generalize, drop.
+    Apply(apply::Args),
+    /// Open `encrypt` and `fpe` fields of an export again, with the same policy and keyset.
+    Decrypt(decrypt::Args),
+    /// Detect identifier-like columns from a sample and suggest a policy.
+    Scan(scan::Args),
+    /// Generate a deterministic synthetic export for demos and benchmarks.
+    #[command(name = "gen")]
+    Gen(generate::Args),
+    /// Test anonymization claims: hash reversal, quasi-identifier risk, linkage, verdict.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Measure every transform on this device.
+    Bench(bench::Args),
+    /// Run the main job end to end on built-in sample data.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap: 0 for --help/--version, 2 for usage errors.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Keygen(a) => keygen::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Decrypt(a) => decrypt::run(a),
+        Command::Scan(a) => scan::run(a),
+        Command::Gen(a) => generate::run(a),
+        Command::Audit(c) => audit::run(c),
+        Command::Bench(a) => bench::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                // `deid ... | head` is not an error.
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = io::stderr().lock();
+            let _ = writeln!(stderr, "deid: error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,2 @@
+//! Streaming CSV and JSON Lines, the ordered parallel pipeline and atomic
+//! output (temporary file renamed into place on success).

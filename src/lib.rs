@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod backend;
+pub mod date;
+pub mod encoding;
+pub mod error;
+pub mod key;
+pub mod normalize;
+pub mod transform;
+
+#[cfg(feature = "alloc")]
+pub mod field;
+#[cfg(feature = "alloc")]
+pub mod policy;
+
+#[cfg(feature = "std")]
+pub mod audit;
+#[cfg(feature = "std")]
+pub mod bench;
+#[cfg(feature = "std")]
+pub mod io;
+#[cfg(feature = "std")]
+pub mod scan;
+#[cfg(feature = "std")]
+pub mod synth;
+
+pub use error::{CryptoError, Error};
+#[cfg(feature = "alloc")]
+pub use key::Keyset;
+pub use key::{MasterKey, Purpose};

@@ -1,0 +1,1 @@
+//! Detects identifier-like columns from a sample and suggests a policy.

@@ -1,0 +1,1 @@
+//! Deterministic synthetic exports (`deid gen`) for demos, tests and benchmarks.

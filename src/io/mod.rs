@@ -1,2 +1,4 @@
 //! Streaming CSV and JSON Lines, the ordered parallel pipeline and atomic
 //! output (temporary file renamed into place on success).
+
+pub mod table;

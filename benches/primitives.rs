@@ -1,1 +1,3 @@
+//! Criterion benchmarks of the core primitives (filled in with the primitives).
+
 fn main() {}

@@ -1,0 +1,190 @@
+//! Keysets: the JSON format of DESIGN.md, rotation, and that no error or
+//! debug output ever shows a secret.
+#![cfg(feature = "alloc")]
+
+use deid::key::{Keyset, KeysetError, MasterKey, Purpose};
+
+/// A deterministic RNG for tests only (SplitMix64); never for real keys.
+struct TestRng(u64);
+
+impl rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.try_next_u64()? as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Ok(z ^ (z >> 31))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+impl rand_core::TryCryptoRng for TestRng {}
+
+const SECRET_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // bytes 0..32
+
+fn keyset_json(primary: u32, keys: &[(u32, &str)]) -> String {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|(id, secret)| {
+            format!(r#"{{"id": {id}, "created": "2026-01-01T00:00:00Z", "secret": "{secret}"}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"version": 1, "primary": {primary}, "keys": [{}]}}"#,
+        keys.join(",")
+    )
+}
+
+#[test]
+fn parses_the_design_format_and_derives_like_the_raw_key() {
+    let ks = Keyset::from_json(&keyset_json(7, &[(7, SECRET_B64)])).unwrap();
+    assert_eq!(ks.primary().id(), 7);
+    let raw: [u8; 32] = core::array::from_fn(|i| i as u8);
+    let direct = MasterKey::from_bytes(7, raw);
+    let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+    ks.primary().derive(Purpose::Aead, "email", &mut a).unwrap();
+    direct.derive(Purpose::Aead, "email", &mut b).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn json_round_trip_keeps_ids_primary_and_secrets() {
+    let mut rng = TestRng(1);
+    let mut ks = Keyset::generate(&mut rng, "2026-11-24T00:00:00Z");
+    let new_id = ks.rotate(&mut rng, "2026-11-25T00:00:00Z");
+    assert_eq!(new_id, 2);
+    assert_eq!(ks.primary().id(), 2);
+    let json = ks.to_json();
+    let back = Keyset::from_json(&json).unwrap();
+    assert_eq!(back.ids().collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(back.primary().id(), 2);
+    for id in [1, 2] {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        ks.get(id)
+            .unwrap()
+            .derive(Purpose::Pseudonym, "c", &mut a)
+            .unwrap();
+        back.get(id)
+            .unwrap()
+            .derive(Purpose::Pseudonym, "c", &mut b)
+            .unwrap();
+        assert_eq!(a, b, "key {id}");
+    }
+}
+
+#[test]
+fn subkeys_differ_by_purpose_context_and_key() {
+    let k1 = MasterKey::from_bytes(1, [1; 32]);
+    let k2 = MasterKey::from_bytes(2, [2; 32]);
+    let d = |k: &MasterKey, p, c| {
+        let mut out = [0u8; 32];
+        k.derive(p, c, &mut out).unwrap();
+        out
+    };
+    let base = d(&k1, Purpose::Pseudonym, "phone");
+    assert_ne!(base, d(&k1, Purpose::Pseudonym, "email"));
+    assert_ne!(base, d(&k1, Purpose::Siv, "phone"));
+    assert_ne!(base, d(&k2, Purpose::Pseudonym, "phone"));
+    assert_eq!(base, d(&k1, Purpose::Pseudonym, "phone"));
+}
+
+#[test]
+fn subkey_matches_hkdf_info_layout() {
+    // info = "deid/v1/" || purpose || "/" || context, salt none: the same as
+    // hkdf with the info string spelled out.
+    let key = MasterKey::from_bytes(1, [0x42; 32]);
+    let mut ours = [0u8; 64];
+    key.derive(Purpose::Siv, "customer-email", &mut ours)
+        .unwrap();
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(None, &[0x42; 32]);
+    let mut theirs = [0u8; 64];
+    hk.expand(b"deid/v1/siv/customer-email", &mut theirs)
+        .unwrap();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn too_long_subkey_is_an_error_not_a_panic() {
+    let key = MasterKey::from_bytes(1, [0; 32]);
+    let mut out = vec![0u8; 255 * 32 + 1];
+    assert!(key.derive(Purpose::Fpe, "x", &mut out).is_err());
+}
+
+#[test]
+fn rejects_bad_keysets_without_echoing_secrets() {
+    let short = "c2VjcmV0LXNob3J0"; // "secret-short"
+    type Check = fn(&KeysetError) -> bool;
+    let cases: Vec<(String, Check)> = vec![
+        (keyset_json(1, &[(1, short)]), |e| {
+            matches!(e, KeysetError::BadSecret(1))
+        }),
+        (keyset_json(1, &[(1, "not base64 at all!")]), |e| {
+            matches!(e, KeysetError::BadSecret(1))
+        }),
+        (keyset_json(1, &[(1, SECRET_B64), (1, SECRET_B64)]), |e| {
+            matches!(e, KeysetError::DuplicateId(1))
+        }),
+        (keyset_json(9, &[(1, SECRET_B64)]), |e| {
+            matches!(e, KeysetError::MissingPrimary(9))
+        }),
+        (keyset_json(1, &[]), |e| matches!(e, KeysetError::Empty)),
+        (
+            keyset_json(1, &[(1, SECRET_B64)]).replace("\"version\": 1", "\"version\": 2"),
+            |e| matches!(e, KeysetError::UnsupportedVersion(2)),
+        ),
+        // A secret where a number belongs: serde_json would quote it.
+        (
+            format!(r#"{{"version": 1, "primary": "{SECRET_B64}", "keys": []}}"#),
+            |e| matches!(e, KeysetError::Malformed(_)),
+        ),
+    ];
+    for (json, expected) in cases {
+        let err = Keyset::from_json(&json).unwrap_err();
+        assert!(expected(&err), "unexpected error {err:?} for {json}");
+        let shown = format!("{err} {err:?}");
+        for secret in [SECRET_B64, short] {
+            assert!(
+                !shown.contains(secret),
+                "error shows secret material: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn debug_never_shows_secrets() {
+    let ks = Keyset::from_json(&keyset_json(3, &[(3, SECRET_B64)])).unwrap();
+    let shown = format!("{ks:?} {:?}", ks.primary());
+    assert!(shown.contains('3'));
+    assert!(!shown.contains(SECRET_B64));
+    assert!(!shown.contains("[0, 1, 2"), "{shown}");
+}
+
+#[test]
+fn from_keys_rejects_duplicates_and_empty() {
+    assert!(matches!(Keyset::from_keys(vec![]), Err(KeysetError::Empty)));
+    let dup = vec![
+        MasterKey::from_bytes(4, [0; 32]),
+        MasterKey::from_bytes(4, [1; 32]),
+    ];
+    assert!(matches!(
+        Keyset::from_keys(dup),
+        Err(KeysetError::DuplicateId(4))
+    ));
+    let ok = Keyset::from_keys(vec![
+        MasterKey::from_bytes(5, [0; 32]),
+        MasterKey::from_bytes(6, [1; 32]),
+    ])
+    .unwrap();
+    assert_eq!(ok.primary().id(), 5);
+    assert!(ok.get(6).is_some() && ok.get(7).is_none());
+}

@@ -1,2 +1,226 @@
 //! Text encodings of pseudonyms and tokens into caller buffers: lowercase hex,
 //! RFC 4648 base32 (lowercase, no padding), base64url (no padding).
+//!
+//! # Example
+//! ```
+//! use deid::encoding::Encoding;
+//! let mut buf = [0u8; 16];
+//! assert_eq!(Encoding::Hex.encode(&[0xde, 0xad], &mut buf).unwrap(), "dead");
+//! assert_eq!(Encoding::Base32.encode(b"f", &mut buf).unwrap(), "my");
+//! assert_eq!(Encoding::Base64Url.encode(&[0xfb, 0xff], &mut buf).unwrap(), "-_8");
+//! ```
+
+use core::fmt;
+use core::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// How a pseudonym's bytes are written as text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Lowercase hexadecimal (the default).
+    #[default]
+    Hex,
+    /// RFC 4648 base32, lowercase, no padding.
+    Base32,
+    /// RFC 4648 base64url, no padding.
+    #[serde(rename = "base64url")]
+    Base64Url,
+}
+
+impl Encoding {
+    /// Length of the text for `n` input bytes.
+    pub const fn encoded_len(self, n: usize) -> usize {
+        match self {
+            Encoding::Hex => 2 * n,
+            Encoding::Base32 => (8 * n).div_ceil(5),
+            Encoding::Base64Url => (4 * n).div_ceil(3),
+        }
+    }
+
+    /// The name used in policies.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Hex => "hex",
+            Encoding::Base32 => "base32",
+            Encoding::Base64Url => "base64url",
+        }
+    }
+
+    /// Encodes `input` into the front of `out` and returns it as text.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out` is shorter than
+    /// [`Encoding::encoded_len`].
+    pub fn encode<'a>(self, input: &[u8], out: &'a mut [u8]) -> Result<&'a str, Error> {
+        let len = self.encoded_len(input.len());
+        let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
+        match self {
+            Encoding::Hex => data_encoding::HEXLOWER.encode_mut(input, out),
+            Encoding::Base32 => {
+                data_encoding::BASE32_NOPAD.encode_mut(input, out);
+                out.make_ascii_lowercase();
+            }
+            Encoding::Base64Url => data_encoding::BASE64URL_NOPAD.encode_mut(input, out),
+        }
+        core::str::from_utf8(out).map_err(|_| Error::Invalid("encoding"))
+    }
+}
+
+impl FromStr for Encoding {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hex" => Ok(Encoding::Hex),
+            "base32" => Ok(Encoding::Base32),
+            "base64url" => Ok(Encoding::Base64Url),
+            _ => Err(Error::Config("encoding (hex, base32 or base64url)")),
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Length of the bytes a base64url (no padding) text of `n` characters decodes to.
+///
+/// # Errors
+/// [`Error::Invalid`] for a length no base64url text can have.
+pub fn base64url_decoded_len(n: usize) -> Result<usize, Error> {
+    data_encoding::BASE64URL_NOPAD
+        .decode_len(n)
+        .map_err(|_| Error::Invalid("base64url"))
+}
+
+/// Decodes base64url (no padding) into the front of `out`, returning the
+/// decoded bytes.
+///
+/// # Errors
+/// [`Error::Invalid`] for text that is not base64url, [`Error::BufferTooSmall`]
+/// if `out` is too short.
+pub fn base64url_decode<'a>(text: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+    let len = base64url_decoded_len(text.len())?;
+    let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
+    let n = data_encoding::BASE64URL_NOPAD
+        .decode_mut(text, out)
+        .map_err(|_| Error::Invalid("base64url"))?;
+    Ok(&out[..n])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 4648 section 10 test vectors, lowercased for base32.
+    const RFC4648: &[(&str, &str, &str, &str)] = &[
+        ("", "", "", ""),
+        ("f", "66", "my", "Zg"),
+        ("fo", "666f", "mzxq", "Zm8"),
+        ("foo", "666f6f", "mzxw6", "Zm9v"),
+        ("foob", "666f6f62", "mzxw6yq", "Zm9vYg"),
+        ("fooba", "666f6f6261", "mzxw6ytb", "Zm9vYmE"),
+        ("foobar", "666f6f626172", "mzxw6ytboi", "Zm9vYmFy"),
+    ];
+
+    #[test]
+    fn rfc4648_vectors() {
+        let mut buf = [0u8; 16];
+        for (input, hex, b32, b64) in RFC4648 {
+            assert_eq!(
+                Encoding::Hex.encode(input.as_bytes(), &mut buf).unwrap(),
+                *hex
+            );
+            assert_eq!(
+                Encoding::Base32.encode(input.as_bytes(), &mut buf).unwrap(),
+                *b32
+            );
+            assert_eq!(
+                Encoding::Base64Url
+                    .encode(input.as_bytes(), &mut buf)
+                    .unwrap(),
+                *b64
+            );
+            let mut dec = [0u8; 16];
+            assert_eq!(
+                base64url_decode(b64.as_bytes(), &mut dec).unwrap(),
+                input.as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn url_alphabet_and_errors() {
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            Encoding::Base64Url
+                .encode(&[0xfb, 0xff, 0xfe], &mut buf)
+                .unwrap(),
+            "-__-"
+        );
+        assert_eq!(
+            Encoding::Hex.encode(&[0; 8], &mut buf[..4]),
+            Err(Error::BufferTooSmall(16))
+        );
+        assert_eq!(
+            base64url_decode(b"Zm9v+", &mut buf),
+            Err(Error::Invalid("base64url"))
+        );
+        assert!(base64url_decode(b"Zm9v=", &mut buf).is_err());
+    }
+}
+
+/// Base64url-encodes (no padding) `raw_len` bytes that sit at the *end* of
+/// the encoded length's span of `buf`, writing the text from the front.
+///
+/// With `t = ceil(4 r / 3)` the text length, group `i` (3 bytes read from
+/// `t - r + 3i`) is written at `4i`; since `t - r = ceil(r / 3)`, no write
+/// reaches bytes not yet read. This lets token encoders need no second
+/// buffer in `no_std`.
+pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&str, Error> {
+    let text_len = Encoding::Base64Url.encoded_len(raw_len);
+    let buf = buf
+        .get_mut(..text_len)
+        .ok_or(Error::BufferTooSmall(text_len))?;
+    let off = text_len - raw_len;
+    let mut group = [0u8; 3];
+    let mut text = [0u8; 4];
+    let mut read = 0;
+    let mut write = 0;
+    while read < raw_len {
+        let n = (raw_len - read).min(3);
+        group[..n].copy_from_slice(&buf[off + read..off + read + n]);
+        let m = Encoding::Base64Url.encoded_len(n);
+        data_encoding::BASE64URL_NOPAD.encode_mut(&group[..n], &mut text[..m]);
+        buf[write..write + m].copy_from_slice(&text[..m]);
+        read += n;
+        write += m;
+    }
+    core::str::from_utf8(buf).map_err(|_| Error::Invalid("encoding"))
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::*;
+
+    #[test]
+    fn tail_encoding_matches_plain_encoding_for_all_small_lengths() {
+        for r in 0..100usize {
+            let raw: [u8; 100] = core::array::from_fn(|i| (i * 37 + r) as u8);
+            let mut expected = [0u8; 200];
+            let want = Encoding::Base64Url
+                .encode(&raw[..r], &mut expected)
+                .unwrap();
+            let t = Encoding::Base64Url.encoded_len(r);
+            let mut buf = [0u8; 200];
+            buf[t - r..t].copy_from_slice(&raw[..r]);
+            assert_eq!(base64url_encode_tail(&mut buf, r).unwrap(), want, "r = {r}");
+        }
+    }
+}

@@ -252,10 +252,6 @@ impl DeterministicCipher {
         Encoding::Base64Url.encoded_len(HEADER_LEN + TAG_LEN + n)
     }
 
-    fn siv(&self) -> Aes256Siv {
-        Aes256Siv::new((&*self.key).into())
-    }
-
     /// Encrypts `plaintext` into the front of `out`.
     ///
     /// # Errors
@@ -270,10 +266,7 @@ impl DeterministicCipher {
         write_header(raw, self.key_id);
         let (siv_slot, body) = raw[HEADER_LEN..].split_at_mut(TAG_LEN);
         body.copy_from_slice(plaintext);
-        let tag = self
-            .siv()
-            .encrypt_inout_detached([self.context.as_bytes()], body.into())
-            .map_err(|_| CryptoError)?;
+        let tag = raw::siv_seal(&self.key, &[self.context.as_bytes()], body)?;
         siv_slot.copy_from_slice(&tag);
         base64url_encode_tail(out, raw_len)
     }
@@ -286,11 +279,77 @@ impl DeterministicCipher {
     pub fn decrypt<'a>(&self, token: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
         let raw = decode_token(token, self.key_id, HEADER_LEN + TAG_LEN, out)?;
         let (head, body) = raw.split_at_mut(HEADER_LEN + TAG_LEN);
-        let tag = aes_siv::Tag::try_from(&head[HEADER_LEN..]).map_err(|_| CryptoError)?;
-        self.siv()
-            .decrypt_inout_detached([self.context.as_bytes()], body.into(), &tag)
-            .map_err(|_| CryptoError)?;
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&head[HEADER_LEN..]);
+        raw::siv_open(&self.key, &[self.context.as_bytes()], body, &tag)?;
         Ok(body)
+    }
+}
+
+/// The AEAD building blocks under the token formats, exposed so published
+/// test vectors (NIST GCM, RFC 5297) run through exactly the code that makes
+/// tokens. Use [`RandomizedCipher`] and [`DeterministicCipher`] for data.
+pub mod raw {
+    use super::*;
+
+    /// AES-SIV (AES-CMAC-SIV, 512-bit key) of `buf` in place; returns the SIV.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] for more associated-data items than S2V allows.
+    pub fn siv_seal(
+        key: &[u8; 64],
+        associated_data: &[&[u8]],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], Error> {
+        let mut siv = Aes256Siv::new(key.into());
+        let tag = siv
+            .encrypt_inout_detached(associated_data, buf.into())
+            .map_err(|_| CryptoError)?;
+        Ok(tag.into())
+    }
+
+    /// Checks the SIV in constant time and decrypts `buf` in place.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] when the SIV does not verify (`buf` then holds no plaintext).
+    pub fn siv_open(
+        key: &[u8; 64],
+        associated_data: &[&[u8]],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        let mut siv = Aes256Siv::new(key.into());
+        siv.decrypt_inout_detached(associated_data, buf.into(), tag.into())
+            .map_err(|_| CryptoError.into())
+    }
+
+    /// AES-256-GCM of `buf` in place with `backend`; returns the tag.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] only past GCM's message length limit.
+    pub fn gcm_seal(
+        backend: Backend,
+        key: &[u8; 32],
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], Error> {
+        Ok(GcmKey::new(backend, key)?.seal(nonce, aad, buf)?)
+    }
+
+    /// Verifies the tag and decrypts `buf` in place with `backend`.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] when the tag does not verify.
+    pub fn gcm_open(
+        backend: Backend,
+        key: &[u8; 32],
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        Ok(GcmKey::new(backend, key)?.open(nonce, aad, buf, tag)?)
     }
 }
 

@@ -3,6 +3,8 @@
 //! This file only parses arguments and dispatches; each command lives in its
 //! own module and uses the library's public API.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{self, Write};
 use std::process::ExitCode;
 

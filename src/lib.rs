@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 // No panics in library code: errors are values (tests may unwrap).
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]

@@ -1,3 +1,556 @@
 //! Normalizers run before a transform so the same person gets the same
 //! pseudonym whatever the formatting: `trim`, `lowercase`, `digits`, `email`,
 //! `phone:<ISO country>` (to E.164).
+//!
+//! All work on caller buffers. A value a normalizer cannot make sense of is an
+//! error naming the rule (`phone:KR`), never the value: under the policy's
+//! `on_error` it stops the run or drops the record, it is never written in
+//! clear.
+//!
+//! # Example
+//! ```
+//! use deid::normalize::Normalizer;
+//! let phone: Normalizer = "phone:KR".parse().unwrap();
+//! let mut out = [0u8; 32];
+//! assert_eq!(phone.apply(b"010-1234-5678", &mut out).unwrap(), b"+821012345678");
+//! assert_eq!(phone.apply(b"+82 10 1234 5678", &mut out).unwrap(), b"+821012345678");
+//! let email: Normalizer = "email".parse().unwrap();
+//! assert_eq!(email.apply(b"  Ada@Example.COM ", &mut out).unwrap(), b"ada@example.com");
+//! ```
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::error::Error;
+
+/// Countries whose phone numbers `phone:<country>` understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Country {
+    /// South Korea (+82).
+    KR,
+    /// United States and the NANP (+1).
+    US,
+    /// Japan (+81).
+    JP,
+    /// China (+86).
+    CN,
+    /// United Kingdom (+44).
+    GB,
+    /// Germany (+49).
+    DE,
+}
+
+impl Country {
+    /// ISO 3166-1 alpha-2 code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Country::KR => "KR",
+            Country::US => "US",
+            Country::JP => "JP",
+            Country::CN => "CN",
+            Country::GB => "GB",
+            Country::DE => "DE",
+        }
+    }
+
+    /// ITU-T E.164 country calling code.
+    pub const fn calling_code(self) -> &'static [u8] {
+        match self {
+            Country::KR => b"82",
+            Country::US => b"1",
+            Country::JP => b"81",
+            Country::CN => b"86",
+            Country::GB => b"44",
+            Country::DE => b"49",
+        }
+    }
+
+    /// Lengths a national significant number (without trunk prefix) may have.
+    const fn nsn_len(self) -> (usize, usize) {
+        match self {
+            Country::KR => (8, 10), // 02-123-4567 .. 010-1234-5678
+            Country::US => (10, 10),
+            Country::JP => (9, 10),
+            Country::CN => (9, 11),
+            Country::GB => (9, 10),
+            Country::DE => (6, 13),
+        }
+    }
+
+    /// The international call prefixes dialled from this country.
+    const fn intl_prefixes(self) -> &'static [&'static [u8]] {
+        match self {
+            Country::KR => &[b"00700", b"001", b"002", b"005", b"006", b"008", b"00"],
+            Country::US => &[b"011"],
+            Country::JP => &[b"010"],
+            Country::CN | Country::GB | Country::DE => &[b"00"],
+        }
+    }
+
+    /// Whether national numbers are dialled with a leading trunk `0`.
+    const fn trunk_zero(self) -> bool {
+        !matches!(self, Country::US)
+    }
+}
+
+impl FromStr for Country {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "KR" | "kr" => Country::KR,
+            "US" | "us" => Country::US,
+            "JP" | "jp" => Country::JP,
+            "CN" | "cn" => Country::CN,
+            "GB" | "gb" | "UK" | "uk" => Country::GB,
+            "DE" | "de" => Country::DE,
+            _ => return Err(Error::Config("phone country (KR, US, JP, CN, GB or DE)")),
+        })
+    }
+}
+
+/// One normalization step, named as in policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Normalizer {
+    /// `trim`: leading and trailing Unicode white space removed.
+    Trim,
+    /// `lowercase`: Unicode lowercase.
+    Lowercase,
+    /// `digits`: every character but the ASCII digits removed.
+    Digits,
+    /// `email`: trimmed and lowercased (local part too: the providers that
+    /// matter treat it case-insensitively), exactly one `@` with text on both
+    /// sides, no white space inside.
+    Email,
+    /// `phone:<country>`: to E.164 (`+` and digits), national numbers read
+    /// with this country's trunk and international prefixes.
+    Phone(Country),
+}
+
+impl Normalizer {
+    /// The name used in policies (`phone:KR`).
+    pub fn name(self) -> NormalizerName {
+        NormalizerName(self)
+    }
+
+    /// The longest output for an input of `len` bytes (Unicode lowercase may
+    /// grow a string up to 3×; a phone gains at most a `+` and a calling code).
+    pub const fn max_output_len(self, len: usize) -> usize {
+        match self {
+            Normalizer::Lowercase | Normalizer::Email => 3 * len,
+            Normalizer::Phone(_) => len + 4,
+            Normalizer::Trim | Normalizer::Digits => len,
+        }
+    }
+
+    /// Normalizes `input` into the front of `out`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the rule for input it cannot normalize
+    /// (not UTF-8, not an email, not a phone number of that country);
+    /// [`Error::BufferTooSmall`] if `out` is too short.
+    pub fn apply<'a>(self, input: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        let n = match self {
+            Normalizer::Trim => {
+                let s = text(input, "trim")?.trim();
+                copy(s.as_bytes(), out)?
+            }
+            Normalizer::Lowercase => lowercase(text(input, "lowercase")?, out)?,
+            Normalizer::Digits => {
+                let mut n = 0;
+                for &c in input.iter().filter(|c| c.is_ascii_digit()) {
+                    *out.get_mut(n).ok_or(Error::BufferTooSmall(input.len()))? = c;
+                    n += 1;
+                }
+                n
+            }
+            Normalizer::Email => email(input, out)?,
+            Normalizer::Phone(country) => phone(country, input, out)?,
+        };
+        Ok(&out[..n])
+    }
+}
+
+/// Displays a normalizer as in policies, e.g. `phone:KR`.
+#[derive(Clone, Copy, Debug)]
+pub struct NormalizerName(Normalizer);
+
+impl fmt::Display for NormalizerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Normalizer::Trim => f.write_str("trim"),
+            Normalizer::Lowercase => f.write_str("lowercase"),
+            Normalizer::Digits => f.write_str("digits"),
+            Normalizer::Email => f.write_str("email"),
+            Normalizer::Phone(c) => write!(f, "phone:{}", c.code()),
+        }
+    }
+}
+
+impl fmt::Display for Normalizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.name().fmt(f)
+    }
+}
+
+impl FromStr for Normalizer {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "trim" => Normalizer::Trim,
+            "lowercase" => Normalizer::Lowercase,
+            "digits" => Normalizer::Digits,
+            "email" => Normalizer::Email,
+            _ => match s.strip_prefix("phone:") {
+                Some(c) => Normalizer::Phone(c.parse()?),
+                None => {
+                    return Err(Error::Config(
+                        "normalizer (trim, lowercase, digits, email or phone:<country>)",
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl serde::Serialize for Normalizer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Normalizer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Normalizer;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("one of \"trim\", \"lowercase\", \"digits\", \"email\", \"phone:<KR|US|JP|CN|GB|DE>\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Normalizer, E> {
+                v.parse()
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// Runs `chain` over `input`, ping-ponging between two scratch buffers.
+/// With an empty chain the input is returned as is.
+///
+/// # Errors
+/// The first normalizer's error.
+pub fn apply_chain<'a>(
+    chain: &[Normalizer],
+    input: &'a [u8],
+    a: &'a mut [u8],
+    b: &'a mut [u8],
+) -> Result<&'a [u8], Error> {
+    let Some((first, rest)) = chain.split_first() else {
+        return Ok(input);
+    };
+    let mut len = first.apply(input, a)?.len();
+    let (mut src, mut dst) = (a, b);
+    for n in rest {
+        len = n.apply(&src[..len], dst)?.len();
+        core::mem::swap(&mut src, &mut dst);
+    }
+    let src: &'a [u8] = src;
+    Ok(&src[..len])
+}
+
+fn text<'a>(input: &'a [u8], rule: &'static str) -> Result<&'a str, Error> {
+    core::str::from_utf8(input).map_err(|_| Error::Invalid(rule))
+}
+
+fn copy(src: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    out.get_mut(..src.len())
+        .ok_or(Error::BufferTooSmall(src.len()))?
+        .copy_from_slice(src);
+    Ok(src.len())
+}
+
+fn lowercase(s: &str, out: &mut [u8]) -> Result<usize, Error> {
+    if s.is_ascii() {
+        let n = copy(s.as_bytes(), out)?;
+        out[..n].make_ascii_lowercase();
+        return Ok(n);
+    }
+    let mut n = 0;
+    let mut utf8 = [0u8; 4];
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let enc = c.encode_utf8(&mut utf8).as_bytes();
+        out.get_mut(n..n + enc.len())
+            .ok_or(Error::BufferTooSmall(3 * s.len()))?
+            .copy_from_slice(enc);
+        n += enc.len();
+    }
+    Ok(n)
+}
+
+fn email(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let s = text(input, "email")?.trim();
+    let mut parts = s.split('@');
+    let (local, domain) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(l), Some(d), None) => (l, d),
+        _ => return Err(Error::Invalid("email")),
+    };
+    if local.is_empty()
+        || domain.is_empty()
+        || s.chars().any(char::is_whitespace)
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(Error::Invalid("email"));
+    }
+    lowercase(s, out)
+}
+
+fn phone(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    const RULE: &str = "phone number";
+    let s = text(input, RULE)?.trim();
+    // Digits only, remembering a leading '+'; separators may be spaces,
+    // dashes, dots, slashes and parentheses, nothing else.
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    let mut plus = false;
+    for (i, c) in s.bytes().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                *digits.get_mut(n).ok_or(Error::Invalid(RULE))? = c;
+                n += 1;
+            }
+            b'+' if i == 0 => plus = true,
+            b' ' | b'-' | b'.' | b'(' | b')' | b'/' => {}
+            _ => return Err(Error::Invalid(RULE)),
+        }
+    }
+    let d = &digits[..n];
+    let cc = country.calling_code();
+    let (min, max) = country.nsn_len();
+
+    // International form: +CC..., or an international prefix, or (without
+    // either) the calling code itself when the rest has a valid length.
+    let intl: Option<&[u8]> = if plus {
+        Some(d)
+    } else if let Some(rest) = strip_intl_prefix(country, d) {
+        Some(rest)
+    } else if d.starts_with(cc)
+        && (min..=max).contains(&(d.len() - cc.len()))
+        && !(country.trunk_zero() && d.starts_with(b"0"))
+    {
+        Some(d)
+    } else {
+        None
+    };
+
+    let nsn: &[u8] = match intl {
+        Some(full) if full.starts_with(cc) => {
+            let rest = &full[cc.len()..];
+            // "+82 (0)10 ..." style: a trunk zero written after the code.
+            if country.trunk_zero() && rest.starts_with(b"0") {
+                &rest[1..]
+            } else {
+                rest
+            }
+        }
+        Some(full) => {
+            // Another country's number: keep it as E.164 if plausible.
+            if !(8..=15).contains(&full.len()) || full.starts_with(b"0") {
+                return Err(Error::Invalid(RULE));
+            }
+            return write_e164(&[], full, out);
+        }
+        // Chinese mobile numbers are dialled without the trunk zero.
+        None if country == Country::CN && d.len() == 11 && d[0] == b'1' => d,
+        None if country.trunk_zero() => d.strip_prefix(b"0").ok_or(Error::Invalid(RULE))?,
+        None => d,
+    };
+    if !(min..=max).contains(&nsn.len()) || nsn.starts_with(b"0") {
+        return Err(Error::Invalid(RULE));
+    }
+    if country == Country::US && nsn[0] < b'2' {
+        return Err(Error::Invalid(RULE)); // NANP area codes start with 2-9
+    }
+    write_e164(cc, nsn, out)
+}
+
+/// Strips an international call prefix. Prefixes can overlap (Korea's
+/// `008` carrier prefix and `00` followed by `82`), so a prefix followed by
+/// this country's own calling code wins.
+fn strip_intl_prefix(country: Country, d: &[u8]) -> Option<&[u8]> {
+    let cc = country.calling_code();
+    let mut candidates = country
+        .intl_prefixes()
+        .iter()
+        .filter(|p| d.starts_with(p))
+        .map(|p| &d[p.len()..]);
+    let first = candidates.next()?;
+    if first.starts_with(cc) {
+        return Some(first);
+    }
+    Some(
+        candidates
+            .find(|rest| rest.starts_with(cc))
+            .unwrap_or(first),
+    )
+}
+
+fn write_e164(cc: &[u8], nsn: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let len = 1 + cc.len() + nsn.len();
+    let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
+    out[0] = b'+';
+    out[1..=cc.len()].copy_from_slice(cc);
+    out[1 + cc.len()..].copy_from_slice(nsn);
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(n: &str, input: &str) -> Result<[u8; 64], Error> {
+        let mut out = [0u8; 64];
+        let len = n
+            .parse::<Normalizer>()
+            .unwrap()
+            .apply(input.as_bytes(), &mut out)?
+            .len();
+        let mut fixed = [0u8; 64];
+        fixed[..len].copy_from_slice(&out[..len]);
+        Ok(fixed)
+    }
+
+    fn ok(n: &str, input: &str, want: &str) {
+        let out = norm(n, input).unwrap_or_else(|e| panic!("{n} {input:?}: {e}"));
+        let got = core::str::from_utf8(&out).unwrap().trim_end_matches('\0');
+        assert_eq!(got, want, "{n} {input:?}");
+    }
+
+    fn bad(n: &str, input: &str) {
+        assert!(
+            matches!(norm(n, input), Err(Error::Invalid(_))),
+            "{n} {input:?} should be rejected"
+        );
+    }
+
+    #[test]
+    fn korean_numbers_in_every_common_form() {
+        for input in [
+            "010-1234-5678",
+            "01012345678",
+            "010 1234 5678",
+            "010.1234.5678",
+            "+82 10-1234-5678",
+            "+821012345678",
+            "821012345678",
+            "0082-10-1234-5678",
+            "001-82-10-1234-5678",
+            "+82 (0)10 1234 5678",
+            " 010-1234-5678 ",
+        ] {
+            ok("phone:KR", input, "+821012345678");
+        }
+        ok("phone:KR", "02-123-4567", "+8221234567");
+        ok("phone:KR", "031-123-4567", "+82311234567");
+        bad("phone:KR", "1234");
+        bad("phone:KR", "010-1234-5678-9999");
+        bad("phone:KR", "010-12x4-5678");
+        bad("phone:KR", "");
+        bad("phone:KR", "++821012345678");
+    }
+
+    #[test]
+    fn other_countries() {
+        ok("phone:US", "(415) 555-2671", "+14155552671");
+        ok("phone:US", "1-415-555-2671", "+14155552671");
+        ok("phone:US", "+1 415 555 2671", "+14155552671");
+        ok("phone:US", "011 44 20 7946 0958", "+442079460958");
+        bad("phone:US", "(015) 555-2671");
+        ok("phone:JP", "090-1234-5678", "+819012345678");
+        ok("phone:JP", "03-1234-5678", "+81312345678");
+        ok("phone:CN", "138 1234 5678", "+8613812345678");
+        ok("phone:CN", "010-1234-5678", "+861012345678");
+        ok("phone:GB", "07911 123456", "+447911123456");
+        ok("phone:GB", "+44 20 7946 0958", "+442079460958");
+        ok("phone:DE", "030 123456", "+4930123456");
+        ok("phone:DE", "+49 1512 3456789", "+4915123456789");
+        // Another country's number under phone:KR stays E.164.
+        ok("phone:KR", "+1 415 555 2671", "+14155552671");
+    }
+
+    #[test]
+    fn text_normalizers() {
+        ok("trim", "  a b \t", "a b");
+        ok("lowercase", "ÀBC", "àbc");
+        ok("digits", "010-1234 x5678", "01012345678");
+        ok(
+            "email",
+            " Ada.Lovelace@Example.COM ",
+            "ada.lovelace@example.com",
+        );
+        bad("email", "no-at-sign");
+        bad("email", "a@b@c");
+        bad("email", "@example.com");
+        bad("email", "a b@example.com");
+        bad("email", "a@");
+        assert_eq!(
+            Normalizer::Trim.apply(&[0xff], &mut [0u8; 4]),
+            Err(Error::Invalid("trim"))
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for name in [
+            "trim",
+            "lowercase",
+            "digits",
+            "email",
+            "phone:KR",
+            "phone:DE",
+        ] {
+            let n: Normalizer = name.parse().unwrap();
+            let mut buf = [0u8; 16];
+            let mut w = Buf(&mut buf, 0);
+            core::fmt::write(&mut w, format_args!("{n}")).unwrap();
+            let len = w.1;
+            assert_eq!(&buf[..len], name.as_bytes());
+        }
+        assert!("phone:FR".parse::<Normalizer>().is_err());
+        assert!("upper".parse::<Normalizer>().is_err());
+    }
+
+    struct Buf<'a>(&'a mut [u8], usize);
+    impl core::fmt::Write for Buf<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            self.0[self.1..self.1 + s.len()].copy_from_slice(s.as_bytes());
+            self.1 += s.len();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn chains() {
+        let chain = [Normalizer::Trim, Normalizer::Lowercase, Normalizer::Digits];
+        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+        assert_eq!(
+            apply_chain(&chain, b"  AB12cd34 ", &mut a, &mut b).unwrap(),
+            b"1234"
+        );
+        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+        assert_eq!(
+            apply_chain(&[], b"As Is", &mut a, &mut b).unwrap(),
+            b"As Is"
+        );
+        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+        assert_eq!(
+            apply_chain(&[Normalizer::Email], b" X@Y.Z", &mut a, &mut b).unwrap(),
+            b"x@y.z"
+        );
+    }
+}

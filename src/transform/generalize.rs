@@ -1,1 +1,240 @@
-//! The `generalize` transform.
+//! The `generalize` transform: coarser values that still carry information.
+//!
+//! | `to` | input | output |
+//! |---|---|---|
+//! | `year` | a date | `1990` |
+//! | `year-month` | a date | `1990-07` |
+//! | `age-band` | a birth date | `30-39` (age at `as_of`, bands of `width` years) |
+//! | `bucket` | a number | `12000-12999` (`width`; decimals are floored first) |
+//! | `prefix` | text | the first `keep` characters (`04524` → `045`) |
+//! | `top-bottom` | a number | `>=90` above `top`, `<=18` below `bottom`, else unchanged |
+//!
+//! # Example
+//! ```
+//! use deid::date::Date;
+//! use deid::transform::generalize::Generalization;
+//! let mut out = [0u8; 32];
+//! assert_eq!(Generalization::Year.apply(b"1990-07-15", &mut out).unwrap(), b"1990");
+//! let band = Generalization::AgeBand { width: 10, as_of: Date::new(2025, 1, 1).unwrap() };
+//! assert_eq!(band.apply(b"1990-07-15", &mut out).unwrap(), b"30-39");
+//! assert_eq!(Generalization::Prefix { keep: 3 }.apply(b"04524", &mut out).unwrap(), b"045");
+//! ```
+
+use core::fmt::Write;
+
+use crate::date::Date;
+use crate::error::Error;
+
+/// One generalization rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Generalization {
+    /// The year of a date.
+    Year,
+    /// Year and month of a date, `YYYY-MM`.
+    YearMonth,
+    /// Age at `as_of` in bands of `width` years, from a birth date.
+    AgeBand {
+        /// Band width in years (≥ 1).
+        width: u32,
+        /// The reference date ages are computed at (fixed, so runs repeat).
+        as_of: Date,
+    },
+    /// Numeric buckets of `width`, labelled `lo-hi` (inclusive, integers).
+    Bucket {
+        /// Bucket width (≥ 1).
+        width: u64,
+    },
+    /// The first `keep` characters.
+    Prefix {
+        /// Characters kept (not bytes).
+        keep: usize,
+    },
+    /// Values at or above `top` become `>=top`; at or below `bottom`, `<=bottom`.
+    TopBottom {
+        /// Top-coding threshold.
+        top: Option<i64>,
+        /// Bottom-coding threshold.
+        bottom: Option<i64>,
+    },
+}
+
+impl Generalization {
+    /// Generalizes `value` into the front of `out`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming what was expected (`date`, `number`, UTF-8);
+    /// [`Error::BufferTooSmall`].
+    pub fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        let mut w = SliceWriter { buf: out, len: 0 };
+        let res = match *self {
+            Generalization::Year => {
+                let (d, _) = Date::parse(value)?;
+                write!(w, "{:04}", d.year())
+            }
+            Generalization::YearMonth => {
+                let (d, _) = Date::parse(value)?;
+                write!(w, "{:04}-{:02}", d.year(), d.month())
+            }
+            Generalization::AgeBand { width, as_of } => {
+                let (d, _) = Date::parse(value)?;
+                let age = d.age_at(as_of);
+                if age < 0 {
+                    return Err(Error::Invalid("birth date (after the as_of date)"));
+                }
+                let w0 = width.max(1) as i32;
+                let lo = age / w0 * w0;
+                write!(w, "{}-{}", lo, lo + w0 - 1)
+            }
+            Generalization::Bucket { width } => {
+                let v = number(value)?;
+                let width = width.max(1) as i64;
+                let lo = v.div_euclid(width) * width;
+                write!(w, "{}-{}", lo, lo + width - 1)
+            }
+            Generalization::Prefix { keep } => {
+                let s = core::str::from_utf8(value).map_err(|_| Error::Invalid("UTF-8"))?;
+                let end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+                w.write_str(&s[..end])
+            }
+            Generalization::TopBottom { top, bottom } => {
+                let v = number(value)?;
+                match (top, bottom) {
+                    (Some(t), _) if v >= t => write!(w, ">={t}"),
+                    (_, Some(b)) if v <= b => write!(w, "<={b}"),
+                    _ => w.write_str(
+                        core::str::from_utf8(value)
+                            .map_err(|_| Error::Invalid("number"))?
+                            .trim(),
+                    ),
+                }
+            }
+        };
+        let len = w.len;
+        res.map_err(|_| Error::BufferTooSmall(len + 1))?;
+        Ok(&out[..len])
+    }
+}
+
+/// An integer, or a decimal floored to one (`12345.67` → 12345, `-0.5` → -1).
+fn number(value: &[u8]) -> Result<i64, Error> {
+    let s = core::str::from_utf8(value)
+        .map_err(|_| Error::Invalid("number"))?
+        .trim();
+    if let Ok(v) = s.parse::<i64>() {
+        return Ok(v);
+    }
+    let f: f64 = s.parse().map_err(|_| Error::Invalid("number"))?;
+    if !f.is_finite() || f.abs() > 9.0e18 {
+        return Err(Error::Invalid("number"));
+    }
+    let t = f as i64; // truncates toward zero
+    Ok(if (t as f64) > f { t - 1 } else { t })
+}
+
+/// `core::fmt::Write` into a byte slice.
+pub(crate) struct SliceWriter<'a> {
+    pub(crate) buf: &'a mut [u8],
+    pub(crate) len: usize,
+}
+
+impl Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(g: Generalization, v: &str) -> Result<[u8; 32], Error> {
+        let mut out = [0u8; 32];
+        g.apply(v.as_bytes(), &mut out)?;
+        Ok(out)
+    }
+
+    fn ok(g: Generalization, v: &str, want: &str) {
+        let out = run(g, v).unwrap();
+        assert_eq!(
+            core::str::from_utf8(&out).unwrap().trim_end_matches('\0'),
+            want,
+            "{g:?} {v}"
+        );
+    }
+
+    #[test]
+    fn dates() {
+        ok(Generalization::Year, "1990-07-15", "1990");
+        ok(Generalization::Year, "19900715", "1990");
+        ok(Generalization::YearMonth, "1990/07/15", "1990-07");
+        let as_of = Date::new(2025, 7, 15).unwrap();
+        ok(
+            Generalization::AgeBand { width: 10, as_of },
+            "1990-07-15",
+            "30-39",
+        );
+        ok(
+            Generalization::AgeBand { width: 10, as_of },
+            "1990-07-16",
+            "30-39",
+        );
+        ok(
+            Generalization::AgeBand { width: 5, as_of },
+            "2000-07-16",
+            "20-24",
+        );
+        ok(
+            Generalization::AgeBand { width: 5, as_of },
+            "2000-07-15",
+            "25-29",
+        );
+        assert_eq!(
+            run(Generalization::Year, "15/07/1990"),
+            Err(Error::Invalid("date"))
+        );
+        assert!(run(Generalization::AgeBand { width: 10, as_of }, "2030-01-01").is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        ok(
+            Generalization::Bucket { width: 1000 },
+            "12345",
+            "12000-12999",
+        );
+        ok(
+            Generalization::Bucket { width: 1000 },
+            "12345.67",
+            "12000-12999",
+        );
+        ok(Generalization::Bucket { width: 10 }, "-5", "-10--1");
+        ok(Generalization::Bucket { width: 10 }, "-0.5", "-10--1");
+        let tb = Generalization::TopBottom {
+            top: Some(90),
+            bottom: Some(18),
+        };
+        ok(tb, "95", ">=90");
+        ok(tb, "90", ">=90");
+        ok(tb, "17", "<=18");
+        ok(tb, "42", "42");
+        assert_eq!(run(tb, "forty"), Err(Error::Invalid("number")));
+        assert_eq!(
+            run(Generalization::Bucket { width: 10 }, "NaN"),
+            Err(Error::Invalid("number"))
+        );
+    }
+
+    #[test]
+    fn prefixes_count_characters() {
+        ok(Generalization::Prefix { keep: 3 }, "04524", "045");
+        ok(Generalization::Prefix { keep: 2 }, "서울특별시", "서울");
+        ok(Generalization::Prefix { keep: 9 }, "short", "short");
+    }
+}

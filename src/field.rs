@@ -1,2 +1,474 @@
 //! A field's normalizers and transform compiled against a keyset: keyed
-//! states are set up once per field and reused for every value.
+//! states (HMAC pads, AES key schedules) are set up once per field and reused
+//! for every value; per-thread scratch buffers make the hot path
+//! allocation-free once warm.
+//!
+//! # Example
+//! ```
+//! use deid::field::{FieldProcessor, Scratch};
+//! use deid::transform::FieldSpec;
+//! use deid::{Keyset, MasterKey};
+//!
+//! let keys = Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])]).unwrap();
+//! let spec: FieldSpec = serde_json::from_str(r#"{"transform": "encrypt", "normalize": ["email"]}"#).unwrap();
+//! let field = FieldProcessor::new("email", &spec, &keys).unwrap();
+//! let (mut scratch, mut token, mut back) = (Scratch::default(), Vec::new(), Vec::new());
+//! let mut rng = deid::transform::encrypt::OsRng;
+//! field.transform(b" Ada@Example.com", None, &mut rng, &mut scratch, &mut token).unwrap();
+//! field.reverse(&token, &mut scratch, &mut back).unwrap();
+//! assert_eq!(back, b"ada@example.com"); // the normalized value comes back
+//! ```
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::key::Keyset;
+use crate::normalize::{Normalizer, apply_chain};
+use crate::transform::dateshift::DateShifter;
+use crate::transform::encrypt::{DeterministicCipher, RandomizedCipher, token_key_id};
+use crate::transform::fpe::Ff1Digits;
+use crate::transform::generalize::Generalization;
+use crate::transform::mask::Mask;
+use crate::transform::pseudonym::Pseudonymizer;
+use crate::transform::{EmptyRule, EncryptMode, FieldSpec, TransformKind, TransformSpec};
+
+/// Reusable buffers for one worker thread.
+#[derive(Default)]
+pub struct Scratch {
+    a: Vec<u8>,
+    b: Vec<u8>,
+    tmp: Vec<u8>,
+}
+
+impl fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Scratch holds field values: never print them.
+        f.write_str("Scratch { .. }")
+    }
+}
+
+enum Op {
+    Pseudonym(Pseudonymizer),
+    Randomized(Vec<RandomizedCipher>),
+    Deterministic(Vec<DeterministicCipher>),
+    Fpe(alloc::boxed::Box<Ff1Digits>),
+    Generalize(Generalization),
+    Mask(Mask),
+    DateShift(DateShifter, String),
+    Drop,
+    Keep,
+}
+
+/// One column's compiled transform.
+pub struct FieldProcessor {
+    column: String,
+    kind: TransformKind,
+    normalize: Vec<Normalizer>,
+    empty: EmptyRule,
+    op: Op,
+}
+
+impl fmt::Debug for FieldProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldProcessor")
+            .field("column", &self.column)
+            .field("transform", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FieldProcessor {
+    /// Compiles `spec` for `column` with the default backend. New tokens use
+    /// the keyset's primary key; [`FieldProcessor::reverse`] opens tokens of
+    /// any key in the set (found by the id in the token).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for options the primitives refuse (e.g. a context
+    /// over 255 bytes).
+    pub fn new(column: &str, spec: &FieldSpec, keys: &Keyset) -> Result<Self, Error> {
+        Self::with_backend(Backend::default(), column, spec, keys)
+    }
+
+    /// As [`FieldProcessor::new`], computing HMAC and GCM with `backend`.
+    ///
+    /// # Errors
+    /// As [`FieldProcessor::new`].
+    pub fn with_backend(
+        backend: Backend,
+        column: &str,
+        spec: &FieldSpec,
+        keys: &Keyset,
+    ) -> Result<Self, Error> {
+        let ctx = spec.context.as_deref().unwrap_or(column);
+        let primary = keys.primary();
+        // Primary first: it makes new tokens; the rest only open old ones.
+        let ordered = || {
+            core::iter::once(primary).chain(
+                keys.ids()
+                    .filter(|&id| id != primary.id())
+                    .filter_map(|id| keys.get(id)),
+            )
+        };
+        let op = match &spec.transform {
+            TransformSpec::Pseudonymize { bytes, encoding } => Op::Pseudonym(
+                Pseudonymizer::with_backend(backend, primary, ctx, *bytes, *encoding)?,
+            ),
+            TransformSpec::Encrypt {
+                mode: EncryptMode::Randomized,
+            } => Op::Randomized(
+                ordered()
+                    .map(|k| RandomizedCipher::with_backend(backend, k, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            TransformSpec::Encrypt {
+                mode: EncryptMode::Deterministic,
+            } => Op::Deterministic(
+                ordered()
+                    .map(|k| DeterministicCipher::new(k, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            TransformSpec::Fpe => Op::Fpe(alloc::boxed::Box::new(Ff1Digits::new(primary, ctx)?)),
+            TransformSpec::Generalize(g) => Op::Generalize(*g),
+            TransformSpec::Mask(m) => Op::Mask(*m),
+            TransformSpec::Dateshift { max_days, subject } => {
+                Op::DateShift(DateShifter::new(primary, ctx, *max_days)?, subject.clone())
+            }
+            TransformSpec::Drop => Op::Drop,
+            TransformSpec::Keep => Op::Keep,
+        };
+        Ok(FieldProcessor {
+            column: column.to_string(),
+            kind: spec.transform.kind(),
+            normalize: spec.normalize.clone(),
+            empty: spec.empty,
+            op,
+        })
+    }
+
+    /// The column (or dotted path) this processor is for.
+    pub fn column(&self) -> &str {
+        &self.column
+    }
+
+    /// The transform.
+    pub fn kind(&self) -> TransformKind {
+        self.kind
+    }
+
+    /// Whether the column is removed from the output.
+    pub fn drops_column(&self) -> bool {
+        matches!(self.op, Op::Drop)
+    }
+
+    /// Whether [`FieldProcessor::reverse`] can recover values.
+    pub fn is_reversible(&self) -> bool {
+        self.kind.is_reversible()
+    }
+
+    /// For `dateshift`: the column whose (original) value names the subject.
+    pub fn subject_column(&self) -> Option<&str> {
+        match &self.op {
+            Op::DateShift(_, s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Transforms one value into `out` (cleared first).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the rule when the value cannot be
+    /// normalized or transformed; never contains the value.
+    pub fn transform<R: rand_core::CryptoRng + ?Sized>(
+        &self,
+        value: &[u8],
+        subject: Option<&[u8]>,
+        rng: &mut R,
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        out.clear();
+        if value.is_empty() {
+            match self.empty {
+                EmptyRule::Keep => return Ok(()),
+                EmptyRule::Error => return Err(Error::Invalid("non-empty value")),
+                EmptyRule::Transform => {}
+            }
+        }
+        let cap = self
+            .normalize
+            .iter()
+            .fold(value.len(), |n, norm| norm.max_output_len(n));
+        scratch.a.resize(cap, 0);
+        scratch.b.resize(cap, 0);
+        let v = apply_chain(&self.normalize, value, &mut scratch.a, &mut scratch.b)?;
+        let n = match &self.op {
+            Op::Pseudonym(p) => {
+                out.resize(p.output_len(), 0);
+                p.pseudonymize(v, out)?.len()
+            }
+            Op::Randomized(ciphers) => {
+                out.resize(RandomizedCipher::token_len(v.len()), 0);
+                ciphers
+                    .first()
+                    .ok_or(Error::Config("keyset"))?
+                    .encrypt(rng, v, out)?
+                    .len()
+            }
+            Op::Deterministic(ciphers) => {
+                out.resize(DeterministicCipher::token_len(v.len()), 0);
+                ciphers
+                    .first()
+                    .ok_or(Error::Config("keyset"))?
+                    .encrypt(v, out)?
+                    .len()
+            }
+            Op::Fpe(f) => {
+                out.resize(v.len(), 0);
+                f.encrypt(v, out)?.len()
+            }
+            Op::Generalize(g) => {
+                out.resize(v.len() + 48, 0);
+                g.apply(v, out)?.len()
+            }
+            Op::Mask(m) => {
+                out.resize(4 * v.len(), 0);
+                m.apply(v, out)?.len()
+            }
+            Op::DateShift(s, _) => {
+                out.resize(v.len() + 8, 0);
+                let subject =
+                    subject.ok_or(Error::Invalid("dateshift subject (empty or missing)"))?;
+                if subject.is_empty() {
+                    return Err(Error::Invalid("dateshift subject (empty or missing)"));
+                }
+                s.shift(v, subject, out)?.len()
+            }
+            Op::Keep => {
+                out.extend_from_slice(v);
+                v.len()
+            }
+            Op::Drop => 0,
+        };
+        out.truncate(n);
+        Ok(())
+    }
+
+    /// Recovers the (normalized) value of an `encrypt` or `fpe` field into
+    /// `out`. Tokens of any key of the keyset open; FF1 output carries no key
+    /// id, so `fpe` fields reverse with the primary key.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] for a tampered or foreign token, [`Error::UnknownKeyId`]
+    /// for a key the keyset lacks, [`Error::Config`] for a transform that is
+    /// not reversible.
+    pub fn reverse(
+        &self,
+        token: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        out.clear();
+        if token.is_empty() && self.empty != EmptyRule::Transform {
+            return Ok(());
+        }
+        scratch.tmp.resize(token.len(), 0);
+        match &self.op {
+            Op::Randomized(ciphers) => {
+                let id = token_key_id(token)?;
+                let c = ciphers
+                    .iter()
+                    .find(|c| c.key_id() == id)
+                    .ok_or(Error::UnknownKeyId(id))?;
+                out.extend_from_slice(c.decrypt(token, &mut scratch.tmp)?);
+            }
+            Op::Deterministic(ciphers) => {
+                let id = token_key_id(token)?;
+                let c = ciphers
+                    .iter()
+                    .find(|c| c.key_id() == id)
+                    .ok_or(Error::UnknownKeyId(id))?;
+                out.extend_from_slice(c.decrypt(token, &mut scratch.tmp)?);
+            }
+            Op::Fpe(f) => out.extend_from_slice(f.decrypt(token, &mut scratch.tmp)?.as_bytes()),
+            _ => return Err(Error::Config("transform is not reversible")),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::MasterKey;
+
+    fn spec(json: &str) -> FieldSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn keys() -> Keyset {
+        Keyset::from_keys(alloc::vec![
+            MasterKey::from_bytes(1, [1; 32]),
+            MasterKey::from_bytes(2, [2; 32])
+        ])
+        .unwrap()
+    }
+
+    struct Rng(u8);
+    impl rand_core::TryRng for Rng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(7)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(7)
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Self::Error> {
+            self.0 = self.0.wrapping_add(1);
+            d.fill(self.0);
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for Rng {}
+
+    fn run(f: &FieldProcessor, v: &str, subject: Option<&str>) -> Result<String, Error> {
+        let mut out = Vec::new();
+        f.transform(
+            v.as_bytes(),
+            subject.map(str::as_bytes),
+            &mut Rng(0),
+            &mut Scratch::default(),
+            &mut out,
+        )?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn normalizing_makes_formats_agree() {
+        let f = FieldProcessor::new(
+            "phone",
+            &spec(r#"{"transform": "pseudonymize", "normalize": ["phone:KR"]}"#),
+            &keys(),
+        )
+        .unwrap();
+        let a = run(&f, "010-1234-5678", None).unwrap();
+        assert_eq!(a, run(&f, "+82 10 1234 5678", None).unwrap());
+        assert_eq!(a.len(), 32);
+        assert_eq!(
+            run(&f, "not a phone", None),
+            Err(Error::Invalid("phone number"))
+        );
+        assert_eq!(
+            run(&f, "", None).unwrap(),
+            "",
+            "empty kept empty by default"
+        );
+    }
+
+    #[test]
+    fn context_defaults_to_column_and_can_be_shared() {
+        let k = keys();
+        let a =
+            FieldProcessor::new("phone", &spec(r#"{"transform": "pseudonymize"}"#), &k).unwrap();
+        let b =
+            FieldProcessor::new("mobile", &spec(r#"{"transform": "pseudonymize"}"#), &k).unwrap();
+        let c = FieldProcessor::new(
+            "mobile",
+            &spec(r#"{"transform": "pseudonymize", "context": "phone"}"#),
+            &k,
+        )
+        .unwrap();
+        assert_ne!(run(&a, "x", None), run(&b, "x", None));
+        assert_eq!(run(&a, "x", None), run(&c, "x", None));
+    }
+
+    #[test]
+    fn tokens_reverse_with_any_key_of_the_set() {
+        let old = Keyset::from_keys(alloc::vec![MasterKey::from_bytes(1, [1; 32])]).unwrap();
+        for mode in ["deterministic", "randomized"] {
+            let s = spec(&alloc::format!(
+                r#"{{"transform": "encrypt", "mode": "{mode}"}}"#
+            ));
+            let made_with_old = FieldProcessor::new("email", &s, &old).unwrap();
+            let token = run(&made_with_old, "ada@example.com", None).unwrap();
+            // A rotated keyset (primary 2) still opens tokens of key 1.
+            let rotated = Keyset::from_keys(alloc::vec![
+                MasterKey::from_bytes(2, [2; 32]),
+                MasterKey::from_bytes(1, [1; 32])
+            ])
+            .unwrap();
+            let f = FieldProcessor::new("email", &s, &rotated).unwrap();
+            let mut out = Vec::new();
+            f.reverse(token.as_bytes(), &mut Scratch::default(), &mut out)
+                .unwrap();
+            assert_eq!(out, b"ada@example.com");
+            // A keyset without key 1 names the missing id.
+            let other = Keyset::from_keys(alloc::vec![MasterKey::from_bytes(3, [3; 32])]).unwrap();
+            let f = FieldProcessor::new("email", &s, &other).unwrap();
+            assert_eq!(
+                f.reverse(token.as_bytes(), &mut Scratch::default(), &mut out),
+                Err(Error::UnknownKeyId(1))
+            );
+            // Another column's context does not open it.
+            let f = FieldProcessor::new("email2", &s, &old).unwrap();
+            assert_eq!(
+                f.reverse(token.as_bytes(), &mut Scratch::default(), &mut out),
+                Err(Error::Crypto(crate::CryptoError))
+            );
+        }
+    }
+
+    #[test]
+    fn every_transform_runs() {
+        let k = keys();
+        let fpe = FieldProcessor::new("card", &spec(r#"{"transform": "fpe"}"#), &k).unwrap();
+        let t = run(&fpe, "4111-1111-1111-1111", None).unwrap();
+        assert_eq!(t.len(), 19);
+        let mut back = Vec::new();
+        fpe.reverse(t.as_bytes(), &mut Scratch::default(), &mut back)
+            .unwrap();
+        assert_eq!(back, b"4111-1111-1111-1111");
+        let g = FieldProcessor::new(
+            "zip",
+            &spec(r#"{"transform": "generalize", "to": "prefix", "keep": 3}"#),
+            &k,
+        )
+        .unwrap();
+        assert_eq!(run(&g, "04524", None).unwrap(), "045");
+        let m = FieldProcessor::new(
+            "name",
+            &spec(r#"{"transform": "mask", "keep_first": 1, "keep_last": 0}"#),
+            &k,
+        )
+        .unwrap();
+        assert_eq!(run(&m, "김민준", None).unwrap(), "김**");
+        let d = FieldProcessor::new(
+            "visit",
+            &spec(r#"{"transform": "dateshift", "subject": "id", "max_days": 5}"#),
+            &k,
+        )
+        .unwrap();
+        assert_eq!(d.subject_column(), Some("id"));
+        assert_eq!(run(&d, "2024-01-10", Some("c1")).unwrap().len(), 10);
+        assert!(run(&d, "2024-01-10", None).is_err());
+        let e = FieldProcessor::new(
+            "x",
+            &spec(r#"{"transform": "pseudonymize", "empty": "error"}"#),
+            &k,
+        )
+        .unwrap();
+        assert!(run(&e, "", None).is_err());
+        assert!(
+            FieldProcessor::new("x", &spec(r#"{"transform": "drop"}"#), &k)
+                .unwrap()
+                .drops_column()
+        );
+        assert!(!g.is_reversible() && fpe.is_reversible());
+        assert!(
+            g.reverse(b"045", &mut Scratch::default(), &mut back)
+                .is_err()
+        );
+    }
+}

@@ -1,5 +1,14 @@
 //! Field transforms of DESIGN.md as `no_std` primitives on caller buffers,
-//! and the serde types that configure them per field.
+//! and (with `alloc`) the serde types that configure them per field.
+//!
+//! | module | transform |
+//! |---|---|
+//! | [`pseudonym`] | `pseudonymize`: keyed HMAC-SHA256 pseudonyms |
+//! | [`encrypt`] | `encrypt`: AES-256-GCM (randomized) or AES-SIV (deterministic) tokens |
+//! | [`fpe`] | `fpe`: FF1 format-preserving encryption of digits |
+//! | [`generalize`] | `generalize`: year, year-month, age band, bucket, prefix, top/bottom coding |
+//! | [`mask`] | `mask`: keep first/last characters |
+//! | [`dateshift`] | `dateshift`: per-subject date offsets |
 
 pub mod dateshift;
 pub mod encrypt;
@@ -7,3 +16,8 @@ pub mod fpe;
 pub mod generalize;
 pub mod mask;
 pub mod pseudonym;
+
+#[cfg(feature = "alloc")]
+mod spec;
+#[cfg(feature = "alloc")]
+pub use spec::{EmptyRule, EncryptMode, FieldSpec, TransformKind, TransformSpec};

@@ -1,0 +1,449 @@
+//! The per-field configuration: what one `[fields.<column>]` table of a
+//! policy deserializes into. Validation happens during deserialization, so a
+//! TOML parser reports a bad option at its line.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::generalize::Generalization;
+use super::mask::Mask;
+use crate::date::Date;
+use crate::encoding::Encoding;
+use crate::normalize::Normalizer;
+
+/// The transform names of DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum TransformKind {
+    /// Keyed HMAC-SHA256 pseudonym.
+    Pseudonymize,
+    /// AES-GCM or AES-SIV token.
+    Encrypt,
+    /// FF1 over digits.
+    Fpe,
+    /// Coarser value.
+    Generalize,
+    /// First/last characters kept.
+    Mask,
+    /// Per-subject date offset.
+    Dateshift,
+    /// Column removed.
+    Drop,
+    /// Column unchanged.
+    Keep,
+}
+
+impl TransformKind {
+    /// The name used in policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransformKind::Pseudonymize => "pseudonymize",
+            TransformKind::Encrypt => "encrypt",
+            TransformKind::Fpe => "fpe",
+            TransformKind::Generalize => "generalize",
+            TransformKind::Mask => "mask",
+            TransformKind::Dateshift => "dateshift",
+            TransformKind::Drop => "drop",
+            TransformKind::Keep => "keep",
+        }
+    }
+
+    /// Whether the key holder can get the original value back.
+    pub fn is_reversible(self) -> bool {
+        matches!(self, TransformKind::Encrypt | TransformKind::Fpe)
+    }
+}
+
+impl fmt::Display for TransformKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `encrypt` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptMode {
+    /// AES-SIV: equal values give equal tokens (joinable).
+    Deterministic,
+    /// AES-256-GCM with a random nonce: equal values give different tokens.
+    Randomized,
+}
+
+/// What to do with an empty value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmptyRule {
+    /// Write it empty (an empty value reveals nothing but its absence).
+    #[default]
+    Keep,
+    /// Transform it like any other value.
+    Transform,
+    /// Treat it as a bad value (`on_error` decides).
+    Error,
+}
+
+/// A validated transform with its options.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TransformSpec {
+    /// `pseudonymize`.
+    Pseudonymize {
+        /// MAC bytes kept (8-32, default 16).
+        bytes: usize,
+        /// Text encoding (default hex).
+        encoding: Encoding,
+    },
+    /// `encrypt`.
+    Encrypt {
+        /// Deterministic (default) or randomized.
+        mode: EncryptMode,
+    },
+    /// `fpe`.
+    Fpe,
+    /// `generalize`.
+    Generalize(Generalization),
+    /// `mask`.
+    Mask(Mask),
+    /// `dateshift`.
+    Dateshift {
+        /// Offsets are within ±`max_days`.
+        max_days: u32,
+        /// The column whose value identifies the subject.
+        subject: String,
+    },
+    /// `drop`.
+    Drop,
+    /// `keep`.
+    Keep,
+}
+
+impl TransformSpec {
+    /// The transform's name.
+    pub fn kind(&self) -> TransformKind {
+        match self {
+            TransformSpec::Pseudonymize { .. } => TransformKind::Pseudonymize,
+            TransformSpec::Encrypt { .. } => TransformKind::Encrypt,
+            TransformSpec::Fpe => TransformKind::Fpe,
+            TransformSpec::Generalize(_) => TransformKind::Generalize,
+            TransformSpec::Mask(_) => TransformKind::Mask,
+            TransformSpec::Dateshift { .. } => TransformKind::Dateshift,
+            TransformSpec::Drop => TransformKind::Drop,
+            TransformSpec::Keep => TransformKind::Keep,
+        }
+    }
+}
+
+/// One field's configuration (a `[fields.<name>]` table).
+///
+/// # Example
+/// ```
+/// use deid::transform::{FieldSpec, TransformSpec};
+/// let spec: FieldSpec = serde_json::from_str(
+///     r#"{"transform": "pseudonymize", "normalize": ["phone:KR"], "context": "customer-phone"}"#,
+/// ).unwrap();
+/// assert!(matches!(spec.transform, TransformSpec::Pseudonymize { bytes: 16, .. }));
+/// let bad = serde_json::from_str::<FieldSpec>(r#"{"transform": "pseudonymize", "keep": 3}"#);
+/// assert!(bad.unwrap_err().to_string().contains("`keep` does not apply to `pseudonymize`"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "RawFieldSpec")]
+pub struct FieldSpec {
+    /// Normalizers run before the transform, in order.
+    pub normalize: Vec<Normalizer>,
+    /// Key-derivation context; `None` means the column name.
+    pub context: Option<String>,
+    /// What happens to empty values.
+    pub empty: EmptyRule,
+    /// The transform and its options.
+    pub transform: TransformSpec,
+}
+
+impl FieldSpec {
+    /// A spec with no normalizers, default context and empty rule.
+    pub fn new(transform: TransformSpec) -> Self {
+        FieldSpec {
+            normalize: Vec::new(),
+            context: None,
+            empty: EmptyRule::Keep,
+            transform,
+        }
+    }
+}
+
+/// Generalization targets as written in policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum GeneralizeTo {
+    Year,
+    YearMonth,
+    AgeBand,
+    Bucket,
+    Prefix,
+    TopBottom,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldSpec {
+    transform: TransformKind,
+    #[serde(default)]
+    normalize: Vec<Normalizer>,
+    context: Option<String>,
+    empty: Option<EmptyRule>,
+    bytes: Option<usize>,
+    encoding: Option<Encoding>,
+    mode: Option<EncryptMode>,
+    to: Option<GeneralizeTo>,
+    keep: Option<usize>,
+    width: Option<u64>,
+    as_of: Option<String>,
+    top: Option<i64>,
+    bottom: Option<i64>,
+    keep_first: Option<usize>,
+    keep_last: Option<usize>,
+    mask_char: Option<char>,
+    max_days: Option<u32>,
+    subject: Option<String>,
+}
+
+impl TryFrom<RawFieldSpec> for FieldSpec {
+    type Error = String;
+
+    fn try_from(raw: RawFieldSpec) -> Result<Self, String> {
+        use TransformKind as K;
+        let kind = raw.transform;
+        // Which options each transform takes; anything else is a mistake
+        // worth reporting (a typo'd option silently ignored is a leak risk).
+        let given: [(&str, bool, &[TransformKind]); 15] = [
+            ("bytes", raw.bytes.is_some(), &[K::Pseudonymize]),
+            ("encoding", raw.encoding.is_some(), &[K::Pseudonymize]),
+            ("mode", raw.mode.is_some(), &[K::Encrypt]),
+            ("to", raw.to.is_some(), &[K::Generalize]),
+            ("keep", raw.keep.is_some(), &[K::Generalize]),
+            ("width", raw.width.is_some(), &[K::Generalize]),
+            ("as_of", raw.as_of.is_some(), &[K::Generalize]),
+            ("top", raw.top.is_some(), &[K::Generalize]),
+            ("bottom", raw.bottom.is_some(), &[K::Generalize]),
+            ("keep_first", raw.keep_first.is_some(), &[K::Mask]),
+            ("keep_last", raw.keep_last.is_some(), &[K::Mask]),
+            ("mask_char", raw.mask_char.is_some(), &[K::Mask]),
+            ("max_days", raw.max_days.is_some(), &[K::Dateshift]),
+            ("subject", raw.subject.is_some(), &[K::Dateshift]),
+            (
+                "context",
+                raw.context.is_some(),
+                &[K::Pseudonymize, K::Encrypt, K::Fpe, K::Dateshift],
+            ),
+        ];
+        for (name, present, allowed) in given {
+            if present && !allowed.contains(&kind) {
+                return Err(format!("option `{name}` does not apply to `{kind}`"));
+            }
+        }
+        if matches!(kind, K::Drop | K::Keep) && !raw.normalize.is_empty() {
+            return Err(format!("`normalize` does not apply to `{kind}`"));
+        }
+        let need = |opt: bool, name: &str, what: &str| {
+            if opt {
+                Ok(())
+            } else {
+                Err(format!("`{what}` needs option `{name}`"))
+            }
+        };
+        let transform = match kind {
+            K::Pseudonymize => {
+                let bytes = raw.bytes.unwrap_or(super::pseudonym::DEFAULT_BYTES);
+                if !(super::pseudonym::MIN_BYTES..=super::pseudonym::MAX_BYTES).contains(&bytes) {
+                    return Err("`bytes` must be between 8 and 32".to_string());
+                }
+                TransformSpec::Pseudonymize {
+                    bytes,
+                    encoding: raw.encoding.unwrap_or_default(),
+                }
+            }
+            K::Encrypt => TransformSpec::Encrypt {
+                mode: raw.mode.unwrap_or(EncryptMode::Deterministic),
+            },
+            K::Fpe => TransformSpec::Fpe,
+            K::Generalize => {
+                let to = raw.to.ok_or_else(|| "`generalize` needs option `to` (year, year-month, age-band, bucket, prefix or top-bottom)".to_string())?;
+                let only = |ok: &[&str]| -> Result<(), String> {
+                    let opts = [
+                        ("keep", raw.keep.is_some()),
+                        ("width", raw.width.is_some()),
+                        ("as_of", raw.as_of.is_some()),
+                        ("top", raw.top.is_some()),
+                        ("bottom", raw.bottom.is_some()),
+                    ];
+                    match opts.iter().find(|(n, p)| *p && !ok.contains(n)) {
+                        Some((n, _)) => Err(format!(
+                            "option `{n}` does not apply to `generalize` to this target"
+                        )),
+                        None => Ok(()),
+                    }
+                };
+                let g = match to {
+                    GeneralizeTo::Year => {
+                        only(&[])?;
+                        Generalization::Year
+                    }
+                    GeneralizeTo::YearMonth => {
+                        only(&[])?;
+                        Generalization::YearMonth
+                    }
+                    GeneralizeTo::AgeBand => {
+                        only(&["width", "as_of"])?;
+                        let as_of = raw.as_of.as_deref().ok_or_else(|| "`age-band` needs option `as_of` (the date ages are computed at, YYYY-MM-DD)".to_string())?;
+                        let (as_of, _) = Date::parse(as_of.as_bytes())
+                            .map_err(|_| "`as_of` must be a date YYYY-MM-DD".to_string())?;
+                        let width = raw.width.unwrap_or(10);
+                        if !(1..=100).contains(&width) {
+                            return Err("`width` of an age band must be 1 to 100 years".to_string());
+                        }
+                        Generalization::AgeBand {
+                            width: width as u32,
+                            as_of,
+                        }
+                    }
+                    GeneralizeTo::Bucket => {
+                        only(&["width"])?;
+                        need(raw.width.is_some(), "width", "bucket")?;
+                        let width = raw.width.unwrap_or(1);
+                        if width == 0 {
+                            return Err("`width` must be at least 1".to_string());
+                        }
+                        Generalization::Bucket { width }
+                    }
+                    GeneralizeTo::Prefix => {
+                        only(&["keep"])?;
+                        need(raw.keep.is_some(), "keep", "prefix")?;
+                        Generalization::Prefix {
+                            keep: raw.keep.unwrap_or(0),
+                        }
+                    }
+                    GeneralizeTo::TopBottom => {
+                        only(&["top", "bottom"])?;
+                        if raw.top.is_none() && raw.bottom.is_none() {
+                            return Err("`top-bottom` needs `top`, `bottom` or both".to_string());
+                        }
+                        Generalization::TopBottom {
+                            top: raw.top,
+                            bottom: raw.bottom,
+                        }
+                    }
+                };
+                TransformSpec::Generalize(g)
+            }
+            K::Mask => {
+                let d = Mask::default();
+                TransformSpec::Mask(Mask {
+                    keep_first: raw.keep_first.unwrap_or(d.keep_first),
+                    keep_last: raw.keep_last.unwrap_or(d.keep_last),
+                    mask_char: raw.mask_char.unwrap_or(d.mask_char),
+                })
+            }
+            K::Dateshift => {
+                let subject = raw.subject.ok_or_else(|| {
+                    "`dateshift` needs option `subject` (the column that identifies the person)"
+                        .to_string()
+                })?;
+                let max_days = raw.max_days.unwrap_or(30);
+                if !(1..=super::dateshift::MAX_DAYS).contains(&max_days) {
+                    return Err("`max_days` must be 1 to 10000".to_string());
+                }
+                TransformSpec::Dateshift { max_days, subject }
+            }
+            K::Drop => TransformSpec::Drop,
+            K::Keep => TransformSpec::Keep,
+        };
+        if let Some(ctx) = &raw.context {
+            if ctx.is_empty() || ctx.len() > super::encrypt::MAX_CONTEXT_LEN {
+                return Err("`context` must be 1 to 255 bytes".to_string());
+            }
+        }
+        Ok(FieldSpec {
+            normalize: raw.normalize,
+            context: raw.context,
+            empty: raw.empty.unwrap_or_default(),
+            transform,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<FieldSpec, String> {
+        serde_json::from_str::<FieldSpec>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse(r#"{"transform": "encrypt"}"#).unwrap();
+        assert_eq!(
+            s.transform,
+            TransformSpec::Encrypt {
+                mode: EncryptMode::Deterministic
+            }
+        );
+        assert_eq!(s.empty, EmptyRule::Keep);
+        let s = parse(r#"{"transform": "mask"}"#).unwrap();
+        assert_eq!(s.transform, TransformSpec::Mask(Mask::default()));
+        let s = parse(r#"{"transform": "generalize", "to": "prefix", "keep": 3}"#).unwrap();
+        assert_eq!(
+            s.transform,
+            TransformSpec::Generalize(Generalization::Prefix { keep: 3 })
+        );
+    }
+
+    #[test]
+    fn errors_name_the_option() {
+        for (json, msg) in [
+            (
+                r#"{"transform": "drop", "bytes": 4}"#,
+                "`bytes` does not apply to `drop`",
+            ),
+            (
+                r#"{"transform": "pseudonymize", "bytes": 4}"#,
+                "between 8 and 32",
+            ),
+            (r#"{"transform": "generalize"}"#, "needs option `to`"),
+            (
+                r#"{"transform": "generalize", "to": "year", "keep": 2}"#,
+                "`keep` does not apply",
+            ),
+            (
+                r#"{"transform": "generalize", "to": "age-band"}"#,
+                "`as_of`",
+            ),
+            (
+                r#"{"transform": "generalize", "to": "bucket"}"#,
+                "needs option `width`",
+            ),
+            (r#"{"transform": "dateshift"}"#, "needs option `subject`"),
+            (
+                r#"{"transform": "keep", "normalize": ["trim"]}"#,
+                "`normalize` does not apply",
+            ),
+            (
+                r#"{"transform": "pseudonymize", "bytse": 16}"#,
+                "unknown field `bytse`",
+            ),
+            (r#"{"transform": "hash"}"#, "unknown variant `hash`"),
+            (
+                r#"{"transform": "pseudonymize", "normalize": ["phone:XX"]}"#,
+                "phone:",
+            ),
+        ] {
+            let err = parse(json).unwrap_err();
+            assert!(err.contains(msg), "{json}: {err}");
+        }
+    }
+}

@@ -2,10 +2,43 @@
 
 use std::process::ExitCode;
 
+use deid::io::pipeline::Direction;
+
+use crate::ui::{PipelineArgs, run_pipeline};
+
 /// Arguments of `deid apply`.
 #[derive(clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  deid keygen -o keys.json
+  deid apply --policy policy.toml --keys keys.json -o safe.csv export.csv
+  zcat export.jsonl.gz | deid apply -p policy.toml -k keys.json --format jsonl | gzip > safe.jsonl.gz
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`deid apply` is not built yet")
+The policy names columns (CSV headers, or dotted paths such as customer.phone in JSON Lines):
+  version = 1
+  unlisted = \"keep\"          # keep | drop | error
+  on_error = \"fail\"          # fail | drop-record
+  [fields.phone]
+  normalize = [\"phone:KR\"]
+  transform = \"pseudonymize\"
+  [fields.email]
+  normalize = [\"email\"]
+  transform = \"encrypt\"      # mode = \"deterministic\" (default) or \"randomized\"
+  [fields.birth_date]
+  transform = \"generalize\"
+  to = \"year\"
+  [fields.name]
+  transform = \"drop\"
+
+A value the policy says to transform is never written in clear: with on_error = \"fail\" the first bad
+value stops the run (its row and column are named, never its content) and no output file appears.
+Exit status: 0 done, 1 bad input, policy or keyset, 2 usage.")]
+pub struct Args {
+    #[command(flatten)]
+    common: PipelineArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    run_pipeline(&args.common, Direction::Apply)?;
+    Ok(ExitCode::SUCCESS)
 }

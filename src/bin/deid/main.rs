@@ -18,6 +18,7 @@ mod demo;
 mod generate;
 mod keygen;
 mod scan;
+mod ui;
 
 /// Keyed pseudonyms, reversible tokens and generalization for CSV and JSON
 /// Lines exports, and audits that test "individuals can't be identified".

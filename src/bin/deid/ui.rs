@@ -1,0 +1,261 @@
+//! What the commands share: opening inputs and outputs, loading keysets,
+//! the progress bar and the summary.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use deid::Keyset;
+use deid::io::atomic::AtomicFile;
+use deid::io::pipeline::{self, Direction, PipelineOptions, Progress, Summary};
+use deid::io::table::Format;
+use deid::policy::Policy;
+use indicatif::{ProgressBar, ProgressStyle};
+use zeroize::Zeroizing;
+
+/// Arguments shared by `apply` and `decrypt`.
+#[derive(clap::Args)]
+pub struct PipelineArgs {
+    /// Input file, CSV or JSON Lines (by extension or --format); standard input when omitted or `-`.
+    pub input: Option<PathBuf>,
+    /// Policy file (TOML): which columns get which transform.
+    #[arg(short, long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Keyset file from `deid keygen`.
+    #[arg(short, long, value_name = "FILE")]
+    pub keys: PathBuf,
+    /// Output file, written to a temporary file and renamed into place only on success; standard output when omitted.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Input and output format; guessed from the input's extension, CSV for standard input.
+    #[arg(long, value_name = "csv|jsonl")]
+    pub format: Option<Format>,
+    /// CSV field delimiter (one byte, e.g. ';' or '\t' written as "tab").
+    #[arg(long, default_value = ",", value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    /// The CSV has no header row: the policy names columns by number (1, 2, ...).
+    #[arg(long)]
+    pub no_header: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print the summary as one JSON document on standard error.
+    #[arg(long)]
+    pub json_summary: bool,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err("the delimiter must be one ASCII character (or \"tab\")".into()),
+    }
+}
+
+/// Runs `apply` or `decrypt`.
+pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary> {
+    let policy_text = std::fs::read_to_string(&args.policy)
+        .with_context(|| format!("cannot read policy {}", args.policy.display()))?;
+    let policy = Policy::from_toml(&policy_text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?;
+    let keys = load_keyset(&args.keys)?;
+    let (input, source, size) = open_input(args.input.as_deref())?;
+    let format = match args.format {
+        Some(f) => f,
+        None => match args.input.as_deref().filter(|p| p.as_os_str() != "-") {
+            Some(p) => Format::from_path(p).with_context(|| format!("{}: cannot tell the format from the extension; pass --format csv or --format jsonl", p.display()))?,
+            None => Format::Csv,
+        },
+    };
+    let mut opts = PipelineOptions::new()
+        .format(format)
+        .delimiter(args.delimiter)
+        .has_header(!args.no_header)
+        .direction(direction);
+    if let Some(t) = args.threads {
+        opts = opts.threads(t);
+    }
+    let bar = progress_bar(size, args.quiet);
+    let mut on_progress = |p: Progress| {
+        if let Some(b) = &bar {
+            b.set_position(p.bytes);
+            b.set_message(format!("{} rows", p.rows));
+        }
+    };
+    let mut output = Output::open(args.output.as_deref())?;
+    let summary = pipeline::run(
+        &policy,
+        &keys,
+        input,
+        &source,
+        &mut output,
+        &opts,
+        &mut on_progress,
+    )?;
+    output.commit()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !args.quiet {
+        print_summary(&summary, args.json_summary, direction)?;
+    }
+    Ok(summary)
+}
+
+/// Reads a keyset, warning when others can read it.
+pub fn load_keyset(path: &Path) -> Result<Keyset> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "deid: warning: keyset {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
+            }
+        }
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read keyset {}", path.display()))?,
+    );
+    Keyset::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Opens a file or standard input; returns the reader, its name for errors, and its size if known.
+pub fn open_input(path: Option<&Path>) -> Result<(Box<dyn Read + Send>, String, Option<u64>)> {
+    match path.filter(|p| p.as_os_str() != "-") {
+        Some(p) => {
+            let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let size = f.metadata().ok().map(|m| m.len());
+            Ok((Box::new(f), p.display().to_string(), size))
+        }
+        None => Ok((Box::new(io::stdin()), "<stdin>".to_string(), None)),
+    }
+}
+
+/// A file that appears only on commit, or standard output.
+pub enum Output {
+    File(AtomicFile),
+    Stdout(BufWriter<io::Stdout>),
+}
+
+impl Output {
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        Ok(match path.filter(|p| p.as_os_str() != "-") {
+            Some(p) => Output::File(
+                AtomicFile::create(p, None)
+                    .with_context(|| format!("cannot write {}", p.display()))?,
+            ),
+            None => Output::Stdout(BufWriter::with_capacity(1 << 20, io::stdout())),
+        })
+    }
+
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::File(f) => f.commit()?,
+            Output::Stdout(mut s) => s.flush()?,
+        }
+        Ok(())
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File(f) => f.write(buf),
+            Output::Stdout(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File(f) => f.flush(),
+            Output::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// A byte progress bar on a terminal; nothing otherwise.
+pub fn progress_bar(total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t),
+        None => ProgressBar::new_spinner(),
+    };
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+/// The end-of-run summary on standard error. Counts only, never values.
+pub fn print_summary(s: &Summary, json: bool, direction: Direction) -> Result<()> {
+    let mut err = io::stderr().lock();
+    if json {
+        serde_json::to_writer(&mut err, s)?;
+        writeln!(err)?;
+        return Ok(());
+    }
+    let verb = if direction == Direction::Apply {
+        "transformed"
+    } else {
+        "decrypted"
+    };
+    writeln!(
+        err,
+        "deid: {} rows in, {} out, {} dropped; {:.1} MB in {:.2} s ({:.0} MB/s, {} threads)",
+        s.rows_in,
+        s.rows_out,
+        s.rows_dropped,
+        s.bytes_in as f64 / 1e6,
+        s.seconds,
+        s.mb_per_s(),
+        s.threads
+    )?;
+    for c in &s.columns {
+        writeln!(
+            err,
+            "  {:<24} {:<13} {} values {verb}",
+            c.column,
+            c.transform.as_str(),
+            c.values
+        )?;
+    }
+    if !s.dropped_columns.is_empty() {
+        writeln!(err, "  dropped columns: {}", s.dropped_columns.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Now as an RFC 3339 UTC timestamp (no clock crate needed).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let d = deid::date::Date::from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        d.year(),
+        d.month(),
+        d.day(),
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}

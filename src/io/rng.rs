@@ -1,0 +1,66 @@
+//! A per-thread buffer over the OS random source, so random nonces cost a
+//! memcpy rather than a system call each.
+
+use crate::transform::encrypt::OsRng;
+
+/// Reads 4 KiB from the OS at a time and hands it out.
+pub struct BufferedOsRng {
+    buf: [u8; 4096],
+    pos: usize,
+}
+
+impl Default for BufferedOsRng {
+    fn default() -> Self {
+        BufferedOsRng {
+            buf: [0; 4096],
+            pos: 4096,
+        }
+    }
+}
+
+impl std::fmt::Debug for BufferedOsRng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BufferedOsRng { .. }")
+    }
+}
+
+impl Drop for BufferedOsRng {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.buf[..]);
+    }
+}
+
+impl rand_core::TryRng for BufferedOsRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let mut done = 0;
+        while done < dst.len() {
+            if self.pos == self.buf.len() {
+                rand_core::TryRng::try_fill_bytes(&mut OsRng, &mut self.buf)?;
+                self.pos = 0;
+            }
+            let n = (dst.len() - done).min(self.buf.len() - self.pos);
+            dst[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            // Bytes handed out are erased from the buffer.
+            self.buf[self.pos..self.pos + n].fill(0);
+            self.pos += n;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for BufferedOsRng {}

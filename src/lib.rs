@@ -9,7 +9,9 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// std modules use its macros (format!, vec!) as a std crate would.
 #[cfg(feature = "std")]
+#[macro_use]
 extern crate std;
 
 pub mod backend;

@@ -8,9 +8,35 @@ use sha2::Sha256;
 
 use crate::CryptoError;
 
-/// Keyed HMAC-SHA256 (pads absorbed once, cloned per message).
+/// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Keyed HMAC-SHA256. The chaining values after the inner and outer pad
+/// blocks are computed once, so a message of up to 55 bytes (one block with
+/// its padding) costs exactly two SHA-256 compressions, the floor. Longer
+/// messages go through the `hmac` crate.
 #[derive(Clone)]
-pub struct HmacSha256(Hmac<Sha256>);
+pub struct HmacSha256 {
+    mac: Hmac<Sha256>,
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl Drop for HmacSha256 {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.inner);
+        zeroize::Zeroize::zeroize(&mut self.outer);
+    }
+}
 
 impl HmacSha256 {
     /// Absorbs the key's inner and outer pads.
@@ -18,15 +44,35 @@ impl HmacSha256 {
     /// # Errors
     /// Never in practice: HMAC takes keys of any length.
     pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
-        Hmac::<Sha256>::new_from_slice(key)
-            .map(HmacSha256)
-            .map_err(|_| CryptoError)
+        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| CryptoError)?;
+        // RFC 2104: a key longer than the block is hashed first.
+        let mut k0 = zeroize::Zeroizing::new([0u8; 64]);
+        if key.len() > 64 {
+            use sha2::Digest;
+            k0[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            k0[..key.len()].copy_from_slice(key);
+        }
+        let mut pad = zeroize::Zeroizing::new([[0u8; 64]]);
+        let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
+        for (p, k) in pad[0].iter_mut().zip(k0.iter()) {
+            *p = k ^ 0x36;
+        }
+        sha2::block_api::compress256(&mut inner, &*pad);
+        for (p, k) in pad[0].iter_mut().zip(k0.iter()) {
+            *p = k ^ 0x5c;
+        }
+        sha2::block_api::compress256(&mut outer, &*pad);
+        Ok(HmacSha256 { mac, inner, outer })
     }
 
     /// HMAC-SHA256 of `data`.
     #[inline]
     pub fn mac(&self, data: &[u8]) -> [u8; 32] {
-        let mut m = self.0.clone();
+        if data.len() <= 55 {
+            return hmac_short(&self.inner, &self.outer, data);
+        }
+        let mut m = self.mac.clone();
         m.update(data);
         m.finalize().into_bytes().into()
     }
@@ -36,10 +82,40 @@ impl HmacSha256 {
     /// # Errors
     /// [`CryptoError`] when the tag does not match.
     pub fn verify(&self, data: &[u8], tag: &[u8]) -> Result<(), CryptoError> {
-        let mut m = self.0.clone();
-        m.update(data);
-        m.verify_slice(tag).map_err(|_| CryptoError)
+        use subtle::ConstantTimeEq;
+        if tag.len() == 32 && bool::from(self.mac(data).ct_eq(tag)) {
+            Ok(())
+        } else {
+            Err(CryptoError)
+        }
     }
+}
+
+/// HMAC-SHA256 of a message of at most 55 bytes from the chaining values
+/// after the pad blocks: two compressions and the padding, nothing else.
+fn hmac_short(inner: &[u32; 8], outer: &[u32; 8], data: &[u8]) -> [u8; 32] {
+    // Inner hash: one block with the message and its padding; the length
+    // counts the 64-byte pad block already absorbed.
+    let mut block = [[0u8; 64]];
+    block[0][..data.len()].copy_from_slice(data);
+    block[0][data.len()] = 0x80;
+    block[0][56..].copy_from_slice(&((64 + data.len() as u64) * 8).to_be_bytes());
+    let mut st = *inner;
+    sha2::block_api::compress256(&mut st, &block);
+    // Outer hash: the 32-byte inner digest and its padding, one block.
+    let mut block = [[0u8; 64]];
+    for (chunk, word) in block[0][..32].chunks_exact_mut(4).zip(st) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    block[0][32] = 0x80;
+    block[0][56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
+    let mut st = *outer;
+    sha2::block_api::compress256(&mut st, &block);
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(st) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// An expanded AES-256-GCM key.
@@ -82,5 +158,26 @@ impl Gcm {
         self.0
             .decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into())
             .map_err(|_| CryptoError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_equals_the_hmac_crate_at_every_length_and_key_size() {
+        for key_len in [0usize, 1, 32, 64, 65, 200] {
+            let key: [u8; 200] = core::array::from_fn(|i| (i * 7 + key_len) as u8);
+            let h = HmacSha256::new(&key[..key_len]).unwrap();
+            for len in 0..=130usize {
+                let msg: [u8; 130] = core::array::from_fn(|i| (i * 13 + len) as u8);
+                let mut m = Hmac::<Sha256>::new_from_slice(&key[..key_len]).unwrap();
+                m.update(&msg[..len]);
+                let want: [u8; 32] = m.finalize().into_bytes().into();
+                assert_eq!(h.mac(&msg[..len]), want, "key {key_len} msg {len}");
+                assert!(h.verify(&msg[..len], &want).is_ok());
+            }
+        }
     }
 }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# deid apply throughput against its own floor and against plain Python, side
+# by side in one run.
+#
+#   benches/apply.sh [SIZE_MB]      (default 1000: a 1 GB kr-customers CSV)
+#
+# (a) the real policy: pseudonymize phone (phone:KR), encrypt email
+#     deterministically, birth_date to year, drop name;
+# (b) an all-keep policy: parsing and writing only, the floor;
+# (c) benches/apply_baseline.py, the same work in Python (csv + hmac +
+#     cryptography), run on a slice and scaled, since it is slow;
+# and the real policy on 1 thread vs all threads. Peak RSS shows memory is
+# bounded by chunk size, not input size. The generated data is cached under
+# bench-data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mb=${1:-1000}
+py_mb=${PY_MB:-50}
+
+cargo build --release --quiet --bin deid
+deid=target/release/deid
+mkdir -p bench-data
+data=bench-data/customers_${size_mb}MB.csv
+if [ ! -s "$data" ]; then
+    rows=$(( size_mb * 1000000 / 117 ))
+    echo "generating $data ($rows rows)"
+    $deid gen --rows "$rows" --seed 1 -o "$data"
+fi
+bytes=$(stat -c %s "$data")
+[ -f bench-data/keys.json ] || $deid keygen -o bench-data/keys.json 2>/dev/null
+cat > bench-data/policy.toml <<'TOML'
+version = 1
+[fields.phone]
+normalize = ["phone:KR"]
+transform = "pseudonymize"
+[fields.email]
+normalize = ["email"]
+transform = "encrypt"
+mode = "deterministic"
+[fields.birth_date]
+transform = "generalize"
+to = "year"
+[fields.name]
+transform = "drop"
+TOML
+printf 'version = 1\n' > bench-data/keep.toml
+
+# run LABEL CMD...: wall seconds and peak RSS (MB) of one command.
+run() {
+    local label=$1; shift
+    /usr/bin/time -f "%e %M" -o bench-data/time.txt "$@" > /dev/null
+    read -r secs kb < bench-data/time.txt
+    echo "$label $secs $((kb / 1024))"
+}
+
+echo "input: $data ($((bytes / 1000000)) MB), $(nproc) cores"
+read -r _ real_s real_rss < <(run real $deid apply -q -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
+read -r _ keep_s keep_rss < <(run keep $deid apply -q -p bench-data/keep.toml -k bench-data/keys.json -o /dev/null "$data")
+read -r _ one_s _ < <(run one $deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
+
+# Python on a slice of the same file.
+py_bytes=$(( py_mb * 1000000 ))
+head -c "$py_bytes" "$data" | awk 'NR==1 || length($0) > 0' | head -n -1 > bench-data/slice.csv
+slice_bytes=$(stat -c %s bench-data/slice.csv)
+read -r _ py_s _ < <(run python python3 benches/apply_baseline.py bench-data/keys.json bench-data/slice.csv bench-data/slice_py.csv)
+# Same slice through deid with the same keys: outputs must agree.
+$deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o bench-data/slice_deid.csv bench-data/slice.csv
+if cmp -s bench-data/slice_py.csv bench-data/slice_deid.csv; then same="identical"; else same="DIFFERENT"; fi
+
+python3 - "$bytes" "$real_s" "$keep_s" "$one_s" "$slice_bytes" "$py_s" "$real_rss" "$keep_rss" "$same" <<'PY'
+import sys
+b, real, keep, one, sb, py, rss, krss, same = sys.argv[1:]
+b, real, keep, one, sb, py = int(b), float(real), float(keep), float(one), int(sb), float(py)
+mbs = lambda n, s: n / 1e6 / max(s, 1e-9)
+r, k, o, p = mbs(b, real), mbs(b, keep), mbs(b, one), mbs(sb, py)
+print(f"{'run':<44}{'MB/s':>10}{'seconds':>10}")
+print(f"{'deid apply, real policy, all threads':<44}{r:>10.1f}{real:>10.2f}   peak RSS {rss} MB")
+print(f"{'deid apply, keep-all policy (floor)':<44}{k:>10.1f}{keep:>10.2f}   peak RSS {krss} MB")
+print(f"{'deid apply, real policy, 1 thread':<44}{o:>10.1f}{one:>10.2f}")
+print(f"{'python csv + hmac + cryptography':<44}{p:>10.1f}{py:>10.2f}   on a {sb/1e6:.0f} MB slice")
+print()
+print(f"real / floor          {r/k:6.2f}   (target >= 0.85)")
+print(f"deid / python         {r/p:6.1f}x  (target >= 20)")
+print(f"all threads / 1       {r/o:6.2f}x  (target >= 1.7)")
+print(f"python and deid outputs on the slice: {same}")
+PY

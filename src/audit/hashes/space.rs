@@ -1,0 +1,426 @@
+//! Candidate spaces: every value an identifier column could hold, in each
+//! written format, enumerated by incrementing digits in place.
+//!
+//! | space | formats | size per format |
+//! |---|---|---|
+//! | `kr-mobile` | `01012345678`, `010-1234-5678`, `+821012345678`, `821012345678` | 10^8 |
+//! | `e164:KR` `e164:JP` `e164:GB` `e164:US` | `+<cc><national>` mobile ranges | 10^8 to 8·10^9 |
+//! | `us-ssn` | `123-45-6789`, `123456789` | 10^9 |
+//! | `ipv4` | dotted quad | 2^32 |
+//! | `kr-rrn` | `YYMMDD-SXXXXXC`, `YYMMDDSXXXXXC` (pre-2020: sex/century digit, check digit) | days × 2 × 10^5 |
+//! | `card:<BIN>` | the BIN, then digits to 16 with a valid Luhn digit | 10^(15 − len(BIN)) |
+//! | mask | hashcat syntax: `?d ?l ?u ?h ?a` and literals | product of charsets |
+//! | dictionary | one candidate a line, normalized | lines |
+
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use crate::date::Date;
+use crate::error::Error;
+
+const DIGITS: &[u8] = b"0123456789";
+const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const HEX: &[u8] = b"0123456789abcdef";
+const PRINTABLE: &[u8] = b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// A check digit filled in after the variable positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// None.
+    None,
+    /// Luhn check digit at this position (card numbers).
+    Luhn(usize),
+    /// Pre-2020 Korean RRN check digit at this position (weights 2..9,2..5).
+    Rrn(usize),
+}
+
+/// A fixed-length template with variable positions, each over a charset.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// The bytes, literals in place.
+    pub template: Vec<u8>,
+    /// Variable positions and their alphabets; the last one varies fastest.
+    pub vars: Vec<(usize, &'static [u8])>,
+    /// A check digit computed from the other digits.
+    pub check: Check,
+}
+
+impl Pattern {
+    /// Number of candidates.
+    pub fn size(&self) -> u128 {
+        self.vars.iter().map(|(_, cs)| cs.len() as u128).product()
+    }
+
+    /// Writes candidate `index` into `out` (which holds the template) and
+    /// returns the per-position digit indices for incrementing.
+    pub fn seek(&self, index: u128, out: &mut [u8], odometer: &mut [u8]) {
+        let mut rest = index;
+        for (k, (pos, cs)) in self.vars.iter().enumerate().rev() {
+            let r = cs.len() as u128;
+            let d = (rest % r) as u8;
+            rest /= r;
+            odometer[k] = d;
+            out[*pos] = cs[usize::from(d)];
+        }
+        self.fill_check(out);
+    }
+
+    /// Moves `out` to the next candidate; false after the last one.
+    #[inline]
+    pub fn next(&self, out: &mut [u8], odometer: &mut [u8]) -> bool {
+        for (k, (pos, cs)) in self.vars.iter().enumerate().rev() {
+            let d = odometer[k] + 1;
+            if usize::from(d) < cs.len() {
+                odometer[k] = d;
+                out[*pos] = cs[usize::from(d)];
+                self.fill_check(out);
+                return true;
+            }
+            odometer[k] = 0;
+            out[*pos] = cs[0];
+        }
+        false
+    }
+
+    #[inline]
+    fn fill_check(&self, out: &mut [u8]) {
+        match self.check {
+            Check::None => {}
+            Check::Luhn(pos) => out[pos] = luhn_digit(&out[..pos]),
+            Check::Rrn(pos) => out[pos] = rrn_digit(&out[..pos]),
+        }
+    }
+}
+
+/// The Luhn check digit for `body` (ASCII digits).
+pub fn luhn_digit(body: &[u8]) -> u8 {
+    let mut sum = 0u32;
+    for (i, &c) in body.iter().rev().enumerate() {
+        let mut d = u32::from(c - b'0');
+        if i % 2 == 0 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    b'0' + ((10 - sum % 10) % 10) as u8
+}
+
+/// The pre-2020 RRN check digit over the first 12 digits (a dash skipped).
+pub fn rrn_digit(body: &[u8]) -> u8 {
+    const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
+    let sum: u32 = body
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .zip(W)
+        .map(|(c, w)| u32::from(c - b'0') * w)
+        .sum();
+    b'0' + ((11 - sum % 11) % 10) as u8
+}
+
+/// One way of writing the values of a space.
+#[derive(Clone, Debug)]
+pub struct Format {
+    /// Name for reports, e.g. `010-1234-5678`.
+    pub name: String,
+    /// The patterns that make up this format.
+    pub patterns: Vec<Pattern>,
+}
+
+impl Format {
+    /// Candidates in this format.
+    pub fn size(&self) -> u128 {
+        self.patterns.iter().map(Pattern::size).sum()
+    }
+}
+
+/// What a space enumerates.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Fixed-length patterns.
+    Formats(Vec<Format>),
+    /// Every IPv4 address in dotted-quad form.
+    Ipv4,
+    /// Dictionary lines.
+    Dict(Vec<Vec<u8>>),
+}
+
+/// A named candidate space.
+#[derive(Clone, Debug)]
+pub struct Space {
+    /// Name as on the command line (`kr-mobile`).
+    pub name: String,
+    /// The candidates.
+    pub source: Source,
+}
+
+impl Space {
+    /// Total candidates over all formats.
+    pub fn size(&self) -> u128 {
+        match &self.source {
+            Source::Formats(f) => f.iter().map(Format::size).sum(),
+            Source::Ipv4 => 1 << 32,
+            Source::Dict(d) => d.len() as u128,
+        }
+    }
+
+    /// Parses a space name: `kr-mobile`, `e164:KR`, `us-ssn`, `ipv4`,
+    /// `kr-rrn`, `card:<BIN>`, or a hashcat mask (anything with `?`).
+    /// `born` narrows `kr-rrn` to birth years (inclusive).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming what is wrong.
+    pub fn parse(name: &str, born: (i32, i32)) -> Result<Space, Error> {
+        let formats = match name {
+            "kr-mobile" => kr_mobile(),
+            "us-ssn" => vec![
+                fmt("123-45-6789", "###-##-####"),
+                fmt("123456789", "#########"),
+            ],
+            "ipv4" => {
+                return Ok(Space {
+                    name: name.to_string(),
+                    source: Source::Ipv4,
+                });
+            }
+            "kr-rrn" => kr_rrn(born)?,
+            _ if name.starts_with("e164:") => e164(&name[5..])?,
+            _ if name.starts_with("card:") => card(&name[5..])?,
+            _ if name.contains('?') => vec![Format {
+                name: name.to_string(),
+                patterns: vec![mask(name)?],
+            }],
+            _ => {
+                return Err(Error::Config(
+                    "space (kr-mobile, e164:<KR|JP|GB|US>, us-ssn, ipv4, kr-rrn, card:<BIN>, or a ?d mask)",
+                ));
+            }
+        };
+        Ok(Space {
+            name: name.to_string(),
+            source: Source::Formats(formats),
+        })
+    }
+
+    /// A dictionary space.
+    pub fn dictionary(name: &str, lines: Vec<Vec<u8>>) -> Space {
+        Space {
+            name: name.to_string(),
+            source: Source::Dict(lines),
+        }
+    }
+}
+
+/// `#` is a digit; anything else literal.
+fn pattern(p: &str) -> Pattern {
+    let template: Vec<u8> = p
+        .bytes()
+        .map(|b| if b == b'#' { b'0' } else { b })
+        .collect();
+    let vars = p
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'#')
+        .map(|(i, _)| (i, DIGITS))
+        .collect();
+    Pattern {
+        template,
+        vars,
+        check: Check::None,
+    }
+}
+
+fn fmt(name: &str, p: &str) -> Format {
+    Format {
+        name: name.to_string(),
+        patterns: vec![pattern(p)],
+    }
+}
+
+fn kr_mobile() -> Vec<Format> {
+    vec![
+        fmt("01012345678", "010########"),
+        fmt("010-1234-5678", "010-####-####"),
+        fmt("+821012345678", "+8210########"),
+        fmt("821012345678", "8210########"),
+    ]
+}
+
+fn e164(country: &str) -> Result<Vec<Format>, Error> {
+    Ok(match country {
+        "KR" | "kr" => vec![fmt("+821012345678", "+8210########")],
+        "JP" | "jp" => vec![
+            fmt("+819012345678", "+8190########"),
+            fmt("+818012345678", "+8180########"),
+            fmt("+817012345678", "+8170########"),
+        ],
+        "GB" | "gb" | "UK" | "uk" => vec![fmt("+447912345678", "+447#########")],
+        "US" | "us" => {
+            // NANP: area code and exchange start with 2-9.
+            let mut p = pattern("+1##########");
+            p.vars[0].1 = b"23456789";
+            p.vars[3].1 = b"23456789";
+            vec![Format {
+                name: "+14155552671".into(),
+                patterns: vec![p],
+            }]
+        }
+        _ => return Err(Error::Config("e164 country (KR, JP, GB or US)")),
+    })
+}
+
+fn card(bin: &str) -> Result<Vec<Format>, Error> {
+    if !(4..=10).contains(&bin.len()) || !bin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Config("card BIN (4 to 10 digits)"));
+    }
+    let mut p = pattern(&format!("{bin}{}", "#".repeat(16 - bin.len())));
+    let last = p.vars.pop().map_or(15, |v| v.0);
+    p.check = Check::Luhn(last);
+    Ok(vec![Format {
+        name: format!("{bin}… (16 digits, Luhn)"),
+        patterns: vec![p],
+    }])
+}
+
+fn kr_rrn(born: (i32, i32)) -> Result<Vec<Format>, Error> {
+    let (from, to) = born;
+    if from > to || from < 1900 || to > 2019 {
+        return Err(Error::Config(
+            "--born range within 1900..2019 (pre-2020 RRN structure)",
+        ));
+    }
+    let mut dashed = Vec::new();
+    let mut plain = Vec::new();
+    let start = Date::new(from, 1, 1)?.to_days();
+    let end = Date::new(to, 12, 31)?.to_days();
+    for day in start..=end {
+        let d = Date::from_days(day);
+        let yymmdd = format!("{:02}{:02}{:02}", d.year() % 100, d.month(), d.day());
+        let sex: &'static [u8] = if d.year() >= 2000 { b"34" } else { b"12" };
+        for (out, p) in [
+            (&mut dashed, format!("{yymmdd}-#######")),
+            (&mut plain, format!("{yymmdd}#######")),
+        ] {
+            let mut pat = pattern(&p);
+            // The first variable is the sex/century digit; the last the check digit.
+            pat.vars[0].1 = sex;
+            let last = pat.vars.pop().map_or(0, |v| v.0);
+            pat.check = Check::Rrn(last);
+            out.push(pat);
+        }
+    }
+    Ok(vec![
+        Format {
+            name: "900101-1234567".into(),
+            patterns: dashed,
+        },
+        Format {
+            name: "9001011234567".into(),
+            patterns: plain,
+        },
+    ])
+}
+
+/// A hashcat mask: `?d` digit, `?l` lowercase, `?u` uppercase, `?h` hex
+/// lowercase, `?a` printable ASCII, `??` a literal `?`.
+///
+/// # Errors
+/// [`Error::Config`] for an unknown `?x`.
+pub fn mask(m: &str) -> Result<Pattern, Error> {
+    let mut template = Vec::new();
+    let mut vars = Vec::new();
+    let mut it = m.bytes();
+    while let Some(b) = it.next() {
+        if b == b'?' {
+            let cs: &'static [u8] = match it.next() {
+                Some(b'd') => DIGITS,
+                Some(b'l') => LOWER,
+                Some(b'u') => UPPER,
+                Some(b'h') => HEX,
+                Some(b'a') => PRINTABLE,
+                Some(b'?') => {
+                    template.push(b'?');
+                    continue;
+                }
+                _ => return Err(Error::Config("mask (?d ?l ?u ?h ?a, ?? for a literal ?)")),
+            };
+            vars.push((template.len(), cs));
+            template.push(cs[0]);
+        } else {
+            template.push(b);
+        }
+    }
+    Ok(Pattern {
+        template,
+        vars,
+        check: Check::None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(p: &Pattern) -> Vec<String> {
+        let mut out = p.template.clone();
+        let mut odo = vec![0u8; p.vars.len()];
+        p.seek(0, &mut out, &mut odo);
+        let mut v = vec![String::from_utf8(out.clone()).unwrap()];
+        while p.next(&mut out, &mut odo) {
+            v.push(String::from_utf8(out.clone()).unwrap());
+        }
+        v
+    }
+
+    #[test]
+    fn odometer_visits_every_candidate_once_in_order() {
+        let p = mask("a?d?h").unwrap();
+        let v = all(&p);
+        assert_eq!(v.len(), 160);
+        assert_eq!(v[0], "a00");
+        assert_eq!(v[1], "a01");
+        assert_eq!(v[16], "a10");
+        assert_eq!(v[159], "a9f");
+        // seek agrees with next
+        let mut out = p.template.clone();
+        let mut odo = vec![0u8; 2];
+        p.seek(37, &mut out, &mut odo);
+        assert_eq!(String::from_utf8(out).unwrap(), v[37]);
+    }
+
+    #[test]
+    fn sizes() {
+        let b = (1950, 2005);
+        assert_eq!(
+            Space::parse("kr-mobile", b).unwrap().size(),
+            4 * 100_000_000
+        );
+        assert_eq!(Space::parse("us-ssn", b).unwrap().size(), 2_000_000_000);
+        assert_eq!(
+            Space::parse("e164:US", b).unwrap().size(),
+            8 * 8 * 100_000_000
+        );
+        assert_eq!(
+            Space::parse("card:411111", b).unwrap().size(),
+            1_000_000_000
+        );
+        let rrn = Space::parse("kr-rrn", (1990, 1990)).unwrap();
+        assert_eq!(rrn.size(), 2 * 365 * 2 * 100_000);
+        assert!(Space::parse("nope", b).is_err());
+        assert!(Space::parse("card:41x", b).is_err());
+    }
+
+    #[test]
+    fn check_digits() {
+        assert_eq!(luhn_digit(b"411111111111111"), b'1');
+        assert_eq!(luhn_digit(b"7992739871"), b'3');
+        let p = card("4111111111").unwrap().remove(0).patterns.remove(0);
+        assert!(all(&p).contains(&"4111111111111111".to_string()));
+        let synth = crate::synth::Generator::new(3).customer(0);
+        let rrn = synth.rrn.as_bytes();
+        assert_eq!(rrn_digit(&rrn[..13]), rrn[13]);
+    }
+}

@@ -507,3 +507,82 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
 }
+
+#[test]
+fn scan_classifies_masks_and_suggests_a_usable_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    assert!(
+        deid(
+            &[
+                "gen",
+                "--rows",
+                "300",
+                "--naive-hash",
+                "-o",
+                data.to_str().unwrap()
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    let pol = dir.path().join("suggested.toml");
+    let o = deid(
+        &[
+            "scan",
+            data.to_str().unwrap(),
+            "--json",
+            "--policy-out",
+            pol.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kind = |c: &str| {
+        doc["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["column"] == c)
+            .unwrap()["kind"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(kind("phone"), "kr-mobile");
+    assert_eq!(kind("email"), "email");
+    assert_eq!(kind("rrn"), "kr-rrn");
+    assert_eq!(kind("phone_sha256"), "hex-digest");
+    assert_eq!(kind("sex"), "category");
+    // No sampled value appears in clear.
+    let first = std::fs::read_to_string(&data)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    for v in first.split(',').filter(|v| v.len() > 2) {
+        assert!(!text(&o.stdout).contains(v), "{v} shown in clear");
+    }
+    // The suggested policy applies, and what it protects is gone.
+    let o = deid(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            pol.to_str().unwrap(),
+            "-k",
+            fixture("keys.json").to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let fields: Vec<&str> = first.split(',').collect();
+    for v in [fields[1], fields[2], fields[3], fields[4], fields[11]] {
+        assert!(!out.contains(v), "protected value {v} in the output");
+    }
+}

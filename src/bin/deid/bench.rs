@@ -1,11 +1,103 @@
 //! `deid bench`.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use deid::bench::{Config, Report};
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `deid bench`.
 #[derive(clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  deid bench                        # a few seconds: every transform, 1 and all cores
+  deid bench --json > board.json    # one JSON document to collect across devices
+  deid bench --compare laptop.json board.json
+  deid bench --filter pseudonymize --full
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`deid bench` is not built yet")
+Under emulation (qemu-user, or DEID_EMULATED=1) the output says the timings are not performance figures.")]
+pub struct Args {
+    /// Short run (30 ms a case; the default).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Longer run (300 ms a case) for steadier figures.
+    #[arg(long)]
+    full: bool,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Compare two JSON reports side by side (B/A ratios) instead of running.
+    #[arg(long, num_args = 2, value_names = ["A.json", "B.json"])]
+    compare: Option<Vec<PathBuf>>,
+    /// Threads of the parallel pass [default: all cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Only cases whose name contains this (e.g. `encrypt`, `hash-reversal`).
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a `deid bench --json` report", path.display()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    if let Some(files) = &args.compare {
+        let [a, b] = files.as_slice() else {
+            anyhow::bail!("--compare takes two files");
+        };
+        write!(
+            stdout,
+            "{}",
+            deid::bench::render_compare(&load(a)?, &load(b)?)
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cfg = Config {
+        budget_ms: if args.full { 300 } else { 30 },
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1),
+        filter: args.filter,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let report = deid::bench::run(&cfg, &mut |done, total| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    })
+    .context("benchmark setup failed")?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if report.results.is_empty() {
+        anyhow::bail!("no benchmark case matches the filter");
+    }
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", deid::bench::render_table(&report))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -497,106 +497,6 @@ pub fn find_qi(names: &[String], columns: &[Vec<u32>], max: usize) -> Vec<QiComb
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counter(rows: &[(&str, &str, &str)]) -> ClassCounter {
-        let mut c = ClassCounter::new(2, true);
-        for (a, b, s) in rows {
-            c.add(&[a.as_bytes(), b.as_bytes()], Some(s.as_bytes()));
-        }
-        c
-    }
-
-    #[test]
-    fn hand_computed_classes_and_risks() {
-        // Classes: (a,x)×3, (a,y)×2, (b,x)×1  → sizes 3, 2, 1; n = 6.
-        let c = counter(&[
-            ("a", "x", "flu"),
-            ("a", "x", "flu"),
-            ("a", "x", "hiv"),
-            ("a", "y", "flu"),
-            ("a", "y", "cold"),
-            ("b", "x", "flu"),
-        ]);
-        let r = c.report(&["q1".into(), "q2".into()], &RiskOptions::default());
-        assert_eq!((r.rows, r.classes, r.k, r.largest_class), (6, 3, 1, 3));
-        assert_eq!(r.prosecutor.highest_risk, 1.0);
-        assert_eq!(r.prosecutor.records_at_highest_risk, 1.0 / 6.0);
-        assert_eq!(r.prosecutor.average_risk, 0.5); // 3 classes / 6 records
-        assert_eq!(r.records_in_small_classes.size_1, 1);
-        assert_eq!(r.records_in_small_classes.size_2, 2);
-        assert_eq!(r.records_in_small_classes.below_5, 6);
-        assert_eq!(r.sample_uniqueness, 1.0 / 6.0);
-        let d = r.diversity.unwrap();
-        assert_eq!(d.distinct_l, 1); // the (b,x) class has one value
-        assert!((d.entropy_l - 1.0).abs() < 1e-12);
-        // Overall: flu 4/6, hiv 1/6, cold 1/6 (text order: cold, flu, hiv).
-        // Class (b,x) = flu only: equal-distance EMD = ½(|0−1/6| + |1−4/6| + |0−1/6|) = 1/3.
-        assert!((d.t_closeness_equal_distance - 1.0 / 3.0).abs() < 1e-12);
-        // Ordered: cumulative differences −1/6, +1/6, 0 → (1/6 + 1/6) / 2 = 1/6 for (b,x);
-        // (a,y) = flu, cold: p = (1/2, 1/2, 0) → cum 1/3, 1/6, 0 → (1/2)/2 = 1/4.
-        assert!(
-            (d.t_closeness_ordered_distance - 0.25).abs() < 1e-12,
-            "{}",
-            d.t_closeness_ordered_distance
-        );
-        // Recursive (c,2): class (a,x) r = (2,1) → c = 2; (a,y) (1,1) → 1; (b,x) → ∞.
-        assert!(d.recursive_c_for_l2.is_infinite());
-    }
-
-    #[test]
-    fn journalist_uses_the_population_class_sizes() {
-        let sample = counter(&[("a", "x", "-"), ("a", "x", "-"), ("b", "y", "-")]);
-        let mut pop = HashMap::new();
-        pop.insert(vec![b"a".to_vec(), b"x".to_vec()], 10);
-        pop.insert(vec![b"b".to_vec(), b"y".to_vec()], 4);
-        let mut r = sample.report(&["q1".into(), "q2".into()], &RiskOptions::default());
-        sample.journalist(&mut r, &pop);
-        let j = r.journalist.unwrap();
-        assert_eq!(j.risk.highest_risk, 0.25);
-        assert_eq!(j.risk.records_at_highest_risk, 1.0 / 3.0);
-        assert!((j.risk.average_risk - (2.0 / 10.0 + 1.0 / 4.0) / 3.0).abs() < 1e-15);
-        assert_eq!(r.marketer_risk, j.risk.average_risk);
-    }
-
-    #[test]
-    fn generalizing_or_dropping_a_column_never_raises_risk() {
-        // Property: merging values of a QI (generalization) can only merge classes.
-        let g = crate::synth::Generator::new(4);
-        let (mut fine, mut coarse, mut fewer) = (
-            ClassCounter::new(3, false),
-            ClassCounter::new(3, false),
-            ClassCounter::new(2, false),
-        );
-        for i in 0..3000 {
-            let c = g.customer(i);
-            let (bd, pc) = (c.birth_date.as_bytes(), c.postal_code.as_bytes());
-            fine.add(&[bd, pc, c.city.as_bytes()], None);
-            coarse.add(&[&bd[..4], &pc[..3], c.city.as_bytes()], None);
-            fewer.add(&[bd, pc], None);
-        }
-        let o = RiskOptions::default();
-        let (rf, rc) = (fine.report(&[], &o), coarse.report(&[], &o));
-        assert!(rc.prosecutor.average_risk <= rf.prosecutor.average_risk);
-        assert!(rc.records_in_small_classes.size_1 <= rf.records_in_small_classes.size_1);
-        assert!(rc.k >= rf.k);
-        assert!(fewer.report(&[], &o).prosecutor.average_risk <= rf.prosecutor.average_risk);
-    }
-
-    #[test]
-    fn find_qi_ranks_by_uniques() {
-        let names: Vec<String> = ["id", "sex", "zip"].map(String::from).to_vec();
-        let cols = vec![vec![0, 1, 2, 3], vec![0, 0, 1, 1], vec![0, 1, 0, 0]];
-        let r = find_qi(&names, &cols, 2);
-        assert_eq!(r[0].columns, ["id"]);
-        assert_eq!(r[0].unique_records, 4);
-        let sz = r.iter().find(|c| c.columns == ["sex", "zip"]).unwrap();
-        assert_eq!(sz.unique_records, 2); // (0,0) (0,1) unique; (1,0)×2
-    }
-}
-
 /// Class sizes of a CSV file over the columns `qi` (indices), counted on
 /// `threads` cores: the file is cut at record boundaries into chunks, each
 /// chunk's records are hashed on their QI values (xxh3, 128 bits) and counted
@@ -747,5 +647,105 @@ impl ClassCounter {
             c.rows += n;
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(rows: &[(&str, &str, &str)]) -> ClassCounter {
+        let mut c = ClassCounter::new(2, true);
+        for (a, b, s) in rows {
+            c.add(&[a.as_bytes(), b.as_bytes()], Some(s.as_bytes()));
+        }
+        c
+    }
+
+    #[test]
+    fn hand_computed_classes_and_risks() {
+        // Classes: (a,x)×3, (a,y)×2, (b,x)×1  → sizes 3, 2, 1; n = 6.
+        let c = counter(&[
+            ("a", "x", "flu"),
+            ("a", "x", "flu"),
+            ("a", "x", "hiv"),
+            ("a", "y", "flu"),
+            ("a", "y", "cold"),
+            ("b", "x", "flu"),
+        ]);
+        let r = c.report(&["q1".into(), "q2".into()], &RiskOptions::default());
+        assert_eq!((r.rows, r.classes, r.k, r.largest_class), (6, 3, 1, 3));
+        assert_eq!(r.prosecutor.highest_risk, 1.0);
+        assert_eq!(r.prosecutor.records_at_highest_risk, 1.0 / 6.0);
+        assert_eq!(r.prosecutor.average_risk, 0.5); // 3 classes / 6 records
+        assert_eq!(r.records_in_small_classes.size_1, 1);
+        assert_eq!(r.records_in_small_classes.size_2, 2);
+        assert_eq!(r.records_in_small_classes.below_5, 6);
+        assert_eq!(r.sample_uniqueness, 1.0 / 6.0);
+        let d = r.diversity.unwrap();
+        assert_eq!(d.distinct_l, 1); // the (b,x) class has one value
+        assert!((d.entropy_l - 1.0).abs() < 1e-12);
+        // Overall: flu 4/6, hiv 1/6, cold 1/6 (text order: cold, flu, hiv).
+        // Class (b,x) = flu only: equal-distance EMD = ½(|0−1/6| + |1−4/6| + |0−1/6|) = 1/3.
+        assert!((d.t_closeness_equal_distance - 1.0 / 3.0).abs() < 1e-12);
+        // Ordered: cumulative differences −1/6, +1/6, 0 → (1/6 + 1/6) / 2 = 1/6 for (b,x);
+        // (a,y) = flu, cold: p = (1/2, 1/2, 0) → cum 1/3, 1/6, 0 → (1/2)/2 = 1/4.
+        assert!(
+            (d.t_closeness_ordered_distance - 0.25).abs() < 1e-12,
+            "{}",
+            d.t_closeness_ordered_distance
+        );
+        // Recursive (c,2): class (a,x) r = (2,1) → c = 2; (a,y) (1,1) → 1; (b,x) → ∞.
+        assert!(d.recursive_c_for_l2.is_infinite());
+    }
+
+    #[test]
+    fn journalist_uses_the_population_class_sizes() {
+        let sample = counter(&[("a", "x", "-"), ("a", "x", "-"), ("b", "y", "-")]);
+        let mut pop = HashMap::new();
+        pop.insert(vec![b"a".to_vec(), b"x".to_vec()], 10);
+        pop.insert(vec![b"b".to_vec(), b"y".to_vec()], 4);
+        let mut r = sample.report(&["q1".into(), "q2".into()], &RiskOptions::default());
+        sample.journalist(&mut r, &pop);
+        let j = r.journalist.unwrap();
+        assert_eq!(j.risk.highest_risk, 0.25);
+        assert_eq!(j.risk.records_at_highest_risk, 1.0 / 3.0);
+        assert!((j.risk.average_risk - (2.0 / 10.0 + 1.0 / 4.0) / 3.0).abs() < 1e-15);
+        assert_eq!(r.marketer_risk, j.risk.average_risk);
+    }
+
+    #[test]
+    fn generalizing_or_dropping_a_column_never_raises_risk() {
+        // Property: merging values of a QI (generalization) can only merge classes.
+        let g = crate::synth::Generator::new(4);
+        let (mut fine, mut coarse, mut fewer) = (
+            ClassCounter::new(3, false),
+            ClassCounter::new(3, false),
+            ClassCounter::new(2, false),
+        );
+        for i in 0..3000 {
+            let c = g.customer(i);
+            let (bd, pc) = (c.birth_date.as_bytes(), c.postal_code.as_bytes());
+            fine.add(&[bd, pc, c.city.as_bytes()], None);
+            coarse.add(&[&bd[..4], &pc[..3], c.city.as_bytes()], None);
+            fewer.add(&[bd, pc], None);
+        }
+        let o = RiskOptions::default();
+        let (rf, rc) = (fine.report(&[], &o), coarse.report(&[], &o));
+        assert!(rc.prosecutor.average_risk <= rf.prosecutor.average_risk);
+        assert!(rc.records_in_small_classes.size_1 <= rf.records_in_small_classes.size_1);
+        assert!(rc.k >= rf.k);
+        assert!(fewer.report(&[], &o).prosecutor.average_risk <= rf.prosecutor.average_risk);
+    }
+
+    #[test]
+    fn find_qi_ranks_by_uniques() {
+        let names: Vec<String> = ["id", "sex", "zip"].map(String::from).to_vec();
+        let cols = vec![vec![0, 1, 2, 3], vec![0, 0, 1, 1], vec![0, 1, 0, 0]];
+        let r = find_qi(&names, &cols, 2);
+        assert_eq!(r[0].columns, ["id"]);
+        assert_eq!(r[0].unique_records, 4);
+        let sz = r.iter().find(|c| c.columns == ["sex", "zip"]).unwrap();
+        assert_eq!(sz.unique_records, 2); // (0,0) (0,1) unique; (1,0)×2
     }
 }

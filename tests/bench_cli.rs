@@ -1,4 +1,5 @@
 //! `deid bench` as a user runs it: the built binary, a short filtered run.
+#![cfg(feature = "cli")]
 
 use std::process::Command;
 

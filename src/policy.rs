@@ -29,7 +29,7 @@
 //! ```
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -142,7 +142,8 @@ impl Policy {
     /// [`PolicyError::Parse`] or [`PolicyError::Version`].
     #[cfg(feature = "std")]
     pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
-        let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Parse(e.to_string()))?;
+        let policy: Policy = toml::from_str(text)
+            .map_err(|e| PolicyError::Parse(alloc::string::ToString::to_string(&e)))?;
         if policy.version != 1 {
             return Err(PolicyError::Version(policy.version));
         }
@@ -214,6 +215,7 @@ impl Default for Policy {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn design_md_example_parses() {

@@ -309,6 +309,50 @@ impl BlockKernel {
     }
 }
 
+/// Keys of many blocks of one kernel shape (same algorithm) into `out`,
+/// calling `computed` with each as soon as it is known (to prefetch what
+/// its lookup will need while the next ones are hashed).
+/// SHA-224/256 on a CPU with the x86 SHA extensions compress four blocks at
+/// once, interleaved, which more than doubles the rate of one core;
+/// otherwise the blocks are compressed one after the other.
+#[inline]
+pub(crate) fn block_keys(blocks: &[BlockKernel], out: &mut [u128], computed: impl Fn(u128)) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(first) = blocks.first() {
+        let iv = match first.algo {
+            Algorithm::Sha256 => Some(&SHA256_IV),
+            Algorithm::Sha224 => Some(&SHA224_IV),
+            _ => None,
+        };
+        if let Some(iv) = iv.filter(|_| super::shani::available()) {
+            let mut groups = blocks.chunks_exact(4);
+            let mut outs = out.chunks_exact_mut(4);
+            for (g, o) in (&mut groups).zip(&mut outs) {
+                let keys = super::shani::key4(
+                    iv,
+                    [
+                        &g[0].block[0],
+                        &g[1].block[0],
+                        &g[2].block[0],
+                        &g[3].block[0],
+                    ],
+                );
+                o.copy_from_slice(&keys);
+                keys.into_iter().for_each(&computed);
+            }
+            for (b, o) in groups.remainder().iter().zip(outs.into_remainder()) {
+                *o = b.key();
+                computed(*o);
+            }
+            return;
+        }
+    }
+    for (b, o) in blocks.iter().zip(out) {
+        *o = b.key();
+        computed(*o);
+    }
+}
+
 /// The first 16 bytes of a digest as a big-endian key.
 pub fn digest_key(digest: &[u8]) -> u128 {
     let mut b = [0u8; 16];

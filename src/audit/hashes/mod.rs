@@ -28,6 +28,8 @@
 
 pub mod algo;
 pub mod search;
+#[cfg(target_arch = "x86_64")]
+mod shani;
 pub mod space;
 
 use std::collections::HashMap;
@@ -247,9 +249,9 @@ pub struct ColumnReport {
     pub gpu_estimates: Vec<GpuEstimate>,
     /// The finding in one sentence.
     pub verdict: String,
-    /// Reversed digests (for `--reveal`); not serialized.
+    /// Reversed digests by digest prefix (for `--reveal`); not serialized.
     #[serde(skip)]
-    pub hits: Vec<(String, Hit)>,
+    pub hits: Vec<Hit>,
 }
 
 /// The verdict when nothing matched: honest about what it does and does not show.
@@ -431,13 +433,13 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let seconds = start.elapsed().as_secs_f64();
     let candidates: u64 = attempts.iter().map(|a| a.candidates).sum();
 
-    let mut by_match: HashMap<(Algorithm, String, String), (u64, u64)> = HashMap::new();
+    let mut by_match: HashMap<(Algorithm, &str, &str), (u64, u64)> = HashMap::new();
     let mut reversed_rows = 0;
     for (key, hit) in &hits {
         let rows = t.counts.get(key).copied().unwrap_or(0);
         reversed_rows += rows;
         let e = by_match
-            .entry((hit.algorithm, hit.space.clone(), hit.format.clone()))
+            .entry((hit.algorithm, &hit.space, &hit.format))
             .or_default();
         e.0 += 1;
         e.1 += rows;
@@ -447,15 +449,15 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
         .map(|((algorithm, space, format), (distinct, rows))| Match {
             algorithm,
             construction: opts.construction.label(),
-            space,
-            format,
+            space: space.into(),
+            format: format.into(),
             distinct,
             rows,
         })
         .collect();
     matches.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.format.cmp(&b.format)));
-    let mut sample_hits: Vec<&Hit> = hits.values().collect();
-    sample_hits.sort_by_key(|h| h.key);
+    let mut sample_hits: Vec<Hit> = hits.into_values().collect();
+    sample_hits.sort_unstable_by_key(|h| h.key);
     let mask = Mask {
         keep_first: 3,
         keep_last: 2,
@@ -485,13 +487,13 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     }
     let distinct = t.counts.len() as u64;
     let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let verdict = if !hits.is_empty() {
+    let verdict = if !sample_hits.is_empty() {
         let m = &matches[0];
         format!(
             "REVERSED: {} of {} rows ({} distinct identifiers) recovered from {} digests of {} values written as {} in {:.1} s on this machine. A recipient can do the same: these digests are the identifiers, not pseudonyms.",
             reversed_rows,
             t.values,
-            hits.len(),
+            sample_hits.len(),
             m.algorithm.name(),
             m.space,
             m.format,
@@ -505,10 +507,7 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     } else {
         NO_MATCH_VERDICT.to_string()
     };
-    let hits = sample_hits
-        .into_iter()
-        .map(|h| (t.column.clone(), h.clone()))
-        .collect();
+    let hits = sample_hits;
     ColumnReport {
         column: t.column,
         values: t.values,

@@ -207,7 +207,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         w.write_record(["column", "digest", "identifier", "algorithm", "format"])?;
         for r in &reports {
             let enc = r.encoding.unwrap_or(hashes::DigestEncoding::HexLower);
-            for (column, hit) in &r.hits {
+            let column = &r.column;
+            for hit in &r.hits {
                 let mut d = [0u8; 64];
                 let n = opts
                     .construction

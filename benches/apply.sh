@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 size_mb=${1:-1000}
 py_mb=${PY_MB:-50}
 
+python3 -c "import cryptography" 2>/dev/null || pip install -q cryptography
 cargo build --release --quiet --bin deid
 deid=target/release/deid
 mkdir -p bench-data

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::MasterKey;
 use crate::audit::hashes::algo::Algorithm;
-use crate::audit::hashes::search::TargetSet;
+use crate::audit::hashes::search::{TargetSet, scan_pattern};
+use crate::audit::hashes::space::{Source, Space};
 use crate::backend::Backend;
 use crate::date::Date;
 use crate::encoding::Encoding;
@@ -110,6 +111,9 @@ struct Case {
     name: String,
     backend: &'static str,
     input: Vec<u8>,
+    /// Values each call of the worker processes (hash reversal scans a
+    /// run of candidates per call).
+    per_call: u64,
     make: Factory,
 }
 
@@ -138,6 +142,7 @@ fn cases() -> Result<Vec<Case>, Error> {
                     name: format!("pseudonymize/{enc}"),
                     backend: backend.as_str(),
                     input: value(size),
+                    per_call: 1,
                     make: Box::new(move || {
                         let p = p.clone();
                         let mut out = [0u8; 64];
@@ -150,6 +155,7 @@ fn cases() -> Result<Vec<Case>, Error> {
                 name: "encrypt/randomized".into(),
                 backend: backend.as_str(),
                 input: value(size),
+                per_call: 1,
                 make: Box::new(move || {
                     let c = c.clone();
                     let mut out = vec![0u8; 512];
@@ -170,15 +176,16 @@ fn cases() -> Result<Vec<Case>, Error> {
             name: "encrypt/deterministic".into(),
             backend: "rustcrypto",
             input: value(size),
+            per_call: 1,
             make: Box::new(move || {
                 let d = d.clone();
                 let mut out = vec![0u8; 512];
                 Box::new(move |x| d.encrypt(x, &mut out).map_or(0, str::len))
             }),
         });
-        for algo in [Algorithm::Sha256, Algorithm::Sha1, Algorithm::Md5] {
-            v.push(hash_case(algo, size));
-        }
+    }
+    for algo in [Algorithm::Sha256, Algorithm::Sha1, Algorithm::Md5] {
+        v.push(hash_case(algo)?);
     }
     let ff1 = std::sync::Arc::new(Ff1Digits::new(&key, "bench")?);
     for input in ["010-1234-5678", "4111-1111-1111-1111"] {
@@ -187,6 +194,7 @@ fn cases() -> Result<Vec<Case>, Error> {
             name: "fpe/ff1-digits".into(),
             backend: "rustcrypto",
             input: input.as_bytes().to_vec(),
+            per_call: 1,
             make: Box::new(move || {
                 let f = f.clone();
                 let mut out = [0u8; 64];
@@ -199,6 +207,7 @@ fn cases() -> Result<Vec<Case>, Error> {
         name: "dateshift".into(),
         backend: "rustcrypto",
         input: b"2024-03-01".to_vec(),
+        per_call: 1,
         make: Box::new(move || {
             let s = shift.clone();
             let mut out = [0u8; 64];
@@ -210,6 +219,7 @@ fn cases() -> Result<Vec<Case>, Error> {
             name: "normalize/phone:KR".into(),
             backend: "-",
             input: b"010-1234-5678".to_vec(),
+            per_call: 1,
             make: Box::new(move || {
                 let mut out = [0u8; 64];
                 Box::new(move |x| ok_len(phone.apply(x, &mut out)))
@@ -240,6 +250,7 @@ fn cases() -> Result<Vec<Case>, Error> {
             name: name.into(),
             backend: "-",
             input: input.to_vec(),
+            per_call: 1,
             make: Box::new(move || {
                 let mut out = [0u8; 128];
                 Box::new(move |x| f(x, &mut out))
@@ -249,36 +260,49 @@ fn cases() -> Result<Vec<Case>, Error> {
     Ok(v)
 }
 
-/// The hash-reversal inner loop: hash a candidate, look its first 16 bytes
-/// up in a set of 100,000 target digests (as `deid audit hashes` does).
-fn hash_case(algo: Algorithm, size: usize) -> Case {
-    let mut keys = Vec::with_capacity(100_000);
+/// Candidates each call of the hash-reversal worker scans.
+const HASH_RUN: u128 = 10_000;
+
+/// The hash-reversal inner loop of `deid audit hashes`, exactly: the
+/// `kr-mobile` space's `01012345678` format enumerated in place, hashed
+/// (four blocks at a time where the CPU allows) and looked up among
+/// 110,000 target digests, in runs of 10,000 candidates a call. One
+/// candidate of every run is a target, so each call finds exactly one.
+fn hash_case(algo: Algorithm) -> Result<Case, Error> {
+    let runs = 100_000_000 / HASH_RUN as u64;
+    let mut keys = Vec::with_capacity(100_000 + runs as usize);
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..100_000 {
         s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         keys.push((u128::from(s) << 64) | u128::from(s.rotate_left(17)));
     }
+    let mut d = [0u8; 64];
+    for run in 0..runs {
+        let phone = format!("010{:08}", run * HASH_RUN as u64 + 1234);
+        let n = algo.hash(phone.as_bytes(), &mut d);
+        keys.push(crate::audit::hashes::algo::digest_key(&d[..n]));
+    }
     let targets = std::sync::Arc::new(TargetSet::new(keys));
-    Case {
+    let space = Space::parse("010?d?d?d?d?d?d?d?d", (1950, 2005))?;
+    let Source::Formats(formats) = space.source else {
+        return Err(Error::Config("the hash-reversal mask is not a pattern"));
+    };
+    let pattern = std::sync::Arc::new(formats[0].patterns[0].clone());
+    Ok(Case {
         name: format!("hash-reversal/{}", algo.name()),
         backend: "rustcrypto",
-        input: value(size),
+        input: pattern.template.clone(),
+        per_call: HASH_RUN as u64,
         make: Box::new(move || {
-            let t = targets.clone();
-            let mut cand = vec![0u8; size];
-            let mut n: u64 = 0;
-            Box::new(move |x| {
-                // A new candidate each time, as an enumeration would.
-                cand.copy_from_slice(x);
-                n = n.wrapping_add(1);
-                let k = cand.len().min(8);
-                cand[..k].copy_from_slice(&n.to_le_bytes()[..k]);
-                let mut d = [0u8; 64];
-                let len = algo.hash(&cand, &mut d);
-                usize::from(t.contains(crate::audit::hashes::algo::digest_key(&d[..len]))) + len
+            let (t, p) = (targets.clone(), pattern.clone());
+            let mut start: u128 = 0;
+            Box::new(move |_| {
+                let hits = scan_pattern(&p, start, start + HASH_RUN, &t, algo);
+                start = (start + HASH_RUN) % p.size();
+                hits as usize
             })
         }),
-    }
+    })
 }
 
 /// Runs `w` for `budget`, returning (values, elapsed).
@@ -311,6 +335,7 @@ fn run_case(c: &Case, threads: usize, budget: Duration) -> CaseResult {
     let (ops, ns) = if threads <= 1 {
         let mut w = (c.make)();
         let (n, el) = measure(&mut w, &c.input, budget);
+        let n = n * c.per_call;
         let secs = el.as_secs_f64().max(1e-9);
         (n as f64 / secs, secs * 1e9 / n.max(1) as f64)
     } else {
@@ -319,7 +344,8 @@ fn run_case(c: &Case, threads: usize, budget: Duration) -> CaseResult {
                 .map(|_| {
                     s.spawn(|| {
                         let mut w = (c.make)();
-                        measure(&mut w, &c.input, budget)
+                        let (n, el) = measure(&mut w, &c.input, budget);
+                        (n * c.per_call, el)
                     })
                 })
                 .collect();
@@ -444,6 +470,14 @@ fn features() -> (Vec<String>, Vec<(String, String)>) {
             "sha256 (rustcrypto)".into(),
             pick(sha, "SHA-NI", "software (SSE2/AVX2 message schedule)"),
         ));
+        paths.push((
+            "sha256 hash reversal (deid)".into(),
+            pick(
+                sha,
+                "SHA-NI, 4 blocks interleaved",
+                "rustcrypto, one block at a time",
+            ),
+        ));
         paths.push(("sha1 (rustcrypto)".into(), pick(sha, "SHA-NI", "software")));
         paths.push((
             "aes (rustcrypto)".into(),
@@ -474,6 +508,10 @@ fn features() -> (Vec<String>, Vec<(String, String)>) {
         paths.push((
             "sha256 (rustcrypto)".into(),
             pick(sha2, "ARMv8 SHA2", "software"),
+        ));
+        paths.push((
+            "sha256 hash reversal (deid)".into(),
+            "rustcrypto, one block at a time".into(),
         ));
         paths.push((
             "sha1 (rustcrypto)".into(),
@@ -624,6 +662,10 @@ mod tests {
         for c in cases().unwrap() {
             let mut w = (c.make)();
             assert!(w(&c.input) > 0, "{} produced nothing", c.name);
+            if c.name.starts_with("hash-reversal/") {
+                // One target in each run of candidates, found every call.
+                assert_eq!(w(&c.input), 1, "{}", c.name);
+            }
         }
     }
 

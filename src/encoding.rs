@@ -184,23 +184,41 @@ mod tests {
 /// reaches bytes not yet read. This lets token encoders need no second
 /// buffer in `no_std`.
 pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&str, Error> {
+    // RFC 4648 section 5 alphabet. Written out here (rather than calling
+    // data_encoding per 3-byte group) because tokens are short and this runs
+    // once per value: the per-call overhead was most of a token's cost.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let text_len = Encoding::Base64Url.encoded_len(raw_len);
     let buf = buf
         .get_mut(..text_len)
         .ok_or(Error::BufferTooSmall(text_len))?;
     let off = text_len - raw_len;
-    let mut group = [0u8; 3];
-    let mut text = [0u8; 4];
-    let mut read = 0;
-    let mut write = 0;
-    while read < raw_len {
-        let n = (raw_len - read).min(3);
-        group[..n].copy_from_slice(&buf[off + read..off + read + n]);
-        let m = Encoding::Base64Url.encoded_len(n);
-        data_encoding::BASE64URL_NOPAD.encode_mut(&group[..n], &mut text[..m]);
-        buf[write..write + m].copy_from_slice(&text[..m]);
-        read += n;
-        write += m;
+    let sextet = |v: u32, shift: u32| ALPHABET[((v >> shift) & 63) as usize];
+    let (mut read, mut write) = (0, 0);
+    while read + 3 <= raw_len {
+        let i = off + read;
+        let v = u32::from(buf[i]) << 16 | u32::from(buf[i + 1]) << 8 | u32::from(buf[i + 2]);
+        buf[write] = sextet(v, 18);
+        buf[write + 1] = sextet(v, 12);
+        buf[write + 2] = sextet(v, 6);
+        buf[write + 3] = sextet(v, 0);
+        read += 3;
+        write += 4;
+    }
+    match raw_len - read {
+        1 => {
+            let v = u32::from(buf[off + read]) << 16;
+            buf[write] = sextet(v, 18);
+            buf[write + 1] = sextet(v, 12);
+        }
+        2 => {
+            let i = off + read;
+            let v = u32::from(buf[i]) << 16 | u32::from(buf[i + 1]) << 8;
+            buf[write] = sextet(v, 18);
+            buf[write + 1] = sextet(v, 12);
+            buf[write + 2] = sextet(v, 6);
+        }
+        _ => {}
     }
     core::str::from_utf8(buf).map_err(|_| Error::Invalid("encoding"))
 }

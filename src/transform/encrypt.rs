@@ -29,9 +29,11 @@
 //! assert_eq!(siv.decrypt(t.as_bytes(), &mut plain).unwrap(), b"ada@example.com");
 //! ```
 
-use aes_siv::aead::KeyInit;
-use aes_siv::siv::Aes256Siv;
+use aes::{Aes128, Aes256};
+
 use zeroize::Zeroizing;
+
+use super::siv::Siv;
 
 use crate::backend::{Backend, GcmKey};
 use crate::encoding::{Encoding, base64url_decode, base64url_decoded_len, base64url_encode_tail};
@@ -225,8 +227,8 @@ impl RandomizedCipher {
 /// gives the same token under one key and context.
 pub struct DeterministicCipher {
     key_id: u32,
-    key: Zeroizing<[u8; 64]>,
-    context: Context,
+    /// Keyed once, with the context already through S2V.
+    siv: Siv<Aes256>,
 }
 
 impl DeterministicCipher {
@@ -235,10 +237,10 @@ impl DeterministicCipher {
     /// # Errors
     /// [`Error::Config`] for a context over 255 bytes.
     pub fn new(key: &MasterKey, context: &str) -> Result<Self, Error> {
+        let subkey = key.subkey::<64>(Purpose::Siv, context)?;
         Ok(DeterministicCipher {
             key_id: key.id(),
-            key: key.subkey(Purpose::Siv, context)?,
-            context: Context::new(context)?,
+            siv: Siv::new(subkey.as_slice(), &[Context::new(context)?.as_bytes()])?,
         })
     }
 
@@ -266,8 +268,7 @@ impl DeterministicCipher {
         write_header(raw, self.key_id);
         let (siv_slot, body) = raw[HEADER_LEN..].split_at_mut(TAG_LEN);
         body.copy_from_slice(plaintext);
-        let tag = raw::siv_seal(&self.key, &[self.context.as_bytes()], body)?;
-        siv_slot.copy_from_slice(&tag);
+        siv_slot.copy_from_slice(&self.siv.seal(body));
         base64url_encode_tail(out, raw_len)
     }
 
@@ -281,7 +282,7 @@ impl DeterministicCipher {
         let (head, body) = raw.split_at_mut(HEADER_LEN + TAG_LEN);
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&head[HEADER_LEN..]);
-        raw::siv_open(&self.key, &[self.context.as_bytes()], body, &tag)?;
+        self.siv.open(body, &tag)?;
         Ok(body)
     }
 }
@@ -292,35 +293,41 @@ impl DeterministicCipher {
 pub mod raw {
     use super::*;
 
-    /// AES-SIV (AES-CMAC-SIV, 512-bit key) of `buf` in place; returns the SIV.
+    /// AES-SIV (AES-CMAC-SIV) of `buf` in place; returns the SIV. `key` is
+    /// 64 bytes (AES-256, the mode of deterministic tokens) or 32 bytes
+    /// (AES-128, RFC 5297's own examples).
     ///
     /// # Errors
-    /// [`Error::Crypto`] for more associated-data items than S2V allows.
+    /// [`Error::Crypto`] for another key length or more associated-data
+    /// items than S2V allows (126).
     pub fn siv_seal(
-        key: &[u8; 64],
+        key: &[u8],
         associated_data: &[&[u8]],
         buf: &mut [u8],
     ) -> Result<[u8; TAG_LEN], Error> {
-        let mut siv = Aes256Siv::new(key.into());
-        let tag = siv
-            .encrypt_inout_detached(associated_data, buf.into())
-            .map_err(|_| CryptoError)?;
-        Ok(tag.into())
+        match key.len() {
+            64 => Ok(Siv::<Aes256>::new(key, associated_data)?.seal(buf)),
+            32 => Ok(Siv::<Aes128>::new(key, associated_data)?.seal(buf)),
+            _ => Err(CryptoError.into()),
+        }
     }
 
     /// Checks the SIV in constant time and decrypts `buf` in place.
     ///
     /// # Errors
-    /// [`Error::Crypto`] when the SIV does not verify (`buf` then holds no plaintext).
+    /// [`Error::Crypto`] when the SIV does not verify (`buf` then holds no
+    /// plaintext) or the key length is not 32 or 64 bytes.
     pub fn siv_open(
-        key: &[u8; 64],
+        key: &[u8],
         associated_data: &[&[u8]],
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Error> {
-        let mut siv = Aes256Siv::new(key.into());
-        siv.decrypt_inout_detached(associated_data, buf.into(), tag.into())
-            .map_err(|_| CryptoError.into())
+        match key.len() {
+            64 => Siv::<Aes256>::new(key, associated_data)?.open(buf, tag),
+            32 => Siv::<Aes128>::new(key, associated_data)?.open(buf, tag),
+            _ => Err(CryptoError.into()),
+        }
     }
 
     /// AES-256-GCM of `buf` in place with `backend`; returns the tag.

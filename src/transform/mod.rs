@@ -16,6 +16,7 @@ pub mod fpe;
 pub mod generalize;
 pub mod mask;
 pub mod pseudonym;
+mod siv;
 
 #[cfg(feature = "alloc")]
 mod spec;

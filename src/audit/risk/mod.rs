@@ -148,65 +148,9 @@ impl ClassCounter {
 
     /// Computes the report. `qi` names the columns.
     pub fn report(&self, qi: &[String], opts: &RiskOptions) -> RiskReport {
-        let n = self.rows;
-        let sizes = self.class_sizes();
-        let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
-        for &s in &sizes {
-            *hist.entry(s).or_default() += 1;
-        }
-        let k = hist.keys().next().copied().unwrap_or(0);
-        let share = |a: u64| if n == 0 { 0.0 } else { a as f64 / n as f64 };
-        let records_below = |limit: u64| {
-            hist.iter()
-                .filter(|(s, _)| **s < limit)
-                .map(|(s, c)| s * c)
-                .sum::<u64>()
-        };
-        let classes = sizes.len() as u64;
-        let at_k = hist.get(&k).map_or(0, |c| c * k);
-        let prosecutor = Risk {
-            highest_risk: if k == 0 { 0.0 } else { 1.0 / k as f64 },
-            records_at_highest_risk: share(at_k),
-            average_risk: share(classes),
-        };
-        let pi = opts
-            .sampling_fraction
-            .or_else(|| opts.population.map(|p| n as f64 / p as f64))
-            .filter(|p| *p > 0.0 && *p <= 1.0);
-        let population = pi
-            .filter(|_| n > 0)
-            .map(|pi| population::estimate(&hist, n, pi));
-        RiskReport {
-            quasi_identifiers: qi.to_vec(),
-            rows: n,
-            classes,
-            k,
-            largest_class: hist.keys().next_back().copied().unwrap_or(0),
-            histogram: hist
-                .iter()
-                .map(|(s, c)| ClassBin {
-                    size: *s,
-                    classes: *c,
-                    records: s * c,
-                })
-                .collect(),
-            records_in_small_classes: SmallClasses {
-                size_1: records_below(2),
-                size_2: hist.get(&2).map_or(0, |c| 2 * c),
-                below_5: records_below(5),
-                below_10: records_below(10),
-                share_size_1: share(records_below(2)),
-                share_below_5: share(records_below(5)),
-                share_below_10: share(records_below(10)),
-            },
-            prosecutor: prosecutor.clone(),
-            journalist: None,
-            marketer_risk: prosecutor.average_risk,
-            sample_uniqueness: share(records_below(2)),
-            population_uniqueness: population,
-            diversity: self.with_sensitive.then(|| self.diversity()).flatten(),
-            qi_search: Vec::new(),
-        }
+        let mut report = report_from_sizes(&self.class_sizes(), qi, opts);
+        report.diversity = self.with_sensitive.then(|| self.diversity()).flatten();
+        report
     }
 
     /// Journalist and marketer risk against an identification file: each
@@ -497,15 +441,82 @@ pub fn find_qi(names: &[String], columns: &[Vec<u32>], max: usize) -> Vec<QiComb
     out
 }
 
+/// The sample-based measures and population models from class sizes alone
+/// (from [`csv_class_sizes`] or [`ClassCounter::class_sizes`]): everything
+/// but diversity and journalist risk, which need the records' values.
+pub fn report_from_sizes(sizes: &[u64], qi: &[String], opts: &RiskOptions) -> RiskReport {
+    let n: u64 = sizes.iter().sum();
+    let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
+    for &s in sizes {
+        *hist.entry(s).or_default() += 1;
+    }
+    let k = hist.keys().next().copied().unwrap_or(0);
+    let share = |a: u64| if n == 0 { 0.0 } else { a as f64 / n as f64 };
+    let records_below = |limit: u64| {
+        hist.iter()
+            .filter(|(s, _)| **s < limit)
+            .map(|(s, c)| s * c)
+            .sum::<u64>()
+    };
+    let classes = sizes.len() as u64;
+    let at_k = hist.get(&k).map_or(0, |c| c * k);
+    let prosecutor = Risk {
+        highest_risk: if k == 0 { 0.0 } else { 1.0 / k as f64 },
+        records_at_highest_risk: share(at_k),
+        average_risk: share(classes),
+    };
+    let pi = opts
+        .sampling_fraction
+        .or_else(|| opts.population.map(|p| n as f64 / p as f64))
+        .filter(|p| *p > 0.0 && *p <= 1.0);
+    let population = pi
+        .filter(|_| n > 0)
+        .map(|pi| population::estimate(&hist, n, pi));
+    RiskReport {
+        quasi_identifiers: qi.to_vec(),
+        rows: n,
+        classes,
+        k,
+        largest_class: hist.keys().next_back().copied().unwrap_or(0),
+        histogram: hist
+            .iter()
+            .map(|(s, c)| ClassBin {
+                size: *s,
+                classes: *c,
+                records: s * c,
+            })
+            .collect(),
+        records_in_small_classes: SmallClasses {
+            size_1: records_below(2),
+            size_2: hist.get(&2).map_or(0, |c| 2 * c),
+            below_5: records_below(5),
+            below_10: records_below(10),
+            share_size_1: share(records_below(2)),
+            share_below_5: share(records_below(5)),
+            share_below_10: share(records_below(10)),
+        },
+        prosecutor: prosecutor.clone(),
+        journalist: None,
+        marketer_risk: prosecutor.average_risk,
+        sample_uniqueness: share(records_below(2)),
+        population_uniqueness: population,
+        diversity: None,
+        qi_search: Vec::new(),
+    }
+}
+
 /// Class sizes of a CSV file over the columns `qi` (indices), counted on
-/// `threads` cores: the file is cut at record boundaries into chunks, each
-/// chunk's records are hashed on their QI values (xxh3, 128 bits) and counted
-/// per thread, and the counts are merged. Exact but for 128-bit hash
-/// collisions (below 10^-20 for 10^9 classes). Returns the class sizes and the
-/// number of records.
+/// `threads` cores. A reader cuts the file at record boundaries; parsers
+/// hash each record's QI values (xxh3, 128 bits) and hand every hash to the
+/// counter that owns its partition (by the hash's top bits), so each class
+/// is counted in exactly one map and nothing is merged at the end. Exact
+/// but for 128-bit hash collisions (below 10^-20 for 10^9 classes). Memory
+/// follows the number of classes (about 32 bytes a class) plus the chunks
+/// in flight. Returns the class sizes and the number of records.
 ///
 /// # Errors
-/// Reading failed, or a record has fewer fields than a QI index.
+/// Reading failed, or a record is malformed or has fewer fields than a QI
+/// index (the caller can rerun a row-by-row reader to name the row).
 pub fn csv_class_sizes(
     input: &mut dyn std::io::Read,
     delimiter: u8,
@@ -513,146 +524,206 @@ pub fn csv_class_sizes(
     qi: &[usize],
     threads: usize,
 ) -> std::io::Result<(Vec<u64>, u64)> {
+    class_sizes_in_chunks(input, delimiter, has_header, qi, threads, 8 << 20)
+}
+
+fn class_sizes_in_chunks(
+    input: &mut dyn std::io::Read,
+    delimiter: u8,
+    has_header: bool,
+    qi: &[usize],
+    threads: usize,
+    chunk_bytes: usize,
+) -> std::io::Result<(Vec<u64>, u64)> {
     use std::io::{Error, ErrorKind};
-    const CHUNK: usize = 8 << 20;
+    let threads = threads.max(1);
+    // Partition of a hash: its top bits, over a power of two >= threads.
+    let parts = threads.next_power_of_two();
+    let part_of = |h: u128| (h >> (128 - parts.trailing_zeros().max(1))) as usize % parts;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 2);
-    let mut results: Vec<std::io::Result<(FxHashMap<u128, u32>, u64)>> = Vec::new();
+    let counters: Vec<_> = (0..parts)
+        .map(|_| crossbeam_channel::bounded::<Vec<u128>>(threads * 4))
+        .collect();
+    let mut parsed: Vec<std::io::Result<u64>> = Vec::new();
+    let mut counted: Vec<Vec<u64>> = Vec::new();
     let mut read_result: std::io::Result<()> = Ok(());
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads.max(1))
+        let count_handles: Vec<_> = counters
+            .iter()
+            .map(|(_, crx)| {
+                let crx = crx.clone();
+                s.spawn(move || {
+                    let mut counts: FxHashMap<u128, u32> = FxHashMap::default();
+                    while let Ok(batch) = crx.recv() {
+                        for h in batch {
+                            *counts.entry(h).or_default() += 1;
+                        }
+                    }
+                    counts.into_values().map(u64::from).collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let senders: Vec<_> = counters.iter().map(|(ctx, _)| ctx.clone()).collect();
+        drop(counters);
+        let parse_handles: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
-                s.spawn(move || -> std::io::Result<(FxHashMap<u128, u32>, u64)> {
-                    let mut counts: FxHashMap<u128, u32> = FxHashMap::default();
+                let senders = senders.clone();
+                s.spawn(move || -> std::io::Result<u64> {
                     let mut rows = 0u64;
                     let mut rec = csv::ByteRecord::new();
                     let mut key = Vec::with_capacity(256);
                     let max = qi.iter().copied().max().unwrap_or(0);
                     while let Ok(chunk) = rx.recv() {
-                        let mut rdr = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(&chunk[..]);
-                        while rdr.read_byte_record(&mut rec).map_err(|_| Error::new(ErrorKind::InvalidData, "malformed CSV"))? {
+                        let mut out: Vec<Vec<u128>> = (0..parts)
+                            .map(|_| Vec::with_capacity(chunk.len() / 64 / parts))
+                            .collect();
+                        let mut rdr = csv::ReaderBuilder::new()
+                            .has_headers(false)
+                            .delimiter(delimiter)
+                            .flexible(true)
+                            .from_reader(&chunk[..]);
+                        while rdr
+                            .read_byte_record(&mut rec)
+                            .map_err(|_| Error::new(ErrorKind::InvalidData, "malformed CSV"))?
+                        {
                             if rec.len() <= max {
-                                return Err(Error::new(ErrorKind::InvalidData, format!("a row has {} fields, fewer than the quasi-identifiers need", rec.len())));
+                                return Err(Error::new(
+                                    ErrorKind::InvalidData,
+                                    "a row has fewer fields than the quasi-identifiers need",
+                                ));
                             }
                             key.clear();
                             for &i in qi {
                                 key.extend_from_slice(&rec[i]);
                                 key.push(0x1f);
                             }
-                            *counts.entry(xxhash_rust::xxh3::xxh3_128(&key)).or_default() += 1;
+                            let h = xxhash_rust::xxh3::xxh3_128(&key);
+                            out[part_of(h)].push(h);
                             rows += 1;
                         }
+                        for (p, batch) in out.into_iter().enumerate() {
+                            if !batch.is_empty() && senders[p].send(batch).is_err() {
+                                return Err(Error::other("a counting thread stopped"));
+                            }
+                        }
                     }
-                    Ok((counts, rows))
+                    Ok(rows)
                 })
             })
             .collect();
+        drop(senders);
         drop(rx);
-        // Reader: chunks that end at a newline outside quotes.
-        read_result = (|| {
-            let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
-            let mut tmp = vec![0u8; 1 << 20];
-            let mut skip_header = has_header;
-            let mut eof = false;
-            while !eof {
-                while buf.len() < CHUNK {
-                    let n = input.read(&mut tmp)?;
-                    if n == 0 {
-                        eof = true;
-                        break;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                }
-                if skip_header {
-                    let mut q = false;
-                    if let Some(end) = buf.iter().position(|&b| {
-                        if b == b'"' {
-                            q = !q;
-                        }
-                        b == b'\n' && !q
-                    }) {
-                        buf.drain(..=end);
-                        skip_header = false;
-                    } else if eof {
-                        buf.clear();
-                    } else {
-                        continue;
-                    }
-                }
-                let cut = if eof {
-                    buf.len()
-                } else {
-                    let mut q = false;
-                    let mut last = None;
-                    for (i, &b) in buf.iter().enumerate() {
-                        if b == b'"' {
-                            q = !q;
-                        } else if b == b'\n' && !q {
-                            last = Some(i + 1);
-                        }
-                    }
-                    match last {
-                        Some(l) => l,
-                        None => continue,
-                    }
-                };
-                let rest = buf.split_off(cut);
-                let chunk = std::mem::replace(&mut buf, rest);
-                if !chunk.is_empty() && tx.send(chunk).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })();
+        read_result = read_chunks(input, has_header, chunk_bytes, &tx);
         drop(tx);
-        results = handles
+        parsed = parse_handles
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Error::other("a counting thread failed")))
+                    .unwrap_or_else(|_| Err(Error::other("a parsing thread failed")))
             })
+            .collect();
+        counted = count_handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
             .collect();
     });
     read_result?;
-    let mut total: FxHashMap<u128, u64> = FxHashMap::default();
     let mut rows = 0;
-    for r in results {
-        let (counts, n) = r?;
-        rows += n;
-        if total.is_empty() {
-            total = counts.into_iter().map(|(k, v)| (k, u64::from(v))).collect();
-        } else {
-            for (k, v) in counts {
-                *total.entry(k).or_default() += u64::from(v);
-            }
-        }
+    for r in parsed {
+        rows += r?;
     }
-    Ok((total.into_values().collect(), rows))
+    let sizes: Vec<u64> = counted.into_iter().flatten().collect();
+    if sizes.iter().sum::<u64>() != rows {
+        return Err(Error::other("a counting thread failed"));
+    }
+    Ok((sizes, rows))
 }
 
-impl ClassCounter {
-    /// A counter holding only class sizes (from [`csv_class_sizes`]): the
-    /// sample-based measures and population models work on it; diversity,
-    /// journalist risk and key lookups need [`ClassCounter::add`].
-    pub fn from_sizes(sizes: &[u64], qis: usize) -> Self {
-        let mut c = ClassCounter::new(qis, false);
-        for (i, &n) in sizes.iter().enumerate() {
-            c.classes.insert(
-                vec![i as u32].into_boxed_slice(),
-                Class {
-                    count: n,
-                    sensitive: None,
-                },
-            );
-            c.rows += n;
+/// Reads `input` into chunks of about `chunk` bytes that end at a record
+/// boundary (a newline outside quotes) and sends them on `tx`, without the
+/// header line if `has_header`.
+fn read_chunks(
+    input: &mut dyn std::io::Read,
+    has_header: bool,
+    chunk: usize,
+    tx: &crossbeam_channel::Sender<Vec<u8>>,
+) -> std::io::Result<()> {
+    // The end of the last complete record in `buf`.
+    fn last_boundary(buf: &[u8]) -> Option<usize> {
+        if memchr::memchr(b'"', buf).is_none() {
+            return memchr::memrchr(b'\n', buf).map(|i| i + 1);
         }
-        c
+        let (mut quoted, mut last) = (false, None);
+        for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+            if buf[i] == b'"' {
+                quoted = !quoted;
+            } else if !quoted {
+                last = Some(i + 1);
+            }
+        }
+        last
     }
+    // The end of the first record (the header).
+    fn first_boundary(buf: &[u8]) -> Option<usize> {
+        let mut quoted = false;
+        memchr::memchr2_iter(b'"', b'\n', buf)
+            .find(|&i| {
+                if buf[i] == b'"' {
+                    quoted = !quoted;
+                    false
+                } else {
+                    !quoted
+                }
+            })
+            .map(|i| i + 1)
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk * 2);
+    let mut tmp = vec![0u8; 1 << 20];
+    let mut skip_header = has_header;
+    let mut eof = false;
+    while !eof {
+        while buf.len() < chunk {
+            let n = input.read(&mut tmp)?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        if skip_header {
+            if let Some(end) = first_boundary(&buf) {
+                buf.drain(..end);
+                skip_header = false;
+            } else if eof {
+                buf.clear();
+            } else {
+                continue;
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match last_boundary(&buf) {
+                Some(l) => l,
+                None => continue,
+            }
+        };
+        let rest = buf.split_off(cut);
+        let full = std::mem::replace(&mut buf, rest);
+        if !full.is_empty() && tx.send(full).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::format;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
 
     fn counter(rows: &[(&str, &str, &str)]) -> ClassCounter {
         let mut c = ClassCounter::new(2, true);
@@ -747,5 +818,53 @@ mod tests {
         assert_eq!(r[0].unique_records, 4);
         let sz = r.iter().find(|c| c.columns == ["sex", "zip"]).unwrap();
         assert_eq!(sz.unique_records, 2); // (0,0) (0,1) unique; (1,0)×2
+    }
+
+    #[test]
+    fn parallel_sizes_equal_the_streaming_counter_across_chunk_cuts() {
+        // Quoted delimiters, quoted newlines, CRLF, a header with a quote,
+        // and chunks cut every few dozen bytes.
+        let mut text = String::from("\"id\",zip,\"note\"\r\n");
+        let mut rows: Vec<[String; 3]> = Vec::new();
+        for i in 0..500u32 {
+            let zip = format!("{}", 100 + (i * 7) % 13);
+            let note = match i % 4 {
+                0 => "plain".to_string(),
+                1 => "\"with, comma\"".to_string(),
+                2 => "\"two\nlines\"".to_string(),
+                _ => "\"say \"\"hi\"\"\"".to_string(),
+            };
+            text.push_str(&format!("{i},{zip},{note}\r\n"));
+            let plain = note.trim_matches('"').replace("\"\"", "\"");
+            rows.push([i.to_string(), zip, plain]);
+        }
+        let mut c = ClassCounter::new(2, false);
+        for r in &rows {
+            c.add(&[r[1].as_bytes(), r[2].as_bytes()], None);
+        }
+        let mut want = c.class_sizes();
+        want.sort_unstable();
+        /// Hands out at most 7 bytes a read, so chunks end mid-record and
+        /// mid-quote and must be cut back to a record boundary.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(7).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        for (threads, chunk) in [(1, 1 << 20), (2, 37), (3, 64), (4, 200)] {
+            let mut input = Trickle(text.as_bytes());
+            let (mut got, n) =
+                class_sizes_in_chunks(&mut input, b',', true, &[1, 2], threads, chunk).unwrap();
+            got.sort_unstable();
+            assert_eq!(n, 500, "threads {threads}, chunk {chunk}");
+            assert_eq!(got, want, "threads {threads}, chunk {chunk}");
+        }
+        // A short row is an error (the CLI then names it with the slow reader).
+        let bad = "a,b\n1,2\n3\n";
+        assert!(class_sizes_in_chunks(&mut bad.as_bytes(), b',', true, &[1], 2, 4).is_err());
     }
 }

@@ -60,8 +60,15 @@ pub fn digamma(mut x: f64) -> f64 {
 /// ψ'(x), the trigamma function.
 pub fn trigamma(mut x: f64) -> f64 {
     let mut r = 0.0;
-    if x <= 0.0 && x == x.floor() {
+    if x <= 0.0 && x == x.floor() || x.is_nan() {
         return f64::NAN;
+    }
+    if x < 0.0 {
+        // Reflection, ψ'(1 − x) + ψ'(x) = π² / sin²(πx): stepping a large
+        // negative x up to 10 one unit at a time would never finish (a
+        // Newton step of the Pitman fit can land at -10^12).
+        let s = (PI * x).sin();
+        return PI * PI / (s * s) - trigamma(1.0 - x);
     }
     while x < 10.0 {
         r += 1.0 / (x * x);
@@ -176,6 +183,16 @@ mod tests {
         assert!(close(trigamma(1.0), PI * PI / 6.0, 1e-13));
         assert!(close(digamma(0.5), -1.963_510_026_021_423_5, 1e-13));
         assert!(close(trigamma(0.5), PI * PI / 2.0, 1e-13));
+        // Negative arguments by reflection: ψ'(−½) = ψ'(½) + 4.
+        assert!(close(trigamma(-0.5), PI * PI / 2.0 + 4.0, 1e-12));
+        assert!(close(
+            trigamma(-2.25),
+            trigamma(-1.25) + 1.0 / (2.25 * 2.25),
+            1e-12
+        ));
+        // Far from zero it answers at once (stepping up would take 10^12 steps).
+        assert!(!trigamma(-1e12 - 0.5).is_infinite());
+        assert!(trigamma(f64::NAN).is_nan() && trigamma(-3.0).is_nan());
     }
 
     #[test]

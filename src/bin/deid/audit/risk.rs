@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use deid::audit::risk::{ClassCounter, RiskOptions, RiskReport, find_qi};
+use deid::audit::risk::{
+    ClassCounter, RiskOptions, RiskReport, csv_class_sizes, find_qi, report_from_sizes,
+};
 use deid::io::table::{Format, Row, TableOptions, TableReader};
 
 /// Arguments of `deid audit risk`.
@@ -105,6 +107,18 @@ pub fn measure(
         .map(|c| table.column_index(c))
         .collect::<Result<_, _>>()?;
     let sidx = sensitive.map(|s| table.column_index(s)).transpose()?;
+    // Class sizes alone (no sensitive attribute, identification file or QI
+    // search) of a CSV file: counted on every core from hashed records. On
+    // any error the streaming pass below runs instead and names the row.
+    let sizes_only = sidx.is_none() && population_file.is_none() && find.is_none();
+    if sizes_only && table.format() == Format::Csv && input != std::path::Path::new("-") {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if let Ok((sizes, _)) = std::fs::File::open(input)
+            .and_then(|mut f| csv_class_sizes(&mut f, b',', true, &idx, threads))
+        {
+            return Ok(report_from_sizes(&sizes, &qi, opts));
+        }
+    }
     let mut counter = ClassCounter::new(qi.len(), sidx.is_some());
     let mut columns: Vec<Vec<u32>> = vec![Vec::new(); if find.is_some() { qi.len() } else { 0 }];
     let mut interners: Vec<std::collections::HashMap<Vec<u8>, u32>> =

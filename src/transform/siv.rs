@@ -8,13 +8,15 @@
 //! typical 20-byte email, 4 AES blocks instead of 7 plus two key
 //! expansions when a general-purpose SIV object is built for each value.
 //!
-//! Built from RustCrypto's `aes`, `cmac`, `ctr` and `dbl`, the blocks the
-//! `aes-siv` crate itself is made of; the RFC 5297 vectors and a property
-//! test against `aes-siv` keep it honest.
+//! CMAC (RFC 4493) and CTR are written out over RustCrypto's keyed AES
+//! (and `dbl`) rather than taken from the `cmac` and `ctr` crates: their
+//! types own a copy of the key schedule and are consumed by use, so every
+//! value would copy a schedule twice, which measured as the largest single
+//! cost of a token. The RFC 5297 vectors (AES-128 and AES-256) and a
+//! property test against the `aes-siv` crate keep this code honest.
 
 use aes::cipher::consts::U16;
-use aes::cipher::{BlockCipherEncrypt, BlockSizeUser, InnerIvInit, KeyInit, StreamCipherCore};
-use cmac::{Cmac, Mac};
+use aes::cipher::{BlockCipherEncrypt, BlockSizeUser, KeyInit};
 use dbl::Dbl;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -33,9 +35,13 @@ const MAX_AD_ITEMS: usize = 126;
 /// associated data.
 pub(crate) struct Siv<C>
 where
-    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit + Clone,
+    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit,
 {
-    mac: Cmac<C>,
+    /// K1, for CMAC, and CMAC's subkeys derived from it.
+    mac: C,
+    k1: Block,
+    k2: Block,
+    /// K2, for CTR.
     ctr: C,
     /// S2V's `D` once the zero block and every associated-data item are in.
     d: Block,
@@ -43,8 +49,7 @@ where
 
 impl<C> Siv<C>
 where
-    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit + Clone,
-    Cmac<C>: Clone,
+    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit,
 {
     /// Keys SIV with `key` (K1 ‖ K2, twice the cipher's key length) and
     /// runs S2V over the associated data.
@@ -53,14 +58,61 @@ where
         if key.len() % 2 != 0 || associated_data.len() > MAX_AD_ITEMS {
             return Err(CryptoError.into());
         }
-        let mac = <Cmac<C> as KeyInit>::new_from_slice(&key[..half]).map_err(|_| CryptoError)?;
+        let mac = C::new_from_slice(&key[..half]).map_err(|_| CryptoError)?;
         let ctr = C::new_from_slice(&key[half..]).map_err(|_| CryptoError)?;
-        let mut d = cmac(&mac, &[&[0u8; SIV_LEN]]);
+        // RFC 4493 2.3: L = E(0), K1 = dbl(L), K2 = dbl(K1).
+        let mut l = Block::default();
+        mac.encrypt_block(&mut l);
+        let k1 = l.dbl();
+        let k2 = k1.dbl();
+        l.zeroize();
+        let mut siv = Siv {
+            mac,
+            k1,
+            k2,
+            ctr,
+            d: Block::default(),
+        };
+        let mut d = siv.cmac(&[&[0u8; SIV_LEN]]);
         for item in associated_data {
             d = d.dbl();
-            xor(&mut d, &cmac(&mac, &[item]));
+            xor(&mut d, &siv.cmac(&[item]));
         }
-        Ok(Siv { mac, ctr, d })
+        siv.d = d;
+        Ok(siv)
+    }
+
+    /// CMAC (RFC 4493) of the concatenation of `parts`.
+    fn cmac(&self, parts: &[&[u8]]) -> Block {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        // Every block but the last is chained as it fills; the last one
+        // (complete, or padded) gets K1 or K2 first.
+        let (mut x, mut buf, mut filled, mut seen) = (Block::default(), Block::default(), 0, 0);
+        for mut part in parts.iter().copied() {
+            while !part.is_empty() {
+                let take = (SIV_LEN - filled).min(part.len());
+                buf[filled..filled + take].copy_from_slice(&part[..take]);
+                part = &part[take..];
+                filled += take;
+                seen += take;
+                if filled == SIV_LEN && seen < total {
+                    xor(&mut x, &buf);
+                    self.mac.encrypt_block(&mut x);
+                    filled = 0;
+                }
+            }
+        }
+        if filled == SIV_LEN {
+            xor(&mut x, &self.k1);
+        } else {
+            buf[filled] = 0x80;
+            buf[filled + 1..].fill(0);
+            xor(&mut x, &self.k2);
+        }
+        xor(&mut x, &buf);
+        self.mac.encrypt_block(&mut x);
+        buf.zeroize();
+        x
     }
 
     /// S2V's last step over `message`: the synthetic IV.
@@ -70,14 +122,14 @@ where
             // T = message xorend D
             Some(n) => {
                 xor(&mut t, &message[n..]);
-                cmac(&self.mac, &[&message[..n], &t])
+                self.cmac(&[&message[..n], &t])
             }
             // T = dbl(D) xor pad(message)
             None => {
                 t = t.dbl();
                 xor(&mut t, message);
                 t[message.len()] ^= 0x80;
-                cmac(&self.mac, &[&t])
+                self.cmac(&[&t])
             }
         };
         t.zeroize();
@@ -90,8 +142,23 @@ where
         let mut iv = *siv;
         iv[8] &= 0x7f;
         iv[12] &= 0x7f;
-        ctr::CtrCore::<C, ctr::flavors::Ctr128BE>::inner_iv_init(self.ctr.clone(), &iv)
-            .apply_keystream_partial(buf.into());
+        let mut counter = u128::from_be_bytes(iv.into());
+        // Eight counter blocks at a time: AES-NI pipelines independent blocks.
+        let mut ks = [Block::default(); 8];
+        for run in buf.chunks_mut(8 * SIV_LEN) {
+            let blocks = run.len().div_ceil(SIV_LEN);
+            for k in &mut ks[..blocks] {
+                *k = Block::from(counter.to_be_bytes());
+                counter = counter.wrapping_add(1);
+            }
+            self.ctr.encrypt_blocks(&mut ks[..blocks]);
+            for (chunk, k) in run.chunks_mut(SIV_LEN).zip(&ks) {
+                xor_into(chunk, k);
+            }
+        }
+        for k in &mut ks {
+            k.zeroize();
+        }
     }
 
     /// Encrypts `buf` in place; returns the SIV.
@@ -119,29 +186,24 @@ where
 
 impl<C> Drop for Siv<C>
 where
-    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit + Clone,
+    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit,
 {
     fn drop(&mut self) {
-        // The key schedules zeroize themselves (the `zeroize` features of
-        // `aes` and `cmac`); D is derived from the key too.
+        // The key schedules zeroize themselves (`aes`'s `zeroize` feature);
+        // the CMAC subkeys and D are derived from the key too.
+        self.k1.zeroize();
+        self.k2.zeroize();
         self.d.zeroize();
     }
 }
 
-/// CMAC of the concatenation of `parts`, from a keyed state.
-fn cmac<C>(keyed: &Cmac<C>, parts: &[&[u8]]) -> Block
-where
-    C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + KeyInit + Clone,
-    Cmac<C>: Clone,
-{
-    let mut m = keyed.clone();
-    for p in parts {
-        m.update(p);
+fn xor(dst: &mut Block, src: &[u8]) {
+    for (a, b) in dst.iter_mut().zip(src) {
+        *a ^= b;
     }
-    m.finalize().into_bytes()
 }
 
-fn xor(dst: &mut Block, src: &[u8]) {
+fn xor_into(dst: &mut [u8], src: &Block) {
     for (a, b) in dst.iter_mut().zip(src) {
         *a ^= b;
     }

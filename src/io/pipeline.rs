@@ -1087,15 +1087,22 @@ impl ChunkReader {
 
     /// The end (exclusive) of the last complete record in `buf`, if any.
     fn boundary(&self, all: bool) -> Option<usize> {
+        let buf = &self.buf[..];
         match self.format {
-            Format::Jsonl => self.buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1),
+            Format::Jsonl => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+            // Without a quote every newline ends a record: one backward
+            // search. Otherwise jump between quotes and newlines, tracking
+            // whether we are inside a quoted field.
+            Format::Csv if !all && memchr::memchr(b'"', buf).is_none() => {
+                memchr::memrchr(b'\n', buf).map(|i| i + 1)
+            }
             Format::Csv => {
                 let mut in_quote = false;
                 let mut last = None;
-                for (i, &b) in self.buf.iter().enumerate() {
-                    if b == b'"' {
+                for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+                    if buf[i] == b'"' {
                         in_quote = !in_quote;
-                    } else if b == b'\n' && !in_quote {
+                    } else if !in_quote {
                         last = Some(i + 1);
                         if all {
                             return last;

@@ -226,7 +226,7 @@ pub(crate) struct BlockKernel {
     pub(crate) block: [[u8; 64]; 1],
 }
 
-const SHA256_IV: [u32; 8] = [
+pub(crate) const SHA256_IV: [u32; 8] = [
     0x6a09_e667,
     0xbb67_ae85,
     0x3c6e_f372,
@@ -236,7 +236,7 @@ const SHA256_IV: [u32; 8] = [
     0x1f83_d9ab,
     0x5be0_cd19,
 ];
-const SHA224_IV: [u32; 8] = [
+pub(crate) const SHA224_IV: [u32; 8] = [
     0xc105_9ed8,
     0x367c_d507,
     0x3070_dd17,

@@ -224,6 +224,7 @@ fn compress_n<const N: usize>(iv: &[u32; 8], blocks: [&[u8; 64]; N]) -> [u128; N
 
 #[cfg(test)]
 mod tests {
+    use super::super::algo::{SHA224_IV, SHA256_IV};
     use super::*;
     use sha2::{Digest, Sha224, Sha256};
 
@@ -241,26 +242,6 @@ mod tests {
 
     #[test]
     fn equals_sha256_and_sha224_on_every_single_block_length() {
-        const SHA256_IV: [u32; 8] = [
-            0x6a09_e667,
-            0xbb67_ae85,
-            0x3c6e_f372,
-            0xa54f_f53a,
-            0x510e_527f,
-            0x9b05_688c,
-            0x1f83_d9ab,
-            0x5be0_cd19,
-        ];
-        const SHA224_IV: [u32; 8] = [
-            0xc105_9ed8,
-            0x367c_d507,
-            0x3070_dd17,
-            0xf70e_5939,
-            0xffc0_0b31,
-            0x6858_1511,
-            0x64f9_8fa7,
-            0xbefa_4fa4,
-        ];
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for len in 0..=55 {
             let mut m = [[0u8; 55]; 2];

@@ -1045,8 +1045,8 @@ fn parse_csv_record(bytes: &[u8], delimiter: u8) -> Result<csv::ByteRecord, RunE
 }
 
 /// Cuts a byte stream into chunks that end at record boundaries.
-struct ChunkReader {
-    input: Box<dyn Read + Send>,
+pub(crate) struct ChunkReader<R> {
+    input: R,
     format: Format,
     target: usize,
     buf: Vec<u8>,
@@ -1054,8 +1054,8 @@ struct ChunkReader {
     first: bool,
 }
 
-impl ChunkReader {
-    fn new(input: Box<dyn Read + Send>, format: Format, target: usize) -> Self {
+impl<R: Read> ChunkReader<R> {
+    pub(crate) fn new(input: R, format: Format, target: usize) -> Self {
         ChunkReader {
             input,
             format,
@@ -1115,7 +1115,7 @@ impl ChunkReader {
     }
 
     /// The first CSV record (the header), removed from the stream.
-    fn first_record(&mut self, _delimiter: u8) -> Result<Option<Vec<u8>>, RunErrorKind> {
+    pub(crate) fn first_record(&mut self, _delimiter: u8) -> Result<Option<Vec<u8>>, RunErrorKind> {
         let mut want = 64 * 1024;
         loop {
             self.fill(want)?;
@@ -1171,7 +1171,8 @@ impl ChunkReader {
         }
     }
 
-    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, RunErrorKind> {
+    /// The next run of whole records, about `target` bytes long.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, RunErrorKind> {
         let mut want = self.target;
         loop {
             self.fill(want)?;

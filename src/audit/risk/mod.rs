@@ -640,78 +640,26 @@ fn class_sizes_in_chunks(
     Ok((sizes, rows))
 }
 
-/// Reads `input` into chunks of about `chunk` bytes that end at a record
-/// boundary (a newline outside quotes) and sends them on `tx`, without the
-/// header line if `has_header`.
+/// Sends `input` on `tx` in chunks of whole records (the pipeline's chunk
+/// reader: BOM, quoted newlines, record-size guard), without the header.
 fn read_chunks(
     input: &mut dyn std::io::Read,
     has_header: bool,
     chunk: usize,
     tx: &crossbeam_channel::Sender<Vec<u8>>,
 ) -> std::io::Result<()> {
-    // The end of the last complete record in `buf`.
-    fn last_boundary(buf: &[u8]) -> Option<usize> {
-        if memchr::memchr(b'"', buf).is_none() {
-            return memchr::memrchr(b'\n', buf).map(|i| i + 1);
-        }
-        let (mut quoted, mut last) = (false, None);
-        for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-            if buf[i] == b'"' {
-                quoted = !quoted;
-            } else if !quoted {
-                last = Some(i + 1);
-            }
-        }
-        last
+    use crate::io::pipeline::{ChunkReader, RunErrorKind};
+    use crate::io::table::Format;
+    let io_error = |e: RunErrorKind| match e {
+        RunErrorKind::Io(e) => e,
+        _ => std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed CSV"),
+    };
+    let mut reader = ChunkReader::new(input, Format::Csv, chunk);
+    if has_header {
+        reader.first_record(b',').map_err(io_error)?;
     }
-    // The end of the first record (the header).
-    fn first_boundary(buf: &[u8]) -> Option<usize> {
-        let mut quoted = false;
-        memchr::memchr2_iter(b'"', b'\n', buf)
-            .find(|&i| {
-                if buf[i] == b'"' {
-                    quoted = !quoted;
-                    false
-                } else {
-                    !quoted
-                }
-            })
-            .map(|i| i + 1)
-    }
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk * 2);
-    let mut tmp = vec![0u8; 1 << 20];
-    let mut skip_header = has_header;
-    let mut eof = false;
-    while !eof {
-        while buf.len() < chunk {
-            let n = input.read(&mut tmp)?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            buf.extend_from_slice(&tmp[..n]);
-        }
-        if skip_header {
-            if let Some(end) = first_boundary(&buf) {
-                buf.drain(..end);
-                skip_header = false;
-            } else if eof {
-                buf.clear();
-            } else {
-                continue;
-            }
-        }
-        let cut = if eof {
-            buf.len()
-        } else {
-            match last_boundary(&buf) {
-                Some(l) => l,
-                None => continue,
-            }
-        };
-        let rest = buf.split_off(cut);
-        let full = std::mem::replace(&mut buf, rest);
-        if !full.is_empty() && tx.send(full).is_err() {
+    while let Some(records) = reader.next_chunk().map_err(io_error)? {
+        if tx.send(records).is_err() {
             break;
         }
     }

@@ -278,11 +278,7 @@ impl BlockKernel {
     pub(crate) fn key(&self) -> u128 {
         match self.algo {
             Algorithm::Sha256 | Algorithm::Sha224 => {
-                let mut st = if self.algo == Algorithm::Sha256 {
-                    SHA256_IV
-                } else {
-                    SHA224_IV
-                };
+                let mut st = *sha256_iv(self.algo).unwrap_or(&SHA256_IV);
                 sha2::block_api::compress256(&mut st, &self.block);
                 (u128::from(st[0]) << 96)
                     | (u128::from(st[1]) << 64)
@@ -309,6 +305,16 @@ impl BlockKernel {
     }
 }
 
+/// The initial state of SHA-256 or SHA-224, the two algorithms that share
+/// SHA-256's compression function.
+fn sha256_iv(algo: Algorithm) -> Option<&'static [u32; 8]> {
+    match algo {
+        Algorithm::Sha256 => Some(&SHA256_IV),
+        Algorithm::Sha224 => Some(&SHA224_IV),
+        _ => None,
+    }
+}
+
 /// Keys of many blocks of one kernel shape (same algorithm) into `out`,
 /// calling `computed` with each as soon as it is known (to prefetch what
 /// its lookup will need while the next ones are hashed).
@@ -319,16 +325,12 @@ impl BlockKernel {
 pub(crate) fn block_keys(blocks: &[BlockKernel], out: &mut [u128], computed: impl Fn(u128)) {
     #[cfg(target_arch = "x86_64")]
     if let Some(first) = blocks.first() {
-        let iv = match first.algo {
-            Algorithm::Sha256 => Some(&SHA256_IV),
-            Algorithm::Sha224 => Some(&SHA224_IV),
-            _ => None,
-        };
-        if let Some(iv) = iv.filter(|_| super::shani::available()) {
+        let iv = sha256_iv(first.algo);
+        if let (Some(iv), Some(ni)) = (iv, super::shani::ShaNi::detect()) {
             let mut groups = blocks.chunks_exact(4);
             let mut outs = out.chunks_exact_mut(4);
             for (g, o) in (&mut groups).zip(&mut outs) {
-                let keys = super::shani::key4(
+                let keys = ni.key4(
                     iv,
                     [
                         &g[0].block[0],

@@ -2,8 +2,9 @@
 //! target set, in parallel.
 //!
 //! Targets are kept as the first 16 bytes of each distinct digest (sorted),
-//! behind a bitmap of their top bits: almost every candidate is rejected by
-//! one bit test in a table that fits in cache. A 128-bit match is taken as a
+//! behind two blocked Bloom filters and a bucket index ([`TargetSet`]):
+//! almost every candidate is rejected by one word of a filter that fits in
+//! cache. A 128-bit match is taken as a
 //! match: the chance that any of 10^9 candidates matches one of 5·10^7
 //! targets by accident on 128 bits is below 10^-21.
 
@@ -639,7 +640,7 @@ mod tests {
             assert_eq!(t.len(), keys.len());
             for &k in &keys {
                 assert!(t.contains(k));
-                // Same top bits (bitmap and bucket hit), different key.
+                // A neighbouring key: lands in the same bucket, must not match.
                 assert!(!t.contains(k ^ 1) || keys.binary_search(&(k ^ 1)).is_ok());
             }
             for _ in 0..100_000 {

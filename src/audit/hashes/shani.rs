@@ -10,8 +10,9 @@
 //! Intel's reference (as in RustCrypto's `sha2`), written once for N lanes.
 //!
 //! `unsafe` is confined to this module: the intrinsics need the `sha`,
-//! `ssse3` and `sse4.1` target features, checked at run time by
-//! [`available`] before [`key4`] enters code compiled for them.
+//! `ssse3` and `sse4.1` target features. [`ShaNi::detect`] checks them once
+//! and returns a token; only a token's [`ShaNi::key4`] enters code compiled
+//! for them, so the hot loop does not check again.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
@@ -99,34 +100,27 @@ static K: [u32; 64] = [
     0xc671_78f2,
 ];
 
-/// Whether this CPU has what [`key2`] needs.
-pub(crate) fn available() -> bool {
-    std::is_x86_feature_detected!("sha")
-        && std::is_x86_feature_detected!("ssse3")
-        && std::is_x86_feature_detected!("sse4.1")
-}
+/// Proof that this CPU has the SHA extensions (and SSSE3, SSE4.1): only
+/// [`ShaNi::detect`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShaNi(());
 
-/// The first 16 bytes (big-endian) of the SHA-256 (or SHA-224, by `iv`)
-/// state after compressing each of four single blocks from `iv`.
-///
-/// Callers check [`available`] once per run; it is checked again here (a
-/// cached flag) so that this function is safe on any CPU, falling back to
-/// RustCrypto's compression function.
-#[inline]
-pub(crate) fn key4(iv: &[u32; 8], blocks: [&[u8; 64]; 4]) -> [u128; 4] {
-    if available() {
-        // SAFETY: the target features `compress_n` is compiled for were
-        // detected on this CPU just above.
+impl ShaNi {
+    /// A token if the CPU can run the four-way kernel.
+    pub(crate) fn detect() -> Option<Self> {
+        (std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1"))
+        .then_some(ShaNi(()))
+    }
+
+    /// The first 16 bytes (big-endian) of the SHA-256 (or SHA-224, by
+    /// `iv`) state after compressing each of four single blocks from `iv`.
+    #[inline]
+    pub(crate) fn key4(self, iv: &[u32; 8], blocks: [&[u8; 64]; 4]) -> [u128; 4] {
+        // SAFETY: a `ShaNi` exists only once `detect` has found every
+        // target feature `compress_n` is compiled for.
         unsafe { compress_n(iv, blocks) }
-    } else {
-        blocks.map(|block| {
-            let mut st = *iv;
-            sha2::block_api::compress256(&mut st, core::slice::from_ref(block));
-            (u128::from(st[0]) << 96)
-                | (u128::from(st[1]) << 64)
-                | (u128::from(st[2]) << 32)
-                | u128::from(st[3])
-        })
     }
 }
 
@@ -242,6 +236,9 @@ mod tests {
 
     #[test]
     fn equals_sha256_and_sha224_on_every_single_block_length() {
+        let Some(ni) = ShaNi::detect() else {
+            return; // the kernel is never used on this CPU
+        };
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for len in 0..=55 {
             let mut m = [[0u8; 55]; 2];
@@ -259,18 +256,18 @@ mod tests {
             ];
             let blocks = msgs.map(padded);
             let lanes = [&blocks[0], &blocks[1], &blocks[2], &blocks[3]];
-            let got = key4(&SHA256_IV, lanes);
+            let got = ni.key4(&SHA256_IV, lanes);
             for (g, msg) in got.iter().zip(msgs) {
                 assert_eq!(*g, prefix(&Sha256::digest(msg)), "len {len}");
             }
-            let got = key4(&SHA224_IV, lanes);
+            let got = ni.key4(&SHA224_IV, lanes);
             for (g, msg) in got.iter().zip(msgs) {
                 assert_eq!(*g, prefix(&Sha224::digest(msg)), "len {len}");
             }
         }
         // FIPS 180-2 appendix B.1 ("abc") and the empty message, in every lane.
         let (abc, empty) = (padded(b"abc"), padded(b""));
-        let got = key4(&SHA256_IV, [&abc, &empty, &empty, &abc]);
+        let got = ni.key4(&SHA256_IV, [&abc, &empty, &empty, &abc]);
         let abc_key = 0xba78_16bf_8f01_cfea_4141_40de_5dae_2223;
         let empty_key = 0xe3b0_c442_98fc_1c14_9afb_f4c8_996f_b924;
         assert_eq!(got, [abc_key, empty_key, empty_key, abc_key]);

@@ -284,10 +284,12 @@ fn hash_case(algo: Algorithm) -> Result<Case, Error> {
     }
     let targets = std::sync::Arc::new(TargetSet::new(keys));
     let space = Space::parse("010?d?d?d?d?d?d?d?d", (1950, 2005))?;
-    let Source::Formats(formats) = space.source else {
-        return Err(Error::Config("the hash-reversal mask is not a pattern"));
-    };
-    let pattern = std::sync::Arc::new(formats[0].patterns[0].clone());
+    let pattern = match &space.source {
+        Source::Formats(formats) => formats.first().and_then(|f| f.patterns.first()),
+        _ => None,
+    }
+    .ok_or(Error::Config("the hash-reversal mask is not a pattern"))?;
+    let pattern = std::sync::Arc::new(pattern.clone());
     Ok(Case {
         name: format!("hash-reversal/{}", algo.name()),
         backend: "rustcrypto",

@@ -153,7 +153,7 @@ where
             }
             self.ctr.encrypt_blocks(&mut ks[..blocks]);
             for (chunk, k) in run.chunks_mut(SIV_LEN).zip(&ks) {
-                xor_into(chunk, k);
+                xor(chunk, k);
             }
         }
         for k in &mut ks {
@@ -197,13 +197,8 @@ where
     }
 }
 
-fn xor(dst: &mut Block, src: &[u8]) {
-    for (a, b) in dst.iter_mut().zip(src) {
-        *a ^= b;
-    }
-}
-
-fn xor_into(dst: &mut [u8], src: &Block) {
+/// XORs `src` into the front of `dst` (both as long as the shorter).
+fn xor(dst: &mut [u8], src: &[u8]) {
     for (a, b) in dst.iter_mut().zip(src) {
         *a ^= b;
     }

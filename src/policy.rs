@@ -35,7 +35,60 @@ use core::fmt;
 
 use serde::Deserialize;
 
-use crate::transform::FieldSpec;
+use crate::transform::{FieldSpec, TransformSpec};
+
+/// Whether values are protected or recovered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Apply the policy's transforms (`deid apply`).
+    Apply,
+    /// Reverse `encrypt` and `fpe` fields (`deid decrypt`); other columns pass through.
+    Decrypt,
+}
+
+/// What happens to one input column under a [`Binding`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnAction {
+    /// Copied unchanged.
+    Keep,
+    /// Removed from the output.
+    Drop,
+    /// Processed by the binding's field of this index.
+    Field(usize),
+}
+
+/// A policy field bound to an input column.
+#[derive(Clone, Copy, Debug)]
+pub struct BoundField<'p> {
+    /// The column name or dotted path.
+    pub name: &'p str,
+    /// Its transform.
+    pub spec: &'p FieldSpec,
+    /// Its index among the input's columns.
+    pub column: usize,
+    /// The index of its `dateshift` subject column, applying.
+    pub subject: Option<usize>,
+}
+
+/// A policy bound to one input's columns in one direction: made by
+/// [`Policy::bind`] after every check has passed.
+#[derive(Clone, Debug)]
+pub struct Binding<'p> {
+    /// The fields processed, in policy order (only reversible ones when
+    /// decrypting).
+    pub fields: Vec<BoundField<'p>>,
+    /// For each input column, in input order, what happens to it.
+    pub columns: Vec<ColumnAction>,
+    /// Names of the input columns removed from the output.
+    pub dropped: Vec<String>,
+    /// What happens to columns the policy does not name (always `Keep`
+    /// when decrypting).
+    pub unlisted: Unlisted,
+    /// What happens to a record whose value cannot be transformed.
+    pub on_error: OnError,
+    /// Apply or decrypt.
+    pub direction: Direction,
+}
 
 /// What happens to columns the policy does not name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -150,22 +203,62 @@ impl Policy {
         Ok(policy)
     }
 
-    /// Checks the policy against an input's columns before anything is written.
+    /// Checks the policy against an input's columns before anything is
+    /// written (applying). Same as [`Policy::bind`] without the result.
     ///
     /// # Errors
-    /// Missing policy columns, unlisted columns under `unlisted = "error"`,
-    /// or a missing `dateshift` subject column.
+    /// As [`Policy::bind`].
     pub fn check_columns(&self, columns: &[String]) -> Result<(), PolicyError> {
-        let missing: Vec<String> = self
-            .fields
-            .keys()
-            .filter(|k| !columns.contains(k))
-            .cloned()
+        self.bind(columns, Direction::Apply).map(|_| ())
+    }
+
+    /// Binds the policy to an input's columns (CSV header names or the JSON
+    /// leaf paths of the first record): the one place that decides what
+    /// happens to each column, for every format and both directions.
+    ///
+    /// Applying, every policy field must be a column, a `dateshift` subject
+    /// must be a column, and under `unlisted = "error"` every column must be
+    /// named. Decrypting, the reversible fields must be columns and every
+    /// other column passes through.
+    ///
+    /// # Errors
+    /// [`PolicyError::MissingColumns`], [`PolicyError::UnlistedColumns`] or
+    /// [`PolicyError::MissingSubject`].
+    ///
+    /// # Example
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use deid::policy::{ColumnAction, Direction, Policy};
+    /// let p = Policy::from_toml("version = 1\n[fields.name]\ntransform = \"drop\"\n[fields.phone]\ntransform = \"pseudonymize\"\n").unwrap();
+    /// let cols = ["phone".into(), "name".into(), "city".into()];
+    /// let b = p.bind(&cols, Direction::Apply).unwrap();
+    /// assert_eq!(b.columns, [ColumnAction::Field(1), ColumnAction::Drop, ColumnAction::Keep]);
+    /// assert_eq!(b.dropped, ["name"]);
+    /// # }
+    /// ```
+    pub fn bind<'p>(
+        &'p self,
+        columns: &[String],
+        direction: Direction,
+    ) -> Result<Binding<'p>, PolicyError> {
+        let position = |name: &str| columns.iter().position(|c| c == name);
+        let fields: Vec<(&String, &FieldSpec)> = match direction {
+            Direction::Apply => self.fields.iter().collect(),
+            Direction::Decrypt => self.reversible_fields().collect(),
+        };
+        let missing: Vec<String> = fields
+            .iter()
+            .filter(|(k, _)| position(k).is_none())
+            .map(|(k, _)| (*k).clone())
             .collect();
         if !missing.is_empty() {
             return Err(PolicyError::MissingColumns(missing));
         }
-        if self.unlisted == Unlisted::Error {
+        let unlisted = match direction {
+            Direction::Apply => self.unlisted,
+            Direction::Decrypt => Unlisted::Keep,
+        };
+        if unlisted == Unlisted::Error {
             let unlisted: Vec<String> = columns
                 .iter()
                 .filter(|c| !self.fields.contains_key(*c))
@@ -175,17 +268,54 @@ impl Policy {
                 return Err(PolicyError::UnlistedColumns(unlisted));
             }
         }
-        for (field, spec) in &self.fields {
-            if let crate::transform::TransformSpec::Dateshift { subject, .. } = &spec.transform {
-                if !columns.contains(subject) {
-                    return Err(PolicyError::MissingSubject {
-                        field: field.clone(),
+        let mut bound = Vec::with_capacity(fields.len());
+        for (name, spec) in fields {
+            let subject = match (&spec.transform, direction) {
+                (TransformSpec::Dateshift { subject, .. }, Direction::Apply) => Some(
+                    position(subject).ok_or_else(|| PolicyError::MissingSubject {
+                        field: name.clone(),
                         subject: subject.clone(),
-                    });
-                }
-            }
+                    })?,
+                ),
+                _ => None,
+            };
+            bound.push(BoundField {
+                name,
+                spec,
+                column: position(name).unwrap_or_default(),
+                subject,
+            });
         }
-        Ok(())
+        let mut actions = alloc::vec![
+            if unlisted == Unlisted::Drop {
+                ColumnAction::Drop
+            } else {
+                ColumnAction::Keep
+            };
+            columns.len()
+        ];
+        for (i, f) in bound.iter().enumerate() {
+            actions[f.column] = if f.spec.transform.kind() == crate::transform::TransformKind::Drop
+            {
+                ColumnAction::Drop
+            } else {
+                ColumnAction::Field(i)
+            };
+        }
+        let dropped = columns
+            .iter()
+            .zip(&actions)
+            .filter(|(_, a)| **a == ColumnAction::Drop)
+            .map(|(c, _)| c.clone())
+            .collect();
+        Ok(Binding {
+            fields: bound,
+            columns: actions,
+            dropped,
+            unlisted,
+            on_error: self.on_error,
+            direction,
+        })
     }
 
     /// A policy that keeps every column: the floor for benchmarks.

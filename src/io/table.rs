@@ -29,13 +29,18 @@ use std::boxed::Box;
 use std::fmt;
 use std::format;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::path::Path;
 use std::str::FromStr;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use serde_json::Value;
+use super::chunk::ChunkReader;
+use super::error::check_unique_columns;
+pub use super::error::{InputError, InputErrorKind};
+use super::json_path;
+use super::process::{parse_json_object, trim_line};
+use super::record::{CsvParser, CsvRecord};
 
 /// The file formats deid reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,122 +160,21 @@ impl TableOptions {
     }
 }
 
-/// What went wrong reading a table.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InputErrorKind {
-    /// Reading failed.
-    Io(io::Error),
-    /// A CSV row has a different number of fields than the header.
-    Ragged {
-        /// Fields in the header (or the first row).
-        expected: u64,
-        /// Fields in this row.
-        found: u64,
-    },
-    /// A field or line is not valid UTF-8 where text is required.
-    Utf8,
-    /// A JSON Lines line is not a JSON object (the category, never the text).
-    Json(String),
-    /// A requested column is not in the input.
-    MissingColumn {
-        /// The columns the input has.
-        available: Vec<String>,
-    },
-    /// The format could not be told from the file name.
-    UnknownFormat,
-    /// The input has no header row (it is empty).
-    Empty,
-}
-
-/// An input error with its location: file, row, column. Never holds a value.
-#[derive(Debug)]
-pub struct InputError {
-    source: String,
-    row: Option<u64>,
-    column: Option<String>,
-    kind: InputErrorKind,
-}
-
-impl InputError {
-    /// An error at `source` (file name), optional 1-based data row and column.
-    pub fn new(source: &str, row: Option<u64>, column: Option<&str>, kind: InputErrorKind) -> Self {
-        InputError {
-            source: source.to_owned(),
-            row,
-            column: column.map(ToOwned::to_owned),
-            kind,
-        }
-    }
-
-    /// The file (or `<stdin>`).
-    pub fn file(&self) -> &str {
-        &self.source
-    }
-
-    /// The 1-based data row (the header is row 0), if known.
-    pub fn row(&self) -> Option<u64> {
-        self.row
-    }
-
-    /// The column, if known.
-    pub fn column(&self) -> Option<&str> {
-        self.column.as_deref()
-    }
-
-    /// What went wrong.
-    pub fn kind(&self) -> &InputErrorKind {
-        &self.kind
-    }
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)?;
-        if let Some(row) = self.row {
-            write!(f, ": row {row}")?;
-        }
-        if let Some(col) = &self.column {
-            write!(f, ", column '{col}'")?;
-        }
-        f.write_str(": ")?;
-        match &self.kind {
-            InputErrorKind::Io(e) => write!(f, "read failed: {e}"),
-            InputErrorKind::Ragged { expected, found } => {
-                write!(f, "row has {found} fields, the header has {expected}")
-            }
-            InputErrorKind::Utf8 => f.write_str("not valid UTF-8"),
-            InputErrorKind::Json(what) => write!(f, "not a JSON object: {what}"),
-            InputErrorKind::MissingColumn { available } => {
-                write!(
-                    f,
-                    "no such column (the input has: {})",
-                    available.join(", ")
-                )
-            }
-            InputErrorKind::UnknownFormat => f.write_str(
-                "cannot tell the format from the file name; pass --format csv or --format jsonl",
-            ),
-            InputErrorKind::Empty => f.write_str("the input is empty (no header row)"),
-        }
-    }
-}
-
-impl std::error::Error for InputError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            InputErrorKind::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-/// One row, reused across reads to amortize allocations.
-#[derive(Debug, Default)]
+/// One row, reused across reads to amortize allocations. Its `Debug` shows
+/// the number of fields, never their contents.
+#[derive(Default)]
 pub struct Row {
-    csv: csv::ByteRecord,
+    csv: CsvRecord,
     json: Vec<Option<Vec<u8>>>,
     is_json: bool,
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Row")
+            .field("fields", &self.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Row {
@@ -304,19 +208,17 @@ impl Row {
     }
 }
 
-enum Inner {
-    Csv(csv::Reader<Box<dyn Read + Send>>),
-    Jsonl {
-        lines: BufReader<Box<dyn Read + Send>>,
-        line: Vec<u8>,
-        bytes: u64,
-        first: Option<Value>,
-    },
-}
-
 /// Streams the rows of a CSV or JSON Lines input.
+///
+/// Reads through the same chunker and grammar as `deid apply`, so every
+/// command sees the same records: a quote left open at the end of the input,
+/// duplicate column names or a record over 64 MiB are errors here too.
 pub struct TableReader {
-    inner: Inner,
+    chunks: ChunkReader<Box<dyn Read + Send>>,
+    format: Format,
+    parser: CsvParser,
+    chunk: Vec<u8>,
+    pos: usize,
     source: String,
     columns: Vec<String>,
     row: u64,
@@ -326,7 +228,7 @@ impl fmt::Debug for TableReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TableReader")
             .field("source", &self.source)
-            .field("columns", &self.columns)
+            .field("columns", &self.columns.len())
             .finish_non_exhaustive()
     }
 }
@@ -368,87 +270,59 @@ impl TableReader {
         format: Format,
         options: &TableOptions,
     ) -> Result<Self, InputError> {
-        match format {
-            Format::Csv => Self::open_csv(reader, source, options),
-            Format::Jsonl => Self::open_jsonl(reader, source),
-        }
-    }
-
-    fn open_csv(
-        reader: Box<dyn Read + Send>,
-        source: &str,
-        options: &TableOptions,
-    ) -> Result<Self, InputError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(options.delimiter)
-            .has_headers(options.has_header)
-            .flexible(true)
-            .buffer_capacity(1 << 16)
-            .from_reader(reader);
-        let columns = if options.has_header {
-            let headers = rdr.byte_headers().map_err(|e| csv_error(source, 0, e))?;
-            if headers.is_empty() {
-                return Err(InputError::new(source, None, None, InputErrorKind::Empty));
-            }
-            headers
-                .iter()
-                .map(|h| std::str::from_utf8(h).map(ToOwned::to_owned))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| InputError::new(source, Some(0), None, InputErrorKind::Utf8))?
-        } else {
-            // Peek the first record's width without consuming it: csv keeps
-            // the first record when has_headers is false, so read headers.
-            let width = rdr
-                .byte_headers()
-                .map_err(|e| csv_error(source, 1, e))?
-                .len();
-            (1..=width).map(|i| i.to_string()).collect()
+        let mut t = TableReader {
+            chunks: ChunkReader::new(reader, format, options.delimiter, 1 << 20),
+            format,
+            parser: CsvParser::new(options.delimiter),
+            chunk: Vec::new(),
+            pos: 0,
+            source: source.to_owned(),
+            columns: Vec::new(),
+            row: 0,
         };
-        Ok(TableReader {
-            inner: Inner::Csv(rdr),
-            source: source.to_owned(),
-            columns,
-            row: 0,
-        })
-    }
-
-    fn open_jsonl(reader: Box<dyn Read + Send>, source: &str) -> Result<Self, InputError> {
-        let mut lines = BufReader::with_capacity(1 << 16, reader);
-        let mut line = Vec::new();
-        let mut bytes = 0u64;
-        let mut first = None;
-        let mut columns = Vec::new();
-        // The first non-blank line fixes the columns.
-        loop {
-            line.clear();
-            let n = lines
-                .read_until(b'\n', &mut line)
-                .map_err(|e| InputError::new(source, Some(1), None, InputErrorKind::Io(e)))?;
-            if n == 0 {
-                break;
+        let err = |row, kind| InputError::new(source, row, None, kind);
+        match format {
+            Format::Csv => {
+                let first = t.chunks.first_record().map_err(|k| err(Some(0), k))?;
+                let mut rec = CsvRecord::new();
+                let width = match &first {
+                    Some(f) if t.parser.read(f, &mut 0, &mut rec) => rec.len(),
+                    _ => return Err(err(None, InputErrorKind::Empty)),
+                };
+                if options.has_header {
+                    t.columns = rec
+                        .iter()
+                        .map(|h| std::str::from_utf8(h).map(ToOwned::to_owned))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| err(Some(0), InputErrorKind::Utf8))?;
+                    check_unique_columns(&t.columns).map_err(|k| err(Some(0), k))?;
+                } else {
+                    t.columns = (1..=width).map(|i| i.to_string()).collect();
+                    if let Some(f) = first {
+                        t.chunks.unread(f);
+                    }
+                }
             }
-            bytes += n as u64;
-            let text = strip_bom(trim_eol(&line));
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            Format::Jsonl => {
+                // The first non-blank line fixes the columns; it stays in the stream.
+                let mut taken = Vec::new();
+                while let Some(line) = t.chunks.first_record().map_err(|k| err(Some(1), k))? {
+                    let text = trim_line(&line);
+                    let blank = text.iter().all(u8::is_ascii_whitespace);
+                    if !blank {
+                        let value = parse_json_object(text).map_err(|k| err(Some(1), k))?;
+                        t.columns = json_path::leaf_paths(&value);
+                        check_unique_columns(&t.columns).map_err(|k| err(Some(1), k))?;
+                    }
+                    taken.extend_from_slice(&line);
+                    if !blank {
+                        break;
+                    }
+                }
+                t.chunks.unread(taken);
             }
-            let value =
-                parse_object(text).map_err(|kind| InputError::new(source, Some(1), None, kind))?;
-            leaf_paths(&value, &mut String::new(), &mut columns);
-            first = Some(value);
-            break;
         }
-        Ok(TableReader {
-            inner: Inner::Jsonl {
-                lines,
-                line,
-                bytes,
-                first,
-            },
-            source: source.to_owned(),
-            columns,
-            row: 0,
-        })
+        Ok(t)
     }
 
     /// The file name used in errors (`<stdin>` for standard input).
@@ -458,10 +332,7 @@ impl TableReader {
 
     /// The input's format.
     pub fn format(&self) -> Format {
-        match self.inner {
-            Inner::Csv(_) => Format::Csv,
-            Inner::Jsonl { .. } => Format::Jsonl,
-        }
+        self.format
     }
 
     /// Column names: the CSV header, or the dotted paths of the first JSON record.
@@ -480,8 +351,8 @@ impl TableReader {
         if let Some(i) = self.columns.iter().position(|c| c == name) {
             return Ok(i);
         }
-        match self.inner {
-            Inner::Jsonl { .. } if !name.is_empty() && !name.split('.').any(str::is_empty) => {
+        match self.format {
+            Format::Jsonl if !name.is_empty() && !name.split('.').any(str::is_empty) => {
                 self.columns.push(name.to_owned());
                 Ok(self.columns.len() - 1)
             }
@@ -503,170 +374,103 @@ impl TableReader {
 
     /// Bytes consumed so far, for progress reporting.
     pub fn bytes_read(&self) -> u64 {
-        match &self.inner {
-            Inner::Csv(r) => r.position().byte(),
-            Inner::Jsonl { bytes, .. } => *bytes,
+        self.chunks
+            .bytes_read()
+            .saturating_sub((self.chunk.len() - self.pos.min(self.chunk.len())) as u64)
+    }
+
+    /// Moves to the next chunk; false at the end of input.
+    fn next_chunk(&mut self) -> Result<bool, InputError> {
+        match self.chunks.next_chunk() {
+            Ok(Some(c)) => {
+                self.chunk = c;
+                self.pos = 0;
+                self.parser.restart();
+                Ok(true)
+            }
+            Ok(None) => {
+                self.chunk.clear();
+                self.pos = 0;
+                Ok(false)
+            }
+            Err(kind) => Err(InputError::new(
+                &self.source,
+                Some(self.row + 1),
+                None,
+                kind,
+            )),
         }
     }
 
     /// Reads the next row into `row`. Returns `false` at the end of input.
     ///
     /// # Errors
-    /// I/O failures, ragged CSV rows, invalid JSON lines; each names the row.
+    /// I/O failures, ragged CSV rows, invalid JSON lines, JSON shapes a
+    /// column's path cannot take; each names the row.
     pub fn read_row(&mut self, row: &mut Row) -> Result<bool, InputError> {
         let next_row = self.row + 1;
-        match &mut self.inner {
-            Inner::Csv(rdr) => {
+        let err = |source: &str, kind, column: Option<&str>| {
+            InputError::new(source, Some(next_row), column, kind)
+        };
+        match self.format {
+            Format::Csv => {
                 row.is_json = false;
-                if !rdr
-                    .read_byte_record(&mut row.csv)
-                    .map_err(|e| csv_error(&self.source, next_row, e))?
-                {
-                    return Ok(false);
+                while !self.parser.read(&self.chunk, &mut self.pos, &mut row.csv) {
+                    if !self.next_chunk()? {
+                        return Ok(false);
+                    }
                 }
                 if row.csv.len() != self.columns.len() {
-                    return Err(InputError::new(
+                    return Err(err(
                         &self.source,
-                        Some(next_row),
-                        None,
                         InputErrorKind::Ragged {
                             expected: self.columns.len() as u64,
                             found: row.csv.len() as u64,
                         },
+                        None,
                     ));
                 }
             }
-            Inner::Jsonl {
-                lines,
-                line,
-                bytes,
-                first,
-            } => {
+            Format::Jsonl => {
                 row.is_json = true;
-                let value = if let Some(v) = first.take() {
-                    v
-                } else {
-                    loop {
-                        line.clear();
-                        let n = lines.read_until(b'\n', line).map_err(|e| {
-                            InputError::new(
-                                &self.source,
-                                Some(next_row),
-                                None,
-                                InputErrorKind::Io(e),
-                            )
-                        })?;
-                        if n == 0 {
-                            return Ok(false);
-                        }
-                        *bytes += n as u64;
-                        let text = trim_eol(line);
-                        if !text.iter().all(u8::is_ascii_whitespace) {
-                            break parse_object(text).map_err(|kind| {
-                                InputError::new(&self.source, Some(next_row), None, kind)
-                            })?;
-                        }
+                let value = loop {
+                    if self.pos >= self.chunk.len() && !self.next_chunk()? {
+                        return Ok(false);
+                    }
+                    let rest = &self.chunk[self.pos..];
+                    let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+                    let line = trim_line(&rest[..end]);
+                    self.pos += end;
+                    if !line.iter().all(u8::is_ascii_whitespace) {
+                        break parse_json_object(line).map_err(|k| err(&self.source, k, None))?;
                     }
                 };
                 row.json.resize(self.columns.len(), None);
+                let mut found = Vec::new();
                 for (slot, path) in row.json.iter_mut().zip(&self.columns) {
-                    let field = lookup(&value, path);
-                    match field {
-                        None | Some(Value::Null) => *slot = None,
-                        Some(v) => {
-                            let buf = slot.get_or_insert_with(Vec::new);
-                            buf.clear();
-                            scalar_text(v, buf);
+                    let mut values = Vec::new();
+                    json_path::values(&value, path, &mut values).map_err(|e| {
+                        err(
+                            &self.source,
+                            InputErrorKind::Shape(e.describe()),
+                            Some(path),
+                        )
+                    })?;
+                    found.clear();
+                    *slot = match values.as_slice() {
+                        [] => None,
+                        [one] => {
+                            json_path::scalar_text(one, &mut found);
+                            Some(found.clone())
                         }
-                    }
+                        // Several values (arrays): their JSON text.
+                        many => Some(serde_json::to_vec(many).unwrap_or_default()),
+                    };
                 }
             }
         }
         self.row = next_row;
         Ok(true)
-    }
-}
-
-fn csv_error(source: &str, row: u64, e: csv::Error) -> InputError {
-    let kind = match e.into_kind() {
-        csv::ErrorKind::Io(e) => InputErrorKind::Io(e),
-        csv::ErrorKind::Utf8 { .. } => InputErrorKind::Utf8,
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => InputErrorKind::Ragged {
-            expected: expected_len,
-            found: len,
-        },
-        // Remaining kinds come from serde paths that we do not use; keep
-        // them generic rather than risk quoting input.
-        _ => InputErrorKind::Io(io::Error::new(io::ErrorKind::InvalidData, "malformed CSV")),
-    };
-    InputError::new(source, Some(row), None, kind)
-}
-
-fn trim_eol(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn strip_bom(line: &[u8]) -> &[u8] {
-    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
-}
-
-fn parse_object(text: &[u8]) -> Result<Value, InputErrorKind> {
-    match serde_json::from_slice::<Value>(text) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(InputErrorKind::Json(
-            "the line is JSON but not an object".to_owned(),
-        )),
-        // serde_json messages can quote the offending token; keep only the
-        // category and the position.
-        Err(e) if e.classify() == serde_json::error::Category::Io => {
-            Err(InputErrorKind::Json("read failed".to_owned()))
-        }
-        Err(e) => Err(match std::str::from_utf8(text) {
-            Err(_) => InputErrorKind::Utf8,
-            Ok(_) => InputErrorKind::Json(
-                format!("{:?} error at character {}", e.classify(), e.column()).to_lowercase(),
-            ),
-        }),
-    }
-}
-
-/// Collects the dotted paths of scalar leaves (arrays count as leaves).
-fn leaf_paths(value: &Value, prefix: &mut String, out: &mut Vec<String>) {
-    if let Value::Object(map) = value {
-        for (k, v) in map {
-            let len = prefix.len();
-            if !prefix.is_empty() {
-                prefix.push('.');
-            }
-            prefix.push_str(k);
-            if v.is_object() {
-                leaf_paths(v, prefix, out);
-            } else {
-                out.push(prefix.clone());
-            }
-            prefix.truncate(len);
-        }
-    }
-}
-
-fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(v) = value.get(path) {
-        return Some(v); // a key that itself contains dots
-    }
-    path.split('.').try_fold(value, |v, key| v.get(key))
-}
-
-/// Strings as their content; other values as their JSON text.
-fn scalar_text(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::String(s) => out.extend_from_slice(s.as_bytes()),
-        other => {
-            // Writing JSON into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
     }
 }
 

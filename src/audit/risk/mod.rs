@@ -547,6 +547,9 @@ fn class_sizes_in_chunks(
     let mut parsed: Vec<std::io::Result<u64>> = Vec::new();
     let mut counted: Vec<Vec<u64>> = Vec::new();
     let mut read_result: std::io::Result<()> = Ok(());
+    // Fields per record: the header's (or the first record's), set by the
+    // reader before any chunk is sent.
+    let width = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let count_handles: Vec<_> = counters
             .iter()
@@ -569,33 +572,28 @@ fn class_sizes_in_chunks(
             .map(|_| {
                 let rx = rx.clone();
                 let senders = senders.clone();
+                let width = &width;
                 s.spawn(move || -> std::io::Result<u64> {
                     let mut rows = 0u64;
-                    let mut rec = csv::ByteRecord::new();
+                    let mut parser = crate::io::record::CsvParser::new(delimiter);
+                    let mut rec = crate::io::record::CsvRecord::new();
                     let mut key = Vec::with_capacity(256);
-                    let max = qi.iter().copied().max().unwrap_or(0);
                     while let Ok(chunk) = rx.recv() {
                         let mut out: Vec<Vec<u128>> = (0..parts)
                             .map(|_| Vec::with_capacity(chunk.len() / 64 / parts))
                             .collect();
-                        let mut rdr = csv::ReaderBuilder::new()
-                            .has_headers(false)
-                            .delimiter(delimiter)
-                            .flexible(true)
-                            .from_reader(&chunk[..]);
-                        while rdr
-                            .read_byte_record(&mut rec)
-                            .map_err(|_| Error::new(ErrorKind::InvalidData, "malformed CSV"))?
-                        {
-                            if rec.len() <= max {
+                        parser.restart();
+                        let mut pos = 0;
+                        while parser.read(&chunk, &mut pos, &mut rec) {
+                            if rec.len() != width.load(std::sync::atomic::Ordering::Acquire) {
                                 return Err(Error::new(
                                     ErrorKind::InvalidData,
-                                    "a row has fewer fields than the quasi-identifiers need",
+                                    "a row has a different number of fields than the header",
                                 ));
                             }
                             key.clear();
                             for &i in qi {
-                                key.extend_from_slice(&rec[i]);
+                                key.extend_from_slice(rec.get(i).unwrap_or_default());
                                 key.push(0x1f);
                             }
                             let h = xxhash_rust::xxh3::xxh3_128(&key);
@@ -614,7 +612,7 @@ fn class_sizes_in_chunks(
             .collect();
         drop(senders);
         drop(rx);
-        read_result = read_chunks(input, has_header, chunk_bytes, &tx);
+        read_result = read_chunks(input, delimiter, has_header, chunk_bytes, qi, &width, &tx);
         drop(tx);
         parsed = parse_handles
             .into_iter()
@@ -640,23 +638,39 @@ fn class_sizes_in_chunks(
     Ok((sizes, rows))
 }
 
-/// Sends `input` on `tx` in chunks of whole records (the pipeline's chunk
-/// reader: BOM, quoted newlines, record-size guard), without the header.
+/// Sends `input` on `tx` in chunks of whole records (the input layer's
+/// chunker: the same grammar, BOM rule and limits as every reader), without
+/// the header; stores the number of fields per record in `width`.
 fn read_chunks(
     input: &mut dyn std::io::Read,
+    delimiter: u8,
     has_header: bool,
     chunk: usize,
+    qi: &[usize],
+    width: &std::sync::atomic::AtomicUsize,
     tx: &crossbeam_channel::Sender<Vec<u8>>,
 ) -> std::io::Result<()> {
-    use crate::io::pipeline::{ChunkReader, RunErrorKind};
+    use crate::io::chunk::ChunkReader;
     use crate::io::table::Format;
-    let io_error = |e: RunErrorKind| match e {
-        RunErrorKind::Io(e) => e,
+    let io_error = |e: crate::io::InputErrorKind| match e {
+        crate::io::InputErrorKind::Io(e) => e,
         _ => std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed CSV"),
     };
-    let mut reader = ChunkReader::new(input, Format::Csv, chunk);
-    if has_header {
-        reader.first_record(b',').map_err(io_error)?;
+    let mut reader = ChunkReader::new(input, Format::Csv, delimiter, chunk);
+    let Some(first) = reader.first_record().map_err(io_error)? else {
+        return Ok(());
+    };
+    let mut rec = crate::io::record::CsvRecord::new();
+    crate::io::record::CsvParser::new(delimiter).read(&first, &mut 0, &mut rec);
+    if qi.iter().any(|&i| i >= rec.len()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a quasi-identifier index is past the last column",
+        ));
+    }
+    width.store(rec.len(), std::sync::atomic::Ordering::Release);
+    if !has_header {
+        reader.unread(first);
     }
     while let Some(records) = reader.next_chunk().map_err(io_error)? {
         if tx.send(records).is_err() {

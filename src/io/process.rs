@@ -1,0 +1,396 @@
+//! What a pipeline worker does with one chunk of records: parse, transform
+//! or reverse each bound field, serialize. CSV records come from
+//! [`CsvParser`]; JSON values are reached through [`json_path`], the same
+//! rules `scan` and the audits use.
+
+use std::borrow::ToOwned;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+use serde_json::Value;
+
+use super::error::InputErrorKind;
+use super::json_path::{self, PathError};
+use super::pipeline::ColumnCount;
+use super::record::{CsvParser, CsvRecord};
+use super::rng::BufferedOsRng;
+use super::table::Format;
+use crate::error::Error;
+use crate::field::{FieldProcessor, Scratch};
+use crate::key::Keyset;
+use crate::policy::{Binding, ColumnAction, Direction, OnError, Policy, PolicyError, Unlisted};
+
+/// A policy bound to one input, with each field's transform compiled.
+pub(crate) struct Plan<'p> {
+    pub binding: Binding<'p>,
+    processors: Vec<FieldProcessor>,
+}
+
+impl<'p> Plan<'p> {
+    pub(crate) fn new(
+        policy: &'p Policy,
+        keys: &Keyset,
+        columns: &[String],
+        direction: Direction,
+    ) -> Result<Self, InputErrorKind> {
+        let binding = policy
+            .bind(columns, direction)
+            .map_err(InputErrorKind::Policy)?;
+        let processors = binding
+            .fields
+            .iter()
+            .map(|f| {
+                FieldProcessor::new(f.name, f.spec, keys)
+                    .map_err(|e| InputErrorKind::Value(f.spec.transform.kind(), e))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Plan {
+            binding,
+            processors,
+        })
+    }
+
+    /// Summary slots for the fields that write values (not `drop`).
+    pub(crate) fn counted_columns(&self) -> Vec<ColumnCount> {
+        self.counted_indices()
+            .into_iter()
+            .map(|i| ColumnCount {
+                column: self.processors[i].column().to_owned(),
+                transform: self.processors[i].kind(),
+                values: 0,
+            })
+            .collect()
+    }
+
+    pub(crate) fn counted_indices(&self) -> Vec<usize> {
+        (0..self.processors.len())
+            .filter(|&i| !self.processors[i].drops_column())
+            .collect()
+    }
+
+    fn transform(
+        &self,
+        i: usize,
+        value: &[u8],
+        subject: Option<&[u8]>,
+        w: &mut Worker,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let p = &self.processors[i];
+        match self.binding.direction {
+            Direction::Apply => p.transform(value, subject, &mut w.rng, &mut w.scratch, out),
+            Direction::Decrypt => p.reverse(value, &mut w.scratch, out),
+        }
+    }
+
+    fn value_error(&self, i: usize, e: Error) -> (String, InputErrorKind) {
+        let p = &self.processors[i];
+        (p.column().to_owned(), InputErrorKind::Value(p.kind(), e))
+    }
+
+    /// Whether a record that failed this way is left out rather than
+    /// stopping the run.
+    fn skips(&self, kind: &InputErrorKind) -> bool {
+        self.binding.on_error == OnError::DropRecord
+            && self.binding.direction == Direction::Apply
+            && matches!(kind, InputErrorKind::Value(..))
+    }
+}
+
+/// A worker's reusable state.
+pub(crate) struct Worker {
+    rng: BufferedOsRng,
+    scratch: Scratch,
+    parser: CsvParser,
+    rec: CsvRecord,
+    /// Output per field (CSV: every field is transformed before any is written).
+    bufs: Vec<Vec<u8>>,
+    /// JSON: a value's text and its transform.
+    text: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Worker {
+    pub(crate) fn new(delimiter: u8) -> Self {
+        Worker {
+            rng: BufferedOsRng::default(),
+            scratch: Scratch::default(),
+            parser: CsvParser::new(delimiter),
+            rec: CsvRecord::new(),
+            bufs: Vec::new(),
+            text: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+}
+
+/// One processed chunk.
+pub(crate) struct ChunkOut {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+    pub dropped: u64,
+    pub counts: Vec<u64>,
+    pub bytes_in: u64,
+}
+
+/// An error inside a chunk, before the chunk's first row number is known.
+pub(crate) struct ChunkError {
+    pub local_row: u64,
+    pub column: Option<String>,
+    pub kind: InputErrorKind,
+}
+
+/// Processes one chunk of whole records.
+pub(crate) fn process_chunk(
+    plan: &Plan<'_>,
+    format: Format,
+    chunk: &[u8],
+    w: &mut Worker,
+) -> Result<ChunkOut, ChunkError> {
+    match format {
+        Format::Csv => csv_chunk(plan, chunk, w),
+        Format::Jsonl => jsonl_chunk(plan, chunk, w),
+    }
+}
+
+/// The header line for the kept columns (empty when none is kept).
+pub(crate) fn csv_header(
+    plan: &Plan<'_>,
+    names: &[String],
+    delimiter: u8,
+) -> Result<Vec<u8>, InputErrorKind> {
+    let kept: Vec<&String> = names
+        .iter()
+        .zip(&plan.binding.columns)
+        .filter(|(_, a)| **a != ColumnAction::Drop)
+        .map(|(c, _)| c)
+        .collect();
+    let mut out = Vec::new();
+    if !kept.is_empty() {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(&mut out);
+        w.write_record(kept)
+            .map_err(|e| InputErrorKind::Io(e.into()))?;
+        w.flush().map_err(InputErrorKind::Io)?;
+    }
+    Ok(out)
+}
+
+fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
+    let mut wtr = csv::WriterBuilder::new()
+        .delimiter(w.parser.delimiter())
+        .from_writer(Vec::with_capacity(chunk.len() + chunk.len() / 2));
+    let n = plan.processors.len();
+    let mut counts = vec![0u64; n];
+    let (mut rows, mut dropped) = (0u64, 0u64);
+    let columns = &plan.binding.columns;
+    let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
+    let mut bufs = core::mem::take(&mut w.bufs);
+    bufs.resize_with(n, Vec::new);
+    let mut rec = core::mem::take(&mut w.rec);
+    let mut pos = 0;
+    w.parser.restart();
+    let result = (|| {
+        while w.parser.read(chunk, &mut pos, &mut rec) {
+            rows += 1;
+            let fail = |column, kind| ChunkError {
+                local_row: rows,
+                column,
+                kind,
+            };
+            if rec.len() != columns.len() {
+                return Err(fail(
+                    None,
+                    InputErrorKind::Ragged {
+                        expected: columns.len() as u64,
+                        found: rec.len() as u64,
+                    },
+                ));
+            }
+            // Transform every field before writing any, so a record that
+            // fails leaves nothing behind.
+            let mut failed = None;
+            for (i, f) in plan.binding.fields.iter().enumerate() {
+                if columns[f.column] == ColumnAction::Drop {
+                    continue;
+                }
+                let value = rec.get(f.column).unwrap_or_default();
+                let subject = f.subject.and_then(|s| rec.get(s));
+                match plan.transform(i, value, subject, w, &mut bufs[i]) {
+                    Ok(()) => counts[i] += u64::from(!value.is_empty()),
+                    Err(e) => {
+                        failed = Some(plan.value_error(i, e));
+                        break;
+                    }
+                }
+            }
+            if let Some((column, kind)) = failed {
+                if plan.skips(&kind) {
+                    dropped += 1;
+                    continue;
+                }
+                return Err(fail(Some(column), kind));
+            }
+            if !any_output {
+                continue;
+            }
+            let io = |e: csv::Error| fail(None, InputErrorKind::Io(e.into()));
+            for (col, action) in columns.iter().enumerate() {
+                match *action {
+                    ColumnAction::Keep => wtr.write_field(rec.get(col).unwrap_or_default()),
+                    ColumnAction::Drop => Ok(()),
+                    ColumnAction::Field(i) => wtr.write_field(&bufs[i]),
+                }
+                .map_err(io)?;
+            }
+            wtr.write_record(None::<&[u8]>).map_err(io)?;
+        }
+        Ok(())
+    })();
+    w.bufs = bufs;
+    w.rec = rec;
+    result?;
+    let bytes = wtr.into_inner().map_err(|e| ChunkError {
+        local_row: rows,
+        column: None,
+        kind: InputErrorKind::Io(e.into_error()),
+    })?;
+    Ok(ChunkOut {
+        bytes,
+        rows,
+        dropped,
+        counts,
+        bytes_in: chunk.len() as u64,
+    })
+}
+
+/// A line without its line ending.
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Parses one JSON Lines record; errors carry the category and position,
+/// never the text (serde_json's messages can quote the offending token).
+pub(crate) fn parse_json_object(line: &[u8]) -> Result<Value, InputErrorKind> {
+    match serde_json::from_slice::<Value>(line) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(InputErrorKind::Json(
+            "the line is JSON but not an object".into(),
+        )),
+        Err(_) if std::str::from_utf8(line).is_err() => Err(InputErrorKind::Utf8),
+        Err(e) => Err(InputErrorKind::Json(
+            std::format!("{:?} error at character {}", e.classify(), e.column()).to_lowercase(),
+        )),
+    }
+}
+
+fn shape(path: &str, e: PathError) -> (String, InputErrorKind) {
+    (path.to_owned(), InputErrorKind::Shape(e.describe()))
+}
+
+fn jsonl_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
+    let mut counts = vec![0u64; plan.processors.len()];
+    let (mut rows, mut dropped) = (0u64, 0u64);
+    for line in chunk.split(|&b| b == b'\n') {
+        let line = trim_line(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        rows += 1;
+        let fail = |column, kind| ChunkError {
+            local_row: rows,
+            column,
+            kind,
+        };
+        let mut value = parse_json_object(line).map_err(|k| fail(None, k))?;
+        match transform_json(plan, &mut value, w, &mut counts) {
+            Ok(()) => {}
+            Err((_, kind)) if plan.skips(&kind) => {
+                dropped += 1;
+                continue;
+            }
+            Err((path, kind)) => return Err(fail(Some(path), kind)),
+        }
+        serde_json::to_writer(&mut out, &value)
+            .map_err(|e| fail(None, InputErrorKind::Io(e.into())))?;
+        out.push(b'\n');
+    }
+    Ok(ChunkOut {
+        bytes: out,
+        rows,
+        dropped,
+        counts,
+        bytes_in: chunk.len() as u64,
+    })
+}
+
+fn transform_json(
+    plan: &Plan<'_>,
+    value: &mut Value,
+    w: &mut Worker,
+    counts: &mut [u64],
+) -> Result<(), (String, InputErrorKind)> {
+    // Subjects are read before anything changes: a subject column may itself
+    // be transformed earlier in policy order.
+    let mut subjects: Vec<Option<Vec<u8>>> = Vec::new();
+    for p in &plan.processors {
+        subjects.push(match p.subject_column() {
+            Some(s) => {
+                let mut found = Vec::new();
+                json_path::scalars(value, s, &mut found).map_err(|e| shape(s, e))?;
+                found.into_iter().next()
+            }
+            None => None,
+        });
+    }
+    let mut buf = core::mem::take(&mut w.out);
+    let mut text = core::mem::take(&mut w.text);
+    let mut result = Ok(());
+    for (i, f) in plan.binding.fields.iter().enumerate() {
+        let r = if plan.processors[i].drops_column() {
+            json_path::remove(value, f.name).map_err(|e| shape(f.name, e))
+        } else {
+            json_path::for_each_scalar(value, f.name, &mut |v| {
+                text.clear();
+                json_path::scalar_text(v, &mut text);
+                plan.transform(i, &text, subjects[i].as_deref(), w, &mut buf)?;
+                counts[i] += u64::from(!text.is_empty());
+                let s = core::str::from_utf8(&buf).map_err(|_| Error::Invalid("UTF-8 output"))?;
+                *v = Value::String(s.to_owned());
+                Ok(())
+            })
+            .map_err(|e| match e {
+                Ok(e) => plan.value_error(i, e),
+                Err(p) => shape(f.name, p),
+            })
+        };
+        if r.is_err() {
+            result = r;
+            break;
+        }
+    }
+    w.text = text;
+    w.out = buf;
+    result?;
+    let names: Vec<&str> = plan.binding.fields.iter().map(|f| f.name).collect();
+    match plan.binding.unlisted {
+        Unlisted::Keep => {}
+        Unlisted::Drop => json_path::retain(value, &names),
+        Unlisted::Error => {
+            if let Some(l) = json_path::leaf_paths(value)
+                .into_iter()
+                .find(|l| !names.contains(&l.as_str()))
+            {
+                return Err((
+                    l.clone(),
+                    InputErrorKind::Policy(PolicyError::UnlistedColumns(vec![l])),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

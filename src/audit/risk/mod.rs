@@ -829,4 +829,43 @@ mod tests {
         let bad = "a,b\n1,2\n3\n";
         assert!(class_sizes_in_chunks(&mut bad.as_bytes(), b',', true, &[1], 2, 4).is_err());
     }
+
+    /// The parallel counter reads with the same grammar as the row-by-row
+    /// reader: CR-only line endings, a leading blank line, a bare quote in an
+    /// unquoted field and a semicolon delimiter give the same rows and classes.
+    #[test]
+    fn parallel_counter_and_table_reader_agree_on_odd_csv() {
+        use crate::io::table::{Format, Row, TableOptions, TableReader};
+        for (text, delimiter) in [
+            ("a,b\rx,1\ry,1\rx,1\r", b','),
+            ("\na,b\nx,1\ny,1\nx,1\n", b','),
+            ("a,b\n5'11\",1\nx,\"q\nq\"\n5'11\",1\n", b','),
+            ("a;b\r\nx;1\r\ny;2\r\n", b';'),
+        ] {
+            let opts = TableOptions::new().delimiter(delimiter);
+            let mut t = TableReader::from_reader(
+                std::boxed::Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+                "t",
+                Format::Csv,
+                &opts,
+            )
+            .unwrap();
+            let mut c = ClassCounter::new(2, false);
+            let mut row = Row::new();
+            while t.read_row(&mut row).unwrap() {
+                c.add(&[row.get(0).unwrap(), row.get(1).unwrap()], None);
+            }
+            let mut want = c.class_sizes();
+            want.sort_unstable();
+            let (mut got, n) =
+                class_sizes_in_chunks(&mut text.as_bytes(), delimiter, true, &[0, 1], 2, 5)
+                    .unwrap();
+            got.sort_unstable();
+            assert_eq!(n, t.row_number(), "{text:?}");
+            assert_eq!(got, want, "{text:?}");
+        }
+        // A quote never closed is an error for both.
+        let open = "a,b\nx,\"1\ny,2\n";
+        assert!(class_sizes_in_chunks(&mut open.as_bytes(), b',', true, &[0, 1], 2, 5).is_err());
+    }
 }

@@ -2,6 +2,7 @@
 //! output (temporary file renamed into place on success).
 
 pub mod atomic;
+pub mod header;
 pub mod pipeline;
 pub mod rng;
 pub mod table;

@@ -18,6 +18,7 @@ mod demo;
 mod generate;
 mod keygen;
 mod scan;
+mod signals;
 mod ui;
 
 /// Keyed pseudonyms, reversible tokens and generalization for CSV and JSON
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    signals::install();
     let result = match cli.command {
         Command::Keygen(a) => keygen::run(a),
         Command::Apply(a) => apply::run(a),

@@ -17,6 +17,7 @@ mod decrypt;
 mod demo;
 mod generate;
 mod keygen;
+mod paths;
 mod scan;
 mod signals;
 mod ui;
@@ -87,7 +88,8 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
-            ExitCode::from(1)
+            let usage = err.chain().any(|c| c.is::<ui::UsageError>());
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -369,6 +369,7 @@ fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
     );
     let (o, _) = audit(&[&f, "-c", "nope"]);
     assert_eq!(o.status.code(), Some(1));
+    // An unknown space is a usage error, like any bad option value.
     let (o, _) = audit(&[&f, "-c", "h", "--space", "bogus"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -8,17 +8,77 @@
 //! file over `/dev/null` as root would replace the device. Such targets are
 //! written directly, like standard output. A symbolic link is followed, so
 //! the file it points to is replaced and the link stays.
+//!
+//! A process killed by a signal runs no destructor. Every temporary file is
+//! therefore listed in a process-wide registry from its creation to its
+//! commit or drop, and a signal handler (the binary installs one) calls
+//! [`discard_uncommitted`] to remove them before exiting.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::vec::Vec;
 
 use tempfile::NamedTempFile;
+
+/// Temporary files not yet committed or dropped, by registration number.
+static LIVE: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+/// The next registration number.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn live() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
+    // A panic while the lock was held leaves a usable list.
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes every temporary file not yet committed, then runs `then` with
+/// their number while still holding the registry, so that no output can be
+/// committed (or new one started) in between: for a signal handler, `then`
+/// exits the process.
+///
+/// # Example
+/// ```no_run
+/// deid::io::atomic::discard_uncommitted(|_removed| std::process::exit(130));
+/// ```
+pub fn discard_uncommitted<R>(then: impl FnOnce(usize) -> R) -> R {
+    let mut list = live();
+    let mut removed = 0;
+    for (_, path) in list.drain(..) {
+        if fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    then(removed)
+}
+
+/// A temporary file's place in the registry, left on drop.
+#[derive(Debug)]
+struct Registered(u64);
+
+impl Registered {
+    /// Lists `path`; the caller holds the registry (`list`).
+    fn new(list: &mut Vec<(u64, PathBuf)>, path: &Path) -> Self {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        list.push((id, path.to_path_buf()));
+        Registered(id)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        live().retain(|(id, _)| *id != self.0);
+    }
+}
 
 /// A file being written that replaces `path` only on [`AtomicFile::commit`].
 #[derive(Debug)]
 pub struct AtomicFile {
+    // Declared first so it is dropped after `inner` has removed the file.
     inner: Inner,
+    registered: Option<Registered>,
 }
 
 #[derive(Debug)]
@@ -51,6 +111,7 @@ impl AtomicFile {
                 let file = fs::OpenOptions::new().write(true).open(&path)?;
                 return Ok(AtomicFile {
                     inner: Inner::Direct(BufWriter::with_capacity(1 << 20, file)),
+                    registered: None,
                 });
             }
         }
@@ -58,10 +119,15 @@ impl AtomicFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        // Created and listed under the registry's lock: a signal handler sees
+        // either no file or a listed one.
+        let mut list = live();
         let tmp = tempfile::Builder::new()
             .prefix(".deid-")
             .suffix(".tmp")
             .tempfile_in(dir)?;
+        let registered = Registered::new(&mut list, tmp.path());
+        drop(list);
         #[cfg(unix)]
         if let Some(mode) = mode {
             use std::os::unix::fs::PermissionsExt;
@@ -74,6 +140,7 @@ impl AtomicFile {
                 tmp: BufWriter::with_capacity(1 << 20, tmp),
                 path,
             },
+            registered: Some(registered),
         })
     }
 
@@ -83,11 +150,17 @@ impl AtomicFile {
     /// # Errors
     /// Flushing or renaming failed; the target is then untouched.
     pub fn commit(self) -> io::Result<()> {
-        match self.inner {
+        let AtomicFile { inner, registered } = self;
+        match inner {
             Inner::Temp { tmp, path } => {
                 let tmp = tmp.into_inner().map_err(io::IntoInnerError::into_error)?;
                 tmp.as_file().sync_all()?;
+                // Renamed under the registry's lock: a signal handler removes
+                // the temporary file either before (no output) or not at all.
+                let list = live();
                 tmp.persist(&path).map_err(|e| e.error)?;
+                drop(list);
+                drop(registered);
             }
             Inner::Direct(mut file) => file.flush()?,
         }
@@ -147,6 +220,24 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn temporary_files_are_registered_until_commit_or_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let listed = || -> usize {
+            live()
+                .iter()
+                .filter(|(_, p)| p.starts_with(dir.path()))
+                .count()
+        };
+        let dropped = AtomicFile::create(&dir.path().join("a.csv"), None).unwrap();
+        let committed = AtomicFile::create(&dir.path().join("b.csv"), None).unwrap();
+        assert_eq!(listed(), 2);
+        drop(dropped);
+        assert_eq!(listed(), 1);
+        committed.commit().unwrap();
+        assert_eq!(listed(), 0);
     }
 
     #[cfg(unix)]

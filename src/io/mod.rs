@@ -9,10 +9,12 @@
 //! - [`table`]: row-by-row reading for `scan` and the audits.
 //! - [`pipeline`]: `apply` and `decrypt`, parallel, in input order.
 //! - [`error`]: the one error type, with file, row, column and rule.
+//! - [`header`]: telling a header cell from a value, so no message echoes data.
 
 pub mod atomic;
 pub(crate) mod chunk;
 pub mod error;
+pub mod header;
 pub mod json_path;
 pub mod pipeline;
 mod process;

@@ -361,7 +361,14 @@ impl TableReader {
                 None,
                 Some(name),
                 InputErrorKind::MissingColumn {
-                    available: self.columns.clone(),
+                    // A header may be a row of data (a file without one):
+                    // list only cells that look like names.
+                    available: self
+                        .columns
+                        .iter()
+                        .filter(|c| super::header::is_plausible_column_name(c))
+                        .cloned()
+                        .collect(),
                 },
             )),
         }

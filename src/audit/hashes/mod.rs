@@ -374,6 +374,12 @@ impl ColumnTargets {
         }
     }
 
+    /// The digest length in bytes the values settled on, once
+    /// [`finish`](Self::finish)ed; `None` when no value decodes to a digest.
+    pub fn digest_bytes(&self) -> Option<usize> {
+        self.digest_bytes
+    }
+
     /// Finishes collection.
     pub fn finish(mut self) -> Self {
         if self.encoding.is_none() && !self.pending.is_empty() {

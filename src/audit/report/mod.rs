@@ -191,8 +191,108 @@ impl Claims {
     ///
     /// # Errors
     /// [`ReportError::Claims`] with the parser's line and column.
+    ///
+    /// Claims that cannot be tested as written are refused: `k` below 1,
+    /// shares and sampling fractions outside [0, 1] (sampling fractions of 0),
+    /// empty column lists and empty column names.
     pub fn from_toml(text: &str) -> Result<Self, ReportError> {
-        toml::from_str(text).map_err(|e| ReportError::Claims(e.to_string()))
+        let claims: Claims =
+            toml::from_str(text).map_err(|e| ReportError::Claims(e.to_string()))?;
+        claims.validate()?;
+        Ok(claims)
+    }
+
+    /// Checks that every claim can be tested as written (see
+    /// [`from_toml`](Self::from_toml)); the columns it names are checked
+    /// against the input by [`build`].
+    ///
+    /// # Errors
+    /// [`ReportError::Claims`] naming the claim and what is wrong with it.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        let bad = |m: String| Err(ReportError::Claims(m));
+        let columns = |what: &str, cols: &[String]| -> Result<(), ReportError> {
+            if cols.is_empty() {
+                return bad(format!("{what} names no column"));
+            }
+            if cols.iter().any(|c| c.trim().is_empty()) {
+                return bad(format!("{what} has an empty column name"));
+            }
+            Ok(())
+        };
+        let share_ok = |s: f64| (0.0..=1.0).contains(&s);
+        if self.irreversible.iter().any(|c| c.trim().is_empty()) {
+            return bad("irreversible has an empty column name".into());
+        }
+        if let Some(k) = &self.k_anonymity {
+            columns("k_anonymity.qi", &k.qi)?;
+            if k.k < 1 {
+                return bad(format!(
+                    "k_anonymity.k = {} is not a k-anonymity claim: k counts records per class, at least 1",
+                    k.k
+                ));
+            }
+        }
+        match &self.max_unique_share {
+            Some(UniqueClaim::Share(s)) if !share_ok(*s) => {
+                return bad(format!(
+                    "max_unique_share = {s} is not a share of records: give a fraction from 0 to 1 (0.01 for 1%)"
+                ));
+            }
+            Some(UniqueClaim::WithQi { qi, share }) => {
+                columns("max_unique_share.qi", qi)?;
+                if !share_ok(*share) {
+                    return bad(format!(
+                        "max_unique_share.share = {share} is not a share of records: give a fraction from 0 to 1 (0.01 for 1%)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(l) = &self.not_linkable {
+            columns("not_linkable.on", &l.on)?;
+            if l.auxiliary.as_os_str().is_empty() {
+                return bad("not_linkable.auxiliary names no file".into());
+            }
+            if l.truth.as_ref().is_some_and(|t| t.trim().is_empty()) {
+                return bad("not_linkable.truth is an empty column name".into());
+            }
+        }
+        if let Some(q) = &self.quasi_identifiers {
+            columns("quasi_identifiers", q)?;
+        }
+        if let Some(f) = self.sampling_fraction {
+            if !(f > 0.0 && f <= 1.0) {
+                return bad(format!(
+                    "sampling_fraction = {f} is not a fraction of the population: give F with 0 < F <= 1"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every column the claims name in the export under test, with the
+    /// claim that names it.
+    fn named_columns(&self) -> Vec<(&'static str, &str)> {
+        let mut named: Vec<(&'static str, &str)> = Vec::new();
+        named.extend(
+            self.irreversible
+                .iter()
+                .map(|c| ("irreversible", c.as_str())),
+        );
+        if let Some(k) = &self.k_anonymity {
+            named.extend(k.qi.iter().map(|c| ("k_anonymity.qi", c.as_str())));
+        }
+        if let Some(UniqueClaim::WithQi { qi, .. }) = &self.max_unique_share {
+            named.extend(qi.iter().map(|c| ("max_unique_share.qi", c.as_str())));
+        }
+        if let Some(l) = &self.not_linkable {
+            named.extend(l.on.iter().map(|c| ("not_linkable.on", c.as_str())));
+            named.extend(l.truth.iter().map(|c| ("not_linkable.truth", c.as_str())));
+        }
+        if let Some(q) = &self.quasi_identifiers {
+            named.extend(q.iter().map(|c| ("quasi_identifiers", c.as_str())));
+        }
+        named
     }
 }
 
@@ -200,7 +300,8 @@ impl Claims {
 /// auxiliary paths (the claims file's folder).
 ///
 /// # Errors
-/// Unreadable input, missing columns.
+/// Unreadable input, claims that cannot be tested ([`Claims::validate`]) or
+/// that name a column the input does not have.
 pub fn build(
     input: &Path,
     opts: &TableOptions,
@@ -208,7 +309,17 @@ pub fn build(
     base: &Path,
     audit: &AuditOptions,
 ) -> Result<Report, ReportError> {
+    claims.validate()?;
     let mut table = TableReader::open(Some(input), opts)?;
+    // Only the claims' own names are printed: the input's header may be data.
+    for (claim, column) in claims.named_columns() {
+        if table.column_index(column).is_err() {
+            return Err(ReportError::Claims(format!(
+                "{claim} names column {column}, which {} does not have",
+                table.source()
+            )));
+        }
+    }
     let scans = scan::scan(&mut table, 10_000)?;
     let kind_of = |c: &str| scans.iter().find(|s| s.column == c).map(|s| s.kind);
 

@@ -34,8 +34,8 @@ pub struct Args {
     /// Compare two JSON reports side by side (B/A ratios) instead of running.
     #[arg(long, num_args = 2, value_names = ["A.json", "B.json"])]
     compare: Option<Vec<PathBuf>>,
-    /// Threads of the parallel pass [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Threads of the parallel pass, 1 to 256 [default: all cores].
+    #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
     /// Only cases whose name contains this (e.g. `encrypt`, `hash-reversal`).
     #[arg(long, value_name = "TEXT")]

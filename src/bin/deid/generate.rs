@@ -46,13 +46,14 @@ pub struct Args {
     /// Output file (written atomically); standard output when omitted.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Threads, 1 to 256 [default: all cores].
+    #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Profile::KrCustomers = args.profile;
+    crate::paths::refuse_output_over_inputs("-o", args.output.as_deref(), &[])?;
     let format = args
         .format
         .or_else(|| args.output.as_deref().and_then(Format::from_path))

@@ -17,7 +17,9 @@ mod decrypt;
 mod demo;
 mod generate;
 mod keygen;
+mod paths;
 mod scan;
+mod signals;
 mod ui;
 
 /// Keyed pseudonyms, reversible tokens and generalization for CSV and JSON
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    signals::install();
     let result = match cli.command {
         Command::Keygen(a) => keygen::run(a),
         Command::Apply(a) => apply::run(a),
@@ -85,7 +88,8 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
-            ExitCode::from(1)
+            let usage = err.chain().any(|c| c.is::<ui::UsageError>());
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use deid::io::atomic::AtomicFile;
 use deid::io::table::{Format, TableOptions, TableReader};
+
+use crate::paths::refuse_output_over_inputs;
+use crate::ui::refuse_data_as_header;
 
 /// Arguments of `deid scan`.
 #[derive(clap::Args)]
@@ -17,7 +21,9 @@ Examples:
 
 Values are classified (Korean mobile, E.164 phone, email, RRN with a valid check digit, card number
 with a valid Luhn digit, IPv4/IPv6, date, postal code, hex/base64 digest, Korean name, number,
-category, free text) and the share of matching values is shown. Samples are only ever shown masked.")]
+category, free text) and the share of matching values is shown. Samples are only ever shown masked.
+A CSV file whose first row looks like data (phones, emails, numbers) is refused: pass --no-header,
+and columns are named by number (1, 2, ...) as in `deid apply --no-header`.")]
 pub struct Args {
     /// Input file (CSV or JSON Lines); standard input when omitted or `-`.
     input: Option<PathBuf>,
@@ -36,13 +42,25 @@ pub struct Args {
     /// CSV delimiter.
     #[arg(long, default_value = ",", value_name = "CHAR")]
     delimiter: char,
+    /// The CSV has no header row: columns are named by number (1, 2, ...).
+    #[arg(long)]
+    no_header: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let opts = TableOptions::new().format_opt(args.format).delimiter(
-        u8::try_from(args.delimiter).context("the delimiter must be one ASCII character")?,
-    );
+    refuse_output_over_inputs(
+        "--policy-out",
+        args.policy_out.as_deref(),
+        &[("input", args.input.as_deref())],
+    )?;
+    let opts = TableOptions::new()
+        .format_opt(args.format)
+        .has_header(!args.no_header)
+        .delimiter(
+            u8::try_from(args.delimiter).context("the delimiter must be one ASCII character")?,
+        );
     let mut table = TableReader::open(args.input.as_deref(), &opts)?;
+    refuse_data_as_header(&table, args.no_header)?;
     let scans = deid::scan::scan(&mut table, args.rows)?;
     let policy = deid::scan::suggest_policy(&scans);
     let mut out = std::io::stdout().lock();
@@ -81,7 +99,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match &args.policy_out {
         Some(p) => {
-            std::fs::write(p, &policy).with_context(|| format!("cannot write {}", p.display()))?;
+            let write = || -> std::io::Result<()> {
+                let mut f = AtomicFile::create(p, None)?;
+                f.write_all(policy.as_bytes())?;
+                f.commit()
+            };
+            write().with_context(|| format!("cannot write {}", p.display()))?;
             if !args.json {
                 writeln!(out, "suggested policy written to {}", p.display())?;
             }

@@ -9,11 +9,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use deid::Keyset;
 use deid::io::atomic::AtomicFile;
+use deid::io::header::is_plausible_column_name;
 use deid::io::pipeline::{self, Direction, PipelineOptions, Progress, Summary};
-use deid::io::table::Format;
+use deid::io::table::{Format, TableReader};
 use deid::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
 use zeroize::Zeroizing;
+
+use crate::paths::refuse_output_over_inputs;
 
 /// Arguments shared by `apply` and `decrypt`.
 #[derive(clap::Args)]
@@ -38,8 +41,8 @@ pub struct PipelineArgs {
     /// The CSV has no header row: the policy names columns by number (1, 2, ...).
     #[arg(long)]
     pub no_header: bool,
-    /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 256 [default: all cores].
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Print the summary as one JSON document on standard error.
     #[arg(long)]
@@ -57,8 +60,86 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
+/// The most worker threads any command accepts: enough for the largest
+/// servers, few enough that the chunks in flight (4 MB a thread) fit in memory.
+pub const MAX_THREADS: usize = 256;
+
+/// `--threads`: 1 to [`MAX_THREADS`], a usage error otherwise.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_THREADS}")),
+    }
+}
+
+/// A mistake in the command line that clap cannot see (two options that
+/// contradict each other or the files they name): exit status 2, like
+/// clap's own usage errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] as an `anyhow::Error`.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// Refuses a CSV header whose cells look like data (phones, emails, RRNs,
+/// numbers...): the input most likely has no header row, and its first
+/// record must not be printed as column names. Cells are named by position
+/// only. Nothing to check without a header (`--no-header`) or for JSON Lines.
+///
+/// # Errors
+/// A usage error (exit 2) telling to pass `--no-header`.
+pub fn refuse_data_as_header(table: &TableReader, no_header: bool) -> Result<()> {
+    if no_header {
+        return Ok(());
+    }
+    let suspect = data_as_header(table);
+    if suspect.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "{}: the first row looks like data, not column names (column{} {}); pass --no-header and name columns by number (1, 2, ...)",
+        table.source(),
+        if suspect.len() == 1 { "" } else { "s" },
+        suspect.join(", ")
+    )))
+}
+
+/// The 1-based positions of a CSV header's cells that look like data, as
+/// text; none for JSON Lines, whose keys are not a row of values.
+pub fn data_as_header(table: &TableReader) -> Vec<String> {
+    if table.format() != Format::Csv {
+        return Vec::new();
+    }
+    table
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !is_plausible_column_name(c))
+        .map(|(i, _)| (i + 1).to_string())
+        .collect()
+}
+
 /// Runs `apply` or `decrypt`.
 pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary> {
+    refuse_output_over_inputs(
+        "-o",
+        args.output.as_deref(),
+        &[
+            ("input", args.input.as_deref()),
+            ("keyset", Some(&args.keys)),
+            ("policy", Some(&args.policy)),
+        ],
+    )?;
     let policy_text = std::fs::read_to_string(&args.policy)
         .with_context(|| format!("cannot read policy {}", args.policy.display()))?;
     let policy = Policy::from_toml(&policy_text)
@@ -145,7 +226,7 @@ pub fn open_input(path: Option<&Path>) -> Result<(Box<dyn Read + Send>, String, 
 
 /// A file that appears only on commit, or standard output.
 pub enum Output {
-    File(AtomicFile),
+    File(AtomicFile, PathBuf),
     Stdout(BufWriter<io::Stdout>),
 }
 
@@ -155,6 +236,7 @@ impl Output {
             Some(p) => Output::File(
                 AtomicFile::create(p, None)
                     .with_context(|| format!("cannot write {}", p.display()))?,
+                p.to_path_buf(),
             ),
             None => Output::Stdout(BufWriter::with_capacity(1 << 20, io::stdout())),
         })
@@ -162,7 +244,9 @@ impl Output {
 
     pub fn commit(self) -> Result<()> {
         match self {
-            Output::File(f) => f.commit()?,
+            Output::File(f, p) => f
+                .commit()
+                .with_context(|| format!("cannot write {}", p.display()))?,
             Output::Stdout(mut s) => s.flush()?,
         }
         Ok(())
@@ -172,14 +256,14 @@ impl Output {
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Output::File(f) => f.write(buf),
+            Output::File(f, _) => f.write(buf),
             Output::Stdout(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::File(f) => f.flush(),
+            Output::File(f, _) => f.flush(),
             Output::Stdout(s) => s.flush(),
         }
     }

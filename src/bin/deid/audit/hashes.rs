@@ -14,6 +14,9 @@ use deid::io::table::{Format, Row, TableOptions, TableReader};
 use deid::normalize::Normalizer;
 use zeroize::Zeroizing;
 
+use crate::paths::refuse_output_over_inputs;
+use crate::ui::{refuse_data_as_header, usage};
+
 /// Arguments of `deid audit hashes`.
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -29,7 +32,9 @@ structure, --born narrows it), card:<BIN> (Luhn-valid), hashcat masks (?d ?l ?u 
 Without --space, the spaces that fit the column name are tried, cheapest first.
 
 Recovered identifiers are never printed: only masked samples. --reveal FILE writes the
-digest-to-identifier map (mode 0600) for an authorized auditor.
+digest-to-identifier map (mode 0600) for an authorized auditor; it may not be one of the inputs.
+An --algo whose digest length no column has is refused. A CSV file whose first row looks like data
+is refused: pass --no-header and name columns by number (-c 3).
 Exit status: 0 nothing reversed, 3 some column reversed, 1 bad input, 2 usage.")]
 pub struct Args {
     /// Input file (CSV or JSON Lines); standard input when `-`.
@@ -38,8 +43,8 @@ pub struct Args {
     #[arg(short, long = "column", value_name = "COL", required = true)]
     columns: Vec<String>,
     /// Only these algorithms (md5, sha1, sha224, sha256, sha384, sha512, sha3-256) [default: those the digest length allows].
-    #[arg(long = "algo", value_name = "ALGO")]
-    algorithms: Vec<String>,
+    #[arg(long = "algo", value_name = "ALGO", value_parser = parse_algorithm)]
+    algorithms: Vec<Algorithm>,
     /// Candidate spaces to try (repeatable) [default: from the column name].
     #[arg(long = "space", value_name = "SPACE")]
     spaces: Vec<String>,
@@ -70,12 +75,21 @@ pub struct Args {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     json: bool,
-    /// Threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Threads, 1 to 256 [default: all cores].
+    #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
     /// Input format [default: from the extension].
     #[arg(long, value_name = "csv|jsonl")]
     format: Option<Format>,
+    /// The CSV has no header row: name columns by number (1, 2, ...).
+    #[arg(long)]
+    no_header: bool,
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(s).ok_or_else(|| {
+        "unknown algorithm (md5, sha1, sha224, sha256, sha384, sha512, sha3-256)".to_string()
+    })
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -97,19 +111,24 @@ fn parse_born(s: &str) -> Result<(i32, i32), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    refuse_output_over_inputs(
+        "--reveal",
+        args.reveal.as_deref(),
+        &[
+            ("input", Some(&args.input)),
+            ("dictionary", args.dict.as_deref()),
+            ("HMAC key file", args.hmac_key_file.as_deref()),
+        ],
+    )?;
     let mut opts = AuditOptions::default();
     if let Some(t) = args.threads {
-        opts.threads = t.max(1);
+        opts.threads = t;
     }
     opts.born = args.born;
-    for a in &args.algorithms {
-        opts.algorithms.push(Algorithm::parse(a).with_context(|| {
-            format!("unknown algorithm '{a}' (md5, sha1, sha224, sha256, sha384, sha512, sha3-256)")
-        })?);
-    }
+    opts.algorithms.clone_from(&args.algorithms);
     for s in &args.spaces {
         opts.spaces
-            .push(Space::parse(s, args.born).map_err(|e| anyhow::anyhow!("--space {s}: {e}"))?);
+            .push(Space::parse(s, args.born).map_err(|e| usage(format!("--space {s}: {e}")))?);
     }
     if let Some(salt) = &args.salt {
         opts.construction = Construction::Salted {
@@ -159,8 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // One pass over the input collects the digests of every column.
     let mut table = TableReader::open(
         Some(&args.input),
-        &TableOptions::new().format_opt(args.format),
+        &TableOptions::new()
+            .format_opt(args.format)
+            .has_header(!args.no_header),
     )?;
+    refuse_data_as_header(&table, args.no_header)?;
     let idx: Vec<usize> = args
         .columns
         .iter()
@@ -172,6 +194,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     while table.read_row(&mut row)? {
         for (t, &i) in targets.iter_mut().zip(&idx) {
             t.push(row.get(i).unwrap_or_default());
+        }
+    }
+    let targets: Vec<ColumnTargets> = targets.into_iter().map(ColumnTargets::finish).collect();
+    if !opts.algorithms.is_empty() {
+        for (t, column) in targets.iter().zip(&args.columns) {
+            let Some(len) = t.digest_bytes() else {
+                continue;
+            };
+            if !opts.algorithms.iter().any(|a| a.digest_len() == len) {
+                let forced: Vec<&str> = opts.algorithms.iter().map(|a| a.name()).collect();
+                let fits: Vec<&str> = Algorithm::for_len(len).iter().map(|a| a.name()).collect();
+                return Err(usage(format!(
+                    "column {column} holds {len}-byte digests, which --algo {} cannot produce; {len}-byte digests are {}",
+                    forced.join(", "),
+                    fits.join(" or ")
+                )));
+            }
         }
     }
     let progress = AtomicU64::new(0);
@@ -192,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         for t in targets {
-            reports.push(hashes::audit(t.finish(), &opts, &progress));
+            reports.push(hashes::audit(t, &opts, &progress));
         }
         done.store(true, Ordering::Relaxed);
     });

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use deid::io::table::{Format, TableOptions, TableReader};
 
+use crate::ui::refuse_data_as_header;
+
 /// Arguments of `deid audit link`.
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -13,7 +15,9 @@ Example:
   deid audit link --released export.csv --auxiliary voters.csv --on zip,birth_date,sex --truth person_id
 
 A released record matched to exactly one auxiliary record is re-identified (if the auxiliary file
-names people). With --truth (a column present in both files), matches are checked, not assumed.")]
+names people). With --truth (a column present in both files), matches are checked, not assumed.
+A CSV file whose first row looks like data is refused: pass --no-header and name columns by number.
+Exit status: 0 done, 1 bad input, 2 usage.")]
 pub struct Args {
     /// The release under test.
     #[arg(long, value_name = "FILE")]
@@ -33,12 +37,19 @@ pub struct Args {
     /// Input format [default: from the extensions].
     #[arg(long, value_name = "csv|jsonl")]
     format: Option<Format>,
+    /// The CSV files have no header row: name columns by number (1, 2, ...).
+    #[arg(long)]
+    no_header: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let opts = TableOptions::new().format_opt(args.format);
+    let opts = TableOptions::new()
+        .format_opt(args.format)
+        .has_header(!args.no_header);
     let mut released = TableReader::open(Some(&args.released), &opts)?;
+    refuse_data_as_header(&released, args.no_header)?;
     let mut aux = TableReader::open(Some(&args.auxiliary), &opts)?;
+    refuse_data_as_header(&aux, args.no_header)?;
     let r = deid::audit::link::link(&mut released, &mut aux, &args.on, args.truth.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.json {

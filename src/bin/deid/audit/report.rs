@@ -4,10 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use deid::audit::hashes::AuditOptions;
 use deid::audit::report::{self, Claims, Status};
-use deid::io::table::{Format, TableOptions};
+use deid::io::atomic::AtomicFile;
+use deid::io::table::{Format, TableOptions, TableReader};
+
+use crate::paths::refuse_output_over_inputs;
+use crate::ui::data_as_header;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Output {
@@ -31,7 +35,10 @@ claims.toml:
 
 Each claim is SUPPORTED, REFUTED or NOT TESTED with its evidence, and the headline answers
 \"individuals cannot be identified\". The HTML report is one self-contained file (inline SVG charts)
-that opens offline. Exit status: 4 when any claim is refuted, 0 otherwise, 1 bad input, 2 usage.")]
+that opens offline. Claims that cannot be tested as written (k = 0, a share above 1, a column the
+export does not have) are refused. -o may not be the export, the claims or the auxiliary file.
+The export needs a header row. Exit status: 4 when the headline or any claim is REFUTED, 0
+otherwise, 1 bad input or claims, 2 usage.")]
 pub struct Args {
     /// The export under test.
     input: PathBuf,
@@ -44,8 +51,8 @@ pub struct Args {
     /// Write the report here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Threads for the hash search [default: all cores].
-    #[arg(long, value_name = "N")]
+    /// Threads for the hash search, 1 to 256 [default: all cores].
+    #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
     /// Input format [default: from the extension].
     #[arg(long = "input-format", value_name = "csv|jsonl")]
@@ -64,17 +71,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => (Claims::default(), PathBuf::from(".")),
     };
+    let auxiliary = claims.not_linkable.as_ref().map(|l| {
+        if l.auxiliary.is_absolute() {
+            l.auxiliary.clone()
+        } else {
+            base.join(&l.auxiliary)
+        }
+    });
+    refuse_output_over_inputs(
+        "-o",
+        args.output.as_deref(),
+        &[
+            ("input", Some(&args.input)),
+            ("claims file", args.claims.as_deref()),
+            ("auxiliary file", auxiliary.as_deref()),
+        ],
+    )?;
     let mut audit = AuditOptions::default();
     if let Some(t) = args.threads {
-        audit.threads = t.max(1);
+        audit.threads = t;
     }
-    let r = report::build(
-        &args.input,
-        &TableOptions::new().format_opt(args.input_format),
-        &claims,
-        &base,
-        &audit,
-    )?;
+    let table_opts = TableOptions::new().format_opt(args.input_format);
+    // The report names the export's columns: refuse a first row of data.
+    let suspect = data_as_header(&TableReader::open(Some(&args.input), &table_opts)?);
+    if !suspect.is_empty() {
+        bail!(
+            "{}: the first row looks like data, not column names (columns {}); audit report needs a header row",
+            args.input.display(),
+            suspect.join(", ")
+        );
+    }
+    let r = report::build(&args.input, &table_opts, &claims, &base, &audit)?;
     let text = match args.format {
         Output::Md => report::to_markdown(&r),
         Output::Json => serde_json::to_string_pretty(&r)? + "\n",
@@ -82,11 +109,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match &args.output {
         Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+            let write = || -> std::io::Result<()> {
+                let mut f = AtomicFile::create(p, None)?;
+                f.write_all(text.as_bytes())?;
+                f.commit()
+            };
+            write().with_context(|| format!("cannot write {}", p.display()))?;
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
-    let refuted = r.claims.iter().any(|c| c.status == Status::Refuted);
+    // The exit status follows the headline: a REFUTED headline (someone
+    // re-identified) fails even when no claims file states a claim.
+    let refuted =
+        r.verdict == Status::Refuted || r.claims.iter().any(|c| c.status == Status::Refuted);
     Ok(if refuted {
         ExitCode::from(4)
     } else {

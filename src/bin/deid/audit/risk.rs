@@ -10,6 +10,8 @@ use deid::audit::risk::{
 };
 use deid::io::table::{Format, Row, TableOptions, TableReader};
 
+use crate::ui::{refuse_data_as_header, usage};
+
 /// Arguments of `deid audit risk`.
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -22,21 +24,30 @@ Examples:
 Definitions follow ARX: prosecutor risk (highest = 1/k, records at highest risk, average = classes /
 records), journalist risk against an identification file, marketer risk, population uniqueness from
 a sample (Pitman, Zayatz, SNB and Dankar et al.'s decision rule), l-diversity (distinct, entropy,
-recursive (c,2)) and t-closeness (equal and ordered distance).")]
+recursive (c,2)) and t-closeness (equal and ordered distance).
+
+--population-file must cover the sample: one with fewer rows than the input is refused. A CSV file
+whose first row looks like data is refused: pass --no-header and name columns by number (--qi 2,5).
+Exit status: 0 done, 1 bad input, 2 usage.")]
 pub struct Args {
     /// Input file (CSV or JSON Lines).
     input: PathBuf,
-    /// Quasi-identifier columns, comma separated.
-    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    /// Quasi-identifier columns, comma separated (required unless --find-qi).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COLS",
+        required_unless_present = "find_qi"
+    )]
     qi: Vec<String>,
     /// A sensitive attribute, for l-diversity and t-closeness.
     #[arg(long, value_name = "COL")]
     sensitive: Option<String>,
     /// The export is this fraction of the population (0 < F <= 1): estimates population uniqueness.
-    #[arg(long, value_name = "F", conflicts_with = "population")]
+    #[arg(long, value_name = "F", conflicts_with = "population", value_parser = parse_fraction)]
     sampling_fraction: Option<f64>,
     /// The population has N people (sampling fraction = rows / N).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     population: Option<u64>,
     /// An identification file (the population an attacker can match against): journalist risk.
     #[arg(long, value_name = "FILE")]
@@ -53,17 +64,25 @@ pub struct Args {
     /// Input format [default: from the extension].
     #[arg(long, value_name = "csv|jsonl")]
     format: Option<Format>,
+    /// The CSV files have no header row: name columns by number (1, 2, ...).
+    #[arg(long)]
+    no_header: bool,
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+        _ => Err("expected a fraction F with 0 < F <= 1, e.g. 0.01".to_string()),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(f) = args.sampling_fraction {
-        if !(f > 0.0 && f <= 1.0) {
-            bail!("--sampling-fraction must be in (0, 1]");
-        }
-    }
     let report = measure(
         &args.input,
-        args.format,
+        &TableOptions::new()
+            .format_opt(args.format)
+            .has_header(!args.no_header),
+        args.no_header,
         &args.qi,
         args.sensitive.as_deref(),
         &RiskOptions {
@@ -84,23 +103,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads the input once and computes the report (shared with `audit report`).
+#[allow(clippy::too_many_arguments)]
 pub fn measure(
     input: &std::path::Path,
-    format: Option<Format>,
+    table_opts: &TableOptions,
+    no_header: bool,
     qi: &[String],
     sensitive: Option<&str>,
     opts: &RiskOptions,
     population_file: Option<&std::path::Path>,
     find: Option<usize>,
 ) -> anyhow::Result<RiskReport> {
-    let mut table = TableReader::open(Some(input), &TableOptions::new().format_opt(format))?;
+    let mut table = TableReader::open(Some(input), table_opts)?;
+    refuse_data_as_header(&table, no_header)?;
     let qi: Vec<String> = if qi.is_empty() && find.is_some() {
         table.columns().to_vec()
     } else {
         qi.to_vec()
     };
     if qi.is_empty() {
-        bail!("give the quasi-identifiers with --qi (or --find-qi to search for them)");
+        return Err(usage(
+            "give the quasi-identifiers with --qi (or --find-qi to search for them)",
+        ));
     }
     let idx: Vec<usize> = qi
         .iter()
@@ -114,7 +138,7 @@ pub fn measure(
     if sizes_only && table.format() == Format::Csv && input != std::path::Path::new("-") {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         if let Ok((sizes, _)) = std::fs::File::open(input)
-            .and_then(|mut f| csv_class_sizes(&mut f, b',', true, &idx, threads))
+            .and_then(|mut f| csv_class_sizes(&mut f, b',', !no_header, &idx, threads))
         {
             return Ok(report_from_sizes(&sizes, &qi, opts));
         }
@@ -137,8 +161,9 @@ pub fn measure(
     }
     let mut report = counter.report(&qi, opts);
     if let Some(pf) = population_file {
-        let mut pt = TableReader::open(Some(pf), &TableOptions::new().format_opt(format))
+        let mut pt = TableReader::open(Some(pf), table_opts)
             .with_context(|| format!("cannot read {}", pf.display()))?;
+        refuse_data_as_header(&pt, no_header)?;
         let pidx: Vec<usize> = qi
             .iter()
             .map(|c| pt.column_index(c))
@@ -150,6 +175,15 @@ pub fn measure(
                 .map(|&i| row.get(i).unwrap_or_default())
                 .collect();
             pc.add(&vals, None);
+        }
+        if pt.row_number() < report.rows {
+            bail!(
+                "{}: the population file has {} rows, fewer than the {} of the sample {}; journalist risk needs the population the sample was drawn from (or an identification file covering it), not a subset",
+                pf.display(),
+                pt.row_number(),
+                report.rows,
+                input.display()
+            );
         }
         counter.journalist(&mut report, &pc.sizes_by_key());
     }

@@ -15,6 +15,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod backend;
+pub mod checks;
 pub mod date;
 pub mod encoding;
 pub mod error;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the examples/cortex-m4 firmware (deid with default-features = false,
 # thumbv7em-none-eabihf) and runs it on QEMU's mps2-an386 Cortex-M4 board:
-# published vectors and DESIGN.md formats (one PASS/FAIL line per suite), then
+# published vectors and docs/FORMAT.md formats (one PASS/FAIL line per suite), then
 # instructions per operation (-icount shift=0: one instruction per virtual
 # nanosecond, counted with SysTick), then the image's flash and RAM sizes.
 # Exits with the firmware's semihosting exit status (non-zero if a suite

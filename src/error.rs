@@ -1,8 +1,11 @@
 //! Error types of the core.
 //!
-//! Two kinds, on purpose (see STYLE.md): cryptographic failures are opaque
-//! ([`CryptoError`] says "authentication failed" and nothing more), while data
-//! errors say which rule was broken. Neither ever carries a field's value.
+//! Two kinds, on purpose: cryptographic failures are opaque ([`CryptoError`]
+//! says "authentication failed" and nothing more, so a failure cannot tell an
+//! attacker which part of a forged token was wrong), while data errors say
+//! which rule was broken, so a user can fix the input. Neither ever carries a
+//! field's value: error messages end up in logs and terminals that the data
+//! must not reach.
 
 use core::fmt;
 

@@ -1,6 +1,7 @@
 //! Master secrets, keysets and HKDF-SHA256 subkeys.
 //!
-//! Every field key is derived, never the master secret itself (DESIGN.md):
+//! Every field key is derived, never the master secret itself
+//! (docs/FORMAT.md, "Subkeys"):
 //!
 //! ```text
 //! subkey(purpose, context, len) = HKDF-SHA256(salt = none, IKM = secret,
@@ -148,7 +149,7 @@ mod keyset {
 
     use super::{MasterKey, SECRET_LEN};
 
-    /// A set of master keys with one primary (DESIGN.md, "Keys").
+    /// A set of master keys with one primary (docs/FORMAT.md, "Keyset file").
     ///
     /// New tokens use the primary key; opening a token looks the key up by the
     /// id written in the token, so keys can be rotated without losing old data.
@@ -276,7 +277,7 @@ mod keyset {
             self.keys.iter().map(|(k, _)| k.id())
         }
 
-        /// Parses the JSON keyset format of DESIGN.md.
+        /// Parses the JSON keyset format (docs/FORMAT.md, "Keyset file").
         ///
         /// # Errors
         /// A [`KeysetError`] naming what is wrong, never a secret.

@@ -1,4 +1,135 @@
-#![doc = include_str!("../README.md")]
+//! Keyed pseudonyms, reversible tokens and generalization for data exports,
+//! and audits of anonymization claims.
+//!
+//! deid protects identifier columns before data leaves its owner: a column is
+//! replaced by a keyed pseudonym (HMAC-SHA256), a reversible token (AES-SIV
+//! or AES-256-GCM), a format-preserving encryption of its digits (FF1), a
+//! coarser value, a mask or a shifted date. Every key is derived from a
+//! master secret and the column's context with HKDF, so the same key and
+//! context give the same output in every file and anyone holding the keyset
+//! can recompute it (in a few lines of Python, too). With `std` it also
+//! streams CSV and JSON Lines through a policy in parallel, and audits
+//! exports: reversing unsalted hashes, measuring re-identification risk.
+//!
+//! This page is for library users. The `deid` command-line tool is
+//! documented in the README; the exact byte layout of keysets, pseudonyms
+//! and tokens, the policy file and the input rules are in `docs/FORMAT.md`
+//! in the repository.
+//!
+//! # The core
+//!
+//! The core is `#![no_std]`, needs no allocator and writes into
+//! caller-provided buffers. Each type is set up once per field (HMAC pads
+//! and AES key schedules computed once) and then used for every value.
+//!
+//! | type | transform |
+//! |---|---|
+//! | [`MasterKey`], [`Purpose`] | a 32-byte master secret and its HKDF-SHA256 subkeys |
+//! | [`Pseudonymizer`] | keyed HMAC-SHA256 pseudonyms (`hex`, `base32`, `base64url`: [`Encoding`]) |
+//! | [`DeterministicCipher`] | AES-SIV tokens: equal values give equal tokens |
+//! | [`RandomizedCipher`] | AES-256-GCM tokens with a random nonce |
+//! | [`Ff1Digits`] | FF1 format-preserving encryption of the digits of a value |
+//! | [`Generalization`], [`Mask`], [`DateShifter`] | coarser values, masking, per-subject date offsets |
+//! | [`Normalizer`] | `trim`, `lowercase`, `digits`, `email`, `phone:<country>` before a transform |
+//! | [`Backend`] | RustCrypto (default) or ring for HMAC and GCM; byte-identical output |
+//! | [`checks`] | Luhn, RRN and business registration check digits |
+//!
+//! Secrets are not `Clone`, never appear in `Debug` output (only the key id)
+//! and are zeroized on drop. A token that fails to open reports
+//! [`CryptoError`] and nothing more; no error ever contains a field's value.
+//!
+//! ```
+//! use deid::{DeterministicCipher, Encoding, Ff1Digits, MasterKey, Pseudonymizer};
+//!
+//! // In firmware the secret comes from secure storage.
+//! let key = MasterKey::from_bytes(1, [7u8; 32]);
+//!
+//! // Pseudonyms: set up once per column, then one call per value.
+//! let phone = Pseudonymizer::new(&key, "customer-phone", 16, Encoding::Hex)?;
+//! let mut buf = [0u8; 64];
+//! let p = phone.pseudonymize(b"+821012345678", &mut buf)?;
+//! assert_eq!(p, "410fd2904e78b0ee5841242f57ee8474");
+//!
+//! // Deterministic tokens open again with the key.
+//! let email = DeterministicCipher::new(&key, "email")?;
+//! let mut token = [0u8; 128];
+//! let t = email.encrypt(b"ada@example.com", &mut token)?;
+//! assert_eq!(t, "AQAAAAFLEEmuouMOTJwbGTMK-UNYIM-sS9ky4w4pOSxFkMiS");
+//! let mut plain = [0u8; 128];
+//! assert_eq!(email.decrypt(t.as_bytes(), &mut plain)?, b"ada@example.com");
+//!
+//! // FF1 keeps length and layout.
+//! let ff1 = Ff1Digits::new(&key, "phone")?;
+//! let mut out = [0u8; 32];
+//! assert_eq!(ff1.encrypt(b"010-1234-5678", &mut out)?, "529-6761-4496");
+//! # Ok::<(), deid::Error>(())
+//! ```
+//!
+//! # Policies and streams
+//!
+//! With `alloc`, a [`Keyset`] holds several keys (rotation) and a [`Policy`]
+//! says which column gets which transform; [`field::FieldProcessor`] applies
+//! one field's normalizers and transform. With `std`,
+//! [`io::pipeline::run`] streams CSV or JSON Lines through a policy on every
+//! core, keeping the input order, and fails closed: a value that cannot be
+//! transformed stops the run (or drops its record) and is never written in
+//! clear.
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use deid::io::pipeline::{self, PipelineOptions};
+//! use deid::{Keyset, MasterKey, Policy};
+//!
+//! let keys = Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])])?;
+//! let policy = Policy::from_toml(
+//!     r#"
+//!     version = 1
+//!     [fields.phone]
+//!     normalize = ["phone:KR"]
+//!     transform = "pseudonymize"
+//!     context = "customer-phone"
+//!     [fields.name]
+//!     transform = "drop"
+//!     "#,
+//! )?;
+//! let input = &b"name,phone,city\nAda,010-1234-5678,Seoul\n"[..];
+//! let mut output = Vec::new();
+//! let summary = pipeline::run(
+//!     &policy,
+//!     &keys,
+//!     Box::new(input),
+//!     "customers.csv", // names the input in errors
+//!     &mut output,
+//!     &PipelineOptions::new().threads(1),
+//!     &mut |_progress| {},
+//! )?;
+//! assert_eq!(summary.rows_out, 1);
+//! assert_eq!(
+//!     String::from_utf8(output)?,
+//!     "phone,city\n410fd2904e78b0ee5841242f57ee8474,Seoul\n"
+//! );
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | adds | default |
+//! |---|---|---|
+//! | (none) | the core above: keys, subkeys, every transform on caller buffers, check digits, the RustCrypto backend | |
+//! | `alloc` | [`Keyset`] (JSON), [`FieldSpec`] and [`Policy`] (serde), [`field::FieldProcessor`] | |
+//! | `std` | `alloc`, OS randomness, TOML policies, streaming CSV / JSON Lines ([`io`]), [`scan`], the audits, synthetic data, the device benchmark | yes |
+//! | `ring` | `std` and ring as a second backend for HMAC-SHA256 and AES-256-GCM | yes |
+//! | `cli` | `std`, `ring` and the `deid` binary's dependencies | yes |
+//!
+//! A library that does not need the binary avoids its dependencies with
+//! `deid = { version = "0.1", default-features = false, features = ["std"] }`;
+//! firmware uses `default-features = false`, with `"alloc"` where a heap
+//! exists.
+//!
+//! # MSRV
+//!
+//! Rust 1.85 (edition 2024), as `rust-version` in Cargo.toml says.
 #![no_std]
 // No panics in library code: errors are values (tests may unwrap).
 #![cfg_attr(
@@ -15,6 +146,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod backend;
+pub mod checks;
 pub mod date;
 pub mod encoding;
 pub mod error;
@@ -38,7 +170,21 @@ pub mod scan;
 #[cfg(feature = "std")]
 pub mod synth;
 
+pub use backend::Backend;
+pub use date::Date;
+pub use encoding::Encoding;
 pub use error::{CryptoError, Error};
 #[cfg(feature = "alloc")]
 pub use key::Keyset;
 pub use key::{MasterKey, Purpose};
+pub use normalize::Normalizer;
+#[cfg(feature = "alloc")]
+pub use policy::Policy;
+pub use transform::dateshift::DateShifter;
+pub use transform::encrypt::{DeterministicCipher, RandomizedCipher};
+pub use transform::fpe::Ff1Digits;
+pub use transform::generalize::Generalization;
+pub use transform::mask::Mask;
+pub use transform::pseudonym::Pseudonymizer;
+#[cfg(feature = "alloc")]
+pub use transform::{FieldSpec, TransformKind, TransformSpec};

@@ -1,4 +1,4 @@
-//! The policy model (DESIGN.md, "Policy file"): which columns get which
+//! The policy model (docs/FORMAT.md, "Policy file"): which columns get which
 //! transform, what happens to unlisted columns and to values that fail.
 //!
 //! ```toml

@@ -156,7 +156,7 @@ pub fn classify(v: &str) -> (Kind, Option<usize>) {
     if only_digits_and_seps
         && digits.len() == 13
         && !v.starts_with('+')
-        && crate::synth::rrn_check_digit_ok(v)
+        && crate::checks::rrn_valid(v.as_bytes())
         && rrn_date_ok(&digits)
     {
         return (Kind::KrRrn, None);
@@ -164,7 +164,7 @@ pub fn classify(v: &str) -> (Kind, Option<usize>) {
     if only_digits_and_seps
         && (13..=19).contains(&digits.len())
         && !v.starts_with('+')
-        && luhn_ok(&digits)
+        && crate::checks::luhn_valid(digits.as_bytes())
         && !digits.starts_with('0')
     {
         return (Kind::CardNumber, None);
@@ -213,11 +213,6 @@ pub fn classify(v: &str) -> (Kind, Option<usize>) {
         return (Kind::Number, None);
     }
     (Kind::Text, None)
-}
-
-fn luhn_ok(digits: &str) -> bool {
-    let b = digits.as_bytes();
-    crate::audit::hashes::space::luhn_digit(&b[..b.len() - 1]) == b[b.len() - 1]
 }
 
 fn rrn_date_ok(d: &str) -> bool {

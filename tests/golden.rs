@@ -1,4 +1,4 @@
-//! The DESIGN.md formats against an independent Python implementation
+//! The docs/FORMAT.md formats against an independent Python implementation
 //! (`tests/golden/golden.py`, standard library + `cryptography`), whose
 //! outputs are checked in: if a format drifts, these fail.
 #![cfg(feature = "std")]

@@ -1,5 +1,5 @@
-//! Keysets: the JSON format of DESIGN.md, rotation, and that no error or
-//! debug output ever shows a secret.
+//! Keysets: the JSON format of docs/FORMAT.md ("Keyset file"), rotation, and
+//! that no error or debug output ever shows a secret.
 #![cfg(feature = "alloc")]
 
 use deid::key::{Keyset, KeysetError, MasterKey, Purpose};

@@ -15,7 +15,8 @@ use sha2::Sha256;
 
 const SECRET: [u8; 32] = [0x42; 32];
 
-/// The documented derivation, written from DESIGN.md and the module doc only:
+/// The documented derivation, written from docs/FORMAT.md ("Date shifting")
+/// and the module doc only:
 /// subkey = HKDF-SHA256(no salt, secret, "deid/v1/dateshift/" || ctx, 32),
 /// mac = HMAC-SHA256(subkey, subject),
 /// offset = be_u64(mac[0..8]) mod (2 max + 1) - max.

@@ -16,7 +16,7 @@
 //! let a = g.customer(7);
 //! assert_eq!(a, g.customer(7));
 //! assert!(a.phone.starts_with("010-"));
-//! assert!(deid::synth::rrn_check_digit_ok(&a.rrn));
+//! assert!(deid::checks::rrn_valid(a.rrn.as_bytes()));
 //! let mut csv = Vec::new();
 //! g.write(3, deid::io::table::Format::Csv, &mut csv, 1).unwrap();
 //! assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 4);
@@ -218,22 +218,6 @@ impl Rng {
     }
 }
 
-/// Whether an RRN `YYMMDD-SXXXXXX` has a valid pre-2020 check digit.
-pub fn rrn_check_digit_ok(rrn: &str) -> bool {
-    let digits: Vec<u32> = rrn
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| u32::from(b - b'0'))
-        .collect();
-    digits.len() == 13 && rrn_check_digit(&digits[..12]) == digits[12]
-}
-
-fn rrn_check_digit(d: &[u32]) -> u32 {
-    const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
-    let sum: u32 = d.iter().zip(W).map(|(a, b)| a * b).sum();
-    (11 - sum % 11) % 10
-}
-
 impl Generator {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
@@ -287,7 +271,7 @@ impl Generator {
             (true, true) => 3,
             (true, false) => 4,
         };
-        let mut d: Vec<u32> = Vec::with_capacity(13);
+        let mut d: Vec<u32> = Vec::with_capacity(12);
         for v in [
             (birth.year() % 100) as u32 / 10,
             (birth.year() % 10) as u32,
@@ -302,13 +286,16 @@ impl Generator {
         for _ in 0..5 {
             d.push(r.below(10) as u32);
         }
-        d.push(rrn_check_digit(&d));
         let mut rrn = String::with_capacity(14);
         for (i, v) in d.iter().enumerate() {
             if i == 6 {
                 rrn.push('-');
             }
             rrn.push(char::from(b'0' + *v as u8));
+        }
+        // Twelve digits are written, so the check digit always exists.
+        if let Some(c) = crate::checks::rrn_check_digit(rrn.as_bytes()) {
+            rrn.push(char::from(c));
         }
         let (city, _, lo, hi) = r.weighted(CITIES, |c| c.1);
         let postal_code = format!(
@@ -499,7 +486,7 @@ mod tests {
         let g = Generator::new(1);
         for i in 0..2000 {
             let c = g.customer(i);
-            assert!(rrn_check_digit_ok(&c.rrn), "{}", c.rrn);
+            assert!(crate::checks::rrn_valid(c.rrn.as_bytes()), "{}", c.rrn);
             let yymmdd = &c.rrn[..6];
             assert_eq!(
                 yymmdd,

@@ -1,5 +1,6 @@
 //! The `encrypt` transform: reversible tokens, randomized (AES-256-GCM) or
-//! deterministic (AES-SIV), in the token formats of DESIGN.md.
+//! deterministic (AES-SIV), in the token formats of docs/FORMAT.md
+//! ("Randomized tokens", "Deterministic tokens").
 //!
 //! ```text
 //! randomized:    base64url_nopad(0x01 ‖ key_id u32 BE ‖ nonce[12] ‖ ciphertext ‖ tag[16])

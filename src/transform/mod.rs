@@ -1,5 +1,6 @@
-//! Field transforms of DESIGN.md as `no_std` primitives on caller buffers,
-//! and (with `alloc`) the serde types that configure them per field.
+//! Field transforms (docs/FORMAT.md, "Field transforms") as `no_std`
+//! primitives on caller buffers, and (with `alloc`) the serde types that
+//! configure them per field.
 //!
 //! | module | transform |
 //! |---|---|

@@ -15,7 +15,7 @@ use crate::date::Date;
 use crate::encoding::Encoding;
 use crate::normalize::Normalizer;
 
-/// The transform names of DESIGN.md.
+/// The transform names used in policies (docs/FORMAT.md, "Policy file").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]

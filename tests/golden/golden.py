@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference for deid's token formats (DESIGN.md), in Python.
+"""Independent reference for deid's token formats (docs/FORMAT.md), in Python.
 
 Uses only the standard library and `cryptography`. It writes
   golden.json          single values: pseudonyms in each encoding, an AES-SIV

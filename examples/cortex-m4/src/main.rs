@@ -1,4 +1,4 @@
-//! deid on a Cortex-M4: the published test vectors and the DESIGN.md token
+//! deid on a Cortex-M4: the published test vectors and the docs/FORMAT.md token
 //! formats, then instructions per operation.
 //!
 //! Runs under `qemu-system-arm -machine mps2-an386 -cpu cortex-m4
@@ -179,7 +179,7 @@ fn ff1_nist() -> bool {
     s7 == Ok(Ok(true)) && s8 == Ok(Ok(true))
 }
 
-/// DESIGN.md formats with `MasterKey::from_bytes(1, [7; 32])`: the strings
+/// docs/FORMAT.md formats with `MasterKey::from_bytes(1, [7; 32])`: the strings
 /// the x86-64 host build of deid produces (and tests/golden/golden.json,
 /// from an independent Python implementation), plus a GCM token made in
 /// Python with a fixed nonce opening here.

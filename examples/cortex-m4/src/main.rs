@@ -400,7 +400,7 @@ fn main() -> ! {
     ok &= report("AES-SIV 512-bit key (COUNT 3)", aes_siv());
     ok &= report("FF1-AES256 (NIST SP 800-38G samples 7, 8)", ff1_nist());
     ok &= report(
-        "DESIGN.md formats equal the host's (pseudonym, SIV, FF1, GCM)",
+        "docs/FORMAT.md formats equal the host's (pseudonym, SIV, FF1, GCM)",
         design_formats(),
     );
     ok &= report(

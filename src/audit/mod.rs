@@ -1,7 +1,11 @@
 //! Re-identification audits: hash reversal, quasi-identifier risk, linkage
-//! and the verdict report.
+//! and the verdict report, fed by one engine ([`engine`]) that reads each
+//! input once.
 
+pub mod engine;
 pub mod hashes;
 pub mod link;
 pub mod report;
 pub mod risk;
+
+pub use engine::AuditError;

@@ -10,7 +10,7 @@
 use std::borrow::ToOwned;
 use std::fmt;
 use std::io;
-use std::string::String;
+use std::string::{String, ToString};
 use std::vec::Vec;
 
 use crate::error::Error;
@@ -49,6 +49,13 @@ pub enum InputErrorKind {
         first: usize,
         /// The later column with the same name.
         second: usize,
+    },
+    /// The CSV header's cells at these 1-based positions look like data
+    /// (phones, emails, numbers): the file most likely has no header row, and
+    /// its first record must not be shown as column names.
+    HeaderLooksLikeData {
+        /// Positions of the suspect cells.
+        columns: Vec<usize>,
     },
     /// A JSON value has a shape the policy path cannot take: an object where
     /// a value is expected, a scalar where the path goes deeper, or a path
@@ -109,6 +116,12 @@ impl InputError {
         &self.kind
     }
 
+    /// Whether the error is the caller's to fix by asking differently (a
+    /// header row of data: pass `--no-header`), not the input's.
+    pub fn is_usage(&self) -> bool {
+        matches!(self.kind, InputErrorKind::HeaderLooksLikeData { .. })
+    }
+
     /// Whether a value could not be transformed (the only kind that
     /// `on_error = "drop-record"` may skip).
     pub fn is_value_error(&self) -> bool {
@@ -145,6 +158,15 @@ impl fmt::Display for InputError {
                 f,
                 "columns {first} and {second} have the same name; rename one (duplicate names are refused)"
             ),
+            InputErrorKind::HeaderLooksLikeData { columns } => {
+                let list: Vec<String> = columns.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "the first row looks like data, not column names (column{} {}); if the file has no header row, pass --no-header and name columns by number (1, 2, ...)",
+                    if columns.len() == 1 { "" } else { "s" },
+                    list.join(", ")
+                )
+            }
             InputErrorKind::Shape(what) => f.write_str(what),
             InputErrorKind::MissingColumn { available } => {
                 if available.is_empty() {

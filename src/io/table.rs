@@ -104,6 +104,7 @@ pub struct TableOptions {
     format: Option<Format>,
     delimiter: u8,
     has_header: bool,
+    refuse_data_header: bool,
 }
 
 impl Default for TableOptions {
@@ -112,6 +113,7 @@ impl Default for TableOptions {
             format: None,
             delimiter: b',',
             has_header: true,
+            refuse_data_header: false,
         }
     }
 }
@@ -149,9 +151,23 @@ impl TableOptions {
         self
     }
 
+    /// Refuses a CSV header whose cells look like data (phones, emails,
+    /// numbers; see [`is_plausible_column_name`](super::header::is_plausible_column_name)):
+    /// such a file most likely has no header row, and a tool that prints
+    /// column names would print its first record. Off by default.
+    pub fn refuse_data_header(mut self, yes: bool) -> Self {
+        self.refuse_data_header = yes;
+        self
+    }
+
     /// The delimiter in use.
     pub fn get_delimiter(&self) -> u8 {
         self.delimiter
+    }
+
+    /// Whether a CSV input starts with a header row.
+    pub fn get_has_header(&self) -> bool {
+        self.has_header
     }
 
     /// The forced format, if any.
@@ -295,6 +311,21 @@ impl TableReader {
                         .map(|h| std::str::from_utf8(h).map(ToOwned::to_owned))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|_| err(Some(0), InputErrorKind::Utf8))?;
+                    if options.refuse_data_header {
+                        let columns: Vec<usize> = t
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| !super::header::is_plausible_column_name(c))
+                            .map(|(i, _)| i + 1)
+                            .collect();
+                        if !columns.is_empty() {
+                            return Err(err(
+                                Some(0),
+                                InputErrorKind::HeaderLooksLikeData { columns },
+                            ));
+                        }
+                    }
                     check_unique_columns(&t.columns).map_err(|k| err(Some(0), k))?;
                 } else {
                     t.columns = (1..=width).map(|i| i.to_string()).collect();

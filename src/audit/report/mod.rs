@@ -24,10 +24,11 @@ use std::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::hashes::{self, AuditOptions, ColumnReport, ColumnTargets};
+use super::engine::{self, Classes, Digests};
+use super::hashes::{self, AuditOptions, ColumnReport};
 use super::link::{LinkReport, link};
-use super::risk::{ClassCounter, RiskOptions, RiskReport};
-use crate::io::table::{InputError, Row, TableOptions, TableReader};
+use super::risk::{RiskOptions, RiskReport};
+use crate::io::table::{TableOptions, TableReader};
 use crate::scan::{self, Kind};
 
 /// A k-anonymity claim.
@@ -159,32 +160,8 @@ pub struct Report {
     pub linkable: Vec<Linkable>,
 }
 
-/// Errors building a report.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ReportError {
-    /// Input could not be read.
-    Input(InputError),
-    /// A claim is malformed.
-    Claims(String),
-}
-
-impl core::fmt::Display for ReportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ReportError::Input(e) => write!(f, "{e}"),
-            ReportError::Claims(m) => write!(f, "claims: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for ReportError {}
-
-impl From<InputError> for ReportError {
-    fn from(e: InputError) -> Self {
-        ReportError::Input(e)
-    }
-}
+/// Errors building a report (the audits' one error type).
+pub use super::engine::AuditError as ReportError;
 
 impl Claims {
     /// Parses claims TOML.
@@ -197,7 +174,7 @@ impl Claims {
     /// empty column lists and empty column names.
     pub fn from_toml(text: &str) -> Result<Self, ReportError> {
         let claims: Claims =
-            toml::from_str(text).map_err(|e| ReportError::Claims(e.to_string()))?;
+            toml::from_str(text).map_err(|e| ReportError::Request(e.to_string()))?;
         claims.validate()?;
         Ok(claims)
     }
@@ -209,7 +186,7 @@ impl Claims {
     /// # Errors
     /// [`ReportError::Claims`] naming the claim and what is wrong with it.
     pub fn validate(&self) -> Result<(), ReportError> {
-        let bad = |m: String| Err(ReportError::Claims(m));
+        let bad = |m: String| Err(ReportError::Request(m));
         let columns = |what: &str, cols: &[String]| -> Result<(), ReportError> {
             if cols.is_empty() {
                 return bad(format!("{what} names no column"));
@@ -314,7 +291,7 @@ pub fn build(
     // Only the claims' own names are printed: the input's header may be data.
     for (claim, column) in claims.named_columns() {
         if table.column_index(column).is_err() {
-            return Err(ReportError::Claims(format!(
+            return Err(ReportError::Request(format!(
                 "{claim} names column {column}, which {} does not have",
                 table.source()
             )));
@@ -357,29 +334,14 @@ pub fn build(
         .filter(|c| table.columns().contains(c))
         .cloned()
         .collect();
-    let hidx: Vec<usize> = present
-        .iter()
-        .map(|c| table.column_index(c))
-        .collect::<Result<_, _>>()?;
-    let qidx: Vec<usize> = qi
-        .iter()
-        .map(|c| table.column_index(c))
-        .collect::<Result<_, _>>()?;
-    let mut targets: Vec<ColumnTargets> = present.iter().map(|c| ColumnTargets::new(c)).collect();
-    let mut classes = ClassCounter::new(qi.len(), false);
-    let mut row = Row::new();
-    while table.read_row(&mut row)? {
-        for (t, &i) in targets.iter_mut().zip(&hidx) {
-            t.push(row.get(i).unwrap_or_default());
-        }
-        if !qi.is_empty() {
-            let vals: Vec<&[u8]> = qidx
-                .iter()
-                .map(|&i| row.get(i).unwrap_or_default())
-                .collect();
-            classes.add(&vals, None);
-        }
+    let mut digests = Digests::new(&present);
+    let mut classes = Classes::new(&qi, None);
+    if qi.is_empty() {
+        engine::run(&mut table, &mut [&mut digests])?;
+    } else {
+        engine::run(&mut table, &mut [&mut digests, &mut classes])?;
     }
+    let targets = digests.finish();
     let progress = std::sync::atomic::AtomicU64::new(0);
     let mut audit = audit.clone();
     if let Some(spaces) = &claims.hash_spaces {
@@ -387,22 +349,19 @@ pub fn build(
             .iter()
             .map(|s| {
                 hashes::Space::parse(s, audit.born)
-                    .map_err(|e| ReportError::Claims(format!("hash_spaces: {s}: {e}")))
+                    .map_err(|e| ReportError::Request(format!("hash_spaces: {s}: {e}")))
             })
             .collect::<Result<_, _>>()?;
     }
     let hashes: Vec<ColumnReport> = targets
         .into_iter()
-        .map(|t| hashes::audit(t.finish(), &audit, &progress))
+        .map(|t| hashes::audit(t, &audit, &progress))
         .collect();
     let risk = (!qi.is_empty()).then(|| {
-        classes.report(
-            &qi,
-            &RiskOptions {
-                sampling_fraction: claims.sampling_fraction,
-                population: None,
-            },
-        )
+        classes.report(&RiskOptions {
+            sampling_fraction: claims.sampling_fraction,
+            population: None,
+        })
     });
     let link_report = match &claims.not_linkable {
         Some(l) => {

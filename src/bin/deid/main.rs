@@ -88,7 +88,11 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
-            let usage = err.chain().any(|c| c.is::<ui::UsageError>());
+            let usage = err.chain().any(|c| {
+                c.is::<ui::UsageError>()
+                    || c.downcast_ref::<deid::io::InputError>()
+                        .is_some_and(deid::io::InputError::is_usage)
+            });
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

@@ -9,7 +9,6 @@ use deid::io::atomic::AtomicFile;
 use deid::io::table::{Format, TableOptions, TableReader};
 
 use crate::paths::refuse_output_over_inputs;
-use crate::ui::refuse_data_as_header;
 
 /// Arguments of `deid scan`.
 #[derive(clap::Args)]
@@ -56,11 +55,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = TableOptions::new()
         .format_opt(args.format)
         .has_header(!args.no_header)
+        .refuse_data_header(!args.no_header)
         .delimiter(
             u8::try_from(args.delimiter).context("the delimiter must be one ASCII character")?,
         );
     let mut table = TableReader::open(args.input.as_deref(), &opts)?;
-    refuse_data_as_header(&table, args.no_header)?;
     let scans = deid::scan::scan(&mut table, args.rows)?;
     let policy = deid::scan::suggest_policy(&scans);
     let mut out = std::io::stdout().lock();

@@ -9,9 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use deid::Keyset;
 use deid::io::atomic::AtomicFile;
-use deid::io::header::is_plausible_column_name;
 use deid::io::pipeline::{self, Direction, PipelineOptions, Progress, Summary};
-use deid::io::table::{Format, TableReader};
+use deid::io::table::Format;
 use deid::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
 use zeroize::Zeroizing;
@@ -89,44 +88,6 @@ impl std::error::Error for UsageError {}
 /// A [`UsageError`] as an `anyhow::Error`.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
-}
-
-/// Refuses a CSV header whose cells look like data (phones, emails, RRNs,
-/// numbers...): the input most likely has no header row, and its first
-/// record must not be printed as column names. Cells are named by position
-/// only. Nothing to check without a header (`--no-header`) or for JSON Lines.
-///
-/// # Errors
-/// A usage error (exit 2) telling to pass `--no-header`.
-pub fn refuse_data_as_header(table: &TableReader, no_header: bool) -> Result<()> {
-    if no_header {
-        return Ok(());
-    }
-    let suspect = data_as_header(table);
-    if suspect.is_empty() {
-        return Ok(());
-    }
-    Err(usage(format!(
-        "{}: the first row looks like data, not column names (column{} {}); pass --no-header and name columns by number (1, 2, ...)",
-        table.source(),
-        if suspect.len() == 1 { "" } else { "s" },
-        suspect.join(", ")
-    )))
-}
-
-/// The 1-based positions of a CSV header's cells that look like data, as
-/// text; none for JSON Lines, whose keys are not a row of values.
-pub fn data_as_header(table: &TableReader) -> Vec<String> {
-    if table.format() != Format::Csv {
-        return Vec::new();
-    }
-    table
-        .columns()
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !is_plausible_column_name(c))
-        .map(|(i, _)| (i + 1).to_string())
-        .collect()
 }
 
 /// Runs `apply` or `decrypt`.

@@ -6,16 +6,15 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
-use deid::audit::hashes::{
-    self, Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
-};
+use deid::audit::engine::{self, Digests};
+use deid::audit::hashes::{self, Algorithm, AuditOptions, ColumnReport, Construction, Space};
 use deid::io::atomic::AtomicFile;
-use deid::io::table::{Format, Row, TableOptions, TableReader};
+use deid::io::table::{Format, TableOptions, TableReader};
 use deid::normalize::Normalizer;
 use zeroize::Zeroizing;
 
 use crate::paths::refuse_output_over_inputs;
-use crate::ui::{refuse_data_as_header, usage};
+use crate::ui::usage;
 
 /// Arguments of `deid audit hashes`.
 #[derive(clap::Args)]
@@ -180,23 +179,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(&args.input),
         &TableOptions::new()
             .format_opt(args.format)
-            .has_header(!args.no_header),
+            .has_header(!args.no_header)
+            .refuse_data_header(!args.no_header),
     )?;
-    refuse_data_as_header(&table, args.no_header)?;
-    let idx: Vec<usize> = args
-        .columns
-        .iter()
-        .map(|c| table.column_index(c))
-        .collect::<Result<_, _>>()?;
-    let mut targets: Vec<ColumnTargets> =
-        args.columns.iter().map(|c| ColumnTargets::new(c)).collect();
-    let mut row = Row::new();
-    while table.read_row(&mut row)? {
-        for (t, &i) in targets.iter_mut().zip(&idx) {
-            t.push(row.get(i).unwrap_or_default());
-        }
-    }
-    let targets: Vec<ColumnTargets> = targets.into_iter().map(ColumnTargets::finish).collect();
+    let mut digests = Digests::new(&args.columns);
+    engine::run(&mut table, &mut [&mut digests])?;
+    let targets = digests.finish();
     if !opts.algorithms.is_empty() {
         for (t, column) in targets.iter().zip(&args.columns) {
             let Some(len) = t.digest_bytes() else {

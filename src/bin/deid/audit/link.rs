@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use deid::io::table::{Format, TableOptions, TableReader};
 
-use crate::ui::refuse_data_as_header;
-
 /// Arguments of `deid audit link`.
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -45,11 +43,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = TableOptions::new()
         .format_opt(args.format)
-        .has_header(!args.no_header);
+        .has_header(!args.no_header)
+        .refuse_data_header(!args.no_header);
     let mut released = TableReader::open(Some(&args.released), &opts)?;
-    refuse_data_as_header(&released, args.no_header)?;
     let mut aux = TableReader::open(Some(&args.auxiliary), &opts)?;
-    refuse_data_as_header(&aux, args.no_header)?;
     let r = deid::audit::link::link(&mut released, &mut aux, &args.on, args.truth.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -4,14 +4,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use deid::audit::hashes::AuditOptions;
 use deid::audit::report::{self, Claims, Status};
 use deid::io::atomic::AtomicFile;
-use deid::io::table::{Format, TableOptions, TableReader};
+use deid::io::table::{Format, TableOptions};
 
 use crate::paths::refuse_output_over_inputs;
-use crate::ui::data_as_header;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Output {
@@ -91,16 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.threads {
         audit.threads = t;
     }
-    let table_opts = TableOptions::new().format_opt(args.input_format);
     // The report names the export's columns: refuse a first row of data.
-    let suspect = data_as_header(&TableReader::open(Some(&args.input), &table_opts)?);
-    if !suspect.is_empty() {
-        bail!(
-            "{}: the first row looks like data, not column names (columns {}); audit report needs a header row",
-            args.input.display(),
-            suspect.join(", ")
-        );
-    }
+    let table_opts = TableOptions::new()
+        .format_opt(args.input_format)
+        .refuse_data_header(true);
     let r = report::build(&args.input, &table_opts, &claims, &base, &audit)?;
     let text = match args.format {
         Output::Md => report::to_markdown(&r),

@@ -4,13 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use deid::audit::risk::{
-    ClassCounter, RiskOptions, RiskReport, csv_class_sizes, find_qi, report_from_sizes,
-};
-use deid::io::table::{Format, Row, TableOptions, TableReader};
+use deid::audit::engine::{RiskRequest, measure_risk};
+use deid::audit::risk::{RiskOptions, RiskReport};
+use deid::io::table::{Format, TableOptions};
 
-use crate::ui::{refuse_data_as_header, usage};
+use crate::ui::usage;
 
 /// Arguments of `deid audit risk`.
 #[derive(clap::Args)]
@@ -77,20 +75,29 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let report = measure(
+    let table_opts = TableOptions::new()
+        .format_opt(args.format)
+        .has_header(!args.no_header)
+        .refuse_data_header(!args.no_header);
+    if args.qi.is_empty() && !args.find_qi {
+        return Err(usage(
+            "give the quasi-identifiers with --qi (or --find-qi to search for them)",
+        ));
+    }
+    let report = measure_risk(
         &args.input,
-        &TableOptions::new()
-            .format_opt(args.format)
-            .has_header(!args.no_header),
-        args.no_header,
-        &args.qi,
-        args.sensitive.as_deref(),
-        &RiskOptions {
-            sampling_fraction: args.sampling_fraction,
-            population: args.population,
+        &table_opts,
+        &RiskRequest {
+            qi: args.qi,
+            sensitive: args.sensitive,
+            options: RiskOptions {
+                sampling_fraction: args.sampling_fraction,
+                population: args.population,
+            },
+            population_file: args.population_file,
+            find_qi: args.find_qi.then_some(args.max_qi),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         },
-        args.population_file.as_deref(),
-        args.find_qi.then_some(args.max_qi),
     )?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -100,98 +107,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print(&mut out, &report)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads the input once and computes the report (shared with `audit report`).
-#[allow(clippy::too_many_arguments)]
-pub fn measure(
-    input: &std::path::Path,
-    table_opts: &TableOptions,
-    no_header: bool,
-    qi: &[String],
-    sensitive: Option<&str>,
-    opts: &RiskOptions,
-    population_file: Option<&std::path::Path>,
-    find: Option<usize>,
-) -> anyhow::Result<RiskReport> {
-    let mut table = TableReader::open(Some(input), table_opts)?;
-    refuse_data_as_header(&table, no_header)?;
-    let qi: Vec<String> = if qi.is_empty() && find.is_some() {
-        table.columns().to_vec()
-    } else {
-        qi.to_vec()
-    };
-    if qi.is_empty() {
-        return Err(usage(
-            "give the quasi-identifiers with --qi (or --find-qi to search for them)",
-        ));
-    }
-    let idx: Vec<usize> = qi
-        .iter()
-        .map(|c| table.column_index(c))
-        .collect::<Result<_, _>>()?;
-    let sidx = sensitive.map(|s| table.column_index(s)).transpose()?;
-    // Class sizes alone (no sensitive attribute, identification file or QI
-    // search) of a CSV file: counted on every core from hashed records. On
-    // any error the streaming pass below runs instead and names the row.
-    let sizes_only = sidx.is_none() && population_file.is_none() && find.is_none();
-    if sizes_only && table.format() == Format::Csv && input != std::path::Path::new("-") {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if let Ok((sizes, _)) = std::fs::File::open(input)
-            .and_then(|mut f| csv_class_sizes(&mut f, b',', !no_header, &idx, threads))
-        {
-            return Ok(report_from_sizes(&sizes, &qi, opts));
-        }
-    }
-    let mut counter = ClassCounter::new(qi.len(), sidx.is_some());
-    let mut columns: Vec<Vec<u32>> = vec![Vec::new(); if find.is_some() { qi.len() } else { 0 }];
-    let mut interners: Vec<std::collections::HashMap<Vec<u8>, u32>> =
-        vec![Default::default(); columns.len()];
-    let mut row = Row::new();
-    while table.read_row(&mut row)? {
-        let vals: Vec<&[u8]> = idx
-            .iter()
-            .map(|&i| row.get(i).unwrap_or_default())
-            .collect();
-        counter.add(&vals, sidx.map(|s| row.get(s).unwrap_or_default()));
-        for ((col, m), v) in columns.iter_mut().zip(interners.iter_mut()).zip(&vals) {
-            let n = m.len() as u32;
-            col.push(*m.entry(v.to_vec()).or_insert(n));
-        }
-    }
-    let mut report = counter.report(&qi, opts);
-    if let Some(pf) = population_file {
-        let mut pt = TableReader::open(Some(pf), table_opts)
-            .with_context(|| format!("cannot read {}", pf.display()))?;
-        refuse_data_as_header(&pt, no_header)?;
-        let pidx: Vec<usize> = qi
-            .iter()
-            .map(|c| pt.column_index(c))
-            .collect::<Result<_, _>>()?;
-        let mut pc = ClassCounter::new(qi.len(), false);
-        while pt.read_row(&mut row)? {
-            let vals: Vec<&[u8]> = pidx
-                .iter()
-                .map(|&i| row.get(i).unwrap_or_default())
-                .collect();
-            pc.add(&vals, None);
-        }
-        if pt.row_number() < report.rows {
-            bail!(
-                "{}: the population file has {} rows, fewer than the {} of the sample {}; journalist risk needs the population the sample was drawn from (or an identification file covering it), not a subset",
-                pf.display(),
-                pt.row_number(),
-                report.rows,
-                input.display()
-            );
-        }
-        counter.journalist(&mut report, &pc.sizes_by_key());
-    }
-    if let Some(max) = find {
-        report.qi_search = find_qi(&qi, &columns, max);
-        report.qi_search.truncate(20);
-    }
-    Ok(report)
 }
 
 fn print(out: &mut dyn Write, r: &RiskReport) -> std::io::Result<()> {

@@ -168,8 +168,15 @@ pub struct Classes {
     idx: Vec<usize>,
     sidx: Option<usize>,
     counter: ClassCounter,
-    /// For the search: each QI column's values interned, row by row.
-    search: Option<(usize, Vec<Vec<u32>>, Vec<HashMap<Vec<u8>, u32>>)>,
+    search: Option<QiSearch>,
+}
+
+/// For the quasi-identifier search: each QI column's values interned, row
+/// by row, and the largest combination to rank.
+struct QiSearch {
+    max: usize,
+    columns: Vec<Vec<u32>>,
+    interners: Vec<HashMap<Vec<u8>, u32>>,
 }
 
 impl fmt::Debug for Classes {
@@ -198,7 +205,11 @@ impl Classes {
     /// the records they make unique.
     pub fn with_qi_search(mut self, max: usize) -> Self {
         let n = self.qi.len();
-        self.search = Some((max, vec![Vec::new(); n], vec![HashMap::new(); n]));
+        self.search = Some(QiSearch {
+            max,
+            columns: vec![Vec::new(); n],
+            interners: vec![HashMap::new(); n],
+        });
         self
     }
 
@@ -210,8 +221,8 @@ impl Classes {
     /// The risk report (with the QI search, if asked).
     pub fn report(&self, opts: &RiskOptions) -> RiskReport {
         let mut r = self.counter.report(&self.qi, opts);
-        if let Some((max, columns, _)) = &self.search {
-            r.qi_search = find_qi(&self.qi, columns, *max);
+        if let Some(s) = &self.search {
+            r.qi_search = find_qi(&self.qi, &s.columns, s.max);
             r.qi_search.truncate(20);
         }
         r
@@ -237,8 +248,8 @@ impl Analyser for Classes {
             .collect();
         self.counter
             .add(&vals, self.sidx.map(|s| row.get(s).unwrap_or_default()));
-        if let Some((_, columns, interners)) = &mut self.search {
-            for ((col, m), v) in columns.iter_mut().zip(interners.iter_mut()).zip(&vals) {
+        if let Some(s) = &mut self.search {
+            for ((col, m), v) in s.columns.iter_mut().zip(s.interners.iter_mut()).zip(&vals) {
                 let n = m.len() as u32;
                 col.push(*m.entry(v.to_vec()).or_insert(n));
             }

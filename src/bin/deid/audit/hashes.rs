@@ -108,8 +108,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?);
     }
     for s in &args.spaces {
-        opts.spaces
-            .push(Space::parse(s, args.born).map_err(|e| anyhow::anyhow!("--space {s}: {e}"))?);
+        opts.spaces.push(Space::parse(s, args.born).map_err(|e| {
+            match Space::too_large(s, args.born) {
+                Some(size) => anyhow::anyhow!("--space {s}: {size}; narrow it"),
+                None => anyhow::anyhow!("--space {s}: {e}"),
+            }
+        })?);
     }
     if let Some(salt) = &args.salt {
         opts.construction = Construction::Salted {

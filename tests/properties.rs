@@ -8,7 +8,7 @@ use deid::backend::Backend;
 use deid::encoding::Encoding;
 use deid::error::Error;
 use deid::transform::encrypt::{DeterministicCipher, RandomizedCipher};
-use deid::transform::fpe::Ff1Digits;
+use deid::transform::fpe::{Ff1Digits, MAX_DIGITS, MIN_DIGITS};
 use deid::transform::generalize::Generalization;
 use deid::transform::pseudonym::Pseudonymizer;
 use proptest::prelude::*;
@@ -91,19 +91,34 @@ proptest! {
         prop_assert!(c.decrypt(bad.as_bytes(), &mut out).is_err());
     }
 
+    /// Every supported length, 6 to 72 digits, against the `fpe` crate: the
+    /// prefixes of one random 72-digit string, so each case covers lengths
+    /// where the halves fit one AES block of round output (d <= 16, up to 56
+    /// digits) and those that need a second block (57 digits and more).
     #[test]
-    fn ff1_matches_the_fpe_crate(k: [u8; 32], tweak in proptest::collection::vec(any::<u8>(), 0..40), digits in proptest::collection::vec(0u16..10, 6..40)) {
+    fn ff1_matches_the_fpe_crate(
+        k: [u8; 32],
+        tweak in proptest::collection::vec(any::<u8>(), 0..40),
+        all_digits in proptest::collection::vec(0u16..10, MAX_DIGITS),
+    ) {
         use fpe::ff1::{FlexibleNumeralString, FF1};
         let theirs = FF1::<aes::Aes256>::new(&k, 10).unwrap();
-        let expected: Vec<u16> = theirs.encrypt(&tweak, &FlexibleNumeralString::from(digits.clone())).unwrap().into();
         let ours = Ff1Digits::from_raw_key(&k, &tweak).unwrap();
-        let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+        for n in MIN_DIGITS..=MAX_DIGITS {
+            let digits = &all_digits[..n];
+            let expected: Vec<u16> = theirs.encrypt(&tweak, &FlexibleNumeralString::from(digits.to_vec())).unwrap().into();
+            let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+            let mut out = vec![0u8; text.len()];
+            let got = ours.encrypt(text.as_bytes(), &mut out).unwrap().to_owned();
+            let want: String = expected.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+            prop_assert_eq!(&got, &want, "{} digits", n);
+            let mut back = vec![0u8; text.len()];
+            prop_assert_eq!(ours.decrypt(got.as_bytes(), &mut back).unwrap(), text.as_str(), "{} digits", n);
+        }
+        // One past the maximum is refused, not truncated.
+        let text: String = std::iter::repeat_n('7', MAX_DIGITS + 1).collect();
         let mut out = vec![0u8; text.len()];
-        let got = ours.encrypt(text.as_bytes(), &mut out).unwrap().to_owned();
-        let want: String = expected.iter().map(|d| char::from(b'0' + *d as u8)).collect();
-        prop_assert_eq!(&got, &want);
-        let mut back = vec![0u8; text.len()];
-        prop_assert_eq!(ours.decrypt(got.as_bytes(), &mut back).unwrap(), text.as_str());
+        prop_assert!(ours.encrypt(text.as_bytes(), &mut out).is_err());
     }
 
     /// Any i64 and any width: an error naming the rule, or the label

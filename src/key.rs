@@ -349,7 +349,7 @@ mod keyset {
             // would leave unzeroized copies of the secrets behind.
             let mut buf = Zeroizing::new(Vec::with_capacity(MAX_KEYSET_BYTES + 1));
             let limit = (MAX_KEYSET_BYTES + 1) as u64;
-            std::io::Read::read_to_end(&mut reader.take(limit), &mut *buf)
+            std::io::Read::read_to_end(&mut reader.take(limit), &mut buf)
                 .map_err(|e| KeysetError::Read(alloc::format!("{}", e.kind())))?;
             if buf.len() > MAX_KEYSET_BYTES {
                 return Err(KeysetError::TooLarge);

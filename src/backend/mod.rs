@@ -30,7 +30,7 @@ pub enum Backend {
     /// ring does not expose their bytes and does not wipe them, so they
     /// remain in freed memory until it is reused. The subkeys deid derives
     /// for ring are zeroized as usual. Use [`Backend::RustCrypto`] where
-    /// that residue matters (see [`ring`](self::ring)).
+    /// that residue matters (see [`ring`]).
     #[cfg(feature = "ring")]
     Ring,
 }

@@ -136,7 +136,7 @@ impl fmt::Debug for MasterKey {
 }
 
 #[cfg(feature = "alloc")]
-pub use keyset::{Keyset, KeysetError};
+pub use keyset::{Keyset, KeysetError, MAX_KEYS, MAX_KEYSET_BYTES};
 
 #[cfg(feature = "alloc")]
 mod keyset {
@@ -148,6 +148,17 @@ mod keyset {
     use zeroize::Zeroizing;
 
     use super::{MasterKey, SECRET_LEN};
+
+    /// The largest keyset file read: 1 MiB. A key takes about 130 bytes of
+    /// JSON, so this holds [`MAX_KEYS`] keys many times over; the bound is
+    /// there so that `-k /dev/zero` or a mistaken path fails at once instead
+    /// of reading until memory runs out.
+    pub const MAX_KEYSET_BYTES: usize = 1 << 20;
+
+    /// The most keys a keyset holds: 1,000, enough for a rotation a day for
+    /// almost three years. Tokens name their key, so lookups are by id; the
+    /// bound keeps loading and checking a keyset instant.
+    pub const MAX_KEYS: usize = 1000;
 
     /// A set of master keys with one primary (docs/FORMAT.md, "Keyset file").
     ///
@@ -174,6 +185,13 @@ mod keyset {
         MissingPrimary(u32),
         /// The set has no key.
         Empty,
+        /// The file is longer than [`MAX_KEYSET_BYTES`].
+        TooLarge,
+        /// The set holds more than [`MAX_KEYS`] keys (or a rotation would
+        /// make it so).
+        TooManyKeys,
+        /// The keyset could not be read (the I/O error's description).
+        Read(String),
     }
 
     impl fmt::Display for KeysetError {
@@ -191,6 +209,18 @@ mod keyset {
                     write!(f, "primary key {id} is not in the keyset")
                 }
                 KeysetError::Empty => f.write_str("keyset holds no key"),
+                KeysetError::TooLarge => write!(
+                    f,
+                    "keyset is larger than {} bytes (1 MiB), the most deid reads",
+                    MAX_KEYSET_BYTES
+                ),
+                KeysetError::TooManyKeys => {
+                    write!(
+                        f,
+                        "keyset would hold more than {MAX_KEYS} keys, the most deid accepts"
+                    )
+                }
+                KeysetError::Read(e) => write!(f, "cannot read keyset: {e}"),
             }
         }
     }
@@ -233,32 +263,62 @@ mod keyset {
         /// Builds a keyset from keys already in memory; the first is primary.
         ///
         /// # Errors
-        /// [`KeysetError::Empty`] or [`KeysetError::DuplicateId`].
+        /// [`KeysetError::Empty`], [`KeysetError::TooManyKeys`] or
+        /// [`KeysetError::DuplicateId`].
         pub fn from_keys(keys: Vec<MasterKey>) -> Result<Self, KeysetError> {
             let primary = keys.first().ok_or(KeysetError::Empty)?.id();
+            if keys.len() > MAX_KEYS {
+                return Err(KeysetError::TooManyKeys);
+            }
             let keys: Vec<_> = keys.into_iter().map(|k| (k, String::new())).collect();
             check_unique(&keys)?;
             Ok(Keyset { primary, keys })
         }
 
-        /// Adds a fresh key with the next free id and makes it primary.
-        /// Returns the new id.
+        /// Adds a fresh key and makes it primary. Returns the new id: one
+        /// more than the largest id, or, when that is `u32::MAX`, the
+        /// smallest id from 1 up that the set does not hold (one always
+        /// exists: a set holds at most [`MAX_KEYS`] keys). Ids never wrap
+        /// onto a held one, so the saved keyset loads again.
+        ///
+        /// # Errors
+        /// [`KeysetError::TooManyKeys`] if the set already holds
+        /// [`MAX_KEYS`] keys, [`KeysetError::TooLarge`] if the saved keyset
+        /// would pass [`MAX_KEYSET_BYTES`]; the set is left unchanged.
         pub fn rotate<R: rand_core::CryptoRng + ?Sized>(
             &mut self,
             rng: &mut R,
             created: &str,
-        ) -> u32 {
-            let id = self
-                .keys
-                .iter()
-                .map(|(k, _)| k.id())
-                .max()
-                .unwrap_or(0)
-                .wrapping_add(1);
+        ) -> Result<u32, KeysetError> {
+            if self.keys.len() >= MAX_KEYS {
+                return Err(KeysetError::TooManyKeys);
+            }
+            let max = self.ids().max().unwrap_or(0);
+            let id = match max.checked_add(1) {
+                Some(id) => id,
+                None => {
+                    let mut held: Vec<u32> = self.ids().collect();
+                    held.sort_unstable();
+                    // The first gap in 1, 2, 3, ...: at most `held.len()` steps.
+                    let mut next = 1u32;
+                    for id in held {
+                        if id == next {
+                            next = next.checked_add(1).ok_or(KeysetError::TooManyKeys)?;
+                        } else if id > next {
+                            break;
+                        }
+                    }
+                    next
+                }
+            };
             self.keys
                 .push((MasterKey::generate(id, rng), String::from(created)));
+            if self.to_json().len() > MAX_KEYSET_BYTES {
+                self.keys.pop();
+                return Err(KeysetError::TooLarge);
+            }
             self.primary = id;
-            id
+            Ok(id)
         }
 
         /// The key new tokens are made with.
@@ -277,11 +337,39 @@ mod keyset {
             self.keys.iter().map(|(k, _)| k.id())
         }
 
-        /// Parses the JSON keyset format (docs/FORMAT.md, "Keyset file").
+        /// Reads a keyset file from `reader`: at most [`MAX_KEYSET_BYTES`]
+        /// bytes are read, so an endless or huge input fails quickly.
         ///
         /// # Errors
-        /// A [`KeysetError`] naming what is wrong, never a secret.
+        /// [`KeysetError::TooLarge`] past the byte bound,
+        /// [`KeysetError::Read`] on an I/O error, else as
+        /// [`Keyset::from_json`].
+        #[cfg(feature = "std")]
+        pub fn from_reader<R: std::io::Read>(reader: R) -> Result<Self, KeysetError> {
+            // One allocation of the whole bound up front: a growing buffer
+            // would leave unzeroized copies of the secrets behind.
+            let mut buf = Zeroizing::new(Vec::with_capacity(MAX_KEYSET_BYTES + 1));
+            let limit = (MAX_KEYSET_BYTES + 1) as u64;
+            std::io::Read::read_to_end(&mut reader.take(limit), &mut buf)
+                .map_err(|e| KeysetError::Read(alloc::format!("{}", e.kind())))?;
+            if buf.len() > MAX_KEYSET_BYTES {
+                return Err(KeysetError::TooLarge);
+            }
+            let text = core::str::from_utf8(&buf)
+                .map_err(|_| KeysetError::Malformed(String::from("not UTF-8")))?;
+            Self::from_json(text)
+        }
+
+        /// Parses the JSON keyset format of docs/FORMAT.md.
+        ///
+        /// # Errors
+        /// A [`KeysetError`] naming what is wrong, never a secret;
+        /// [`KeysetError::TooLarge`] for text over [`MAX_KEYSET_BYTES`] and
+        /// [`KeysetError::TooManyKeys`] for more than [`MAX_KEYS`] keys.
         pub fn from_json(json: &str) -> Result<Self, KeysetError> {
+            if json.len() > MAX_KEYSET_BYTES {
+                return Err(KeysetError::TooLarge);
+            }
             let file: KeysetFile = serde_json::from_str(json).map_err(|e| {
                 // serde_json errors quote unexpected *tokens*, which could be a
                 // secret; keep only the category and position.
@@ -294,6 +382,9 @@ mod keyset {
             })?;
             if file.version != 1 {
                 return Err(KeysetError::UnsupportedVersion(file.version));
+            }
+            if file.keys.len() > MAX_KEYS {
+                return Err(KeysetError::TooManyKeys);
             }
             let mut keys = Vec::with_capacity(file.keys.len());
             for entry in file.keys {
@@ -350,12 +441,12 @@ mod keyset {
     }
 
     fn check_unique(keys: &[(MasterKey, String)]) -> Result<(), KeysetError> {
-        for (i, (a, _)) in keys.iter().enumerate() {
-            if keys[..i].iter().any(|(b, _)| b.id() == a.id()) {
-                return Err(KeysetError::DuplicateId(a.id()));
-            }
+        let mut ids: Vec<u32> = keys.iter().map(|(k, _)| k.id()).collect();
+        ids.sort_unstable();
+        match ids.windows(2).find(|w| w[0] == w[1]) {
+            Some(w) => Err(KeysetError::DuplicateId(w[0])),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     impl fmt::Debug for Keyset {

@@ -373,3 +373,30 @@ fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
     let (o, _) = audit(&[&f, "-c", "h", "--space", "bogus"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = vec![hex(&digest(
+        Algorithm::Sha256,
+        &Construction::Plain,
+        "1234567890123456",
+    ))];
+    let f = write_csv(dir.path(), "h.csv", "h", &values);
+    for (mask, size) in [
+        ("?d".repeat(16), "10^16 candidates"),
+        ("?a".repeat(12), "5.40e23 candidates"),
+        ("?a".repeat(13), "5.13e25 candidates"),
+        ("?a".repeat(40), "more than 3.4e38 candidates"),
+    ] {
+        let (o, _) = audit(&[&f, "-c", "h", "--space", &mask]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{mask}: {err}");
+        assert!(err.contains(size), "{mask}: {err}");
+        assert!(err.contains("at 5e7/s"), "{mask}: {err}");
+        assert!(err.contains("narrow it"), "{mask}: {err}");
+        assert!(!err.contains("panicked"), "{mask}: {err}");
+    }
+    let (o, _) = audit(&[&f, "-c", "h", "--space", &"?d".repeat(16)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("about 6.3 years"));
+}

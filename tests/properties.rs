@@ -6,8 +6,10 @@
 use deid::MasterKey;
 use deid::backend::Backend;
 use deid::encoding::Encoding;
+use deid::error::Error;
 use deid::transform::encrypt::{DeterministicCipher, RandomizedCipher};
-use deid::transform::fpe::Ff1Digits;
+use deid::transform::fpe::{Ff1Digits, MAX_DIGITS, MIN_DIGITS};
+use deid::transform::generalize::Generalization;
 use deid::transform::pseudonym::Pseudonymizer;
 use proptest::prelude::*;
 
@@ -89,19 +91,81 @@ proptest! {
         prop_assert!(c.decrypt(bad.as_bytes(), &mut out).is_err());
     }
 
+    /// Every supported length, 6 to 72 digits, against the `fpe` crate: the
+    /// prefixes of one random 72-digit string, so each case covers lengths
+    /// where the halves fit one AES block of round output (d <= 16, up to 56
+    /// digits) and those that need a second block (57 digits and more).
     #[test]
-    fn ff1_matches_the_fpe_crate(k: [u8; 32], tweak in proptest::collection::vec(any::<u8>(), 0..40), digits in proptest::collection::vec(0u16..10, 6..40)) {
+    fn ff1_matches_the_fpe_crate(
+        k: [u8; 32],
+        tweak in proptest::collection::vec(any::<u8>(), 0..40),
+        all_digits in proptest::collection::vec(0u16..10, MAX_DIGITS),
+    ) {
         use fpe::ff1::{FlexibleNumeralString, FF1};
         let theirs = FF1::<aes::Aes256>::new(&k, 10).unwrap();
-        let expected: Vec<u16> = theirs.encrypt(&tweak, &FlexibleNumeralString::from(digits.clone())).unwrap().into();
         let ours = Ff1Digits::from_raw_key(&k, &tweak).unwrap();
-        let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+        for n in MIN_DIGITS..=MAX_DIGITS {
+            let digits = &all_digits[..n];
+            let expected: Vec<u16> = theirs.encrypt(&tweak, &FlexibleNumeralString::from(digits.to_vec())).unwrap().into();
+            let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+            let mut out = vec![0u8; text.len()];
+            let got = ours.encrypt(text.as_bytes(), &mut out).unwrap().to_owned();
+            let want: String = expected.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+            prop_assert_eq!(&got, &want, "{} digits", n);
+            let mut back = vec![0u8; text.len()];
+            prop_assert_eq!(ours.decrypt(got.as_bytes(), &mut back).unwrap(), text.as_str(), "{} digits", n);
+        }
+        // One past the maximum is refused, not truncated.
+        let text: String = std::iter::repeat_n('7', MAX_DIGITS + 1).collect();
         let mut out = vec![0u8; text.len()];
-        let got = ours.encrypt(text.as_bytes(), &mut out).unwrap().to_owned();
-        let want: String = expected.iter().map(|d| char::from(b'0' + *d as u8)).collect();
-        prop_assert_eq!(&got, &want);
-        let mut back = vec![0u8; text.len()];
-        prop_assert_eq!(ours.decrypt(got.as_bytes(), &mut back).unwrap(), text.as_str());
+        prop_assert!(ours.encrypt(text.as_bytes(), &mut out).is_err());
+    }
+
+    /// Any i64 and any width: an error naming the rule, or the label
+    /// `lo-hi` of a bucket that holds the value and is `width` wide.
+    #[test]
+    fn generalize_bucket_is_a_correct_label_or_an_error(
+        v in prop_oneof![any::<i64>(), Just(i64::MAX), Just(i64::MIN), -1000i64..1000],
+        width in prop_oneof![any::<u64>(), 1u64..100, Just(0u64), Just(1u64 << 63), Just(u64::MAX)],
+    ) {
+        let g = Generalization::Bucket { width };
+        let text = v.to_string();
+        let mut out = [0u8; 64];
+        match g.apply(text.as_bytes(), &mut out) {
+            Ok(label) => {
+                let label = std::str::from_utf8(label).unwrap();
+                // The separator is the first '-' that is not a leading sign.
+                let cut = label[1..].find('-').unwrap() + 1;
+                let lo: i64 = label[..cut].parse().unwrap();
+                let hi: i64 = label[cut + 1..].parse().unwrap();
+                prop_assert!(lo <= v && v <= hi, "{label} for {v}");
+                prop_assert_eq!(i128::from(hi) - i128::from(lo) + 1, i128::from(width.max(1)));
+                prop_assert_eq!(i128::from(lo).rem_euclid(i128::from(width.max(1))), 0);
+            }
+            Err(e) => {
+                prop_assert!(matches!(e, Error::Invalid(_) | Error::Config(_)), "{e:?}");
+                prop_assert!(!e.to_string().contains(&text), "{e}");
+                // Only a bucket whose bounds leave the i64 range is refused.
+                let w = i128::from(width.max(1));
+                let lo = i128::from(v).div_euclid(w) * w;
+                prop_assert!(lo < i128::from(i64::MIN) || lo + w - 1 > i128::from(i64::MAX));
+            }
+        }
+    }
+
+    /// Top and bottom coding compare, never compute: any i64 and any
+    /// thresholds give `>=t`, `<=b` or the value itself.
+    #[test]
+    fn generalize_top_bottom_never_fails_on_an_i64(v: i64, top: Option<i64>, bottom: Option<i64>) {
+        let g = Generalization::TopBottom { top, bottom };
+        let mut out = [0u8; 64];
+        let got = std::str::from_utf8(g.apply(v.to_string().as_bytes(), &mut out).unwrap()).unwrap().to_owned();
+        let want = match (top, bottom) {
+            (Some(t), _) if v >= t => format!(">={t}"),
+            (_, Some(b)) if v <= b => format!("<={b}"),
+            _ => v.to_string(),
+        };
+        prop_assert_eq!(got, want);
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub enum Backend {
     #[default]
     RustCrypto,
     /// ring's assembly (BoringSSL lineage); `std` targets only.
+    ///
+    /// ring's expanded HMAC and AES-GCM keys are **not zeroized on drop**:
+    /// ring does not expose their bytes and does not wipe them, so they
+    /// remain in freed memory until it is reused. The subkeys deid derives
+    /// for ring are zeroized as usual. Use [`Backend::RustCrypto`] where
+    /// that residue matters (see [`ring`]).
     #[cfg(feature = "ring")]
     Ring,
 }

@@ -1,11 +1,26 @@
 //! The ring backend (std targets): HMAC-SHA256 and AES-256-GCM in assembly.
+//!
+//! # Key material is not zeroized
+//! ring keeps its expanded keys private and does not wipe them on drop
+//! (briansmith/ring#15: ring leaves zeroization to the allocator). The
+//! [`HmacSha256`] of this module holds a `ring::hmac::Key` (the hashed
+//! inner and outer pads, enough to compute the field's MACs) and [`Gcm`] a
+//! `ring::aead::LessSafeKey` (the AES-256 key schedule and GHASH key, enough
+//! to open the field's tokens); both stay in freed memory after drop until
+//! it is reused, and deid has no way to reach them. What deid holds itself
+//! is wiped: the subkeys it derives and hands to ring live in
+//! `Zeroizing` buffers, dropped (and zeroed) as soon as ring has expanded
+//! them. Where memory disclosure after use matters (core dumps, swap,
+//! shared hosts), use [`Backend::RustCrypto`](super::Backend::RustCrypto),
+//! whose key states zeroize on drop.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
 use ring::hmac;
 
 use crate::CryptoError;
 
-/// Keyed HMAC-SHA256 (ring precomputes the padded key states).
+/// Keyed HMAC-SHA256 (ring precomputes the padded key states). Not
+/// zeroized on drop: see the [module docs](self).
 pub struct HmacSha256(hmac::Key);
 
 impl HmacSha256 {
@@ -32,7 +47,8 @@ impl HmacSha256 {
     }
 }
 
-/// An expanded AES-256-GCM key.
+/// An expanded AES-256-GCM key. Not zeroized on drop: see the
+/// [module docs](self).
 pub struct Gcm(LessSafeKey);
 
 impl Gcm {

@@ -82,15 +82,18 @@ impl Generalization {
                 if age < 0 {
                     return Err(Error::Invalid("birth date (after the as_of date)"));
                 }
-                let w0 = width.max(1) as i32;
-                let lo = age / w0 * w0;
-                write!(w, "{}-{}", lo, lo + w0 - 1)
+                // In i64: a u32 width does not fit an i32, and the band's
+                // end (lo + width - 1) always fits an i64.
+                let w0 = i64::from(width.max(1));
+                let lo = i64::from(age) / w0 * w0;
+                let hi = lo
+                    .checked_add(w0 - 1)
+                    .ok_or(Error::Invalid("age band (width too large)"))?;
+                write!(w, "{lo}-{hi}")
             }
             Generalization::Bucket { width } => {
-                let v = number(value)?;
-                let width = width.max(1) as i64;
-                let lo = v.div_euclid(width) * width;
-                write!(w, "{}-{}", lo, lo + width - 1)
+                let (lo, hi) = bucket(number(value)?, width)?;
+                write!(w, "{lo}-{hi}")
             }
             Generalization::Prefix { keep } => {
                 let s = core::str::from_utf8(value).map_err(|_| Error::Invalid("UTF-8"))?;
@@ -111,9 +114,26 @@ impl Generalization {
             }
         };
         let len = w.len;
-        res.map_err(|_| Error::BufferTooSmall(len + 1))?;
+        res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
         Ok(&out[..len])
     }
+}
+
+/// The bucket of `width` (0 taken as 1) holding `v`, as inclusive bounds.
+/// Computed in i128, where neither step can overflow (|v| < 2^63 and
+/// width < 2^64), then narrowed: a bucket whose bounds do not both fit an
+/// i64, the type of the values, is refused rather than mislabelled.
+fn bucket(v: i64, width: u64) -> Result<(i64, i64), Error> {
+    const UNREPRESENTABLE: Error =
+        Error::Invalid("number for this bucket width (bucket bounds beyond the 64-bit range)");
+    let width = i128::from(width.max(1));
+    let lo = i128::from(v)
+        .div_euclid(width)
+        .checked_mul(width)
+        .ok_or(UNREPRESENTABLE)?;
+    let hi = lo.checked_add(width - 1).ok_or(UNREPRESENTABLE)?;
+    let narrow = |x: i128| i64::try_from(x).map_err(|_| UNREPRESENTABLE);
+    Ok((narrow(lo)?, narrow(hi)?))
 }
 
 /// An integer, or a decimal floored to one (`12345.67` → 12345, `-0.5` → -1).
@@ -128,8 +148,12 @@ fn number(value: &[u8]) -> Result<i64, Error> {
     if !f.is_finite() || f.abs() > 9.0e18 {
         return Err(Error::Invalid("number"));
     }
-    let t = f as i64; // truncates toward zero
-    Ok(if (t as f64) > f { t - 1 } else { t })
+    let t = f as i64; // truncates toward zero; |f| <= 9e18 fits
+    if (t as f64) > f {
+        t.checked_sub(1).ok_or(Error::Invalid("number"))
+    } else {
+        Ok(t)
+    }
 }
 
 /// `core::fmt::Write` into a byte slice.
@@ -154,8 +178,8 @@ impl Write for SliceWriter<'_> {
 mod tests {
     use super::*;
 
-    fn run(g: Generalization, v: &str) -> Result<[u8; 32], Error> {
-        let mut out = [0u8; 32];
+    fn run(g: Generalization, v: &str) -> Result<[u8; 64], Error> {
+        let mut out = [0u8; 64];
         g.apply(v.as_bytes(), &mut out)?;
         Ok(out)
     }
@@ -229,6 +253,68 @@ mod tests {
             run(Generalization::Bucket { width: 10 }, "NaN"),
             Err(Error::Invalid("number"))
         );
+    }
+
+    #[test]
+    fn buckets_at_the_ends_of_the_range_are_exact_or_refused() {
+        const MAX: &str = "9223372036854775807";
+        const MIN: &str = "-9223372036854775808";
+        let refused = |width: u64, v: &str| {
+            matches!(
+                run(Generalization::Bucket { width }, v),
+                Err(Error::Invalid(_))
+            )
+        };
+        // Used to be written as 9223372036854775800--9223372036854775807 in
+        // release builds (lo + width - 1 wrapped) and to panic in debug ones.
+        assert!(refused(10, MAX));
+        assert!(refused(10, MIN));
+        assert!(refused(u64::MAX, "5"));
+        assert!(refused(u64::MAX, "-5"));
+        assert!(refused((1 << 63) + 1, "0"));
+        // The last representable buckets.
+        ok(
+            Generalization::Bucket { width: 8 },
+            MAX,
+            "9223372036854775800-9223372036854775807",
+        );
+        ok(
+            Generalization::Bucket { width: 8 },
+            MIN,
+            "-9223372036854775808--9223372036854775801",
+        );
+        ok(
+            Generalization::Bucket { width: 1 << 63 },
+            "0",
+            "0-9223372036854775807",
+        );
+        ok(
+            Generalization::Bucket { width: 1 << 63 },
+            "-1",
+            "-9223372036854775808--1",
+        );
+        ok(
+            Generalization::Bucket { width: 1 },
+            MIN,
+            "-9223372036854775808--9223372036854775808",
+        );
+        // The error names the rule, not the value.
+        let Err(Error::Invalid(rule)) = run(Generalization::Bucket { width: 10 }, MAX) else {
+            panic!("not refused")
+        };
+        assert!(!rule.contains("922337"), "{rule}");
+    }
+
+    #[test]
+    fn age_bands_of_any_width() {
+        let as_of = Date::new(2025, 7, 15).unwrap();
+        for (width, want) in [
+            (u32::MAX, "0-4294967294"),
+            (1 << 31, "0-2147483647"),
+            ((1 << 31) - 1, "0-2147483646"),
+        ] {
+            ok(Generalization::AgeBand { width, as_of }, "1990-07-15", want);
+        }
     }
 
     #[test]

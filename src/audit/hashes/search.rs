@@ -254,6 +254,11 @@ pub fn search(
         Err(_) => return Vec::new(),
     };
     let mut attempts = Vec::new();
+    // `Space::parse` refuses these; one built by hand is skipped rather
+    // than started on a search that would not end.
+    if !space.searchable() {
+        return attempts;
+    }
     for &algo in algorithms {
         let units: Vec<(String, Unit<'_>)> = match &space.source {
             Source::Formats(formats) => formats
@@ -338,22 +343,35 @@ impl Unit<'_> {
         };
         match self {
             Unit::Patterns(patterns) => {
-                let items: Vec<(usize, u128, u128)> = patterns
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(i, p)| {
-                        let size = p.size();
-                        (0..size.div_ceil(CHUNK))
-                            .map(move |k| (i, k * CHUNK, ((k + 1) * CHUNK).min(size)))
-                    })
-                    .collect();
-                items
-                    .par_iter()
-                    .map(|&(i, start, end)| {
+                // Work items are numbered, not listed: a list would grow
+                // with the space. `ends[i]` is the number of items in
+                // patterns `0..=i`, so memory follows the pattern count.
+                let mut ends: Vec<u64> = Vec::with_capacity(patterns.len());
+                let mut total = 0u64;
+                for p in patterns.iter() {
+                    let items = p
+                        .checked_size()
+                        .and_then(|size| u64::try_from(size.div_ceil(CHUNK)).ok())
+                        .and_then(|n| total.checked_add(n));
+                    match items {
+                        Some(t) => total = t,
+                        None => return 0,
+                    }
+                    ends.push(total);
+                }
+                (0..total)
+                    .into_par_iter()
+                    .map(|item| {
                         if stop.load(Ordering::Relaxed) {
                             return 0;
                         }
-                        let n = run_pattern(&patterns[i], start, end, targets, algo, c, &record);
+                        let Some((p, start)) = locate(&ends, item)
+                            .and_then(|(i, start)| Some((patterns.get(i)?, start)))
+                        else {
+                            return 0;
+                        };
+                        let end = start.saturating_add(CHUNK).min(p.size());
+                        let n = run_pattern(p, start, end, targets, algo, c, &record);
                         progress.fetch_add(n, Ordering::Relaxed);
                         n
                     })
@@ -417,6 +435,17 @@ impl Unit<'_> {
     }
 }
 
+/// Work item `item` as (pattern index, first candidate), given `ends[i]`,
+/// the number of items in patterns `0..=i`.
+fn locate(ends: &[u64], item: u64) -> Option<(usize, u128)> {
+    let i = ends.partition_point(|&e| e <= item);
+    if i >= ends.len() {
+        return None;
+    }
+    let first = i.checked_sub(1).and_then(|j| ends.get(j)).copied();
+    Some((i, u128::from(item - first.unwrap_or(0)) * CHUNK))
+}
+
 /// Hashes candidates `start..end` of one pattern (plain construction) on
 /// the calling thread and returns how many are targets: the inner loop of
 /// [`search`], for benchmarks. Runs that start and end on multiples of 100
@@ -455,7 +484,7 @@ fn run_pattern(
 ) -> u64 {
     let len = p.template.len();
     let mut odo = vec![0u8; p.vars.len()];
-    let count = (end - start) as u64;
+    let count = u64::try_from(end.saturating_sub(start)).unwrap_or(u64::MAX);
     let (pre, post): (&[u8], &[u8]) = match c {
         Construction::Salted { salt, prefix: true } => (salt, &[]),
         Construction::Salted {
@@ -569,7 +598,8 @@ fn tail_len(p: &Pattern, start: u128, end: u128) -> Option<usize> {
             .iter()
             .map(|(_, cs)| cs.len() as u128)
             .product();
-        (start % size == 0 && (end - start) % size == 0).then_some(size)
+        let whole = |x: u128| x.checked_rem(size) == Some(0);
+        (whole(start) && whole(end.saturating_sub(start))).then_some(size)
     };
     if n >= 2 {
         if let Some(size) = aligned(2) {
@@ -648,6 +678,89 @@ mod tests {
                 assert_eq!(t.contains(probe), keys.binary_search(&probe).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn work_items_are_numbered_across_patterns() {
+        // Patterns of 2, 0 and 3 items.
+        let ends = [2u64, 2, 5];
+        let got: Vec<_> = (0..6).map(|i| locate(&ends, i)).collect();
+        assert_eq!(
+            got,
+            [
+                Some((0, 0)),
+                Some((0, CHUNK)),
+                Some((2, 0)),
+                Some((2, CHUNK)),
+                Some((2, 2 * CHUNK)),
+                None
+            ]
+        );
+        assert_eq!(locate(&[], 0), None);
+    }
+
+    #[test]
+    fn a_search_spans_chunks_and_patterns() {
+        use super::super::space::Format;
+        let b = (1950, 2005);
+        let pat = |m: &str| super::super::space::mask(m).unwrap();
+        // 10^3 candidates, then 3·10^6: two work items, the second partial.
+        let space = Space {
+            name: "t".into(),
+            source: Source::Formats(vec![Format {
+                name: "f".into(),
+                patterns: vec![pat("?d?d?d"), pat("3?d?d?d?d?d?d")],
+            }]),
+        };
+        assert!(Space::parse("?d?d?d", b).is_ok());
+        let key = |id: &[u8]| {
+            let mut d = [0u8; 64];
+            let n = Construction::Plain.digest(Algorithm::Md5, id, &mut d);
+            digest_key(&d[..n])
+        };
+        let ids: [&[u8]; 3] = [b"042", b"3000001", b"3999999"];
+        let targets = TargetSet::new(ids.iter().map(|id| key(id)).collect());
+        let mut found = std::collections::HashMap::new();
+        let attempts = search(
+            &targets,
+            &space,
+            &[Algorithm::Md5],
+            &Construction::Plain,
+            2,
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+            &mut found,
+        );
+        assert_eq!(attempts.len(), 1);
+        for id in ids {
+            assert_eq!(found[&key(id)].identifier, id);
+        }
+    }
+
+    #[test]
+    fn a_space_too_large_to_search_is_not_started() {
+        use super::super::space::Format;
+        let mut p = super::super::space::mask("?d").unwrap();
+        p.vars = vec![(0, b"0123456789".as_slice()); 40];
+        let space = Space {
+            name: "huge".into(),
+            source: Source::Formats(vec![Format {
+                name: "f".into(),
+                patterns: vec![p],
+            }]),
+        };
+        let targets = TargetSet::new(vec![1]);
+        let attempts = search(
+            &targets,
+            &space,
+            &[Algorithm::Md5],
+            &Construction::Plain,
+            1,
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+            &mut std::collections::HashMap::new(),
+        );
+        assert!(attempts.is_empty());
     }
 
     #[test]

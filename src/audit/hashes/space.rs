@@ -11,6 +11,11 @@
 //! | `card:<BIN>` | the BIN, then digits to 16 with a valid Luhn digit | 10^(15 − len(BIN)) |
 //! | mask | hashcat syntax: `?d ?l ?u ?h ?a` and literals | product of charsets |
 //! | dictionary | one candidate a line, normalized | lines |
+//!
+//! Sizes are computed with checked arithmetic. A space of more than
+//! [`MAX_CANDIDATES`] (10^12) candidates is refused by [`Space::parse`]
+//! before any search starts, and [`Space::too_large`] says how large it is
+//! and how long it would take at [`ESTIMATE_RATE`].
 
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -23,6 +28,17 @@ const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const HEX: &[u8] = b"0123456789abcdef";
 const PRINTABLE: &[u8] = b" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// The most candidates a space may hold to be searched: 10^12, about 5.6
+/// hours at [`ESTIMATE_RATE`]. Every named space is far below it (the
+/// largest, `kr-rrn` over 1900..2019, has about 1.8·10^10); a mask above it
+/// is a mistake or a job for a GPU cracker, not for an audit run.
+pub const MAX_CANDIDATES: u128 = 1_000_000_000_000;
+
+/// Candidates per second assumed by the time estimate of a refused space:
+/// 5·10^7, two cores at the ~2.5·10^7 SHA-256 candidates per second
+/// measured on one core of a laptop (`deid bench`).
+pub const ESTIMATE_RATE: f64 = 5e7;
 
 /// A check digit filled in after the variable positions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +63,22 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Number of candidates.
+    /// Number of candidates, or `None` when it does not fit a `u128` or an
+    /// alphabet is empty or longer than 256 bytes (the odometer holds a
+    /// `u8` per position), so that the pattern cannot be enumerated.
+    pub fn checked_size(&self) -> Option<u128> {
+        self.vars.iter().try_fold(1u128, |n, (_, cs)| {
+            if cs.is_empty() || cs.len() > 256 {
+                return None;
+            }
+            n.checked_mul(cs.len() as u128)
+        })
+    }
+
+    /// Number of candidates, saturating at `u128::MAX` (see
+    /// [`Pattern::checked_size`]).
     pub fn size(&self) -> u128 {
-        self.vars.iter().map(|(_, cs)| cs.len() as u128).product()
+        self.checked_size().unwrap_or(u128::MAX)
     }
 
     /// Writes candidate `index` into `out` (which holds the template) and
@@ -58,6 +87,9 @@ impl Pattern {
         let mut rest = index;
         for (k, (pos, cs)) in self.vars.iter().enumerate().rev() {
             let r = cs.len() as u128;
+            if r == 0 {
+                return;
+            }
             let d = (rest % r) as u8;
             rest /= r;
             odometer[k] = d;
@@ -70,10 +102,10 @@ impl Pattern {
     #[inline]
     pub fn next(&self, out: &mut [u8], odometer: &mut [u8]) -> bool {
         for (k, (pos, cs)) in self.vars.iter().enumerate().rev() {
-            let d = odometer[k] + 1;
-            if usize::from(d) < cs.len() {
-                odometer[k] = d;
-                out[*pos] = cs[usize::from(d)];
+            let d = usize::from(odometer[k]) + 1;
+            if d < cs.len() {
+                odometer[k] = d as u8;
+                out[*pos] = cs[d];
                 self.fill_check(out);
                 return true;
             }
@@ -115,9 +147,16 @@ pub struct Format {
 }
 
 impl Format {
-    /// Candidates in this format.
+    /// Candidates in this format, or `None` past `u128::MAX`.
+    pub fn checked_size(&self) -> Option<u128> {
+        self.patterns
+            .iter()
+            .try_fold(0u128, |n, p| n.checked_add(p.checked_size()?))
+    }
+
+    /// Candidates in this format, saturating at `u128::MAX`.
     pub fn size(&self) -> u128 {
-        self.patterns.iter().map(Pattern::size).sum()
+        self.checked_size().unwrap_or(u128::MAX)
     }
 }
 
@@ -142,13 +181,26 @@ pub struct Space {
 }
 
 impl Space {
-    /// Total candidates over all formats.
-    pub fn size(&self) -> u128 {
+    /// Total candidates over all formats, or `None` past `u128::MAX`.
+    pub fn checked_size(&self) -> Option<u128> {
         match &self.source {
-            Source::Formats(f) => f.iter().map(Format::size).sum(),
-            Source::Ipv4 => 1 << 32,
-            Source::Dict(d) => d.len() as u128,
+            Source::Formats(f) => f
+                .iter()
+                .try_fold(0u128, |n, f| n.checked_add(f.checked_size()?)),
+            Source::Ipv4 => Some(1 << 32),
+            Source::Dict(d) => Some(d.len() as u128),
         }
+    }
+
+    /// Total candidates over all formats, saturating at `u128::MAX`.
+    pub fn size(&self) -> u128 {
+        self.checked_size().unwrap_or(u128::MAX)
+    }
+
+    /// Whether the space is small enough to search (at most
+    /// [`MAX_CANDIDATES`]).
+    pub fn searchable(&self) -> bool {
+        self.checked_size().is_some_and(|n| n <= MAX_CANDIDATES)
     }
 
     /// Parses a space name: `kr-mobile`, `e164:KR`, `us-ssn`, `ipv4`,
@@ -156,8 +208,37 @@ impl Space {
     /// `born` narrows `kr-rrn` to birth years (inclusive).
     ///
     /// # Errors
-    /// [`Error::Config`] naming what is wrong.
+    /// [`Error::Config`] naming what is wrong, including a space of more
+    /// than [`MAX_CANDIDATES`] candidates ([`Space::too_large`] then says
+    /// how many).
     pub fn parse(name: &str, born: (i32, i32)) -> Result<Space, Error> {
+        let space = Self::parse_unlimited(name, born)?;
+        if !space.searchable() {
+            return Err(Error::Config(
+                "space: more than the 10^12 candidates a search may take; narrow it",
+            ));
+        }
+        Ok(space)
+    }
+
+    /// For a space name that [`Space::parse`] refuses as too large, its
+    /// size and the time a search would take; `None` for any other name.
+    ///
+    /// # Example
+    /// ```
+    /// use deid::audit::hashes::Space;
+    /// let t = Space::too_large(&"?d".repeat(16), (1950, 2005)).unwrap();
+    /// assert_eq!(t.candidates(), Some(10u128.pow(16)));
+    /// assert!(t.to_string().starts_with("10^16 candidates, about"));
+    /// ```
+    pub fn too_large(name: &str, born: (i32, i32)) -> Option<TooLarge> {
+        let space = Self::parse_unlimited(name, born).ok()?;
+        (!space.searchable()).then(|| TooLarge {
+            candidates: space.checked_size(),
+        })
+    }
+
+    fn parse_unlimited(name: &str, born: (i32, i32)) -> Result<Space, Error> {
         let formats = match name {
             "kr-mobile" => kr_mobile(),
             "us-ssn" => vec![
@@ -195,6 +276,61 @@ impl Space {
             name: name.to_string(),
             source: Source::Dict(lines),
         }
+    }
+}
+
+/// The size of a space too large to search, for an error message:
+/// `10^16 candidates, about 6.3 years at 5e7/s (the limit is 10^12)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge {
+    candidates: Option<u128>,
+}
+
+impl TooLarge {
+    /// The number of candidates, `None` when it exceeds `u128::MAX`.
+    pub fn candidates(&self) -> Option<u128> {
+        self.candidates
+    }
+
+    /// Seconds to search the whole space at [`ESTIMATE_RATE`].
+    pub fn seconds(&self) -> f64 {
+        self.candidates.map_or(f64::INFINITY, |n| n as f64) / ESTIMATE_RATE
+    }
+}
+
+impl core::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.candidates {
+            Some(n) => {
+                let digits = n.checked_ilog10().unwrap_or(0);
+                if 10u128.checked_pow(digits) == Some(n) {
+                    write!(f, "10^{digits} candidates")?;
+                } else {
+                    write!(f, "{:.2e} candidates", n as f64)?;
+                }
+            }
+            None => write!(f, "more than {:.1e} candidates", u128::MAX as f64)?,
+        }
+        let s = self.seconds();
+        let (amount, unit) = if s < 2.0 * 86_400.0 {
+            (s / 3600.0, "hours")
+        } else if s < 2.0 * 365.25 * 86_400.0 {
+            (s / 86_400.0, "days")
+        } else {
+            (s / (365.25 * 86_400.0), "years")
+        };
+        if amount.is_finite() && amount < 1e6 {
+            write!(f, ", about {amount:.1} {unit}")?;
+        } else if amount.is_finite() {
+            write!(f, ", about {amount:.1e} {unit}")?;
+        } else {
+            write!(f, ", longer than the age of the universe")?;
+        }
+        write!(
+            f,
+            " at {ESTIMATE_RATE:e}/s (the limit is 10^{})",
+            MAX_CANDIDATES.ilog10()
+        )
     }
 }
 
@@ -395,6 +531,120 @@ mod tests {
         assert_eq!(rrn.size(), 2 * 365 * 2 * 100_000);
         assert!(Space::parse("nope", b).is_err());
         assert!(Space::parse("card:41x", b).is_err());
+    }
+
+    #[test]
+    fn sizes_past_the_limit_are_refused_with_their_size() {
+        let b = (1950, 2005);
+        let d16 = "?d".repeat(16);
+        assert!(matches!(Space::parse(&d16, b), Err(Error::Config(_))));
+        let t = Space::too_large(&d16, b).unwrap();
+        assert_eq!(t.candidates(), Some(10u128.pow(16)));
+        let text = t.to_string();
+        assert!(
+            text.starts_with("10^16 candidates, about 6.3 years at 5e7/s"),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("(the limit is 10^{})", MAX_CANDIDATES.ilog10())));
+        // The refusal in `Space::parse` states the same limit.
+        let Err(Error::Config(msg)) = Space::parse(&d16, b) else {
+            panic!("not refused")
+        };
+        assert!(msg.contains(&format!("10^{}", MAX_CANDIDATES.ilog10())));
+
+        let a12 = "?a".repeat(12);
+        assert!(Space::parse(&a12, b).is_err());
+        assert_eq!(
+            Space::too_large(&a12, b).unwrap().candidates(),
+            Some(95u128.pow(12))
+        );
+        // Past u128: no overflow, no panic.
+        let a100 = "?a".repeat(100);
+        assert!(Space::parse(&a100, b).is_err());
+        let t = Space::too_large(&a100, b).unwrap();
+        assert_eq!(t.candidates(), None);
+        assert!(t.to_string().starts_with("more than 3.4e38 candidates"));
+
+        // The limit itself is searchable, one more digit is not.
+        assert_eq!(
+            Space::parse(&"?d".repeat(12), b).unwrap().size(),
+            MAX_CANDIDATES
+        );
+        assert!(Space::parse(&"?d".repeat(13), b).is_err());
+        assert!(Space::too_large(&"?d".repeat(12), b).is_none());
+        assert!(Space::too_large("kr-mobile", b).is_none());
+        assert!(Space::too_large("?x", b).is_none());
+        // 10^10 candidates in three formats of a space do not overflow a sum.
+        assert!(Space::parse("kr-rrn", (1900, 2019)).unwrap().searchable());
+    }
+
+    #[test]
+    fn sizes_are_checked() {
+        let mut p = mask("?a").unwrap();
+        p.vars = vec![(0, PRINTABLE); 20];
+        assert_eq!(p.checked_size(), None);
+        assert_eq!(p.size(), u128::MAX);
+        let f = Format {
+            name: "f".into(),
+            patterns: vec![mask(&"?d".repeat(38)).unwrap(); 4],
+        };
+        assert_eq!(f.checked_size(), None);
+        let mut empty = mask("?d").unwrap();
+        empty.vars[0].1 = b"";
+        assert_eq!(empty.checked_size(), None);
+    }
+
+    #[test]
+    fn an_alphabet_of_256_bytes_steps_without_overflow() {
+        static ALL: [u8; 256] = {
+            let mut a = [0u8; 256];
+            let mut i = 0;
+            while i < 256 {
+                a[i] = i as u8;
+                i += 1;
+            }
+            a
+        };
+        let p = Pattern {
+            template: vec![0],
+            vars: vec![(0, &ALL)],
+            check: Check::None,
+        };
+        let (mut out, mut odo) = (vec![0u8], vec![0u8]);
+        p.seek(0, &mut out, &mut odo);
+        let mut seen = vec![out[0]];
+        while p.next(&mut out, &mut odo) {
+            seen.push(out[0]);
+        }
+        assert_eq!(seen, ALL);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_mask_string_parses_or_is_refused_without_panic(
+            m in "(\\?[dluha?xD]?|[a-z0-9?-]|\\PC){0,80}"
+        ) {
+            let b = (1950, 2005);
+            match Space::parse(&m, b) {
+                Ok(s) => {
+                    proptest::prop_assert!(s.size() <= MAX_CANDIDATES);
+                    proptest::prop_assert!(Space::too_large(&m, b).is_none());
+                    if s.size() <= 1000 {
+                        let Source::Formats(f) = &s.source else {
+                            return Err(proptest::test_runner::TestCaseError::fail("no pattern"));
+                        };
+                        let n = f.iter().flat_map(|f| &f.patterns).map(|p| all(p).len()).sum::<usize>();
+                        proptest::prop_assert_eq!(n as u128, s.size());
+                    }
+                }
+                Err(_) => {
+                    if let Some(t) = Space::too_large(&m, b) {
+                        proptest::prop_assert!(t.candidates().is_none_or(|n| n > MAX_CANDIDATES));
+                        proptest::prop_assert!(!t.to_string().is_empty());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

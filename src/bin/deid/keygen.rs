@@ -36,7 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let created = now_rfc3339();
     let (keys, id) = if args.rotate {
         let mut keys = load_keyset(&args.output)?;
-        let id = keys.rotate(&mut OsRng, &created);
+        let id = keys
+            .rotate(&mut OsRng, &created)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.output.display()))?;
         (keys, id)
     } else {
         if args.output.exists() && !args.force {

@@ -13,7 +13,6 @@ use deid::io::pipeline::{self, Direction, PipelineOptions, Progress, Summary};
 use deid::io::table::Format;
 use deid::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
-use zeroize::Zeroizing;
 
 use crate::paths::refuse_output_over_inputs;
 
@@ -166,11 +165,10 @@ pub fn load_keyset(path: &Path) -> Result<Keyset> {
             }
         }
     }
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read keyset {}", path.display()))?,
-    );
-    Keyset::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    // Bounded read (1 MiB): `-k /dev/zero` fails at once.
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read keyset {}", path.display()))?;
+    Keyset::from_reader(file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Opens a file or standard input; returns the reader, its name for errors, and its size if known.

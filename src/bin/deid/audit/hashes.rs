@@ -126,8 +126,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     opts.born = args.born;
     opts.algorithms.clone_from(&args.algorithms);
     for s in &args.spaces {
-        opts.spaces
-            .push(Space::parse(s, args.born).map_err(|e| usage(format!("--space {s}: {e}")))?);
+        opts.spaces.push(Space::parse(s, args.born).map_err(|e| {
+            match Space::too_large(s, args.born) {
+                // Parsed, but too large to search: bad input (exit 1).
+                Some(size) => anyhow::anyhow!("--space {s}: {size}; narrow it"),
+                None => usage(format!("--space {s}: {e}")),
+            }
+        })?);
     }
     if let Some(salt) = &args.salt {
         opts.construction = Construction::Salted {

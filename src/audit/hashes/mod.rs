@@ -125,7 +125,7 @@ impl DigestEncoding {
 }
 
 /// What to try.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AuditOptions {
     /// Algorithms to try; empty means those the digest length allows.
     pub algorithms: Vec<Algorithm>,
@@ -151,6 +151,23 @@ impl Default for AuditOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             born: (1950, 2005),
         }
+    }
+}
+
+impl std::fmt::Debug for AuditOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A dictionary space holds the recipient's own identifiers: spaces
+        // by name and size only.
+        let spaces: Vec<(&str, u128)> = self.spaces.iter().map(|s| (&*s.name, s.size())).collect();
+        let dictionary = self.dictionary.as_ref().map(|s| (&*s.name, s.size()));
+        f.debug_struct("AuditOptions")
+            .field("algorithms", &self.algorithms)
+            .field("spaces", &spaces)
+            .field("dictionary", &dictionary)
+            .field("construction", &self.construction)
+            .field("threads", &self.threads)
+            .field("born", &self.born)
+            .finish()
     }
 }
 
@@ -206,8 +223,9 @@ pub struct GpuEstimate {
     pub seconds: f64,
 }
 
-/// The audit of one column. Never contains an identifier in clear.
-#[derive(Clone, Debug, Serialize)]
+/// The audit of one column. Never contains an identifier in clear, except
+/// in `hits`, which neither its JSON nor its `Debug` shows.
+#[derive(Clone, Serialize)]
 pub struct ColumnReport {
     /// Column name.
     pub column: String,
@@ -254,11 +272,35 @@ pub struct ColumnReport {
     pub hits: Vec<Hit>,
 }
 
+impl std::fmt::Debug for ColumnReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Counts and names only: `hits` holds the reversed identifiers, and
+        // the masked samples still show part of one.
+        f.debug_struct("ColumnReport")
+            .field("column", &self.column)
+            .field("values", &self.values)
+            .field("empty", &self.empty)
+            .field("distinct", &self.distinct)
+            .field("malformed", &self.malformed)
+            .field("encoding", &self.encoding)
+            .field("digest_bytes", &self.digest_bytes)
+            .field("algorithms", &self.algorithms)
+            .field("attempts", &self.attempts.len())
+            .field("candidates", &self.candidates)
+            .field("reversed_rows", &self.reversed_rows)
+            .field("reversed_distinct", &self.reversed_distinct)
+            .field("matches", &self.matches)
+            .field("masked_samples", &self.masked_samples.len())
+            .field("hits", &self.hits.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The verdict when nothing matched: honest about what it does and does not show.
 pub const NO_MATCH_VERDICT: &str = "no candidate matched in the spaces tried: consistent with a keyed hash (HMAC), a secret salt or high-entropy inputs; still a stable pseudonym, linkable across releases";
 
 /// Digests of one column, ready to search.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ColumnTargets {
     column: String,
     values: u64,
@@ -268,6 +310,23 @@ pub struct ColumnTargets {
     digest_bytes: Option<usize>,
     counts: HashMap<u128, u64>,
     pending: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ColumnTargets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The digests are what an attacker reverses, and `pending` holds raw
+        // values before the encoding is known: counts only.
+        f.debug_struct("ColumnTargets")
+            .field("column", &self.column)
+            .field("values", &self.values)
+            .field("empty", &self.empty)
+            .field("malformed", &self.malformed)
+            .field("encoding", &self.encoding)
+            .field("digest_bytes", &self.digest_bytes)
+            .field("distinct", &self.counts.len())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
 }
 
 impl ColumnTargets {

@@ -44,7 +44,6 @@ pub struct RiskOptions {
 }
 
 /// Counts equivalence classes over quasi-identifier values.
-#[derive(Debug)]
 pub struct ClassCounter {
     interners: Vec<FxHashMap<Box<[u8]>, u32>>,
     classes: FxHashMap<Box<[u32]>, Class>,
@@ -52,6 +51,20 @@ pub struct ClassCounter {
     with_sensitive: bool,
     key: Vec<u32>,
     rows: u64,
+}
+
+impl std::fmt::Debug for ClassCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The interners hold quasi-identifier and sensitive values: sizes only.
+        let distinct: Vec<usize> = self.interners.iter().map(|m| m.len()).collect();
+        f.debug_struct("ClassCounter")
+            .field("rows", &self.rows)
+            .field("classes", &self.classes.len())
+            .field("distinct_values", &distinct)
+            .field("with_sensitive", &self.with_sensitive)
+            .field("distinct_sensitive", &self.sensitive_interner.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default, Clone)]

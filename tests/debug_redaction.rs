@@ -4,11 +4,14 @@
 #![cfg(feature = "std")]
 
 use deid::MasterKey;
-use deid::audit::hashes::{AuditOptions, ColumnTargets, Construction, Space, audit_values};
+use deid::audit::hashes::{
+    AuditOptions, ColumnTargets, Construction, Space, TargetSet, audit_values,
+};
 use deid::audit::link::link;
 use deid::audit::risk::{ClassCounter, RiskOptions};
 use deid::encoding::Encoding;
-use deid::io::table::{Format, TableOptions, TableReader};
+use deid::io::record::{CsvParser, CsvRecord};
+use deid::io::table::{Format, Row, TableOptions, TableReader};
 use deid::scan::{ColumnScan, Kind};
 use deid::synth::{Customer, Generator};
 use deid::transform::encrypt::{DeterministicCipher, RandomizedCipher};
@@ -114,6 +117,25 @@ fn debug_output_never_shows_a_planted_value() {
     assert_eq!(hashes.reversed_rows, 1, "the planted digest is reversed");
     assert!(!hashes.hits.is_empty());
     check("ColumnReport", &hashes);
+    check("Hit", &hashes.hits[0]);
+    check(
+        "Space (dictionary)",
+        &Space::dictionary("d", vec![PLANTED.as_bytes().to_vec()]),
+    );
+    let key = u128::from_be_bytes(Sha256::digest(PLANTED.as_bytes())[..16].try_into().unwrap());
+    let set = TargetSet::new(vec![key]);
+    let debug = format!("{set:?}");
+    assert!(!debug.contains(&key.to_string()), "TargetSet: {debug}");
+    assert!(!debug.contains(&format!("{key:x}")), "TargetSet: {debug}");
+
+    // A row as the readers hold it.
+    let mut t = table(&format!("phone\n{PLANTED}\n"));
+    let mut row = Row::new();
+    assert!(t.read_row(&mut row).unwrap());
+    check("Row", &row);
+    let mut rec = CsvRecord::new();
+    assert!(CsvParser::new(b',').read(PLANTED.as_bytes(), &mut 0, &mut rec));
+    check("CsvRecord", &rec);
 
     // Linkage on a planted quasi-identifier.
     let released = format!("zip,dx\n{PLANTED},flu\n");

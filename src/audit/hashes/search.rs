@@ -8,6 +8,7 @@
 //! match: the chance that any of 10^9 candidates matches one of 5·10^7
 //! targets by accident on 128 bits is below 10^-21.
 
+use std::fmt;
 use std::string::String;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,8 +20,9 @@ use rayon::prelude::*;
 use super::algo::{Algorithm, BlockKernel, Construction, block_keys, digest_key};
 use super::space::{Pattern, Source, Space};
 
-/// Distinct target digests, by their first 16 bytes.
-#[derive(Debug, Clone)]
+/// Distinct target digests, by their first 16 bytes. Its `Debug` shows
+/// the number of digests only.
+#[derive(Clone)]
 pub struct TargetSet {
     /// Sorted, distinct.
     keys: Vec<u128>,
@@ -30,6 +32,14 @@ pub struct TargetSet {
     /// `keys[starts[b]..starts[b + 1]]` are the keys whose top bits are `b`.
     starts: Vec<u32>,
     bucket_shift: u32,
+}
+
+impl fmt::Debug for TargetSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TargetSet")
+            .field("digests", &self.keys.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A blocked Bloom filter: one 64-bit word chosen by the top bits of one
@@ -186,8 +196,9 @@ impl TargetSet {
     }
 }
 
-/// A reversed digest.
-#[derive(Clone, Debug)]
+/// A reversed digest. Its `Debug` shows the algorithm and format, never
+/// the identifier or the digest.
+#[derive(Clone)]
 pub struct Hit {
     /// First 16 bytes of the digest.
     pub key: u128,
@@ -199,6 +210,16 @@ pub struct Hit {
     pub space: Arc<str>,
     /// The written format within the space.
     pub format: Arc<str>,
+}
+
+impl fmt::Debug for Hit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hit")
+            .field("algorithm", &self.algorithm)
+            .field("space", &self.space)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One (space, format, algorithm) run.

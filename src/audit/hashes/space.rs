@@ -17,6 +17,7 @@
 //! before any search starts, and [`Space::too_large`] says how large it is
 //! and how long it would take at [`ESTIMATE_RATE`].
 
+use std::fmt;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
@@ -120,21 +121,11 @@ impl Pattern {
         match self.check {
             Check::None => {}
             Check::Luhn(pos) => out[pos] = crate::checks::luhn_check_digit(&out[..pos]),
-            Check::Rrn(pos) => out[pos] = rrn_digit(&out[..pos]),
+            Check::Rrn(pos) => {
+                out[pos] = crate::checks::rrn_check_digit(&out[..pos]).unwrap_or(b'0');
+            }
         }
     }
-}
-
-/// The pre-2020 RRN check digit over the first 12 digits (a dash skipped).
-pub fn rrn_digit(body: &[u8]) -> u8 {
-    const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
-    let sum: u32 = body
-        .iter()
-        .filter(|c| c.is_ascii_digit())
-        .zip(W)
-        .map(|(c, w)| u32::from(c - b'0') * w)
-        .sum();
-    b'0' + ((11 - sum % 11) % 10) as u8
 }
 
 /// One way of writing the values of a space.
@@ -160,8 +151,9 @@ impl Format {
     }
 }
 
-/// What a space enumerates.
-#[derive(Clone, Debug)]
+/// What a space enumerates. Its `Debug` shows a dictionary's size, not its
+/// lines (they may be the recipient's own customer list).
+#[derive(Clone)]
 pub enum Source {
     /// Fixed-length patterns.
     Formats(Vec<Format>),
@@ -169,6 +161,16 @@ pub enum Source {
     Ipv4,
     /// Dictionary lines.
     Dict(Vec<Vec<u8>>),
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Formats(v) => f.debug_tuple("Formats").field(v).finish(),
+            Source::Ipv4 => f.write_str("Ipv4"),
+            Source::Dict(d) => write!(f, "Dict({} lines)", d.len()),
+        }
+    }
 }
 
 /// A named candidate space.
@@ -653,6 +655,6 @@ mod tests {
         assert!(all(&p).contains(&"4111111111111111".to_string()));
         let synth = crate::synth::Generator::new(3).customer(0);
         let rrn = synth.rrn.as_bytes();
-        assert_eq!(rrn_digit(&rrn[..13]), rrn[13]);
+        assert_eq!(crate::checks::rrn_check_digit(&rrn[..13]), Some(rrn[13]));
     }
 }

@@ -107,6 +107,9 @@ fn no_plant(out: &[u8], what: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A run's output and summary, or its error as text.
+type RunResult = Result<(Vec<u8>, Summary), String>;
+
 /// Runs every (chunk size, threads) combination; checks that no run leaks,
 /// that they agree on success, and that successful outputs are identical.
 /// Returns the common output, or `None` when every run failed.
@@ -115,7 +118,7 @@ fn run_all(
     format: Format,
     input: &[u8],
 ) -> Result<Option<(Vec<u8>, Summary)>, TestCaseError> {
-    let mut first: Option<(String, Result<(Vec<u8>, Summary), String>)> = None;
+    let mut first: Option<(String, RunResult)> = None;
     for (small, threads, step) in RUNS {
         let label = format!(
             "{} chunks, {threads} threads, {step}-byte reads",
@@ -932,7 +935,7 @@ fn check_jsonl_input(case: &JsonCase, input: &[u8]) -> Result<(), TestCaseError>
     let lines: Vec<Value> = out
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l))
+        .map(serde_json::from_slice)
         .collect::<Result<_, _>>()
         .map_err(|e| TestCaseError::fail(format!("the output is not JSON Lines: {e}")))?;
     let expected = 1 + case.lines.len() * case.repeat;

@@ -241,7 +241,40 @@ impl Policy {
         columns: &[String],
         direction: Direction,
     ) -> Result<Binding<'p>, PolicyError> {
-        let position = |name: &str| columns.iter().position(|c| c == name);
+        self.bind_with(columns, direction, false)
+    }
+
+    /// As [`Policy::bind`] for nested records (JSON Lines), whose columns are
+    /// leaf paths: a policy path also covers every leaf below it (`customer`
+    /// covers `customer.phone`), as the transform covers every value inside
+    /// what the path reaches.
+    ///
+    /// # Errors
+    /// As [`Policy::bind`].
+    pub fn bind_paths<'p>(
+        &'p self,
+        leaves: &[String],
+        direction: Direction,
+    ) -> Result<Binding<'p>, PolicyError> {
+        self.bind_with(leaves, direction, true)
+    }
+
+    /// Whether the policy path `field` covers the input column `column`.
+    pub fn covers(field: &str, column: &str, nested: bool) -> bool {
+        column == field
+            || (nested
+                && column.len() > field.len()
+                && column.starts_with(field)
+                && column.as_bytes()[field.len()] == b'.')
+    }
+
+    fn bind_with<'p>(
+        &'p self,
+        columns: &[String],
+        direction: Direction,
+        nested: bool,
+    ) -> Result<Binding<'p>, PolicyError> {
+        let position = |name: &str| columns.iter().position(|c| Self::covers(name, c, nested));
         let fields: Vec<(&String, &FieldSpec)> = match direction {
             Direction::Apply => self.fields.iter().collect(),
             Direction::Decrypt => self.reversible_fields().collect(),
@@ -261,7 +294,7 @@ impl Policy {
         if unlisted == Unlisted::Error {
             let unlisted: Vec<String> = columns
                 .iter()
-                .filter(|c| !self.fields.contains_key(*c))
+                .filter(|c| !self.fields.keys().any(|f| Self::covers(f, c, nested)))
                 .cloned()
                 .collect();
             if !unlisted.is_empty() {

@@ -5,7 +5,8 @@
 
 use std::io::{Cursor, Read};
 
-use deid::io::pipeline::{PipelineOptions, RunError, Summary, run};
+use deid::io::InputError;
+use deid::io::pipeline::{PipelineOptions, Summary, run};
 use deid::io::table::Format;
 use deid::key::Keyset;
 use deid::policy::Policy;
@@ -28,7 +29,7 @@ fn apply_with(
     format: Format,
     input: &[u8],
     opts: PipelineOptions,
-) -> Result<(Vec<u8>, Summary), RunError> {
+) -> Result<(Vec<u8>, Summary), InputError> {
     let policy = Policy::from_toml(policy).unwrap();
     let keys = Keyset::from_json(KEYS).unwrap();
     let mut out = Vec::new();
@@ -54,7 +55,7 @@ fn chunkings(format: Format) -> [PipelineOptions; 3] {
     ]
 }
 
-fn apply(policy: &str, format: Format, input: &[u8]) -> Result<(Vec<u8>, Summary), RunError> {
+fn apply(policy: &str, format: Format, input: &[u8]) -> Result<(Vec<u8>, Summary), InputError> {
     apply_with(policy, format, input, PipelineOptions::new().threads(1))
 }
 
@@ -66,7 +67,7 @@ fn assert_no_plant(out: &[u8]) {
     );
 }
 
-fn assert_fails(policy: &str, format: Format, input: &[u8], why: &str) -> RunError {
+fn assert_fails(policy: &str, format: Format, input: &[u8], why: &str) -> InputError {
     let mut last = None;
     for opts in chunkings(format) {
         match apply_with(policy, format, input, opts.clone()) {
@@ -321,7 +322,7 @@ fn jsonl_path_that_is_an_object_then_a_string_fails_that_record() {
         input,
         "a string where the path needs an object",
     );
-    assert_eq!(e.row, Some(2), "{e}");
+    assert_eq!(e.row(), Some(2), "{e}");
 }
 
 // (4) A bare quote in an unquoted field; a quoted multi-line field near the cut.

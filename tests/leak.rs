@@ -23,7 +23,8 @@
 
 use std::io::{Cursor, Read};
 
-use deid::io::pipeline::{PipelineOptions, RunError, Summary, run};
+use deid::io::InputError;
+use deid::io::pipeline::{PipelineOptions, Summary, run};
 use deid::io::table::Format;
 use deid::key::Keyset;
 use deid::policy::Policy;
@@ -66,7 +67,7 @@ fn apply(
     small_chunks: bool,
     threads: usize,
     step: usize,
-) -> Result<(Vec<u8>, Summary), RunError> {
+) -> Result<(Vec<u8>, Summary), InputError> {
     let keys = Keyset::from_json(KEYS).unwrap();
     let mut opts = PipelineOptions::new().format(format).threads(threads);
     if small_chunks {

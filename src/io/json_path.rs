@@ -9,12 +9,18 @@
 //! a record holding both is refused as ambiguous rather than transforming one
 //! and passing the other through.
 //!
+//! A dotted reading is chosen by what the record holds: a record with
+//! `{"customer.phone": …, "customer": {"name": …}}` has one reading of
+//! `customer.phone` that reaches a value, and that one is used.
+//!
 //! Arrays are transparent: every element is followed, so a path reaches each
 //! value in an array of scalars, each object in an array of objects and each
-//! element of nested arrays. A scalar where the path needs an object (a
-//! `customer` that is a plain string on some line) is an error for that
-//! record, since the string may hold what the path was meant to protect.
-//! `null` where the path continues reads as absent.
+//! element of nested arrays. What a path reaches is taken whole: an object or
+//! array there has every scalar inside it transformed, at any depth. A scalar
+//! where the path needs an object (a `customer` that is a plain string on
+//! some line) is an error for that record, since the string may hold what the
+//! path was meant to protect. `null` where the path continues reads as
+//! absent.
 
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -28,8 +34,6 @@ pub enum PathError {
     Ambiguous,
     /// A string, number or boolean where the path continues into an object.
     NotAnObject,
-    /// The path ends at an object: name its fields instead.
-    ObjectAtPath,
 }
 
 impl PathError {
@@ -42,34 +46,99 @@ impl PathError {
             PathError::NotAnObject => {
                 "the path goes through a value that is not an object in this record"
             }
-            PathError::ObjectAtPath => {
-                "the path holds an object in this record; name its fields in the policy instead"
-            }
         }
     }
 }
 
+/// Whether a path reaches a value below `v`: used only to choose between
+/// two keys that both continue it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Found,
+    Absent,
+    /// A scalar stands where the path continues.
+    Blocked,
+}
+
+fn reach(v: &Value, segs: &[&str]) -> Reach {
+    if segs.is_empty() {
+        return Reach::Found;
+    }
+    let best = |a: Reach, b: Reach| match (a, b) {
+        (Reach::Found, _) | (_, Reach::Found) => Reach::Found,
+        (Reach::Blocked, _) | (_, Reach::Blocked) => Reach::Blocked,
+        _ => Reach::Absent,
+    };
+    match v {
+        Value::Object(map) => candidates(map, segs)
+            .map(|(j, child)| reach(child, &segs[j..]))
+            .fold(Reach::Absent, best),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| reach(i, segs))
+            .fold(Reach::Absent, best),
+        Value::Null => Reach::Absent,
+        _ => Reach::Blocked,
+    }
+}
+
+/// The keys of `map` that continue `segs` (one segment, or several joined
+/// by dots), with how many segments each takes.
+fn candidates<'m>(
+    map: &'m Map<String, Value>,
+    segs: &[&str],
+) -> impl Iterator<Item = (usize, &'m Value)> + 'm {
+    let mut key = String::new();
+    let joined: Vec<(usize, String)> = segs
+        .iter()
+        .enumerate()
+        .map(|(j, seg)| {
+            if j > 0 {
+                key.push('.');
+            }
+            key.push_str(seg);
+            (j + 1, key.clone())
+        })
+        .collect();
+    joined
+        .into_iter()
+        .filter_map(move |(j, k)| map.get(k.as_str()).map(|v| (j, v)))
+}
+
 /// The key of `map` that continues the path `segs`, and how many segments
-/// it takes: `None` when no key matches.
+/// it takes: `None` when no key matches. With two candidate keys, the one
+/// whose reading reaches a value wins; two that both do are ambiguous.
 fn find_key<'m>(
     map: &'m Map<String, Value>,
     segs: &[&str],
 ) -> Result<Option<(usize, &'m String)>, PathError> {
-    let mut found = None;
-    let mut key = String::new();
-    for (j, seg) in segs.iter().enumerate() {
-        if j > 0 {
-            key.push('.');
-        }
-        key.push_str(seg);
-        if let Some((k, _)) = map.get_key_value(key.as_str()) {
-            if found.is_some() {
-                return Err(PathError::Ambiguous);
+    let key_of = |j: usize| {
+        map.get_key_value(segs[..j].join(".").as_str())
+            .map(|(k, _)| k)
+    };
+    let found: Vec<(usize, &Value)> = candidates(map, segs).collect();
+    let j = match found.as_slice() {
+        [] => return Ok(None),
+        [(j, _)] => *j,
+        many => {
+            let reaching: Vec<usize> = many
+                .iter()
+                .filter(|(j, child)| reach(child, &segs[*j..]) == Reach::Found)
+                .map(|(j, _)| *j)
+                .collect();
+            match reaching.as_slice() {
+                [j] => *j,
+                // None reaches a value: follow one that is blocked by a
+                // scalar, so the record fails rather than passing it.
+                [] => many
+                    .iter()
+                    .find(|(j, child)| reach(child, &segs[*j..]) == Reach::Blocked)
+                    .map_or(many[0].0, |(j, _)| *j),
+                _ => return Err(PathError::Ambiguous),
             }
-            found = Some((j + 1, k));
         }
-    }
-    Ok(found)
+    };
+    Ok(key_of(j).map(|k| (j, k)))
 }
 
 /// What [`walk_value`] calls at each place a path reaches: the object
@@ -109,7 +178,7 @@ fn visit<'v>(v: &'v Value, segs: &[&str], f: &mut dyn FnMut(&'v Value)) -> Resul
             },
             None => Ok(()),
         },
-        Value::Object(_) if segs.is_empty() => Err(PathError::ObjectAtPath),
+        Value::Object(map) => map.values().try_for_each(|c| visit(c, segs, f)),
         Value::Array(items) => items.iter().try_for_each(|i| visit(i, segs, f)),
         Value::Null => Ok(()),
         _ if segs.is_empty() => {
@@ -124,8 +193,9 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('.').collect()
 }
 
-/// Calls `f` on every scalar (string, number, boolean) at `path`, elements of
-/// arrays included. `null` is skipped.
+/// Calls `f` on every scalar (string, number, boolean) at `path`, and on
+/// every scalar inside an array or object there, at any depth. `null` is
+/// skipped.
 ///
 /// # Errors
 /// The path's [`PathError`], or `f`'s error (as `Err(Ok(e))`).
@@ -141,7 +211,7 @@ pub fn for_each_scalar<E>(
     ) -> Result<(), PathError> {
         match v {
             Value::Null => Ok(()),
-            Value::Object(_) => Err(PathError::ObjectAtPath),
+            Value::Object(map) => map.values_mut().try_for_each(|i| target(i, f, err)),
             Value::Array(items) => items.iter_mut().try_for_each(|i| target(i, f, err)),
             scalar => {
                 if err.is_none() {
@@ -169,7 +239,7 @@ pub fn for_each_scalar<E>(
 /// Removes every value at `path`.
 ///
 /// # Errors
-/// The path's [`PathError`] (an object at the path is removed, not refused).
+/// The path's [`PathError`].
 pub fn remove(root: &mut Value, path: &str) -> Result<(), PathError> {
     let segs = segments(path);
     walk_value(root, &segs, &mut |map, key| {
@@ -313,6 +383,13 @@ mod tests {
             upper(&mut v, "customer.phone"),
             Err(Err(PathError::Ambiguous))
         );
+        // Only one reading reaches a value: that one is used.
+        let mut v = json!({"customer.phone": "a", "customer": {"name": "b"}});
+        upper(&mut v, "customer.phone").unwrap();
+        assert_eq!(
+            v,
+            json!({"customer.phone": "\"A\"", "customer": {"name": "b"}})
+        );
         let mut v = json!({"a": {"b.c": "x"}});
         upper(&mut v, "a.b.c").unwrap();
         assert_eq!(v["a"]["b.c"], "\"X\"");
@@ -325,8 +402,13 @@ mod tests {
             upper(&mut v, "customer.zip"),
             Err(Err(PathError::NotAnObject))
         );
-        let mut v = json!({"customer": {"zip": "1"}});
-        assert_eq!(upper(&mut v, "customer"), Err(Err(PathError::ObjectAtPath)));
+        // An object at the path is taken whole.
+        let mut v = json!({"customer": {"zip": "1", "tags": [{"a": true}]}});
+        upper(&mut v, "customer").unwrap();
+        assert_eq!(
+            v,
+            json!({"customer": {"zip": "\"1\"", "tags": [{"a": "TRUE"}]}})
+        );
         let mut v = json!({"customer": null});
         upper(&mut v, "customer.zip").unwrap();
     }

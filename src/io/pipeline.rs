@@ -214,7 +214,7 @@ pub fn run(
             }
         },
     };
-    let plan = Plan::new(policy, keys, &columns, opts.direction)
+    let plan = Plan::new(policy, keys, &columns, opts.format, opts.direction)
         .map_err(|k| err(if header_row.is_some() { Some(0) } else { None }, None, k))?;
     let mut bytes_out = 0u64;
     if let Some(names) = &header_row {

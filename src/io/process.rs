@@ -32,11 +32,14 @@ impl<'p> Plan<'p> {
         policy: &'p Policy,
         keys: &Keyset,
         columns: &[String],
+        format: Format,
         direction: Direction,
     ) -> Result<Self, InputErrorKind> {
-        let binding = policy
-            .bind(columns, direction)
-            .map_err(InputErrorKind::Policy)?;
+        let binding = match format {
+            Format::Csv => policy.bind(columns, direction),
+            Format::Jsonl => policy.bind_paths(columns, direction),
+        }
+        .map_err(InputErrorKind::Policy)?;
         let processors = binding
             .fields
             .iter()
@@ -383,7 +386,7 @@ fn transform_json(
         Unlisted::Error => {
             if let Some(l) = json_path::leaf_paths(value)
                 .into_iter()
-                .find(|l| !names.contains(&l.as_str()))
+                .find(|l| !names.iter().any(|f| Policy::covers(f, l, true)))
             {
                 return Err((
                     l.clone(),

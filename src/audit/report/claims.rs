@@ -72,7 +72,7 @@ impl Claims {
     /// Parses claims TOML.
     ///
     /// # Errors
-    /// [`ReportError::Claims`] with the parser's line and column.
+    /// [`ReportError::Request`] with the parser's line and column.
     ///
     /// Claims that cannot be tested as written are refused: `k` below 1,
     /// shares and sampling fractions outside [0, 1] (sampling fractions of 0),
@@ -89,7 +89,7 @@ impl Claims {
     /// against the input by [`build`](super::build).
     ///
     /// # Errors
-    /// [`ReportError::Claims`] naming the claim and what is wrong with it.
+    /// [`ReportError::Request`] naming the claim and what is wrong with it.
     pub fn validate(&self) -> Result<(), ReportError> {
         let bad = |m: String| Err(ReportError::Request(m));
         let columns = |what: &str, cols: &[String]| -> Result<(), ReportError> {

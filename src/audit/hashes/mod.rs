@@ -31,6 +31,7 @@ pub mod search;
 #[cfg(target_arch = "x86_64")]
 mod shani;
 pub mod space;
+mod targets;
 
 use std::collections::HashMap;
 use std::string::{String, ToString};

@@ -1,0 +1,93 @@
+//! The report as Markdown.
+
+use std::string::{String, ToString};
+
+use super::Report;
+
+/// The report as Markdown.
+pub fn to_markdown(r: &Report) -> String {
+    let mut o = String::new();
+    o.push_str(&format!("# Re-identification audit of `{}`\n\n", r.input));
+    o.push_str(&format!("**Verdict:** {}\n\n", r.headline));
+    if !r.claims.is_empty() {
+        o.push_str("## Claims\n\n| claim | result | evidence |\n|---|---|---|\n");
+        for c in &r.claims {
+            o.push_str(&format!(
+                "| {} | **{}** | {} |\n",
+                c.claim,
+                c.status.as_str(),
+                c.evidence
+            ));
+        }
+        o.push('\n');
+    }
+    if !r.hashes.is_empty() {
+        o.push_str("## Hashed columns\n\n| column | rows | reversed | share | how | verdict |\n|---|---|---|---|---|---|\n");
+        for h in &r.hashes {
+            let how = h.matches.first().map_or("-".to_string(), |m| {
+                format!("{} of {} ({})", m.algorithm.name(), m.space, m.format)
+            });
+            o.push_str(&format!(
+                "| {} | {} | {} | {:.2}% | {} | {} |\n",
+                h.column,
+                h.values,
+                h.reversed_rows,
+                100.0 * h.reversed_share,
+                how,
+                h.verdict
+            ));
+        }
+        o.push('\n');
+    }
+    if let Some(k) = &r.risk {
+        o.push_str(&format!(
+            "## Quasi-identifiers: {}\n\n",
+            k.quasi_identifiers.join(", ")
+        ));
+        o.push_str(&format!(
+            "- records {}, classes {}, k = {}\n",
+            k.rows, k.classes, k.k
+        ));
+        o.push_str(&format!(
+            "- unique records: {} ({:.2}%); in classes below 5: {:.2}%\n",
+            k.records_in_small_classes.size_1,
+            100.0 * k.sample_uniqueness,
+            100.0 * k.records_in_small_classes.share_below_5
+        ));
+        o.push_str(&format!(
+            "- prosecutor risk: highest {:.4}, average {:.4}; marketer risk {:.4}\n",
+            k.prosecutor.highest_risk, k.prosecutor.average_risk, k.marketer_risk
+        ));
+        if let Some(u) = &k.population_uniqueness {
+            o.push_str(&format!(
+                "- population uniqueness (sampling fraction {}): {:.4} ({:?})\n",
+                u.sampling_fraction, u.dankar, u.dankar_model
+            ));
+        }
+        o.push('\n');
+    }
+    if let Some(l) = &r.link {
+        o.push_str(&format!("## Linkage on {}\n\n- {} of {} records matched exactly one auxiliary record ({:.2}%)\n", l.on.join(", "), l.unique_matches, l.released_rows, 100.0 * l.unique_match_share));
+        if let (Some(c), Some(s)) = (l.correct, l.correct_share) {
+            o.push_str(&format!(
+                "- correct by ground truth: {c} ({:.2}%)\n",
+                100.0 * s
+            ));
+        }
+        o.push('\n');
+    }
+    if !r.linkable.is_empty() {
+        o.push_str("## Stable pseudonyms\n\n");
+        for l in &r.linkable {
+            o.push_str(&format!(
+                "- `{}`: {} distinct of {} sampled values; {}\n",
+                l.column, l.distinct, l.values, l.finding
+            ));
+        }
+        o.push('\n');
+    }
+    o.push_str(
+        "Figures are counts and shares computed on the file itself; no identifier is shown.\n",
+    );
+    o
+}

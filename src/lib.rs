@@ -162,8 +162,6 @@ pub mod policy;
 #[cfg(feature = "std")]
 pub mod audit;
 #[cfg(feature = "std")]
-pub mod bench;
-#[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "std")]
 pub mod scan;

@@ -1,6 +1,7 @@
 //! Where `deid bench` ran: CPU model, cores, features, the code path each
 //! primitive takes, and whether the timings can be trusted (emulation).
 
+use deid::audit::hashes::{Algorithm, kernel};
 use serde::{Deserialize, Serialize};
 
 /// Where the benchmark ran.
@@ -14,7 +15,7 @@ pub struct Machine {
     pub cores: usize,
     /// CPU features relevant to the primitives, detected at run time.
     pub features: Vec<String>,
-    /// The code path each primitive takes with these features.
+    /// The code path each primitive takes: (primitive, path).
     pub paths: Vec<(String, String)>,
     /// Whether the binary appears to run under emulation (qemu-user).
     pub emulated: bool,
@@ -59,107 +60,91 @@ fn emulated(info: &str) -> bool {
     (cfg!(target_arch = "aarch64") && x86_host) || (cfg!(target_arch = "x86_64") && arm_host)
 }
 
-/// Detected features and the code path each primitive takes.
-fn features() -> (Vec<String>, Vec<(String, String)>) {
-    let mut f = Vec::new();
-    let mut paths = Vec::new();
+/// CPU features relevant to the primitives, as the CPU reports them: a
+/// description of the machine. Which of them the code uses is [`paths`].
+fn features() -> Vec<String> {
     #[cfg(target_arch = "x86_64")]
-    {
-        let sha = std::is_x86_feature_detected!("sha")
-            && std::is_x86_feature_detected!("sse4.1")
-            && std::is_x86_feature_detected!("ssse3");
-        let aes = std::is_x86_feature_detected!("aes");
-        let clmul = std::is_x86_feature_detected!("pclmulqdq");
-        let avx2 = std::is_x86_feature_detected!("avx2");
-        for (on, n) in [
-            (sha, "SHA-NI"),
-            (aes, "AES-NI"),
-            (clmul, "PCLMULQDQ"),
-            (avx2, "AVX2"),
-        ] {
-            if on {
-                f.push(n.to_string());
-            }
-        }
-        let pick = |on: bool, hw: &str, sw: &str| if on { hw } else { sw }.to_string();
-        paths.push((
-            "sha256 (rustcrypto)".into(),
-            pick(sha, "SHA-NI", "software (SSE2/AVX2 message schedule)"),
-        ));
-        paths.push((
-            "sha256 hash reversal (deid)".into(),
-            pick(
-                sha,
-                "SHA-NI, 4 blocks interleaved",
-                "rustcrypto, one block at a time",
-            ),
-        ));
-        paths.push(("sha1 (rustcrypto)".into(), pick(sha, "SHA-NI", "software")));
-        paths.push((
-            "aes (rustcrypto)".into(),
-            pick(aes, "AES-NI", "software (fixsliced)"),
-        ));
-        paths.push((
-            "ghash (rustcrypto)".into(),
-            pick(clmul, "PCLMULQDQ", "software (soft64)"),
-        ));
-    }
+    let found = [
+        (std::is_x86_feature_detected!("sha"), "SHA-NI"),
+        (std::is_x86_feature_detected!("aes"), "AES-NI"),
+        (std::is_x86_feature_detected!("pclmulqdq"), "PCLMULQDQ"),
+        (std::is_x86_feature_detected!("avx2"), "AVX2"),
+    ];
     #[cfg(target_arch = "aarch64")]
-    {
-        let aes = std::arch::is_aarch64_feature_detected!("aes");
-        let sha2 = std::arch::is_aarch64_feature_detected!("sha2");
-        let pmull = aes; // PMULL is part of the AES extension.
-        let neon = std::arch::is_aarch64_feature_detected!("neon");
-        for (on, n) in [
-            (aes, "AES"),
-            (sha2, "SHA2"),
-            (pmull, "PMULL"),
-            (neon, "NEON"),
-        ] {
-            if on {
-                f.push(n.to_string());
-            }
-        }
-        let pick = |on: bool, hw: &str, sw: &str| if on { hw } else { sw }.to_string();
-        paths.push((
-            "sha256 (rustcrypto)".into(),
-            pick(sha2, "ARMv8 SHA2", "software"),
-        ));
-        paths.push((
+    let found = [
+        (std::arch::is_aarch64_feature_detected!("aes"), "AES"),
+        (std::arch::is_aarch64_feature_detected!("sha2"), "SHA2"),
+        (std::arch::is_aarch64_feature_detected!("pmull"), "PMULL"),
+        (std::arch::is_aarch64_feature_detected!("neon"), "NEON"),
+    ];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let found: [(bool, &str); 0] = [];
+    found
+        .into_iter()
+        .filter(|&(on, _)| on)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// The code path each primitive takes on this machine.
+///
+/// deid's hash-reversal kernel and the `aes` crate (AES-GCM and AES-SIV run
+/// on it) are asked: [`deid::audit::hashes::kernel`] and
+/// [`aes::hardware_accelerated`]. `sha2`, `sha1` and `polyval` (GHASH in
+/// AES-GCM) keep their `cpufeatures` tokens private and cannot be asked, so
+/// for them this repeats the feature sets they test: sha2 0.11 and sha1 0.11
+/// need sha, sse2, ssse3 and sse4.1 on x86-64 and sha2 on aarch64; polyval
+/// 0.7 needs avx and pclmulqdq on x86-64 and aes (PMULL) on aarch64. Check
+/// them again when those crates are upgraded. A backend forced at build time
+/// (`--cfg sha2_backend="soft"` and the like) is not seen here.
+fn paths() -> Vec<(String, String)> {
+    #[cfg(target_arch = "x86_64")]
+    let (sha, ghash, hw) = (
+        std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("sse2")
+            && std::is_x86_feature_detected!("ssse3")
+            && std::is_x86_feature_detected!("sse4.1"),
+        std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("pclmulqdq"),
+        ["SHA-NI", "SHA-NI", "AES-NI", "PCLMULQDQ"],
+    );
+    #[cfg(target_arch = "aarch64")]
+    let (sha, ghash, hw) = (
+        std::arch::is_aarch64_feature_detected!("sha2"),
+        std::arch::is_aarch64_feature_detected!("aes"),
+        ["ARMv8 SHA2", "ARMv8 SHA1", "ARMv8 AES", "PMULL"],
+    );
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let (sha, ghash, hw) = (false, false, [""; 4]);
+    let pick = |on: bool, hw: &str, sw: &str| if on { hw } else { sw }.to_string();
+    vec![
+        ("sha256 (rustcrypto)".into(), pick(sha, hw[0], "software")),
+        (
             "sha256 hash reversal (deid)".into(),
-            "rustcrypto, one block at a time".into(),
-        ));
-        paths.push((
-            "sha1 (rustcrypto)".into(),
-            pick(sha2, "ARMv8 SHA1", "software"),
-        ));
-        paths.push((
+            kernel(Algorithm::Sha256).into(),
+        ),
+        ("sha1 (rustcrypto)".into(), pick(sha, hw[1], "software")),
+        (
             "aes (rustcrypto)".into(),
-            pick(aes, "ARMv8 AES", "software (fixsliced)"),
-        ));
-        paths.push((
-            "ghash (rustcrypto)".into(),
-            pick(pmull, "PMULL", "software (soft64)"),
-        ));
-    }
-    paths.push(("md5".into(), "software".into()));
-    #[cfg(feature = "ring")]
-    paths.push((
-        "hmac-sha256, aes-gcm (ring)".into(),
-        "ring assembly, dispatched on the same CPU features".into(),
-    ));
-    (f, paths)
+            pick(aes::hardware_accelerated(), hw[2], "software (fixsliced)"),
+        ),
+        ("ghash (rustcrypto)".into(), pick(ghash, hw[3], "software")),
+        ("md5".into(), "software".into()),
+        // ring dispatches on its own CPU probe and does not say which path.
+        (
+            "hmac-sha256, aes-gcm (ring)".into(),
+            "ring assembly, dispatched on the same CPU features".into(),
+        ),
+    ]
 }
 
 pub fn machine() -> Machine {
     let info = cpuinfo();
-    let (features, paths) = features();
     Machine {
         arch: std::env::consts::ARCH.to_string(),
         cpu: cpu_model(&info),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        features,
-        paths,
+        features: features(),
+        paths: paths(),
         emulated: emulated(&info),
         version: env!("CARGO_PKG_VERSION").to_string(),
     }

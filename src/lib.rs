@@ -118,9 +118,9 @@
 //! |---|---|---|
 //! | (none) | the core above: keys, subkeys, every transform on caller buffers, check digits, the RustCrypto backend | |
 //! | `alloc` | [`Keyset`] (JSON), [`FieldSpec`] and [`Policy`] (serde), [`field::FieldProcessor`] | |
-//! | `std` | `alloc`, OS randomness, TOML policies, streaming CSV / JSON Lines ([`io`]), [`scan`], the audits, synthetic data, the device benchmark | yes |
+//! | `std` | `alloc`, OS randomness, TOML policies, streaming CSV / JSON Lines ([`io`]), [`scan`], the audits, synthetic data | yes |
 //! | `ring` | `std` and ring as a second backend for HMAC-SHA256 and AES-256-GCM | yes |
-//! | `cli` | `std`, `ring` and the `deid` binary's dependencies | yes |
+//! | `cli` | `std`, `ring` and the `deid` binary (with its device benchmark) and its dependencies | yes |
 //!
 //! A library that does not need the binary avoids its dependencies with
 //! `deid = { version = "0.1", default-features = false, features = ["std"] }`;
@@ -161,8 +161,6 @@ pub mod policy;
 
 #[cfg(feature = "std")]
 pub mod audit;
-#[cfg(feature = "std")]
-pub mod bench;
 #[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "std")]

@@ -194,6 +194,34 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
         .collect()
 }
 
+/// The code path the search's main loop (masks and phone numbers
+/// enumerated in place, up to 55 bytes with the salt) hashes `algo` with on
+/// this CPU. It asks the feature check the search itself makes, so it names
+/// the path really taken, not what the CPU could do. Spaces with a check
+/// digit (RRNs) and IPv4 go one block at a time; HMAC and longer candidates
+/// go through the full hasher.
+///
+/// # Example
+/// ```
+/// use deid::audit::hashes::{Algorithm, kernel};
+/// let sha256 = kernel(Algorithm::Sha256);
+/// assert!(["SHA-NI, 4 blocks interleaved", "rustcrypto, one block at a time"].contains(&sha256));
+/// assert_eq!(kernel(Algorithm::Md5), "rustcrypto, one block at a time");
+/// assert_eq!(kernel(Algorithm::Sha512), "rustcrypto hasher, one value at a time");
+/// ```
+pub fn kernel(algo: Algorithm) -> &'static str {
+    if !algo.has_block_kernel() {
+        return "rustcrypto hasher, one value at a time";
+    }
+    // `algo::block_keys` takes the four-way kernel for exactly these two
+    // (they share SHA-256's compression) once `ShaNi::detect` succeeds.
+    #[cfg(target_arch = "x86_64")]
+    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) && shani::ShaNi::detect().is_some() {
+        return "SHA-NI, 4 blocks interleaved";
+    }
+    "rustcrypto, one block at a time"
+}
+
 /// Rows and distinct digests recovered by one (algorithm, space, format).
 #[derive(Clone, Debug, Serialize)]
 pub struct Match {

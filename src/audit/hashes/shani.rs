@@ -12,7 +12,8 @@
 //! `unsafe` is confined to this module: the intrinsics need the `sha`,
 //! `ssse3` and `sse4.1` target features. [`ShaNi::detect`] checks them once
 //! and returns a token; only a token's [`ShaNi::key4`] enters code compiled
-//! for them, so the hot loop does not check again.
+//! for them, so the hot loop does not check again. [`super::kernel`] asks
+//! the same check, so what `deid bench` reports is the path the search takes.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{

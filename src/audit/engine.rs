@@ -10,7 +10,7 @@
 //! `audit report` are thin calls to it, so they agree by construction.
 //!
 //! [`measure_risk`] is the whole of `audit risk`: it chooses the parallel
-//! class-size counter ([`csv_class_sizes`](crate::audit::risk::csv_class_sizes))
+//! class-size counter ([`crate::audit::risk::csv_class_sizes`])
 //! when class sizes are all that is needed from a CSV file, and the
 //! row-by-row pass otherwise (also whenever the fast path fails, so the error
 //! names the row).

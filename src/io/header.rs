@@ -10,7 +10,7 @@ const MAX_NAME_BYTES: usize = 64;
 
 /// Whether `cell` could be a column name rather than a value: false for a
 /// cell that looks like data (a phone number, email, RRN, card number, IP
-/// address, date, digest or number, as [`classify`](crate::scan::classify)
+/// address, date, digest or number, as [`crate::scan::classify`]
 /// recognizes them), a cell that is mostly digits, longer than 64 bytes, or
 /// that holds control characters. An empty cell is a (poor) name, not data.
 ///

@@ -8,7 +8,7 @@
 //! CR, LF and CRLF end records, blank lines are skipped.
 //!
 //! A UTF-8 byte order mark is only meaningful as the very first bytes of a
-//! file; [`ChunkReader`](super::chunk::ChunkReader) removes it there, and a
+//! file; the chunker (`io/chunk.rs`) removes it there, and a
 //! parser never strips one again (csv_core would, on each reader's first
 //! read, so a row that starts a chunk would lose a U+FEFF that the same row
 //! elsewhere keeps).
@@ -112,7 +112,7 @@ impl CsvParser {
     }
 
     /// Puts the parser at the start of a record, as at the start of a chunk.
-    pub(crate) fn restart(&mut self) {
+    pub fn restart(&mut self) {
         self.core.reset();
         // csv_core strips a BOM on a reader's first read; a blank line is a
         // no-op read at a record start that marks the reader as started.

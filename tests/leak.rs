@@ -384,7 +384,7 @@ fn csv_case(knobs: CsvKnobs) -> impl Strategy<Value = CsvCase> {
         proptest::option::weighted(0.1, 0..COLUMNS.len()),
         line_end(),
     )
-        .prop_flat_map(|(columns, duplicate, header_end)| {
+        .prop_flat_map(move |(columns, duplicate, header_end)| {
             let width = columns.len() + usize::from(duplicate.is_some());
             (
                 Just(columns),
@@ -392,7 +392,15 @@ fn csv_case(knobs: CsvKnobs) -> impl Strategy<Value = CsvCase> {
                 Just(header_end),
                 proptest::collection::vec(csv_row(width), 1..40),
                 prop_oneof![Just(1usize), 1usize..80],
-                proptest::option::weighted(0.1, any::<usize>()),
+                // Mostly present when the property is about it alone.
+                proptest::option::weighted(
+                    if knobs.unterminated && !knobs.bare {
+                        0.9
+                    } else {
+                        0.1
+                    },
+                    any::<usize>(),
+                ),
             )
         })
         .prop_map(

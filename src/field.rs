@@ -13,7 +13,7 @@
 //! let spec: FieldSpec = serde_json::from_str(r#"{"transform": "encrypt", "normalize": ["email"]}"#).unwrap();
 //! let field = FieldProcessor::new("email", &spec, &keys).unwrap();
 //! let (mut scratch, mut token, mut back) = (Scratch::default(), Vec::new(), Vec::new());
-//! let mut rng = deid::transform::encrypt::OsRng;
+//! let mut rng = deid::io::rng::OsRng;
 //! field.transform(b" Ada@Example.com", None, &mut rng, &mut scratch, &mut token).unwrap();
 //! field.reverse(&token, &mut scratch, &mut back).unwrap();
 //! assert_eq!(back, b"ada@example.com"); // the normalized value comes back

@@ -52,7 +52,7 @@ impl DateShifter {
         }
         let sub: Zeroizing<[u8; 32]> = key.subkey(Purpose::DateShift, context)?;
         Ok(DateShifter {
-            mac: HmacKey::new(Backend::default(), &*sub)?,
+            mac: HmacKey::new(Backend::default(), &*sub),
             max_days,
         })
     }

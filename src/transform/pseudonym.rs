@@ -72,7 +72,7 @@ impl Pseudonymizer {
             return Err(Error::Config("bytes (8 to 32)"));
         }
         let sub: Zeroizing<[u8; 32]> = key.subkey(Purpose::Pseudonym, context)?;
-        let mac = HmacKey::new(backend, &*sub)?;
+        let mac = HmacKey::new(backend, &*sub);
         Ok(Pseudonymizer {
             mac,
             bytes,

@@ -164,6 +164,12 @@ impl RandomizedCipher {
         Encoding::Base64Url.encoded_len(HEADER_LEN + NONCE_LEN + n + TAG_LEN)
     }
 
+    /// The most bytes [`Self::encrypt`] writes for a plaintext of
+    /// `input_len` bytes: [`Self::token_len`], every token's exact length.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        Self::token_len(input_len)
+    }
+
     /// Encrypts `plaintext` with a fresh nonce from `rng` into the front of `out`.
     ///
     /// # Errors
@@ -265,6 +271,12 @@ impl DeterministicCipher {
         Encoding::Base64Url.encoded_len(HEADER_LEN + TAG_LEN + n)
     }
 
+    /// The most bytes [`Self::encrypt`] writes for a plaintext of
+    /// `input_len` bytes: [`Self::token_len`], every token's exact length.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        Self::token_len(input_len)
+    }
+
     /// Encrypts `plaintext` into the front of `out`.
     ///
     /// # Errors
@@ -295,6 +307,16 @@ impl DeterministicCipher {
         tag.copy_from_slice(&head[HEADER_LEN..]);
         self.siv.open(body, &tag)?;
         Ok(body)
+    }
+}
+
+impl super::Transform for DeterministicCipher {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        DeterministicCipher::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        self.encrypt(value, out).map(str::as_bytes)
     }
 }
 

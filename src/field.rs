@@ -13,7 +13,7 @@
 //! let spec: FieldSpec = serde_json::from_str(r#"{"transform": "encrypt", "normalize": ["email"]}"#).unwrap();
 //! let field = FieldProcessor::new("email", &spec, &keys).unwrap();
 //! let (mut scratch, mut token, mut back) = (Scratch::default(), Vec::new(), Vec::new());
-//! let mut rng = deid::transform::encrypt::OsRng;
+//! let mut rng = deid::io::rng::OsRng;
 //! field.transform(b" Ada@Example.com", None, &mut rng, &mut scratch, &mut token).unwrap();
 //! field.reverse(&token, &mut scratch, &mut back).unwrap();
 //! assert_eq!(back, b"ada@example.com"); // the normalized value comes back
@@ -33,7 +33,9 @@ use crate::transform::fpe::Ff1Digits;
 use crate::transform::generalize::Generalization;
 use crate::transform::mask::Mask;
 use crate::transform::pseudonym::Pseudonymizer;
-use crate::transform::{EmptyRule, EncryptMode, FieldSpec, TransformKind, TransformSpec};
+use crate::transform::{
+    EmptyRule, EncryptMode, FieldSpec, Transform, TransformKind, TransformSpec,
+};
 
 /// Reusable buffers for one worker thread.
 #[derive(Default)]
@@ -204,56 +206,33 @@ impl FieldProcessor {
         scratch.a.resize(cap, 0);
         scratch.b.resize(cap, 0);
         let v = apply_chain(&self.normalize, value, &mut scratch.a, &mut scratch.b)?;
-        let n = match &self.op {
-            Op::Pseudonym(p) => {
-                out.resize(p.output_len(), 0);
-                p.pseudonymize(v, out)?.len()
-            }
+        match &self.op {
+            Op::Pseudonym(p) => run(p, v, out),
             Op::Randomized(ciphers) => {
-                out.resize(RandomizedCipher::token_len(v.len()), 0);
-                ciphers
-                    .first()
-                    .ok_or(Error::Config("keyset"))?
-                    .encrypt(rng, v, out)?
-                    .len()
+                // Not a `Transform`: each value takes a fresh nonce from `rng`.
+                let c = ciphers.first().ok_or(Error::Config("keyset"))?;
+                fill(out, c.max_output_len(v.len()), |o| {
+                    Ok(c.encrypt(rng, v, o)?.len())
+                })
             }
             Op::Deterministic(ciphers) => {
-                out.resize(DeterministicCipher::token_len(v.len()), 0);
-                ciphers
-                    .first()
-                    .ok_or(Error::Config("keyset"))?
-                    .encrypt(v, out)?
-                    .len()
+                run(ciphers.first().ok_or(Error::Config("keyset"))?, v, out)
             }
-            Op::Fpe(f) => {
-                out.resize(v.len(), 0);
-                f.encrypt(v, out)?.len()
-            }
-            Op::Generalize(g) => {
-                out.resize(v.len() + 48, 0);
-                g.apply(v, out)?.len()
-            }
-            Op::Mask(m) => {
-                out.resize(4 * v.len(), 0);
-                m.apply(v, out)?.len()
-            }
+            Op::Fpe(f) => run(&**f, v, out),
+            Op::Generalize(g) => run(g, v, out),
+            Op::Mask(m) => run(m, v, out),
             Op::DateShift(s, _) => {
-                out.resize(v.len() + 8, 0);
-                let subject =
-                    subject.ok_or(Error::Invalid("dateshift subject (empty or missing)"))?;
-                if subject.is_empty() {
-                    return Err(Error::Invalid("dateshift subject (empty or missing)"));
-                }
-                s.shift(v, subject, out)?.len()
+                let subject = subject
+                    .filter(|s| !s.is_empty())
+                    .ok_or(Error::Invalid("dateshift subject (empty or missing)"))?;
+                run(&s.for_subject(subject), v, out)
             }
             Op::Keep => {
                 out.extend_from_slice(v);
-                v.len()
+                Ok(())
             }
-            Op::Drop => 0,
-        };
-        out.truncate(n);
-        Ok(())
+            Op::Drop => Ok(()),
+        }
     }
 
     /// Recovers the (normalized) value of an `encrypt` or `fpe` field into
@@ -297,6 +276,23 @@ impl FieldProcessor {
         }
         Ok(())
     }
+}
+
+/// Runs `t` on `v` into `out`, sized by the length `t` publishes.
+fn run<T: Transform + ?Sized>(t: &T, v: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    fill(out, t.max_output_len(v.len()), |o| Ok(t.apply(v, o)?.len()))
+}
+
+/// Sizes `out` to `max_len`, lets `write` fill its front and keeps what it wrote.
+fn fill(
+    out: &mut Vec<u8>,
+    max_len: usize,
+    write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
+) -> Result<(), Error> {
+    out.resize(max_len, 0);
+    let n = write(out)?;
+    out.truncate(n);
+    Ok(())
 }
 
 #[cfg(test)]

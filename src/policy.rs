@@ -33,7 +33,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::transform::{FieldSpec, TransformSpec};
 
@@ -91,7 +91,7 @@ pub struct Binding<'p> {
 }
 
 /// What happens to columns the policy does not name.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Unlisted {
     /// Copied unchanged (the default).
@@ -105,7 +105,7 @@ pub enum Unlisted {
 }
 
 /// What happens to a record with a value that cannot be transformed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnError {
     /// Stop, write nothing, exit non-zero (the default).
@@ -115,8 +115,9 @@ pub enum OnError {
     DropRecord,
 }
 
-/// A parsed, validated policy.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// A parsed, validated policy. Serialized (e.g. with `toml`), it reads back
+/// equal through [`Policy::from_toml`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Format version; only 1 exists.
@@ -129,7 +130,7 @@ pub struct Policy {
     pub on_error: OnError,
     /// Column name (CSV header, column number without a header, or dotted
     /// JSON path) to its transform.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, FieldSpec>,
 }
 

@@ -20,16 +20,21 @@
 //! assert!(deid::scan::suggest_policy(&scan).contains("[fields.phone]"));
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
 use serde::Serialize;
 
 use crate::date::Date;
+use crate::encoding::Encoding;
 use crate::io::table::{InputError, Row, TableReader};
 use crate::normalize::{Country, Normalizer};
+use crate::policy::{OnError, Policy, Unlisted};
+use crate::transform::generalize::Generalization;
 use crate::transform::mask::Mask;
+use crate::transform::pseudonym;
+use crate::transform::{EncryptMode, FieldSpec, TransformSpec};
 
 /// What a column looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -367,82 +372,139 @@ fn mask(v: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What `deid scan` suggests for one column.
+enum Suggestion {
+    /// A field table, and why.
+    Field(&'static str, FieldSpec),
+    /// No table, a comment asking for review.
+    Review,
+}
+
+/// The suggestion for one scanned column, if any.
+fn suggestion(s: &ColumnScan) -> Option<Suggestion> {
+    let lower = s.column.to_ascii_lowercase();
+    let pseudonym = TransformSpec::Pseudonymize {
+        bytes: pseudonym::DEFAULT_BYTES,
+        encoding: Encoding::default(),
+    };
+    let with = |normalize: Normalizer, transform: TransformSpec| FieldSpec {
+        normalize: vec![normalize],
+        ..FieldSpec::new(transform)
+    };
+    let generalize = |g| FieldSpec::new(TransformSpec::Generalize(g));
+    let field = |why, spec| Some(Suggestion::Field(why, spec));
+    match s.kind {
+        Kind::KrMobile => field(
+            "Korean mobile numbers: keyed pseudonym, same person same value",
+            with(Normalizer::Phone(Country::KR), pseudonym),
+        ),
+        Kind::Phone => field("phone numbers: keyed pseudonym", FieldSpec::new(pseudonym)),
+        Kind::Email => field(
+            "emails: deterministic token (reversible with the key, joinable)",
+            with(
+                Normalizer::Email,
+                TransformSpec::Encrypt {
+                    mode: EncryptMode::Deterministic,
+                },
+            ),
+        ),
+        Kind::KrRrn => field(
+            "resident registration numbers: do not ship them (pseudonymize if linkage needs them)",
+            FieldSpec::new(TransformSpec::Drop),
+        ),
+        Kind::CardNumber => field(
+            "card numbers: format-preserving encryption (or drop)",
+            with(Normalizer::Digits, TransformSpec::Fpe),
+        ),
+        Kind::Ipv4 | Kind::Ipv6 => {
+            field("IP addresses: keyed pseudonym", FieldSpec::new(pseudonym))
+        }
+        Kind::KrName => field("personal names: drop", FieldSpec::new(TransformSpec::Drop)),
+        Kind::Date if lower.contains("birth") || lower.contains("dob") => field(
+            "birth dates: year only (a quasi-identifier)",
+            generalize(Generalization::Year),
+        ),
+        Kind::Date => field(
+            "dates: year and month",
+            generalize(Generalization::YearMonth),
+        ),
+        Kind::PostalCode => field(
+            "postal codes: first 3 digits (a quasi-identifier)",
+            generalize(Generalization::Prefix { keep: 3 }),
+        ),
+        Kind::HexDigest | Kind::Base64Digest => field(
+            "digests: unsalted hashes of identifiers are reversible, so drop them; check with `deid audit hashes`",
+            FieldSpec::new(TransformSpec::Drop),
+        ),
+        Kind::Text if s.values > 0 => Some(Suggestion::Review),
+        _ => None,
+    }
+}
+
 /// A policy (TOML) for the scanned columns, with a comment per decision.
+///
+/// The policy is built as a [`Policy`] and its [`FieldSpec`]s and written
+/// with the `toml` serializer (which quotes column names as TOML needs), one
+/// table at a time so each can carry its comment; it reads back with
+/// [`Policy::from_toml`].
 pub fn suggest_policy(scans: &[ColumnScan]) -> String {
-    let mut out = String::from(
-        "# Suggested by `deid scan`: review every field before use.\nversion = 1\nunlisted = \"keep\"\non_error = \"fail\"\n",
-    );
+    let header = Policy {
+        version: 1,
+        unlisted: Unlisted::Keep,
+        on_error: OnError::Fail,
+        fields: BTreeMap::new(),
+    };
+    let mut out = String::from("# Suggested by `deid scan`: review every field before use.\n");
+    out.push_str(&to_toml(&header, "the policy header"));
     for s in scans {
-        let name = toml_key(&s.column);
-        let lower = s.column.to_ascii_lowercase();
-        let body: Option<(&str, String)> = match s.kind {
-            Kind::KrMobile => Some((
-                "Korean mobile numbers: keyed pseudonym, same person same value",
-                "normalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"".into(),
-            )),
-            Kind::Phone => Some((
-                "phone numbers: keyed pseudonym",
-                "transform = \"pseudonymize\"".into(),
-            )),
-            Kind::Email => Some((
-                "emails: deterministic token (reversible with the key, joinable)",
-                "normalize = [\"email\"]\ntransform = \"encrypt\"\nmode = \"deterministic\"".into(),
-            )),
-            Kind::KrRrn => Some((
-                "resident registration numbers: do not ship them (pseudonymize if linkage needs them)",
-                "transform = \"drop\"".into(),
-            )),
-            Kind::CardNumber => Some((
-                "card numbers: format-preserving encryption (or drop)",
-                "normalize = [\"digits\"]\ntransform = \"fpe\"".into(),
-            )),
-            Kind::Ipv4 | Kind::Ipv6 => Some((
-                "IP addresses: keyed pseudonym",
-                "transform = \"pseudonymize\"".into(),
-            )),
-            Kind::KrName => Some(("personal names: drop", "transform = \"drop\"".into())),
-            Kind::Date if lower.contains("birth") || lower.contains("dob") => Some((
-                "birth dates: year only (a quasi-identifier)",
-                "transform = \"generalize\"\nto = \"year\"".into(),
-            )),
-            Kind::Date => Some((
-                "dates: year and month",
-                "transform = \"generalize\"\nto = \"year-month\"".into(),
-            )),
-            Kind::PostalCode => Some((
-                "postal codes: first 3 digits (a quasi-identifier)",
-                "transform = \"generalize\"\nto = \"prefix\"\nkeep = 3".into(),
-            )),
-            Kind::HexDigest | Kind::Base64Digest => Some((
-                "digests: unsalted hashes of identifiers are reversible, so drop them; check with `deid audit hashes`",
-                "transform = \"drop\"".into(),
-            )),
-            Kind::Text if s.values > 0 => {
-                out.push_str(&format!("\n# {}: free text may contain identifiers; review it (transform = \"drop\" if unsure).\n", s.column));
-                None
+        let column = comment_text(&s.column);
+        match suggestion(s) {
+            Some(Suggestion::Field(why, spec)) => {
+                out.push_str(&format!(
+                    "\n# {column}: {why} ({:.0}% of sampled values)\n",
+                    s.share * 100.0
+                ));
+                let table = FieldTable {
+                    fields: BTreeMap::from([(s.column.as_str(), &spec)]),
+                };
+                out.push_str(&to_toml(&table, &column));
             }
-            _ => None,
-        };
-        if let Some((why, fields)) = body {
-            out.push_str(&format!(
-                "\n# {}: {why} ({:.0}% of sampled values)\n[fields.{name}]\n{fields}\n",
-                s.column,
-                s.share * 100.0
-            ));
+            Some(Suggestion::Review) => out.push_str(&format!(
+                "\n# {column}: free text may contain identifiers; review it (transform = \"drop\" if unsure).\n"
+            )),
+            None => {}
         }
     }
     out
 }
 
-fn toml_key(k: &str) -> String {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        k.to_string()
-    } else {
-        format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\""))
-    }
+/// One `[fields.<column>]` table of a [`Policy`], written under its comment.
+#[derive(Serialize)]
+struct FieldTable<'a> {
+    fields: BTreeMap<&'a str, &'a FieldSpec>,
+}
+
+/// `value` as TOML. The policy types always serialize (the tests write
+/// every suggestion); should one ever fail, the line written instead is not
+/// TOML, so the policy refuses to load rather than leave `what` unprotected.
+fn to_toml<T: Serialize>(value: &T, what: &str) -> String {
+    toml::to_string(value).unwrap_or_else(|_| {
+        format!("!!! deid scan could not write {what}; do not use this policy\n")
+    })
+}
+
+/// A column name fit for a one-line comment: control characters (a CSV
+/// header may hold a newline) are escaped so they cannot start a TOML line.
+fn comment_text(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

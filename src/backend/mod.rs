@@ -73,12 +73,13 @@ pub(crate) enum HmacKey {
 }
 
 impl HmacKey {
-    pub(crate) fn new(backend: Backend, key: &[u8]) -> Result<Self, crate::CryptoError> {
-        Ok(match backend {
-            Backend::RustCrypto => HmacKey::RustCrypto(rustcrypto::HmacSha256::new(key)?),
+    /// Keys HMAC-SHA256 (infallible in both backends: any key length).
+    pub(crate) fn new(backend: Backend, key: &[u8]) -> Self {
+        match backend {
+            Backend::RustCrypto => HmacKey::RustCrypto(rustcrypto::HmacSha256::keyed(key)),
             #[cfg(feature = "ring")]
-            Backend::Ring => HmacKey::Ring(ring::HmacSha256::new(key)),
-        })
+            Backend::Ring => HmacKey::Ring(ring::HmacSha256::keyed(key)),
+        }
     }
 
     /// HMAC-SHA256 of `data`.
@@ -102,6 +103,8 @@ pub(crate) enum GcmKey {
 }
 
 impl GcmKey {
+    /// Expands an AES-256-GCM key. Fallible only because ring's constructor
+    /// is (see `ring::Gcm::new`); RustCrypto's cannot fail.
     pub(crate) fn new(backend: Backend, key: &[u8; 32]) -> Result<Self, crate::CryptoError> {
         Ok(match backend {
             Backend::RustCrypto => GcmKey::RustCrypto(rustcrypto::Gcm::new(key)),

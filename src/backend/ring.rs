@@ -24,9 +24,14 @@ use crate::CryptoError;
 pub struct HmacSha256(hmac::Key);
 
 impl HmacSha256 {
-    /// Keys the MAC.
+    /// Keys the MAC (infallible: HMAC takes keys of any length).
     pub fn new(key: &[u8]) -> Self {
         HmacSha256(hmac::Key::new(hmac::HMAC_SHA256, key))
+    }
+
+    /// The same as [`HmacSha256::new`], under the name both backends share.
+    pub fn keyed(key: &[u8]) -> Self {
+        Self::new(key)
     }
 
     /// HMAC-SHA256 of `data`.
@@ -56,6 +61,10 @@ impl Gcm {
     ///
     /// # Errors
     /// Never in practice: a 32-byte key is the length AES-256-GCM takes.
+    /// ring's key constructor is fallible (it checks the length at run
+    /// time), and turning its error into a panic would put a panic in
+    /// library code, so this one stays a `Result` where RustCrypto's
+    /// `Gcm::new` is not.
     pub fn new(key: &[u8; 32]) -> Result<Self, CryptoError> {
         UnboundKey::new(&AES_256_GCM, key)
             .map(|k| Gcm(LessSafeKey::new(k)))

@@ -42,10 +42,18 @@ impl HmacSha256 {
     /// Absorbs the key's inner and outer pads.
     ///
     /// # Errors
-    /// Never in practice: HMAC takes keys of any length.
+    /// Never: HMAC takes keys of any length. The `Result` is kept for
+    /// callers written against it; [`HmacSha256::keyed`] is the same without
+    /// it, as ring's `HmacSha256::new` is.
     pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
-        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| CryptoError)?;
-        // RFC 2104: a key longer than the block is hashed first.
+        Ok(Self::keyed(key))
+    }
+
+    /// Absorbs the key's inner and outer pads (infallible: HMAC takes keys of
+    /// any length).
+    pub fn keyed(key: &[u8]) -> Self {
+        // RFC 2104: a key longer than the block is hashed first, a shorter
+        // one zero-padded; HMAC under this 64-byte K0 is HMAC under `key`.
         let mut k0 = zeroize::Zeroizing::new([0u8; 64]);
         if key.len() > 64 {
             use sha2::Digest;
@@ -53,6 +61,7 @@ impl HmacSha256 {
         } else {
             k0[..key.len()].copy_from_slice(key);
         }
+        let mac = <Hmac<Sha256> as hmac::KeyInit>::new(&(*k0).into());
         let mut pad = zeroize::Zeroizing::new([[0u8; 64]]);
         let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
         for (p, k) in pad[0].iter_mut().zip(k0.iter()) {
@@ -63,7 +72,7 @@ impl HmacSha256 {
             *p = k ^ 0x5c;
         }
         sha2::block_api::compress256(&mut outer, &*pad);
-        Ok(HmacSha256 { mac, inner, outer })
+        HmacSha256 { mac, inner, outer }
     }
 
     /// HMAC-SHA256 of `data`.
@@ -122,7 +131,7 @@ fn hmac_short(inner: &[u32; 8], outer: &[u32; 8], data: &[u8]) -> [u8; 32] {
 pub struct Gcm(Aes256Gcm);
 
 impl Gcm {
-    /// Expands the key.
+    /// Expands the key (infallible: the type fixes the key length).
     pub fn new(key: &[u8; 32]) -> Self {
         Gcm(Aes256Gcm::new(key.into()))
     }
@@ -169,7 +178,7 @@ mod tests {
     fn fast_path_equals_the_hmac_crate_at_every_length_and_key_size() {
         for key_len in [0usize, 1, 32, 64, 65, 200] {
             let key: [u8; 200] = core::array::from_fn(|i| (i * 7 + key_len) as u8);
-            let h = HmacSha256::new(&key[..key_len]).unwrap();
+            let h = HmacSha256::keyed(&key[..key_len]);
             for len in 0..=130usize {
                 let msg: [u8; 130] = core::array::from_fn(|i| (i * 13 + len) as u8);
                 let mut m = Hmac::<Sha256>::new_from_slice(&key[..key_len]).unwrap();

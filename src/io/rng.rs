@@ -1,7 +1,46 @@
-//! A per-thread buffer over the OS random source, so random nonces cost a
-//! memcpy rather than a system call each.
+//! The operating system's random source: the one place deid calls
+//! `getrandom`. [`OsRng`] makes keys (`deid keygen`); [`BufferedOsRng`], a
+//! per-thread buffer over it, makes nonces, so each costs a memcpy rather
+//! than a system call.
+//!
+//! The core takes any `rand_core::CryptoRng` from its caller and never
+//! reaches for the OS itself, so it stays `no_std`.
 
-use crate::transform::encrypt::OsRng;
+/// The operating system's random source as a `rand_core` RNG (`getrandom`).
+///
+/// # Panics
+/// If the OS random source fails: without randomness no safe key or nonce
+/// can be made, so it stops rather than continue with predictable bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsRng;
+
+impl rand_core::TryRng for OsRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    #[allow(clippy::panic)]
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        if let Err(e) = getrandom::fill(dst) {
+            // Without randomness no safe nonce or key can be made: stop
+            // rather than continue with predictable bytes.
+            std::panic!("the OS random source failed: {e}");
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for OsRng {}
 
 /// Reads 4 KiB from the OS at a time and hands it out.
 pub struct BufferedOsRng {

@@ -31,6 +31,7 @@ use crate::backend::{Backend, HmacKey};
 use crate::date::Date;
 use crate::error::Error;
 use crate::key::{MasterKey, Purpose};
+use crate::transform::Transform;
 
 /// Largest `max_days` accepted (about 27 years).
 pub const MAX_DAYS: u32 = 10_000;
@@ -52,7 +53,7 @@ impl DateShifter {
         }
         let sub: Zeroizing<[u8; 32]> = key.subkey(Purpose::DateShift, context)?;
         Ok(DateShifter {
-            mac: HmacKey::new(Backend::default(), &*sub)?,
+            mac: HmacKey::new(Backend::default(), &*sub),
             max_days,
         })
     }
@@ -66,6 +67,13 @@ impl DateShifter {
         (u64::from_be_bytes(head) % span) as i64 - i64::from(self.max_days)
     }
 
+    /// The most bytes [`Self::shift`] writes for a value of `input_len`
+    /// bytes: `input_len`, as the date keeps its layout (a year is always
+    /// four digits) and the time part is copied.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        input_len
+    }
+
     /// Moves the date in `value` by `subject`'s offset, keeping its layout
     /// and any time part.
     ///
@@ -77,9 +85,45 @@ impl DateShifter {
         subject: &[u8],
         out: &'a mut [u8],
     ) -> Result<&'a [u8], Error> {
+        self.for_subject(subject).apply(value, out)
+    }
+
+    /// This shifter bound to one subject: a [`Transform`] of the date alone,
+    /// the call shape of every other transform. The offset is computed here,
+    /// once.
+    pub fn for_subject(&self, subject: &[u8]) -> SubjectShift {
+        SubjectShift {
+            offset: self.offset(subject),
+        }
+    }
+}
+
+/// A [`DateShifter`] bound to one subject's offset (see
+/// [`DateShifter::for_subject`]).
+pub struct SubjectShift {
+    offset: i64,
+}
+
+impl Transform for SubjectShift {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        input_len
+    }
+
+    /// Moves the date in `value` by the subject's offset, keeping its layout
+    /// and any time part.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`]`("date")`, [`Error::BufferTooSmall`].
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
         let (date, layout) = Date::parse(value)?;
-        date.add_days(self.offset(subject))
-            .write(layout, value, out)
+        date.add_days(self.offset).write(layout, value, out)
+    }
+}
+
+impl core::fmt::Debug for SubjectShift {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The offset is the secret that dateshift hides.
+        f.write_str("SubjectShift { .. }")
     }
 }
 

@@ -164,6 +164,12 @@ impl RandomizedCipher {
         Encoding::Base64Url.encoded_len(HEADER_LEN + NONCE_LEN + n + TAG_LEN)
     }
 
+    /// The most bytes [`Self::encrypt`] writes for a plaintext of
+    /// `input_len` bytes: [`Self::token_len`], every token's exact length.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        Self::token_len(input_len)
+    }
+
     /// Encrypts `plaintext` with a fresh nonce from `rng` into the front of `out`.
     ///
     /// # Errors
@@ -265,6 +271,12 @@ impl DeterministicCipher {
         Encoding::Base64Url.encoded_len(HEADER_LEN + TAG_LEN + n)
     }
 
+    /// The most bytes [`Self::encrypt`] writes for a plaintext of
+    /// `input_len` bytes: [`Self::token_len`], every token's exact length.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        Self::token_len(input_len)
+    }
+
     /// Encrypts `plaintext` into the front of `out`.
     ///
     /// # Errors
@@ -295,6 +307,16 @@ impl DeterministicCipher {
         tag.copy_from_slice(&head[HEADER_LEN..]);
         self.siv.open(body, &tag)?;
         Ok(body)
+    }
+}
+
+impl super::Transform for DeterministicCipher {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        DeterministicCipher::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        self.encrypt(value, out).map(str::as_bytes)
     }
 }
 
@@ -379,40 +401,10 @@ pub mod raw {
     }
 }
 
-/// The operating system's random source as a `rand_core` RNG (`getrandom`).
+/// The operating system's random source, owned by [`crate::io::rng`] and
+/// re-exported here for callers that found it next to the cipher.
 #[cfg(feature = "std")]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OsRng;
-
-#[cfg(feature = "std")]
-impl rand_core::TryRng for OsRng {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    #[allow(clippy::panic)]
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        if let Err(e) = getrandom::fill(dst) {
-            // Without randomness no safe nonce or key can be made: stop
-            // rather than continue with predictable bytes.
-            std::panic!("the OS random source failed: {e}");
-        }
-        Ok(())
-    }
-}
-
-#[cfg(feature = "std")]
-impl rand_core::TryCryptoRng for OsRng {}
+pub use crate::io::rng::OsRng;
 
 #[cfg(test)]
 mod tests {

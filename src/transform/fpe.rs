@@ -88,6 +88,12 @@ impl Ff1Digits {
         })
     }
 
+    /// The most bytes [`Self::encrypt`] and [`Self::decrypt`] write for a
+    /// value of `input_len` bytes: `input_len`, as FF1 keeps the layout.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        input_len
+    }
+
     /// Encrypts the digits of `value` into the front of `out` (same length).
     ///
     /// # Errors
@@ -265,6 +271,16 @@ fn str_m(mut x: u128, out: &mut &mut [u8]) {
     for slot in out.iter_mut().rev() {
         *slot = (x % 10) as u8;
         x /= 10;
+    }
+}
+
+impl super::Transform for Ff1Digits {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        Ff1Digits::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        self.encrypt(value, out).map(str::as_bytes)
     }
 }
 

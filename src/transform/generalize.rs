@@ -59,7 +59,31 @@ pub enum Generalization {
     },
 }
 
+/// The longest 64-bit integer label, `-9223372036854775808`.
+const I64_TEXT: usize = 20;
+
 impl Generalization {
+    /// The most bytes [`Self::apply`] writes for a value of `input_len`
+    /// bytes: 4 for a year, 7 for a year and month, two 64-bit integers and
+    /// a dash for an age band or a bucket, `input_len` for a prefix, and for
+    /// top/bottom coding the larger of `>=`/`<=` with a 64-bit integer and
+    /// the (trimmed) value itself.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        match self {
+            Generalization::Year => 4,
+            Generalization::YearMonth => 7,
+            Generalization::AgeBand { .. } | Generalization::Bucket { .. } => 2 * I64_TEXT + 1,
+            Generalization::Prefix { .. } => input_len,
+            Generalization::TopBottom { .. } => {
+                if input_len > 2 + I64_TEXT {
+                    input_len
+                } else {
+                    2 + I64_TEXT
+                }
+            }
+        }
+    }
+
     /// Generalizes `value` into the front of `out`.
     ///
     /// # Errors
@@ -116,6 +140,16 @@ impl Generalization {
         let len = w.len;
         res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
         Ok(&out[..len])
+    }
+}
+
+impl super::Transform for Generalization {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        Generalization::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        Generalization::apply(self, value, out)
     }
 }
 

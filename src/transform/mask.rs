@@ -36,10 +36,20 @@ impl Default for Mask {
 }
 
 impl Mask {
+    /// The most bytes [`Self::apply`] writes for a value of `input_len`
+    /// bytes: `input_len` times the UTF-8 length of `mask_char`. Each
+    /// character of `l` bytes becomes itself or the mask character of `m`
+    /// bytes, at most `max(l, m) <= l * m` bytes, and the `l` sum to
+    /// `input_len`.
+    pub const fn max_output_len(&self, input_len: usize) -> usize {
+        input_len.saturating_mul(self.mask_char.len_utf8())
+    }
+
     /// Masks `value` (UTF-8, counted in characters) into the front of `out`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for non-UTF-8 input, [`Error::BufferTooSmall`].
+    /// [`Error::Invalid`] for non-UTF-8 input, [`Error::BufferTooSmall`] if
+    /// `out` is shorter than the output (at most [`Self::max_output_len`]).
     pub fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
         let s = core::str::from_utf8(value).map_err(|_| Error::Invalid("UTF-8"))?;
         let n = s.chars().count();
@@ -52,11 +62,21 @@ impl Mask {
             let enc = c.encode_utf8(&mut utf8).as_bytes();
             let needed = len + enc.len();
             out.get_mut(len..needed)
-                .ok_or(Error::BufferTooSmall(4 * n))?
+                .ok_or(Error::BufferTooSmall(self.max_output_len(value.len())))?
                 .copy_from_slice(enc);
             len = needed;
         }
         Ok(&out[..len])
+    }
+}
+
+impl super::Transform for Mask {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        Mask::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        Mask::apply(self, value, out)
     }
 }
 

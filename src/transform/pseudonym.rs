@@ -72,7 +72,7 @@ impl Pseudonymizer {
             return Err(Error::Config("bytes (8 to 32)"));
         }
         let sub: Zeroizing<[u8; 32]> = key.subkey(Purpose::Pseudonym, context)?;
-        let mac = HmacKey::new(backend, &*sub)?;
+        let mac = HmacKey::new(backend, &*sub);
         Ok(Pseudonymizer {
             mac,
             bytes,
@@ -81,8 +81,14 @@ impl Pseudonymizer {
     }
 
     /// Length of every pseudonym this instance writes.
-    pub fn output_len(&self) -> usize {
+    pub const fn output_len(&self) -> usize {
         self.encoding.encoded_len(self.bytes)
+    }
+
+    /// The most bytes [`Self::pseudonymize`] writes for a value of
+    /// `input_len` bytes: [`Self::output_len`], whatever the input.
+    pub const fn max_output_len(&self, _input_len: usize) -> usize {
+        self.output_len()
     }
 
     /// Writes the pseudonym of `value` into the front of `out`.
@@ -99,6 +105,16 @@ impl Pseudonymizer {
     #[inline]
     pub fn mac(&self, value: &[u8]) -> [u8; 32] {
         self.mac.mac(value)
+    }
+}
+
+impl super::Transform for Pseudonymizer {
+    fn max_output_len(&self, input_len: usize) -> usize {
+        Pseudonymizer::max_output_len(self, input_len)
+    }
+
+    fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        self.pseudonymize(value, out).map(str::as_bytes)
     }
 }
 

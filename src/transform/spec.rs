@@ -151,8 +151,11 @@ impl TransformSpec {
 /// let bad = serde_json::from_str::<FieldSpec>(r#"{"transform": "pseudonymize", "keep": 3}"#);
 /// assert!(bad.unwrap_err().to_string().contains("`keep` does not apply to `pseudonymize`"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(try_from = "RawFieldSpec")]
+///
+/// Serializing writes the same flat table back, every option of the
+/// transform explicit (defaults included), so it reads back equal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawFieldSpec", into = "RawFieldSpec")]
 pub struct FieldSpec {
     /// Normalizers run before the transform, in order.
     pub normalize: Vec<Normalizer>,
@@ -177,7 +180,7 @@ impl FieldSpec {
 }
 
 /// Generalization targets as written in policies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum GeneralizeTo {
     Year,
@@ -188,28 +191,117 @@ enum GeneralizeTo {
     TopBottom,
 }
 
-#[derive(Deserialize)]
+/// A `[fields.<name>]` table as written: every option of every transform,
+/// checked against the transform when it becomes a [`FieldSpec`].
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFieldSpec {
-    transform: TransformKind,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     normalize: Vec<Normalizer>,
+    transform: TransformKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     empty: Option<EmptyRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<Encoding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     mode: Option<EncryptMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<GeneralizeTo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     keep: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     width: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     as_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     top: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bottom: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     keep_first: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     keep_last: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     mask_char: Option<char>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
+}
+
+impl From<FieldSpec> for RawFieldSpec {
+    fn from(spec: FieldSpec) -> Self {
+        let mut raw = RawFieldSpec {
+            normalize: spec.normalize,
+            transform: spec.transform.kind(),
+            context: spec.context,
+            // Only a non-default rule is written, as a policy author would.
+            empty: (spec.empty != EmptyRule::default()).then_some(spec.empty),
+            bytes: None,
+            encoding: None,
+            mode: None,
+            to: None,
+            keep: None,
+            width: None,
+            as_of: None,
+            top: None,
+            bottom: None,
+            keep_first: None,
+            keep_last: None,
+            mask_char: None,
+            max_days: None,
+            subject: None,
+        };
+        match spec.transform {
+            TransformSpec::Pseudonymize { bytes, encoding } => {
+                raw.bytes = Some(bytes);
+                raw.encoding = Some(encoding);
+            }
+            TransformSpec::Encrypt { mode } => raw.mode = Some(mode),
+            TransformSpec::Generalize(g) => match g {
+                Generalization::Year => raw.to = Some(GeneralizeTo::Year),
+                Generalization::YearMonth => raw.to = Some(GeneralizeTo::YearMonth),
+                Generalization::AgeBand { width, as_of } => {
+                    raw.to = Some(GeneralizeTo::AgeBand);
+                    raw.width = Some(u64::from(width));
+                    raw.as_of = Some(format!(
+                        "{:04}-{:02}-{:02}",
+                        as_of.year(),
+                        as_of.month(),
+                        as_of.day()
+                    ));
+                }
+                Generalization::Bucket { width } => {
+                    raw.to = Some(GeneralizeTo::Bucket);
+                    raw.width = Some(width);
+                }
+                Generalization::Prefix { keep } => {
+                    raw.to = Some(GeneralizeTo::Prefix);
+                    raw.keep = Some(keep);
+                }
+                Generalization::TopBottom { top, bottom } => {
+                    raw.to = Some(GeneralizeTo::TopBottom);
+                    raw.top = top;
+                    raw.bottom = bottom;
+                }
+            },
+            TransformSpec::Mask(m) => {
+                raw.keep_first = Some(m.keep_first);
+                raw.keep_last = Some(m.keep_last);
+                raw.mask_char = Some(m.mask_char);
+            }
+            TransformSpec::Dateshift { max_days, subject } => {
+                raw.max_days = Some(max_days);
+                raw.subject = Some(subject);
+            }
+            TransformSpec::Fpe | TransformSpec::Drop | TransformSpec::Keep => {}
+        }
+        raw
+    }
 }
 
 impl TryFrom<RawFieldSpec> for FieldSpec {
@@ -401,6 +493,35 @@ mod tests {
             s.transform,
             TransformSpec::Generalize(Generalization::Prefix { keep: 3 })
         );
+    }
+
+    #[test]
+    fn serializing_reads_back_equal() {
+        for json in [
+            r#"{"transform": "pseudonymize", "normalize": ["trim", "phone:KR"], "context": "c", "empty": "error"}"#,
+            r#"{"transform": "pseudonymize", "bytes": 32, "encoding": "base32"}"#,
+            r#"{"transform": "encrypt", "mode": "randomized", "empty": "transform"}"#,
+            r#"{"transform": "fpe", "normalize": ["digits"]}"#,
+            r#"{"transform": "generalize", "to": "year"}"#,
+            r#"{"transform": "generalize", "to": "year-month"}"#,
+            r#"{"transform": "generalize", "to": "age-band", "as_of": "2025-01-02", "width": 5}"#,
+            r#"{"transform": "generalize", "to": "bucket", "width": 1000}"#,
+            r#"{"transform": "generalize", "to": "prefix", "keep": 3}"#,
+            r#"{"transform": "generalize", "to": "top-bottom", "top": 90}"#,
+            r#"{"transform": "generalize", "to": "top-bottom", "top": 90, "bottom": -3}"#,
+            r#"{"transform": "mask", "keep_first": 1, "mask_char": "○"}"#,
+            r#"{"transform": "dateshift", "subject": "id", "max_days": 7}"#,
+            r#"{"transform": "drop"}"#,
+            r#"{"transform": "keep"}"#,
+        ] {
+            let spec = parse(json).unwrap();
+            let text = serde_json::to_string(&spec).unwrap();
+            assert_eq!(parse(&text), Ok(spec), "{json} -> {text}");
+        }
+        // Defaults are written out; an empty normalizer list and the
+        // default empty rule are not.
+        let text = serde_json::to_string(&parse(r#"{"transform": "encrypt"}"#).unwrap()).unwrap();
+        assert_eq!(text, r#"{"transform":"encrypt","mode":"deterministic"}"#);
     }
 
     #[test]

@@ -134,7 +134,11 @@ fn debug_output_never_shows_a_planted_value() {
     assert!(t.read_row(&mut row).unwrap());
     check("Row", &row);
     let mut rec = CsvRecord::new();
-    assert!(CsvParser::new(b',').read(PLANTED.as_bytes(), &mut 0, &mut rec));
+    assert!(
+        CsvParser::new(b',')
+            .read(PLANTED.as_bytes(), &mut 0, &mut rec)
+            .unwrap()
+    );
     check("CsvRecord", &rec);
 
     // Linkage on a planted quasi-identifier.

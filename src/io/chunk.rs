@@ -205,7 +205,7 @@ mod tests {
         for chunk in &c {
             parser.restart();
             let mut pos = 0;
-            while parser.read(chunk.as_bytes(), &mut pos, &mut rec) {
+            while parser.read(chunk.as_bytes(), &mut pos, &mut rec).unwrap() {
                 ours.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
             }
         }

@@ -36,6 +36,10 @@ pub enum InputErrorKind {
     Json(String),
     /// A quoted CSV field is still open at the end of the input.
     UnterminatedQuote,
+    /// A quoted CSV field is followed by text before the next delimiter
+    /// (`"ok,"text`): read leniently, that text would join the field before
+    /// it, so the record is refused.
+    MalformedQuote,
     /// A record is longer than the reader's limit (a quoted field spanning
     /// most of the file, usually a stray quote).
     RecordTooLong {
@@ -140,7 +144,8 @@ impl fmt::Display for InputError {
         }
         f.write_str(": ")?;
         match &self.kind {
-            InputErrorKind::Io(e) => write!(f, "read or write failed: {e}"),
+            // The I/O error itself is the source (shown as its cause).
+            InputErrorKind::Io(_) => f.write_str("read or write failed"),
             InputErrorKind::Ragged { expected, found } => {
                 write!(f, "row has {found} fields, the header has {expected}")
             }
@@ -148,6 +153,9 @@ impl fmt::Display for InputError {
             InputErrorKind::Json(what) => write!(f, "not a JSON object: {what}"),
             InputErrorKind::UnterminatedQuote => f.write_str(
                 "a quoted field opened in this row is never closed before the end of the input",
+            ),
+            InputErrorKind::MalformedQuote => f.write_str(
+                "a quoted field is followed by text before the next delimiter (a quote that closes too early?)",
             ),
             InputErrorKind::RecordTooLong { limit } => write!(
                 f,
@@ -193,7 +201,6 @@ impl std::error::Error for InputError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             InputErrorKind::Io(e) => Some(e),
-            InputErrorKind::Policy(e) => Some(e),
             _ => None,
         }
     }

@@ -335,7 +335,10 @@ fn csv_columns<R: Read>(
     };
     let mut rec = CsvRecord::new();
     let mut parser = CsvParser::new(opts.delimiter);
-    if !parser.read(&first, &mut 0, &mut rec) {
+    let found = parser
+        .read(&first, &mut 0, &mut rec)
+        .map_err(|_| (Some(0), InputErrorKind::MalformedQuote))?;
+    if !found {
         return Err((None, InputErrorKind::Empty));
     }
     if !opts.has_header {

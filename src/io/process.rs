@@ -39,7 +39,7 @@ impl<'p> Plan<'p> {
             Format::Csv => policy.bind(columns, direction),
             Format::Jsonl => policy.bind_paths(columns, direction),
         }
-        .map_err(InputErrorKind::Policy)?;
+        .map_err(|e| InputErrorKind::Policy(redact_unlisted(e, columns)))?;
         let processors = binding
             .fields
             .iter()
@@ -98,6 +98,28 @@ impl<'p> Plan<'p> {
         self.binding.on_error == OnError::DropRecord
             && self.binding.direction == Direction::Apply
             && matches!(kind, InputErrorKind::Value(..))
+    }
+}
+
+/// Input column names in a policy error are shown only when they look like
+/// names: a file read with a header it does not have would otherwise print
+/// its first record (`unlisted = "error"` lists the columns it refuses).
+fn redact_unlisted(e: PolicyError, columns: &[String]) -> PolicyError {
+    match e {
+        PolicyError::UnlistedColumns(names) => PolicyError::UnlistedColumns(
+            names
+                .into_iter()
+                .map(|n| {
+                    if super::header::is_plausible_column_name(&n) {
+                        n
+                    } else {
+                        let pos = columns.iter().position(|c| *c == n).map_or(0, |i| i + 1);
+                        std::format!("column {pos} (its name looks like data and is not shown)")
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -196,7 +218,18 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
     let mut pos = 0;
     w.parser.restart();
     let result = (|| {
-        while w.parser.read(chunk, &mut pos, &mut rec) {
+        loop {
+            let more = w
+                .parser
+                .read(chunk, &mut pos, &mut rec)
+                .map_err(|_| ChunkError {
+                    local_row: rows + 1,
+                    column: None,
+                    kind: InputErrorKind::MalformedQuote,
+                })?;
+            if !more {
+                break;
+            }
             rows += 1;
             let fail = |column, kind| ChunkError {
                 local_row: rows,
@@ -388,9 +421,14 @@ fn transform_json(
                 .into_iter()
                 .find(|l| !names.iter().any(|f| Policy::covers(f, l, true)))
             {
+                let shown = if super::header::is_plausible_column_name(&l) {
+                    l
+                } else {
+                    "a path whose keys look like data".into()
+                };
                 return Err((
-                    l.clone(),
-                    InputErrorKind::Policy(PolicyError::UnlistedColumns(vec![l])),
+                    shown.clone(),
+                    InputErrorKind::Policy(PolicyError::UnlistedColumns(vec![shown])),
                 ));
             }
         }

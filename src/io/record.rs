@@ -69,10 +69,18 @@ impl CsvRecord {
     }
 }
 
+/// A record whose quoting csv_core accepts only leniently: text between a
+/// closing quote and the next delimiter. See [`CsvParser::read`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MalformedQuote;
+
 /// A `csv_core` reader configured as the `csv` crate's default, for one
 /// delimiter.
 pub struct CsvParser {
     core: csv_core::Reader,
+    /// A second reader of the same grammar, for [`CsvParser::read`]'s
+    /// quoting check on a record already delimited by `core`.
+    check: csv_core::Reader,
     delimiter: u8,
     scratch: Vec<u8>,
     scratch_ends: Vec<usize>,
@@ -98,6 +106,7 @@ impl CsvParser {
     pub fn new(delimiter: u8) -> Self {
         let mut p = CsvParser {
             core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            check: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
             delimiter,
             scratch: vec![0; 4096],
             scratch_ends: vec![0; 64],
@@ -125,7 +134,97 @@ impl CsvParser {
     /// `pos`. `input` must hold whole records (a chunk, or the rest of a
     /// file): its end is the end of the last record. Returns false when no
     /// record is left; call [`restart`](Self::restart) before the next input.
-    pub fn read(&mut self, input: &[u8], pos: &mut usize, rec: &mut CsvRecord) -> bool {
+    ///
+    /// # Errors
+    /// [`MalformedQuote`] for a record with text between a closing quote and
+    /// the next delimiter (`"ok,"010-1234-5678`): csv_core keeps such text in
+    /// the quoted field, which moves a value into the column before it, so
+    /// deid refuses the record instead (RFC 4180 forbids it too).
+    ///
+    /// # Example
+    /// ```
+    /// use deid::io::record::{CsvParser, CsvRecord};
+    /// let mut p = CsvParser::new(b',');
+    /// let mut rec = CsvRecord::new();
+    /// let input = b"a,\"b,c\"\n\"x\"y,z\n";
+    /// let mut pos = 0;
+    /// assert!(p.read(input, &mut pos, &mut rec).unwrap());
+    /// assert_eq!(rec.get(1), Some(&b"b,c"[..]));
+    /// assert!(p.read(input, &mut pos, &mut rec).is_err());
+    /// ```
+    pub fn read(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+        rec: &mut CsvRecord,
+    ) -> Result<bool, MalformedQuote> {
+        let start = *pos;
+        let found = self.read_lenient(input, pos, rec);
+        if found {
+            let raw = input.get(start..*pos).unwrap_or_default();
+            if memchr::memchr(b'"', raw).is_some() && !self.quoting_ok(raw) {
+                return Err(MalformedQuote);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether every quoted field of one record's raw bytes closes right
+    /// before a delimiter or the record's end. csv_core's own field reader
+    /// splits the record; a quoted field is well formed exactly when its raw
+    /// text is the opening quote, its content with each `"` doubled, and the
+    /// closing quote, so its length is the content's plus two plus the
+    /// content's quotes, and it ends with a quote.
+    fn quoting_ok(&mut self, raw: &[u8]) -> bool {
+        // csv_core skips blank lines before a record; so does the check.
+        let skip = raw
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(raw.len());
+        let raw = &raw[skip..];
+        self.check.reset();
+        let mut pos = 0;
+        loop {
+            let start = pos;
+            let (mut out, mut quotes) = (0usize, 0usize);
+            loop {
+                let (res, nin, nout) = self.check.read_field(&raw[pos..], &mut self.scratch);
+                pos += nin;
+                out += nout;
+                quotes += memchr::memchr_iter(b'"', &self.scratch[..nout]).count();
+                match res {
+                    csv_core::ReadFieldResult::InputEmpty
+                    | csv_core::ReadFieldResult::OutputFull => {}
+                    csv_core::ReadFieldResult::End => return true,
+                    csv_core::ReadFieldResult::Field { record_end } => {
+                        let mut field = &raw[start..pos];
+                        if record_end {
+                            while let [rest @ .., b'\n' | b'\r'] = field {
+                                field = rest;
+                            }
+                        } else if let [rest @ .., last] = field {
+                            if *last == self.delimiter {
+                                field = rest;
+                            }
+                        }
+                        if field.first() == Some(&b'"')
+                            && (field.len() < 2
+                                || field.last() != Some(&b'"')
+                                || field.len() != out + 2 + quotes)
+                        {
+                            return false;
+                        }
+                        if record_end {
+                            return true;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_lenient(&mut self, input: &[u8], pos: &mut usize, rec: &mut CsvRecord) -> bool {
         if rec.data.is_empty() {
             rec.data.resize(256, 0);
         }
@@ -248,7 +347,7 @@ mod tests {
         let mut rec = CsvRecord::new();
         let mut pos = 0;
         let mut out = Vec::new();
-        while p.read(input, &mut pos, &mut rec) {
+        while p.read(input, &mut pos, &mut rec).unwrap() {
             out.push(
                 rec.iter()
                     .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -280,11 +379,35 @@ mod tests {
             b"a,b\r1,2\r3,4\r",
             b"\n\na,b\n\n1,2\n",
             b"h\n5'11\",x\n\"q\"\"q\",y\n",
-            b"a,\"b\"c,d\n",
             b"",
             b"\"\"\n",
         ] {
             assert_eq!(records(input), csv_crate(input), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_is_refused() {
+        let mut p = CsvParser::new(b',');
+        let mut rec = CsvRecord::new();
+        for bad in [
+            &b"a,\"b\"c,d\n"[..],
+            b"\"ok,\"PLANT, Jr.\",y\n",
+            b"\"x\"\"",
+            b"\n\n\"a\" ,b\r\n",
+        ] {
+            p.restart();
+            assert_eq!(p.read(bad, &mut 0, &mut rec), Err(MalformedQuote), "{bad:?}");
+        }
+        for good in [
+            &b"\"a\",\"b\"\"c\",\"\"\r\n"[..],
+            b"\n\"multi\nline\"\r",
+            b"5'11\",x",
+            b"\"\"\"\"",
+            b"a, \"b\" ",
+        ] {
+            p.restart();
+            assert_eq!(p.read(good, &mut 0, &mut rec), Ok(true), "{good:?}");
         }
     }
 

@@ -302,7 +302,13 @@ impl TableReader {
                 let first = t.chunks.first_record().map_err(|k| err(Some(0), k))?;
                 let mut rec = CsvRecord::new();
                 let width = match &first {
-                    Some(f) if t.parser.read(f, &mut 0, &mut rec) => rec.len(),
+                    Some(f)
+                        if t.parser
+                            .read(f, &mut 0, &mut rec)
+                            .map_err(|_| err(Some(0), InputErrorKind::MalformedQuote))? =>
+                    {
+                        rec.len()
+                    }
                     _ => return Err(err(None, InputErrorKind::Empty)),
                 };
                 if options.has_header {
@@ -453,7 +459,11 @@ impl TableReader {
         match self.format {
             Format::Csv => {
                 row.is_json = false;
-                while !self.parser.read(&self.chunk, &mut self.pos, &mut row.csv) {
+                while !self
+                    .parser
+                    .read(&self.chunk, &mut self.pos, &mut row.csv)
+                    .map_err(|_| err(&self.source, InputErrorKind::MalformedQuote, None))?
+                {
                     if !self.next_chunk()? {
                         return Ok(false);
                     }

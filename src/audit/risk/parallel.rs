@@ -83,7 +83,10 @@ fn class_sizes_in_chunks(
                             .collect();
                         parser.restart();
                         let mut pos = 0;
-                        while parser.read(&chunk, &mut pos, &mut rec) {
+                        while parser
+                            .read(&chunk, &mut pos, &mut rec)
+                            .map_err(|_| Error::new(ErrorKind::InvalidData, "malformed quoting"))?
+                        {
                             if rec.len() != width.load(std::sync::atomic::Ordering::Acquire) {
                                 return Err(Error::new(
                                     ErrorKind::InvalidData,
@@ -160,7 +163,9 @@ fn read_chunks(
         return Ok(());
     };
     let mut rec = crate::io::record::CsvRecord::new();
-    crate::io::record::CsvParser::new(delimiter).read(&first, &mut 0, &mut rec);
+    crate::io::record::CsvParser::new(delimiter)
+        .read(&first, &mut 0, &mut rec)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed quoting"))?;
     if qi.iter().any(|&i| i >= rec.len()) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,

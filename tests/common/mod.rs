@@ -97,7 +97,9 @@ impl Workdir {
     }
 }
 
+// Not every test binary runs deid.
 #[cfg(feature = "cli")]
+#[allow(unused_imports)]
 pub use cli::*;
 
 /// Runs of the built binary (only there with the `cli` feature).

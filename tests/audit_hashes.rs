@@ -4,12 +4,12 @@
 //! stay fast; the full spaces run in benches/.
 #![cfg(feature = "cli")]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+
+use common::{Ran, Workdir, assert_no_plant, run};
 use deid::audit::hashes::{Algorithm, Construction};
-
-const BIN: &str = env!("CARGO_BIN_EXE_deid");
 
 fn digest(algo: Algorithm, c: &Construction, id: &str) -> Vec<u8> {
     let mut out = [0u8; 64];
@@ -21,20 +21,18 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn write_csv(dir: &Path, name: &str, header: &str, values: &[String]) -> String {
-    let p = dir.join(name);
+fn write_csv(dir: &Workdir, name: &str, header: &str, values: &[String]) -> String {
     let mut text = format!("id,{header}\n");
     for (i, v) in values.iter().enumerate() {
         text.push_str(&format!("{i},{v}\n"));
     }
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
+    dir.write(name, text)
 }
 
 fn audit(args: &[&str]) -> (Output, serde_json::Value) {
     let mut all = vec!["audit", "hashes", "--json"];
     all.extend_from_slice(args);
-    let o = Command::new(BIN).args(&all).output().unwrap();
+    let o = run(&all);
     let doc = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
     (o, doc)
 }
@@ -48,20 +46,20 @@ const PHONES: [&str; 4] = [
 
 #[test]
 fn every_algorithm_is_recovered() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     for algo in Algorithm::ALL {
         let values: Vec<String> = PHONES
             .iter()
             .map(|p| hex(&digest(algo, &Construction::Plain, p)))
             .collect();
-        let f = write_csv(dir.path(), "h.csv", "h", &values);
+        let f = write_csv(&dir, "h.csv", "h", &values);
         let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
         assert_eq!(
             o.status.code(),
             Some(3),
             "{}: {}",
             algo.name(),
-            String::from_utf8_lossy(&o.stderr)
+            o.stderr_text()
         );
         let col = &doc["columns"][0];
         assert_eq!(col["reversed_rows"], 4, "{}", algo.name());
@@ -73,7 +71,7 @@ fn every_algorithm_is_recovered() {
 
 #[test]
 fn every_kr_mobile_format_and_encoding_is_recovered() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     // The four kr-mobile formats, restricted to 10^4 numbers by a mask.
     for (written, mask) in [
         ("01012340042", "0101234?d?d?d?d"),
@@ -88,7 +86,7 @@ fn every_kr_mobile_format_and_encoding_is_recovered() {
             ("base64", data_encoding::BASE64.encode(&d)),
             ("base64-url", data_encoding::BASE64URL_NOPAD.encode(&d)),
         ] {
-            let f = write_csv(dir.path(), "h.csv", "h", &[text.clone(), text.clone()]);
+            let f = write_csv(&dir, "h.csv", "h", &[text.clone(), text.clone()]);
             let (o, doc) = audit(&[&f, "-c", "h", "--space", mask, "--algo", "sha256"]);
             assert_eq!(o.status.code(), Some(3), "{written} {enc}");
             // base64url text without '-' or '_' is also valid base64: either name is right.
@@ -106,7 +104,7 @@ fn every_kr_mobile_format_and_encoding_is_recovered() {
 
 #[test]
 fn known_salt_and_leaked_key_are_recovered() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     for (prefix, at) in [(true, "prefix"), (false, "suffix")] {
         let c = Construction::Salted {
             salt: b"pepper".to_vec(),
@@ -116,7 +114,7 @@ fn known_salt_and_leaked_key_are_recovered() {
             .iter()
             .map(|p| hex(&digest(Algorithm::Sha256, &c, p)))
             .collect();
-        let f = write_csv(dir.path(), "s.csv", "h", &values);
+        let f = write_csv(&dir, "s.csv", "h", &values);
         let (o, doc) = audit(&[
             &f,
             "-c",
@@ -147,9 +145,8 @@ fn known_salt_and_leaked_key_are_recovered() {
         .iter()
         .map(|p| hex(&digest(Algorithm::Sha256, &c, p)))
         .collect();
-    let f = write_csv(dir.path(), "k.csv", "h", &values);
-    let keyfile = dir.path().join("key.bin");
-    std::fs::write(&keyfile, key).unwrap();
+    let f = write_csv(&dir, "k.csv", "h", &values);
+    let keyfile = dir.write("key.bin", key);
     let (o, doc) = audit(&[
         &f,
         "-c",
@@ -157,7 +154,7 @@ fn known_salt_and_leaked_key_are_recovered() {
         "--space",
         "010-1234-?d?d?d?d",
         "--hmac-key-file",
-        keyfile.to_str().unwrap(),
+        &keyfile,
     ]);
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(doc["columns"][0]["reversed_rows"], 4);
@@ -166,52 +163,25 @@ fn known_salt_and_leaked_key_are_recovered() {
 
 #[test]
 fn keyed_pseudonyms_from_deid_apply_are_not_reversed_and_get_the_honest_verdict() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let input = write_csv(
-        dir.path(),
+        &dir,
         "in.csv",
         "phone",
         &PHONES.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
     );
-    let keys = dir.path().join("keys.json");
-    assert!(
-        Command::new(BIN)
-            .args(["keygen", "-o", keys.to_str().unwrap()])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let policy = dir.path().join("p.toml");
+    let keys = dir.keygen("keys.json");
     // 32 bytes: the pseudonym has the length of a SHA-256 digest.
-    std::fs::write(
-        &policy,
+    let policy = dir.write(
+        "p.toml",
         "version = 1\n[fields.phone]\ntransform = \"pseudonymize\"\nbytes = 32\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out.csv");
-    let o = Command::new(BIN)
-        .args([
-            "apply",
-            "-q",
-            "-p",
-            policy.to_str().unwrap(),
-            "-k",
-            keys.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            &input,
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let (o, doc) = audit(&[
-        out.to_str().unwrap(),
-        "-c",
-        "phone",
-        "--space",
-        "010-1234-?d?d?d?d",
+    );
+    let out = dir.file("out.csv");
+    let o = run(&[
+        "apply", "-q", "-p", &policy, "-k", &keys, "-o", &out, &input,
     ]);
+    assert!(o.status.success());
+    let (o, doc) = audit(&[&out, "-c", "phone", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(0), "nothing reversed exits 0");
     let col = &doc["columns"][0];
     assert_eq!(col["reversed_rows"], 0);
@@ -222,7 +192,7 @@ fn keyed_pseudonyms_from_deid_apply_are_not_reversed_and_get_the_honest_verdict(
 
 #[test]
 fn mixed_and_malformed_columns_are_counted_exactly() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let mut values: Vec<String> = PHONES
         .iter()
         .map(|p| hex(&digest(Algorithm::Sha256, &Construction::Plain, p)))
@@ -238,7 +208,7 @@ fn mixed_and_malformed_columns_are_counted_exactly() {
     values.push("not-a-digest".into());
     values.push("abcd".into());
     values.push(String::new());
-    let f = write_csv(dir.path(), "m.csv", "h", &values);
+    let f = write_csv(&dir, "m.csv", "h", &values);
     let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(3));
     let col = &doc["columns"][0];
@@ -254,23 +224,8 @@ fn mixed_and_malformed_columns_are_counted_exactly() {
 
 #[test]
 fn naive_export_from_gen_reverses_with_a_dictionary_and_reveal_is_private() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("naive.csv");
-    assert!(
-        Command::new(BIN)
-            .args([
-                "gen",
-                "--rows",
-                "300",
-                "--naive-hash",
-                "-o",
-                data.to_str().unwrap()
-            ])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    let dir = Workdir::new();
+    let data = dir.gen_csv("naive.csv", 300, &["--naive-hash"]);
     // The auditor's dictionary: every phone and email written in the file's
     // own format (what a recipient holding another customer list would have).
     let text = std::fs::read_to_string(&data).unwrap();
@@ -283,47 +238,38 @@ fn naive_export_from_gen_reverses_with_a_dictionary_and_reveal_is_private() {
         emails.push_str(&f[3].to_uppercase());
         emails.push('\n');
     }
-    let pd = dir.path().join("phones.txt");
-    let ed = dir.path().join("emails.txt");
-    std::fs::write(&pd, phones).unwrap();
-    std::fs::write(&ed, emails).unwrap();
-    let reveal = dir.path().join("reveal.csv");
+    let pd = dir.write("phones.txt", phones);
+    let ed = dir.write("emails.txt", emails);
+    let reveal = dir.file("reveal.csv");
     let (o, doc) = audit(&[
-        data.to_str().unwrap(),
+        &data,
         "-c",
         "phone_sha256",
         "--dict",
-        pd.to_str().unwrap(),
+        &pd,
         "--space",
         "010-0000-00?d?d",
         "--reveal",
-        reveal.to_str().unwrap(),
+        &reveal,
     ]);
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(doc["columns"][0]["reversed_rows"], 300);
     // Emails: the dictionary is uppercase; --dict-normalize email recovers them.
-    let (_, doc) = audit(&[
-        data.to_str().unwrap(),
-        "-c",
-        "email_sha256",
-        "--dict",
-        ed.to_str().unwrap(),
-    ]);
+    let (_, doc) = audit(&[&data, "-c", "email_sha256", "--dict", &ed]);
     assert_eq!(doc["columns"][0]["reversed_rows"], 0);
     let (_, doc) = audit(&[
-        data.to_str().unwrap(),
+        &data,
         "-c",
         "email_sha256",
         "--dict",
-        ed.to_str().unwrap(),
+        &ed,
         "--dict-normalize",
         "email",
     ]);
     assert_eq!(doc["columns"][0]["reversed_rows"], 300);
     // Nothing in clear on stdout/stderr; the reveal file is 0600 and complete.
-    let stdout = String::from_utf8_lossy(&o.stdout);
     let first_phone = text.lines().nth(1).unwrap().split(',').nth(2).unwrap();
-    assert!(!stdout.contains(first_phone));
+    assert_no_plant("audit hashes --reveal", &o.stdout, [first_phone]);
     let rev = std::fs::read_to_string(&reveal).unwrap();
     assert!(rev.starts_with("column,digest,identifier,algorithm,format\n"));
     assert!(rev.contains(first_phone));
@@ -338,7 +284,7 @@ fn naive_export_from_gen_reverses_with_a_dictionary_and_reveal_is_private() {
     }
 }
 
-fn doc_distinct(data: &Path) -> usize {
+fn doc_distinct(data: &str) -> usize {
     let text = std::fs::read_to_string(data).unwrap();
     let mut v: Vec<&str> = text
         .lines()
@@ -352,13 +298,8 @@ fn doc_distinct(data: &Path) -> usize {
 
 #[test]
 fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write_csv(
-        dir.path(),
-        "n.csv",
-        "h",
-        &["hello world".into(), "x".into()],
-    );
+    let dir = Workdir::new();
+    let f = write_csv(&dir, "n.csv", "h", &["hello world".into(), "x".into()]);
     let (o, doc) = audit(&[&f, "-c", "h", "--space", "?d"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(
@@ -376,13 +317,13 @@ fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
 
 #[test]
 fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let values = vec![hex(&digest(
         Algorithm::Sha256,
         &Construction::Plain,
         "1234567890123456",
     ))];
-    let f = write_csv(dir.path(), "h.csv", "h", &values);
+    let f = write_csv(&dir, "h.csv", "h", &values);
     for (mask, size) in [
         ("?d".repeat(16), "10^16 candidates"),
         ("?a".repeat(12), "5.40e23 candidates"),
@@ -390,7 +331,7 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
         ("?a".repeat(40), "more than 3.4e38 candidates"),
     ] {
         let (o, _) = audit(&[&f, "-c", "h", "--space", &mask]);
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = o.stderr_text();
         assert_eq!(o.status.code(), Some(1), "{mask}: {err}");
         assert!(err.contains(size), "{mask}: {err}");
         assert!(err.contains("at 5e7/s"), "{mask}: {err}");
@@ -398,5 +339,5 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
         assert!(!err.contains("panicked"), "{mask}: {err}");
     }
     let (o, _) = audit(&[&f, "-c", "h", "--space", &"?d".repeat(16)]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("about 6.3 years"));
+    assert!(o.stderr_text().contains("about 6.3 years"));
 }

@@ -1,33 +1,24 @@
 //! `deid bench` as a user runs it: the built binary, a short filtered run.
 #![cfg(feature = "cli")]
 
-use std::process::Command;
+mod common;
 
-fn deid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_deid"))
-}
+use common::{Ran, Workdir, deid, run};
 
 #[test]
 fn json_report_and_compare() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = deid()
-        .args([
-            "bench",
-            "--quick",
-            "--json",
-            "--threads",
-            "2",
-            "--filter",
-            "mask",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = Workdir::new();
+    let out = run(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--threads",
+        "2",
+        "--filter",
+        "mask",
+    ]);
+    out.assert_success();
+    let v = out.stdout_json();
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "one and two threads");
     assert!(
@@ -36,14 +27,8 @@ fn json_report_and_compare() {
             .all(|r| r["ops_per_s"].as_f64().unwrap() > 0.0)
     );
     assert!(v["machine"]["cores"].as_u64().unwrap() >= 1);
-    let a = dir.path().join("a.json");
-    std::fs::write(&a, &out.stdout).unwrap();
-    let cmp = deid()
-        .args(["bench", "--compare"])
-        .arg(&a)
-        .arg(&a)
-        .output()
-        .unwrap();
+    let a = dir.write("a.json", &out.stdout);
+    let cmp = run(&["bench", "--compare", &a, &a]);
     assert!(cmp.status.success());
     let text = String::from_utf8(cmp.stdout).unwrap();
     assert!(text.contains("mask") && text.contains("1.00x"), "{text}");
@@ -59,14 +44,8 @@ fn emulation_note_and_bad_filter() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("NOT performance figures"), "{text}");
-    let bad = deid()
-        .args(["bench", "--filter", "no-such-case"])
-        .output()
-        .unwrap();
+    let bad = run(&["bench", "--filter", "no-such-case"]);
     assert_eq!(bad.status.code(), Some(1));
-    let bad = deid()
-        .args(["bench", "--compare", "/nonexistent.json", "/x.json"])
-        .output()
-        .unwrap();
+    let bad = run(&["bench", "--compare", "/nonexistent.json", "/x.json"]);
     assert_eq!(bad.status.code(), Some(1));
 }

@@ -3,54 +3,18 @@
 //! stderr or a partial output.
 #![cfg(feature = "cli")]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_deid");
+use std::process::Stdio;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn deid(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        // deid may stop before reading all of its input (a policy error):
-        // a closed pipe here is its choice, not a test failure.
-        if let Err(e) = sin.write_all(data) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-        }
-    }
-    drop(sin);
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{Ran, Workdir, assert_no_plant, deid, fixture, run, run_stdin, text};
 
 /// A temp dir with the fixture keyset (mode 0600) and a policy.
-fn setup(policy: &str) -> (tempfile::TempDir, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys.json");
-    std::fs::copy(fixture("keys.json"), &keys).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let pol = dir.path().join("policy.toml");
-    std::fs::write(&pol, policy).unwrap();
-    (dir, pol.display().to_string(), keys.display().to_string())
+fn setup(policy: &str) -> (Workdir, String, String) {
+    let dir = Workdir::with_fixtures(&["keys.json"]);
+    let pol = dir.write("policy.toml", policy);
+    let keys = dir.file("keys.json");
+    (dir, pol, keys)
 }
 
 const PHONE_POLICY: &str = "version = 1\n[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n[fields.email]\nnormalize = [\"email\"]\ntransform = \"encrypt\"\n";
@@ -59,24 +23,21 @@ const PHONE_POLICY: &str = "version = 1\n[fields.phone]\nnormalize = [\"phone:KR
 fn apply_matches_the_expected_fixture_on_one_and_two_threads() {
     let expected = std::fs::read(fixture("expected.csv")).unwrap();
     for threads in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out.csv");
-        let o = deid(
-            &[
-                "apply",
-                "-p",
-                fixture("policy.toml").to_str().unwrap(),
-                "-k",
-                fixture("keys.json").to_str().unwrap(),
-                "--threads",
-                threads,
-                "-o",
-                out.to_str().unwrap(),
-                fixture("customers.csv").to_str().unwrap(),
-            ],
-            None,
-        );
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        let dir = Workdir::new();
+        let out = dir.file("out.csv");
+        let o = run(&[
+            "apply",
+            "-p",
+            fixture("policy.toml").to_str().unwrap(),
+            "-k",
+            fixture("keys.json").to_str().unwrap(),
+            "--threads",
+            threads,
+            "-o",
+            &out,
+            fixture("customers.csv").to_str().unwrap(),
+        ]);
+        o.assert_success();
         assert_eq!(
             std::fs::read(&out).unwrap(),
             expected,
@@ -89,23 +50,20 @@ fn apply_matches_the_expected_fixture_on_one_and_two_threads() {
 
 #[test]
 fn decrypt_round_trips_encrypt_and_fpe_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    let back = dir.path().join("back.csv");
-    let o = deid(
-        &[
-            "decrypt",
-            "-q",
-            "-p",
-            fixture("policy.toml").to_str().unwrap(),
-            "-k",
-            fixture("keys.json").to_str().unwrap(),
-            "-o",
-            back.to_str().unwrap(),
-            fixture("expected.csv").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    let dir = Workdir::new();
+    let back = dir.file("back.csv");
+    let o = run(&[
+        "decrypt",
+        "-q",
+        "-p",
+        fixture("policy.toml").to_str().unwrap(),
+        "-k",
+        fixture("keys.json").to_str().unwrap(),
+        "-o",
+        &back,
+        fixture("expected.csv").to_str().unwrap(),
+    ]);
+    o.assert_success();
     let back = std::fs::read_to_string(back).unwrap();
     let orig = std::fs::read_to_string(fixture("customers.csv")).unwrap();
     let col = |t: &str, name: &str| -> Vec<String> {
@@ -127,22 +85,18 @@ fn decrypt_round_trips_encrypt_and_fpe_fields() {
 #[test]
 fn a_bad_value_fails_closed_naming_row_and_column_never_the_value() {
     let (dir, pol, keys) = setup(PHONE_POLICY);
-    let input = dir.path().join("in.csv");
-    std::fs::write(&input, "id,phone,email\n1,010-1234-5678,a@b.kr\n2,SECRET-PHONE-99,c@d.kr\n3,010-9999-0000,e@f.kr\n").unwrap();
-    let out = dir.path().join("out.csv");
-    let o = deid(
-        &[
-            "apply",
-            "-p",
-            &pol,
-            "-k",
-            &keys,
-            "-o",
-            out.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-        None,
-    );
+    let input = dir.write("in.csv", "id,phone,email\n1,010-1234-5678,a@b.kr\n2,SECRET-PHONE-99,c@d.kr\n3,010-9999-0000,e@f.kr\n");
+    let out = dir.join("out.csv");
+    let o = run(&[
+        "apply",
+        "-p",
+        &pol,
+        "-k",
+        &keys,
+        "-o",
+        out.to_str().unwrap(),
+        &input,
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("in.csv: row 2, column 'phone'"), "{err}");
@@ -160,11 +114,11 @@ fn a_bad_value_fails_closed_naming_row_and_column_never_the_value() {
 fn drop_record_counts_instead_of_failing() {
     let policy = PHONE_POLICY.replace("version = 1\n", "version = 1\non_error = \"drop-record\"\n");
     let (_dir, pol, keys) = setup(&policy);
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-p", &pol, "-k", &keys, "--json-summary"],
-        Some(b"phone,email\n010-1234-5678,a@b.kr\nnot-a-phone,x@y.kr\n"),
+        b"phone,email\n010-1234-5678,a@b.kr\nnot-a-phone,x@y.kr\n",
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
     let out = text(&o.stdout);
     assert_eq!(out.lines().count(), 2, "header and one row: {out}");
     assert!(!out.contains("not-a-phone") && !out.contains("x@y.kr"));
@@ -177,8 +131,8 @@ fn drop_record_counts_instead_of_failing() {
 fn bom_crlf_quoted_newlines_and_empty_values() {
     let (_dir, pol, keys) = setup(PHONE_POLICY);
     let input = b"\xEF\xBB\xBFphone,email,note\r\n010-1234-5678,,\"two\r\nlines, and a comma\"\r\n,b@c.kr,x\r\n";
-    let o = deid(&["apply", "-q", "-p", &pol, "-k", &keys], Some(input));
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run_stdin(&["apply", "-q", "-p", &pol, "-k", &keys], input);
+    o.assert_success();
     let out = text(&o.stdout);
     let mut rdr = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(rdr.headers().unwrap(), vec!["phone", "email", "note"]);
@@ -194,9 +148,9 @@ fn bom_crlf_quoted_newlines_and_empty_values() {
 #[test]
 fn ragged_rows_empty_input_and_missing_columns_are_clear_errors() {
     let (_dir, pol, keys) = setup(PHONE_POLICY);
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-p", &pol, "-k", &keys],
-        Some(b"phone,email\n010-1234-5678,a@b.kr\n010-1234-5678\n"),
+        b"phone,email\n010-1234-5678,a@b.kr\n010-1234-5678\n",
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -205,13 +159,13 @@ fn ragged_rows_empty_input_and_missing_columns_are_clear_errors() {
         text(&o.stderr)
     );
 
-    let o = deid(&["apply", "-p", &pol, "-k", &keys], Some(b""));
+    let o = run_stdin(&["apply", "-p", &pol, "-k", &keys], b"");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("empty"), "{}", text(&o.stderr));
 
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-p", &pol, "-k", &keys],
-        Some(b"phone,mail\n010-1234-5678,a@b.kr\n"),
+        b"phone,mail\n010-1234-5678,a@b.kr\n",
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -225,10 +179,7 @@ fn ragged_rows_empty_input_and_missing_columns_are_clear_errors() {
     );
 
     // A header alone is a valid, empty export.
-    let o = deid(
-        &["apply", "-q", "-p", &pol, "-k", &keys],
-        Some(b"phone,email\n"),
-    );
+    let o = run_stdin(&["apply", "-q", "-p", &pol, "-k", &keys], b"phone,email\n");
     assert!(o.status.success());
     assert_eq!(text(&o.stdout), "phone,email\n");
 }
@@ -236,9 +187,9 @@ fn ragged_rows_empty_input_and_missing_columns_are_clear_errors() {
 #[test]
 fn invalid_utf8_in_a_normalized_field_names_row_and_column() {
     let (_dir, pol, keys) = setup(PHONE_POLICY);
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-p", &pol, "-k", &keys],
-        Some(b"phone,email\n010-1234-5678,a\xff@b.kr\n"),
+        b"phone,email\n010-1234-5678,a\xff@b.kr\n",
     );
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
@@ -251,8 +202,8 @@ fn a_huge_field_streams_through() {
     let mut input = b"id,blob\n1,".to_vec();
     input.extend(std::iter::repeat_n(b'x', 5 << 20));
     input.extend_from_slice(b"\n2,y\n");
-    let o = deid(&["apply", "-q", "-p", &pol, "-k", &keys], Some(&input));
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run_stdin(&["apply", "-q", "-p", &pol, "-k", &keys], &input);
+    o.assert_success();
     let out = text(&o.stdout);
     assert_eq!(out.lines().count(), 3);
     assert!(out.len() < 200);
@@ -261,28 +212,26 @@ fn a_huge_field_streams_through() {
 #[test]
 fn wrong_keyset_and_tampered_tokens_fail_closed() {
     let (dir, pol, keys) = setup(PHONE_POLICY);
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-q", "-p", &pol, "-k", &keys],
-        Some(b"phone,email\n010-1234-5678,ada@example.com\n"),
+        b"phone,email\n010-1234-5678,ada@example.com\n",
     );
     assert!(o.status.success());
     let safe = text(&o.stdout);
     // Another keyset.
-    let other = dir.path().join("other.json");
-    let g = deid(&["keygen", "-o", other.to_str().unwrap()], None);
-    assert!(g.status.success());
-    let out = dir.path().join("back.csv");
-    let o = deid(
+    let other = dir.keygen("other.json");
+    let out = dir.join("back.csv");
+    let o = run_stdin(
         &[
             "decrypt",
             "-p",
             &pol,
             "-k",
-            other.to_str().unwrap(),
+            &other,
             "-o",
             out.to_str().unwrap(),
         ],
-        Some(safe.as_bytes()),
+        safe.as_bytes(),
     );
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
@@ -301,10 +250,7 @@ fn wrong_keyset_and_tampered_tokens_fail_closed() {
     let i = bad.len() - 3;
     bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
     let tampered = safe.replace(&token, std::str::from_utf8(&bad).unwrap());
-    let o = deid(
-        &["decrypt", "-p", &pol, "-k", &keys],
-        Some(tampered.as_bytes()),
-    );
+    let o = run_stdin(&["decrypt", "-p", &pol, "-k", &keys], tampered.as_bytes());
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
@@ -321,11 +267,11 @@ fn jsonl_dotted_paths_arrays_and_unlisted_drop() {
     let input = br#"{"id":1,"customer":{"phone":"010-1234-5678","name":"Kim","address":{"zip":"04524","city":"Seoul"}},"emails":["A@b.kr","c@d.kr"],"note":"x"}
 {"id":2,"customer":{"phone":"+82 10 1234 5678","address":{"zip":"48058"}},"emails":[]}
 "#;
-    let o = deid(
+    let o = run_stdin(
         &["apply", "-q", "-p", &pol, "-k", &keys, "--format", "jsonl"],
-        Some(input),
+        input,
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
     let lines: Vec<serde_json::Value> = text(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -355,7 +301,7 @@ fn jsonl_dotted_paths_arrays_and_unlisted_drop() {
 fn no_header_uses_column_numbers() {
     let (_dir, pol, keys) =
         setup("version = 1\n[fields.2]\ntransform = \"generalize\"\nto = \"year\"\n");
-    let o = deid(
+    let o = run_stdin(
         &[
             "apply",
             "-q",
@@ -367,9 +313,9 @@ fn no_header_uses_column_numbers() {
             "--delimiter",
             ";",
         ],
-        Some(b"a;1990-02-03\nb;2001-12-31\n"),
+        b"a;1990-02-03\nb;2001-12-31\n",
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
     assert_eq!(text(&o.stdout), "a;1990\nb;2001\n");
 }
 
@@ -377,10 +323,7 @@ fn no_header_uses_column_numbers() {
 fn unlisted_error_refuses_unnamed_columns() {
     let (_dir, pol, keys) =
         setup("version = 1\nunlisted = \"error\"\n[fields.a]\ntransform = \"keep\"\n");
-    let o = deid(
-        &["apply", "-p", &pol, "-k", &keys],
-        Some(b"a,secret_col\n1,2\n"),
-    );
+    let o = run_stdin(&["apply", "-p", &pol, "-k", &keys], b"a,secret_col\n1,2\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("does not name these input columns: secret_col"),
@@ -393,7 +336,7 @@ fn unlisted_error_refuses_unnamed_columns() {
 fn policy_errors_point_at_the_toml_line() {
     let (_dir, pol, keys) =
         setup("version = 1\n\n[fields.phone]\ntransform = \"pseudonymize\"\nbytse = 16\n");
-    let o = deid(&["apply", "-p", &pol, "-k", &keys], Some(b"phone\n1\n"));
+    let o = run_stdin(&["apply", "-p", &pol, "-k", &keys], b"phone\n1\n");
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
@@ -405,38 +348,27 @@ fn policy_errors_point_at_the_toml_line() {
 #[test]
 fn order_is_kept_across_threads_and_keep_all_is_the_identity() {
     let (dir, pol, keys) = setup("version = 1\n");
-    let data = dir.path().join("d.csv");
-    assert!(
-        deid(
-            &["gen", "--rows", "30000", "-o", data.to_str().unwrap()],
-            None
-        )
-        .status
-        .success()
-    );
-    let o = deid(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            &pol,
-            "-k",
-            &keys,
-            "--threads",
-            "2",
-            data.to_str().unwrap(),
-        ],
-        None,
-    );
+    let data = dir.gen_csv("d.csv", 30000, &[]);
+    let o = run(&[
+        "apply",
+        "-q",
+        "-p",
+        &pol,
+        "-k",
+        &keys,
+        "--threads",
+        "2",
+        &data,
+    ]);
     assert!(o.status.success());
     assert_eq!(o.stdout, std::fs::read(&data).unwrap());
 }
 
 #[test]
 fn keygen_writes_0600_never_prints_the_secret_and_rotates() {
-    let dir = tempfile::tempdir().unwrap();
-    let k = dir.path().join("k.json");
-    let o = deid(&["keygen", "-o", k.to_str().unwrap()], None);
+    let dir = Workdir::new();
+    let k = dir.file("k.json");
+    let o = run(&["keygen", "-o", &k]);
     assert!(o.status.success());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&k).unwrap()).unwrap();
@@ -450,10 +382,10 @@ fn keygen_writes_0600_never_prints_the_secret_and_rotates() {
             0o600
         );
     }
-    let again = deid(&["keygen", "-o", k.to_str().unwrap()], None);
+    let again = run(&["keygen", "-o", &k]);
     assert_eq!(again.status.code(), Some(1), "refuses to overwrite");
-    let rot = deid(&["keygen", "-o", k.to_str().unwrap(), "--rotate"], None);
-    assert!(rot.status.success(), "{}", text(&rot.stderr));
+    let rot = run(&["keygen", "-o", &k, "--rotate"]);
+    rot.assert_success();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&k).unwrap()).unwrap();
     assert_eq!(json["primary"], 2);
@@ -463,16 +395,12 @@ fn keygen_writes_0600_never_prints_the_secret_and_rotates() {
 #[test]
 fn readable_keyset_draws_a_warning() {
     let (dir, pol, _keys) = setup(PHONE_POLICY);
-    let loose = dir.path().join("loose.json");
-    std::fs::copy(fixture("keys.json"), &loose).unwrap();
+    let loose = dir.copy_fixture("keys.json", "loose.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let o = deid(
-            &["apply", "-q", "-p", &pol, "-k", loose.to_str().unwrap()],
-            Some(b"phone,email\n"),
-        );
+        let o = run_stdin(&["apply", "-q", "-p", &pol, "-k", &loose], b"phone,email\n");
         assert!(
             text(&o.stderr).contains("readable by group or others"),
             "{}",
@@ -483,9 +411,9 @@ fn readable_keyset_draws_a_warning() {
 
 #[test]
 fn usage_errors_exit_2_and_help_teaches() {
-    assert_eq!(deid(&["apply"], None).status.code(), Some(2));
-    assert_eq!(deid(&["no-such-command"], None).status.code(), Some(2));
-    let help = deid(&["apply", "--help"], None);
+    assert_eq!(run(&["apply"]).status.code(), Some(2));
+    assert_eq!(run(&["no-such-command"]).status.code(), Some(2));
+    let help = run(&["apply", "--help"]);
     assert_eq!(help.status.code(), Some(0));
     let h = text(&help.stdout);
     assert!(h.contains("Examples:") && h.contains("on_error"), "{h}");
@@ -493,7 +421,7 @@ fn usage_errors_exit_2_and_help_teaches() {
 
 #[test]
 fn a_closed_pipe_is_not_an_error() {
-    let mut child = Command::new(BIN)
+    let mut child = deid()
         .args(["gen", "--rows", "2000000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -510,36 +438,12 @@ fn a_closed_pipe_is_not_an_error() {
 
 #[test]
 fn scan_classifies_masks_and_suggests_a_usable_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    assert!(
-        deid(
-            &[
-                "gen",
-                "--rows",
-                "300",
-                "--naive-hash",
-                "-o",
-                data.to_str().unwrap()
-            ],
-            None
-        )
-        .status
-        .success()
-    );
-    let pol = dir.path().join("suggested.toml");
-    let o = deid(
-        &[
-            "scan",
-            data.to_str().unwrap(),
-            "--json",
-            "--policy-out",
-            pol.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let dir = Workdir::new();
+    let data = dir.gen_csv("d.csv", 300, &["--naive-hash"]);
+    let pol = dir.file("suggested.toml");
+    let o = run(&["scan", &data, "--json", "--policy-out", &pol]);
+    o.assert_success();
+    let doc = o.stdout_json();
     let kind = |c: &str| {
         doc["columns"]
             .as_array()
@@ -563,26 +467,26 @@ fn scan_classifies_masks_and_suggests_a_usable_policy() {
         .nth(1)
         .unwrap()
         .to_owned();
-    for v in first.split(',').filter(|v| v.len() > 2) {
-        assert!(!text(&o.stdout).contains(v), "{v} shown in clear");
-    }
-    // The suggested policy applies, and what it protects is gone.
-    let o = deid(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            pol.to_str().unwrap(),
-            "-k",
-            fixture("keys.json").to_str().unwrap(),
-            data.to_str().unwrap(),
-        ],
-        None,
+    assert_no_plant(
+        "scan --json",
+        &o.stdout,
+        first.split(',').filter(|v| v.len() > 2),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let out = text(&o.stdout);
+    // The suggested policy applies, and what it protects is gone.
+    let o = run(&[
+        "apply",
+        "-q",
+        "-p",
+        &pol,
+        "-k",
+        fixture("keys.json").to_str().unwrap(),
+        &data,
+    ]);
+    o.assert_success();
     let fields: Vec<&str> = first.split(',').collect();
-    for v in [fields[1], fields[2], fields[3], fields[4], fields[11]] {
-        assert!(!out.contains(v), "protected value {v} in the output");
-    }
+    assert_no_plant(
+        "apply with the suggested policy",
+        &o.stdout,
+        [fields[1], fields[2], fields[3], fields[4], fields[11]],
+    );
 }

@@ -4,89 +4,25 @@
 //! signal.
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_deid");
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs deid in `dir` with no standard input; kills it after a minute (a
-/// hang is a failure, not a stuck test run).
-fn deid_in(dir: &Path, args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_or_kill(child, Duration::from_secs(60))
-}
-
-fn wait_or_kill(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let o = child.wait_with_output().unwrap();
-            panic!(
-                "deid still running after {limit:?}; stderr: {}",
-                text(&o.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn code(o: &Output) -> Option<i32> {
-    o.status.code()
-}
+use common::{Ran, Workdir, assert_no_plant, deid, run_in, text, wait_or_kill};
 
 /// A folder with the fixture keyset (0600), policy and customers.
-fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["keys.json", "policy.toml", "customers.csv"] {
-        std::fs::copy(fixture(f), dir.path().join(f)).unwrap();
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            dir.path().join("keys.json"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
-    }
-    dir
-}
-
-fn gen_csv(dir: &Path, name: &str, rows: &str, naive_hash: bool) {
-    let mut args = vec!["gen", "--rows", rows, "-o", name];
-    if naive_hash {
-        args.push("--naive-hash");
-    }
-    let o = deid_in(dir, &args);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+fn workdir() -> Workdir {
+    Workdir::with_fixtures(&["keys.json", "policy.toml", "customers.csv"])
 }
 
 /// Asserts a usage refusal (exit 2) that names `paths`, and that `file`
 /// still holds `before`.
 fn assert_refused(o: &Output, paths: &[&str], file: &Path, before: &[u8]) {
     let err = text(&o.stderr);
-    assert_eq!(code(o), Some(2), "stderr: {err}");
+    assert_eq!(o.code(), Some(2), "stderr: {err}");
     for p in paths {
         assert!(err.contains(p), "{p} not named in: {err}");
     }
@@ -109,7 +45,7 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
     std::os::unix::fs::symlink(d.join("keys.json"), d.join("keys-link.json")).unwrap();
 
     let pipeline = |cmd: &str, out: &str| {
-        deid_in(
+        run_in(
             d,
             &[
                 cmd,
@@ -156,7 +92,7 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
         &keys,
     );
 
-    let o = deid_in(
+    let o = run_in(
         d,
         &["scan", "customers.csv", "--policy-out", "./customers.csv"],
     );
@@ -167,9 +103,9 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
         &input,
     );
 
-    gen_csv(d, "naive.csv", "20", true);
+    dir.gen_csv("naive.csv", 20, &["--naive-hash"]);
     let naive = std::fs::read(d.join("naive.csv")).unwrap();
-    let o = deid_in(
+    let o = run_in(
         d,
         &[
             "audit",
@@ -185,11 +121,10 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
     );
     assert_refused(&o, &["naive.csv"], &d.join("naive.csv"), &naive);
 
-    std::fs::write(
-        d.join("claims.toml"),
+    dir.write(
+        "claims.toml",
         "k_anonymity = { qi = [\"sex\"], k = 1 }\nnot_linkable = { auxiliary = \"aux.csv\", on = [\"sex\"] }\n",
-    )
-    .unwrap();
+    );
     std::fs::copy(d.join("naive.csv"), d.join("aux.csv")).unwrap();
     let claims = std::fs::read(d.join("claims.toml")).unwrap();
     for (out, file, before) in [
@@ -197,7 +132,7 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
         ("naive.csv", "naive.csv", &naive),
         ("./aux.csv", "aux.csv", &naive),
     ] {
-        let o = deid_in(
+        let o = run_in(
             d,
             &[
                 "audit",
@@ -214,7 +149,7 @@ fn an_output_that_is_one_of_the_inputs_is_refused() {
 
     // Writing elsewhere still works.
     let o = pipeline("apply", "safe.csv");
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
 }
 
 #[test]
@@ -237,23 +172,23 @@ fn an_output_that_is_a_directory_is_named() {
         &["gen", "--rows", "3", "-o", "outdir"][..],
         &["scan", "customers.csv", "--policy-out", "outdir"][..],
     ] {
-        let o = deid_in(d, args);
+        let o = run_in(d, args);
         let err = text(&o.stderr);
-        assert_eq!(code(&o), Some(2), "{args:?}: {err}");
+        assert_eq!(o.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("outdir"), "{args:?}: {err}");
     }
 }
 
 #[test]
 fn a_refuted_headline_fails_the_report_without_a_claims_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
-    gen_csv(d, "export.csv", "300", false);
-    let o = deid_in(d, &["audit", "report", "export.csv"]);
+    dir.gen_csv("export.csv", 300, &[]);
+    let o = run_in(d, &["audit", "report", "export.csv"]);
     let out = text(&o.stdout);
     assert!(out.contains("REFUTED"), "{out}");
-    assert_eq!(code(&o), Some(4), "{}", text(&o.stderr));
-    let o = deid_in(
+    assert_eq!(o.code(), Some(4), "{}", text(&o.stderr));
+    let o = run_in(
         d,
         &[
             "audit",
@@ -265,7 +200,7 @@ fn a_refuted_headline_fails_the_report_without_a_claims_file() {
             "r.json",
         ],
     );
-    assert_eq!(code(&o), Some(4), "{}", text(&o.stderr));
+    assert_eq!(o.code(), Some(4), "{}", text(&o.stderr));
     assert!(text(&std::fs::read(d.join("r.json")).unwrap()).contains("\"verdict\": \"REFUTED\""));
 }
 
@@ -273,7 +208,7 @@ fn a_refuted_headline_fails_the_report_without_a_claims_file() {
 fn thread_counts_are_bounded_usage_errors() {
     let dir = workdir();
     let d = dir.path();
-    gen_csv(d, "naive.csv", "20", true);
+    dir.gen_csv("naive.csv", 20, &["--naive-hash"]);
     for n in ["4294967295", "0", "257"] {
         for args in [
             &[
@@ -317,9 +252,9 @@ fn thread_counts_are_bounded_usage_errors() {
             ][..],
             &["audit", "report", "naive.csv", "--threads", n][..],
         ] {
-            let o = deid_in(d, args);
+            let o = run_in(d, args);
             let err = text(&o.stderr);
-            assert_eq!(code(&o), Some(2), "{args:?}: {err}");
+            assert_eq!(o.code(), Some(2), "{args:?}: {err}");
             assert!(err.contains("256"), "{args:?}: {err}");
         }
     }
@@ -331,7 +266,7 @@ fn thread_counts_are_bounded_usage_errors() {
         !names.iter().any(|n| n.ends_with(".tmp") || n == "out.csv"),
         "{names:?}"
     );
-    let o = deid_in(
+    let o = run_in(
         d,
         &[
             "apply",
@@ -347,7 +282,7 @@ fn thread_counts_are_bounded_usage_errors() {
             "customers.csv",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
@@ -366,7 +301,7 @@ fn a_signal_removes_the_unfinished_output() {
     for (signal, status) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
         // Standard input stays open: apply has created its temporary output
         // and waits for more rows when the signal comes.
-        let mut child = Command::new(BIN)
+        let mut child = deid()
             .args([
                 "apply",
                 "-q",
@@ -419,9 +354,9 @@ fn a_signal_removes_the_unfinished_output() {
 
 #[test]
 fn usage_mistakes_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
-    gen_csv(d, "naive.csv", "30", true);
+    dir.gen_csv("naive.csv", 30, &["--naive-hash"]);
     for args in [
         &["audit", "risk", "naive.csv"][..],
         &[
@@ -479,11 +414,11 @@ fn usage_mistakes_exit_2() {
             "md4",
         ][..],
     ] {
-        let o = deid_in(d, args);
-        assert_eq!(code(&o), Some(2), "{args:?}: {}", text(&o.stderr));
+        let o = run_in(d, args);
+        assert_eq!(o.code(), Some(2), "{args:?}: {}", text(&o.stderr));
     }
     // 32-byte digests cannot be MD5: refused before any search.
-    let o = deid_in(
+    let o = run_in(
         d,
         &[
             "audit",
@@ -498,13 +433,13 @@ fn usage_mistakes_exit_2() {
         ],
     );
     let err = text(&o.stderr);
-    assert_eq!(code(&o), Some(2), "{err}");
+    assert_eq!(o.code(), Some(2), "{err}");
     assert!(
         err.contains("phone_sha256") && err.contains("32-byte") && err.contains("md5"),
         "{err}"
     );
     // A forced algorithm that fits still runs.
-    let o = deid_in(
+    let o = run_in(
         d,
         &[
             "audit",
@@ -518,18 +453,16 @@ fn usage_mistakes_exit_2() {
             "010?d?d",
         ],
     );
-    assert_eq!(code(&o), Some(0), "{}", text(&o.stderr));
+    assert_eq!(o.code(), Some(0), "{}", text(&o.stderr));
 }
 
 #[test]
 fn a_population_file_smaller_than_the_sample_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
-    let o = deid_in(d, &["gen", "--rows", "50", "-o", "sample.csv"]);
-    assert!(o.status.success());
-    let o = deid_in(d, &["gen", "--rows", "10", "-o", "small.csv"]);
-    assert!(o.status.success());
-    let o = deid_in(
+    dir.gen_csv("sample.csv", 50, &[]);
+    dir.gen_csv("small.csv", 10, &[]);
+    let o = run_in(
         d,
         &[
             "audit",
@@ -542,9 +475,9 @@ fn a_population_file_smaller_than_the_sample_is_an_error() {
         ],
     );
     let err = text(&o.stderr);
-    assert_eq!(code(&o), Some(1), "{err}");
+    assert_eq!(o.code(), Some(1), "{err}");
     assert!(err.contains("small.csv") && err.contains("fewer"), "{err}");
-    let o = deid_in(
+    let o = run_in(
         d,
         &[
             "audit",
@@ -556,14 +489,14 @@ fn a_population_file_smaller_than_the_sample_is_an_error() {
             "sample.csv",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
 }
 
 #[test]
 fn claims_that_cannot_be_tested_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
-    gen_csv(d, "export.csv", "40", false);
+    dir.gen_csv("export.csv", 40, &[]);
     for (claims, expect) in [
         ("k_anonymity = { qi = [\"sex\"], k = 0 }\n", "k_anonymity.k"),
         (
@@ -585,13 +518,13 @@ fn claims_that_cannot_be_tested_are_refused() {
         ),
         ("irreversible = [\"phone_hash\"]\n", "phone_hash"),
     ] {
-        std::fs::write(d.join("claims.toml"), claims).unwrap();
-        let o = deid_in(
+        dir.write("claims.toml", claims);
+        let o = run_in(
             d,
             &["audit", "report", "export.csv", "--claims", "claims.toml"],
         );
         let err = text(&o.stderr);
-        assert_eq!(code(&o), Some(1), "{claims}: {err}");
+        assert_eq!(o.code(), Some(1), "{claims}: {err}");
         assert!(err.contains(expect), "{claims}: {err}");
         assert!(o.stdout.is_empty(), "{claims}: a report was printed");
     }
@@ -610,19 +543,17 @@ const PERSONAL: [&str; 5] = [
     "06236",
 ];
 
+#[track_caller]
 fn assert_no_personal_data(what: &str, o: &Output) {
-    let all = text(&o.stdout) + &text(&o.stderr);
-    for v in PERSONAL {
-        assert!(!all.contains(v), "{what}: printed {v}: {all}");
-    }
+    assert_no_plant(what, &[&o.stdout[..], &o.stderr[..]].concat(), PERSONAL);
 }
 
 #[test]
 fn a_header_row_of_data_is_refused_and_never_printed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
-    std::fs::write(d.join("raw.csv"), HEADERLESS).unwrap();
-    std::fs::write(d.join("raw2.csv"), HEADERLESS).unwrap();
+    dir.write("raw.csv", HEADERLESS);
+    dir.write("raw2.csv", HEADERLESS);
     for args in [
         &["scan", "raw.csv"][..],
         &["scan", "raw.csv", "--json"][..],
@@ -641,9 +572,9 @@ fn a_header_row_of_data_is_refused_and_never_printed() {
         ][..],
         &["audit", "report", "raw.csv"][..],
     ] {
-        let o = deid_in(d, args);
+        let o = run_in(d, args);
         let err = text(&o.stderr);
-        assert!(matches!(code(&o), Some(1 | 2)), "{args:?}: {err}");
+        assert!(matches!(o.code(), Some(1 | 2)), "{args:?}: {err}");
         assert!(err.contains("looks like data"), "{args:?}: {err}");
         assert!(err.contains("columns 2, 3, 4, 6"), "{args:?}: {err}");
         assert_no_personal_data(&format!("{args:?}"), &o);
@@ -651,8 +582,8 @@ fn a_header_row_of_data_is_refused_and_never_printed() {
     assert!(!d.join("policy.toml").exists());
 
     // With --no-header, columns are numbers and the values stay unprinted.
-    let o = deid_in(d, &["scan", "raw.csv", "--no-header"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run_in(d, &["scan", "raw.csv", "--no-header"]);
+    o.assert_success();
     assert!(text(&o.stdout).contains("[fields.2]") || text(&o.stdout).contains("[fields.\"2\"]"));
     assert_no_personal_data("scan --no-header", &o);
     for args in [
@@ -688,17 +619,17 @@ fn a_header_row_of_data_is_refused_and_never_printed() {
             "5,6",
         ][..],
     ] {
-        let o = deid_in(d, args);
+        let o = run_in(d, args);
         assert!(
-            matches!(code(&o), Some(0 | 1)),
+            matches!(o.code(), Some(0 | 1)),
             "{args:?}: {}",
             text(&o.stderr)
         );
         assert_no_personal_data(&format!("{args:?}"), &o);
     }
-    let o = deid_in(
+    let o = run_in(
         d,
         &["audit", "risk", "raw.csv", "--no-header", "--qi", "5,6"],
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    o.assert_success();
 }

@@ -3,6 +3,9 @@
 //! outputs are checked in: if a format drifts, these fail.
 #![cfg(feature = "std")]
 
+mod common;
+
+use common::repo_file;
 use deid::MasterKey;
 use deid::encoding::Encoding;
 use deid::transform::dateshift::DateShifter;
@@ -11,8 +14,8 @@ use deid::transform::fpe::Ff1Digits;
 use deid::transform::pseudonym::Pseudonymizer;
 
 fn golden() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/golden.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let text = std::fs::read_to_string(repo_file("tests/golden/golden.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
 }
 
 fn key() -> MasterKey {
@@ -93,8 +96,7 @@ fn ff1_and_dateshift() {
 fn the_cli_fixture_matches_python_byte_for_byte() {
     // tests/cli.rs checks that `deid apply` writes tests/fixtures/expected.csv;
     // here that file must equal what Python computed from scratch.
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let ours = std::fs::read(format!("{dir}/tests/fixtures/expected.csv")).unwrap();
-    let python = std::fs::read(format!("{dir}/tests/golden/expected_python.csv")).unwrap();
+    let ours = std::fs::read(common::fixture("expected.csv")).unwrap();
+    let python = std::fs::read(repo_file("tests/golden/expected_python.csv")).unwrap();
     assert_eq!(ours, python);
 }

@@ -2,32 +2,10 @@
 //! that no error or debug output ever shows a secret.
 #![cfg(feature = "alloc")]
 
+mod common;
+
+use common::TestRng;
 use deid::key::{Keyset, KeysetError, MAX_KEYS, MAX_KEYSET_BYTES, MasterKey, Purpose};
-
-/// A deterministic RNG for tests only (SplitMix64); never for real keys.
-struct TestRng(u64);
-
-impl rand_core::TryRng for TestRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Ok(z ^ (z >> 31))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-impl rand_core::TryCryptoRng for TestRng {}
 
 const SECRET_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // bytes 0..32
 
@@ -341,11 +319,9 @@ fn rotation_that_would_outgrow_the_file_bound_is_refused() {
 #[cfg(all(feature = "cli", unix))]
 #[test]
 fn the_cli_refuses_an_endless_keyset_file() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_deid"))
-        .args(["keygen", "--rotate", "-o", "/dev/zero"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    use common::Ran;
+    let o = common::run(&["keygen", "--rotate", "-o", "/dev/zero"]);
+    assert_eq!(o.code(), Some(1));
+    let err = o.stderr_text();
     assert!(err.contains("larger than 1048576 bytes"), "{err}");
 }

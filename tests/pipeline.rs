@@ -3,6 +3,8 @@
 //! bytes, including records whose quoted fields hold delimiters and newlines.
 #![cfg(feature = "std")]
 
+mod common;
+
 use deid::io::pipeline::{PipelineOptions, run};
 use deid::key::Keyset;
 use deid::policy::Policy;
@@ -52,7 +54,8 @@ impl std::io::Read for Trickle {
 
 fn apply(opts: &PipelineOptions) -> (Vec<u8>, u64) {
     let policy = Policy::from_toml(POLICY).unwrap();
-    let keys = Keyset::from_json(include_str!("fixtures/keys.json")).unwrap();
+    let keys = std::fs::read_to_string(common::fixture("keys.json")).unwrap();
+    let keys = Keyset::from_json(&keys).unwrap();
     let mut out = Vec::new();
     let summary = run(
         &policy,

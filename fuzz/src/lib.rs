@@ -3,7 +3,8 @@
 
 use std::io::{Cursor, Read};
 
-use deid::io::pipeline::{PipelineOptions, RunError, Summary, run};
+use deid::io::InputError;
+use deid::io::pipeline::{PipelineOptions, Summary, run};
 use deid::io::table::Format;
 use deid::key::Keyset;
 use deid::policy::Policy;
@@ -34,7 +35,7 @@ pub fn apply(
     input: &[u8],
     small: bool,
     threads: usize,
-) -> Result<(Vec<u8>, Summary), RunError> {
+) -> Result<(Vec<u8>, Summary), InputError> {
     let mut opts = PipelineOptions::new().format(format).threads(threads);
     if small {
         opts = opts.chunk_bytes(0);
@@ -60,7 +61,7 @@ pub fn apply_everywhere(
     input: &[u8],
 ) -> Option<(Vec<u8>, Summary)> {
     let runs = [(true, 1), (true, 2), (false, 1)];
-    let mut first: Option<Result<(Vec<u8>, Summary), RunError>> = None;
+    let mut first: Option<Result<(Vec<u8>, Summary), InputError>> = None;
     for (small, threads) in runs {
         let got = apply(policy, format, input, small, threads);
         match &first {

@@ -14,6 +14,7 @@
 pub mod atomic;
 pub(crate) mod chunk;
 pub mod error;
+pub mod format;
 pub mod header;
 pub mod json_path;
 pub mod pipeline;
@@ -24,3 +25,4 @@ pub mod table;
 
 pub use chunk::MAX_RECORD_BYTES;
 pub use error::{InputError, InputErrorKind};
+pub use format::Format;

@@ -397,7 +397,11 @@ mod tests {
             b"\n\n\"a\" ,b\r\n",
         ] {
             p.restart();
-            assert_eq!(p.read(bad, &mut 0, &mut rec), Err(MalformedQuote), "{bad:?}");
+            assert_eq!(
+                p.read(bad, &mut 0, &mut rec),
+                Err(MalformedQuote),
+                "{bad:?}"
+            );
         }
         for good in [
             &b"\"a\",\"b\"\"c\",\"\"\r\n"[..],

@@ -27,69 +27,19 @@
 use std::borrow::ToOwned;
 use std::boxed::Box;
 use std::fmt;
-use std::format;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::str::FromStr;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::chunk::ChunkReader;
 use super::error::check_unique_columns;
 pub use super::error::{InputError, InputErrorKind};
+pub use super::format::Format;
 use super::json_path;
 use super::process::{parse_json_object, trim_line};
 use super::record::{CsvParser, CsvRecord};
-
-/// The file formats deid reads and writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Format {
-    /// RFC 4180 CSV (any single-byte delimiter).
-    Csv,
-    /// JSON Lines: one JSON object per line.
-    Jsonl,
-}
-
-impl Format {
-    /// Guesses the format from a file extension: `.csv`, `.tsv`, `.txt` are
-    /// CSV; `.jsonl`, `.ndjson`, `.json` are JSON Lines.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(Format::Csv),
-            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
-            _ => None,
-        }
-    }
-
-    /// The name used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Jsonl => "jsonl",
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "csv" => Ok(Format::Csv),
-            "jsonl" | "ndjson" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format '{other}' (expected csv or jsonl)")),
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How to read a table. Built like csv's `ReaderBuilder`.
 ///
@@ -635,15 +585,5 @@ mod tests {
         let err = t.read_row(&mut row).unwrap_err();
         assert_eq!(err.row(), Some(2));
         assert!(!err.to_string().contains("secret"), "{err}");
-    }
-
-    #[test]
-    fn format_from_path() {
-        assert_eq!(Format::from_path(Path::new("x.CSV")), Some(Format::Csv));
-        assert_eq!(
-            Format::from_path(Path::new("x.ndjson")),
-            Some(Format::Jsonl)
-        );
-        assert_eq!(Format::from_path(Path::new("x.parquet")), None);
     }
 }

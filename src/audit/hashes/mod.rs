@@ -27,6 +27,7 @@
 //! ```
 
 pub mod algo;
+mod digests;
 pub mod search;
 #[cfg(target_arch = "x86_64")]
 mod shani;
@@ -42,88 +43,11 @@ use std::vec::Vec;
 use serde::Serialize;
 
 pub use algo::{Algorithm, Construction};
+pub use digests::{ColumnTargets, DigestEncoding};
 pub use search::{Attempt, Hit, TargetSet};
 pub use space::Space;
 
 use crate::transform::mask::Mask;
-
-/// How digests are written in the column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DigestEncoding {
-    /// Lowercase hexadecimal.
-    HexLower,
-    /// Uppercase hexadecimal.
-    HexUpper,
-    /// Hexadecimal in mixed case.
-    HexMixed,
-    /// Standard base64 (`+/`, padded or not).
-    Base64,
-    /// URL-safe base64 (`-_`, padded or not).
-    Base64Url,
-}
-
-impl DigestEncoding {
-    /// Guesses the encoding of one value.
-    fn guess(v: &[u8]) -> Option<DigestEncoding> {
-        if v.is_empty() {
-            return None;
-        }
-        if v.len() % 2 == 0 && v.iter().all(u8::is_ascii_hexdigit) {
-            let lower = v.iter().any(|c| c.is_ascii_lowercase());
-            let upper = v.iter().any(|c| c.is_ascii_uppercase());
-            return Some(match (lower, upper) {
-                (true, true) => DigestEncoding::HexMixed,
-                (false, true) => DigestEncoding::HexUpper,
-                _ => DigestEncoding::HexLower,
-            });
-        }
-        let body = v
-            .strip_suffix(b"==")
-            .or_else(|| v.strip_suffix(b"="))
-            .unwrap_or(v);
-        if body
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
-        {
-            return Some(DigestEncoding::Base64);
-        }
-        if body
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-        {
-            return Some(DigestEncoding::Base64Url);
-        }
-        None
-    }
-
-    /// Decodes a value; `None` if it is not in this encoding.
-    fn decode(self, v: &[u8]) -> Option<Vec<u8>> {
-        let body = v
-            .strip_suffix(b"==")
-            .or_else(|| v.strip_suffix(b"="))
-            .unwrap_or(v);
-        match self {
-            DigestEncoding::HexLower | DigestEncoding::HexUpper | DigestEncoding::HexMixed => {
-                data_encoding::HEXLOWER_PERMISSIVE.decode(v).ok()
-            }
-            DigestEncoding::Base64 => data_encoding::BASE64_NOPAD.decode(body).ok(),
-            DigestEncoding::Base64Url => data_encoding::BASE64URL_NOPAD.decode(body).ok(),
-        }
-    }
-
-    /// Writes a digest the way the column does.
-    pub fn encode(self, d: &[u8]) -> String {
-        match self {
-            DigestEncoding::HexLower | DigestEncoding::HexMixed => {
-                data_encoding::HEXLOWER.encode(d)
-            }
-            DigestEncoding::HexUpper => data_encoding::HEXUPPER.encode(d),
-            DigestEncoding::Base64 => data_encoding::BASE64.encode(d),
-            DigestEncoding::Base64Url => data_encoding::BASE64URL_NOPAD.encode(d),
-        }
-    }
-}
 
 /// What to try.
 #[derive(Clone)]
@@ -327,155 +251,6 @@ impl std::fmt::Debug for ColumnReport {
 
 /// The verdict when nothing matched: honest about what it does and does not show.
 pub const NO_MATCH_VERDICT: &str = "no candidate matched in the spaces tried: consistent with a keyed hash (HMAC), a secret salt or high-entropy inputs; still a stable pseudonym, linkable across releases";
-
-/// Digests of one column, ready to search.
-#[derive(Default)]
-pub struct ColumnTargets {
-    column: String,
-    values: u64,
-    empty: u64,
-    malformed: u64,
-    encoding: Option<DigestEncoding>,
-    digest_bytes: Option<usize>,
-    counts: HashMap<u128, u64>,
-    pending: Vec<Vec<u8>>,
-}
-
-impl std::fmt::Debug for ColumnTargets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The digests are what an attacker reverses, and `pending` holds raw
-        // values before the encoding is known: counts only.
-        f.debug_struct("ColumnTargets")
-            .field("column", &self.column)
-            .field("values", &self.values)
-            .field("empty", &self.empty)
-            .field("malformed", &self.malformed)
-            .field("encoding", &self.encoding)
-            .field("digest_bytes", &self.digest_bytes)
-            .field("distinct", &self.counts.len())
-            .field("pending", &self.pending.len())
-            .finish()
-    }
-}
-
-impl ColumnTargets {
-    /// Starts collecting the digests of `column`.
-    pub fn new(column: &str) -> Self {
-        ColumnTargets {
-            column: column.to_string(),
-            ..Default::default()
-        }
-    }
-
-    /// Adds one value. The first 1,000 values fix the encoding and length.
-    pub fn push(&mut self, raw: &[u8]) {
-        let v = raw.trim_ascii();
-        if v.is_empty() {
-            self.empty += 1;
-            return;
-        }
-        self.values += 1;
-        if self.encoding.is_none() {
-            self.pending.push(v.to_vec());
-            if self.pending.len() >= 1000 {
-                self.settle();
-            }
-            return;
-        }
-        self.add(v);
-    }
-
-    fn settle(&mut self) {
-        let mut votes: HashMap<DigestEncoding, usize> = HashMap::new();
-        for v in &self.pending {
-            if let Some(e) = DigestEncoding::guess(v) {
-                *votes.entry(e).or_default() += 1;
-            }
-        }
-        // Hex case variants are one family.
-        let hex = votes
-            .iter()
-            .filter(|(e, _)| {
-                matches!(
-                    e,
-                    DigestEncoding::HexLower | DigestEncoding::HexUpper | DigestEncoding::HexMixed
-                )
-            })
-            .map(|(_, n)| *n)
-            .sum::<usize>();
-        // Text of letters and digits only is both base64 flavours: one '-'
-        // or '_' anywhere (and no '+' or '/') makes it base64url.
-        let url_chars = self
-            .pending
-            .iter()
-            .any(|v| v.contains(&b'-') || v.contains(&b'_'));
-        let std_chars = self
-            .pending
-            .iter()
-            .any(|v| v.contains(&b'+') || v.contains(&b'/'));
-        if url_chars && !std_chars {
-            let b64 = votes.remove(&DigestEncoding::Base64).unwrap_or(0);
-            *votes.entry(DigestEncoding::Base64Url).or_default() += b64;
-        }
-        let enc = if hex * 2 >= self.pending.len() && hex > 0 {
-            [
-                DigestEncoding::HexLower,
-                DigestEncoding::HexUpper,
-                DigestEncoding::HexMixed,
-            ]
-            .into_iter()
-            .max_by_key(|e| votes.get(e).copied().unwrap_or(0))
-        } else {
-            votes.iter().max_by_key(|(_, n)| **n).map(|(e, _)| *e)
-        };
-        let Some(enc) = enc else {
-            self.malformed += self.pending.len() as u64;
-            self.pending.clear();
-            self.encoding = Some(DigestEncoding::HexLower);
-            return;
-        };
-        self.encoding = Some(enc);
-        let mut lens: HashMap<usize, usize> = HashMap::new();
-        for v in &self.pending {
-            if let Some(d) = enc.decode(v) {
-                *lens.entry(d.len()).or_default() += 1;
-            }
-        }
-        self.digest_bytes = lens
-            .into_iter()
-            .filter(|(l, _)| [16, 20, 28, 32, 48, 64].contains(l))
-            .max_by_key(|(_, n)| *n)
-            .map(|(l, _)| l);
-        for v in std::mem::take(&mut self.pending) {
-            self.add(&v);
-        }
-    }
-
-    fn add(&mut self, v: &[u8]) {
-        let decoded = self
-            .encoding
-            .and_then(|e| e.decode(v))
-            .filter(|d| Some(d.len()) == self.digest_bytes);
-        match decoded {
-            Some(d) => *self.counts.entry(algo::digest_key(&d)).or_default() += 1,
-            None => self.malformed += 1,
-        }
-    }
-
-    /// The digest length in bytes the values settled on, once
-    /// [`finish`](Self::finish)ed; `None` when no value decodes to a digest.
-    pub fn digest_bytes(&self) -> Option<usize> {
-        self.digest_bytes
-    }
-
-    /// Finishes collection.
-    pub fn finish(mut self) -> Self {
-        if self.encoding.is_none() && !self.pending.is_empty() {
-            self.settle();
-        }
-        self
-    }
-}
 
 /// Audits a column given as an iterator of raw values.
 pub fn audit_values<'a>(

@@ -16,6 +16,9 @@
 //! [`MAX_CANDIDATES`] (10^12) candidates is refused by [`Space::parse`]
 //! before any search starts, and [`Space::too_large`] says how large it is
 //! and how long it would take at [`ESTIMATE_RATE`].
+//!
+//! (The file passes 600 lines with its tests, a third of it: the mask parser,
+//! the named spaces and the enumeration read best together.)
 
 use std::fmt;
 use std::string::{String, ToString};

@@ -166,11 +166,19 @@ fn read_chunks(
     crate::io::record::CsvParser::new(delimiter)
         .read(&first, &mut 0, &mut rec)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed quoting"))?;
+    let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
     if qi.iter().any(|&i| i >= rec.len()) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "a quasi-identifier index is past the last column",
-        ));
+        return Err(invalid("a quasi-identifier index is past the last column"));
+    }
+    if has_header {
+        // The header rules of every reader: UTF-8 names, no duplicates.
+        let names = rec
+            .iter()
+            .map(|h| std::str::from_utf8(h).map(std::string::ToString::to_string))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid("the header is not valid UTF-8"))?;
+        crate::io::error::check_unique_columns(&names)
+            .map_err(|_| invalid("two columns have the same name"))?;
     }
     width.store(rec.len(), std::sync::atomic::Ordering::Release);
     if !has_header {

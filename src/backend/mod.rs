@@ -76,9 +76,9 @@ impl HmacKey {
     /// Keys HMAC-SHA256 (infallible in both backends: any key length).
     pub(crate) fn new(backend: Backend, key: &[u8]) -> Self {
         match backend {
-            Backend::RustCrypto => HmacKey::RustCrypto(rustcrypto::HmacSha256::keyed(key)),
+            Backend::RustCrypto => HmacKey::RustCrypto(rustcrypto::HmacSha256::new(key)),
             #[cfg(feature = "ring")]
-            Backend::Ring => HmacKey::Ring(ring::HmacSha256::keyed(key)),
+            Backend::Ring => HmacKey::Ring(ring::HmacSha256::new(key)),
         }
     }
 

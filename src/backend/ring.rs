@@ -29,11 +29,6 @@ impl HmacSha256 {
         HmacSha256(hmac::Key::new(hmac::HMAC_SHA256, key))
     }
 
-    /// The same as [`HmacSha256::new`], under the name both backends share.
-    pub fn keyed(key: &[u8]) -> Self {
-        Self::new(key)
-    }
-
     /// HMAC-SHA256 of `data`.
     #[inline]
     pub fn mac(&self, data: &[u8]) -> [u8; 32] {

@@ -39,19 +39,9 @@ impl Drop for HmacSha256 {
 }
 
 impl HmacSha256 {
-    /// Absorbs the key's inner and outer pads.
-    ///
-    /// # Errors
-    /// Never: HMAC takes keys of any length. The `Result` is kept for
-    /// callers written against it; [`HmacSha256::keyed`] is the same without
-    /// it, as ring's `HmacSha256::new` is.
-    pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
-        Ok(Self::keyed(key))
-    }
-
     /// Absorbs the key's inner and outer pads (infallible: HMAC takes keys of
     /// any length).
-    pub fn keyed(key: &[u8]) -> Self {
+    pub fn new(key: &[u8]) -> Self {
         // RFC 2104: a key longer than the block is hashed first, a shorter
         // one zero-padded; HMAC under this 64-byte K0 is HMAC under `key`.
         let mut k0 = zeroize::Zeroizing::new([0u8; 64]);
@@ -178,7 +168,7 @@ mod tests {
     fn fast_path_equals_the_hmac_crate_at_every_length_and_key_size() {
         for key_len in [0usize, 1, 32, 64, 65, 200] {
             let key: [u8; 200] = core::array::from_fn(|i| (i * 7 + key_len) as u8);
-            let h = HmacSha256::keyed(&key[..key_len]);
+            let h = HmacSha256::new(&key[..key_len]);
             for len in 0..=130usize {
                 let msg: [u8; 130] = core::array::from_fn(|i| (i * 13 + len) as u8);
                 let mut m = Hmac::<Sha256>::new_from_slice(&key[..key_len]).unwrap();

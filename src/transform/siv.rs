@@ -55,7 +55,7 @@ where
     /// runs S2V over the associated data.
     pub(crate) fn new(key: &[u8], associated_data: &[&[u8]]) -> Result<Self, Error> {
         let half = key.len() / 2;
-        if key.len() % 2 != 0 || associated_data.len() > MAX_AD_ITEMS {
+        if !key.len().is_multiple_of(2) || associated_data.len() > MAX_AD_ITEMS {
             return Err(CryptoError.into());
         }
         let mac = C::new_from_slice(&key[..half]).map_err(|_| CryptoError)?;

@@ -30,7 +30,7 @@ impl DigestEncoding {
         if v.is_empty() {
             return None;
         }
-        if v.len() % 2 == 0 && v.iter().all(u8::is_ascii_hexdigit) {
+        if v.len().is_multiple_of(2) && v.iter().all(u8::is_ascii_hexdigit) {
             let lower = v.iter().any(|c| c.is_ascii_lowercase());
             let upper = v.iter().any(|c| c.is_ascii_uppercase());
             return Some(match (lower, upper) {

@@ -44,7 +44,7 @@ impl Record {
 /// Hex to bytes (by hand: the suite also runs without deid's `alloc`).
 fn unhex(s: &str) -> Vec<u8> {
     let s = s.trim().as_bytes();
-    assert!(s.len() % 2 == 0, "odd hex length");
+    assert!(s.len().is_multiple_of(2), "odd hex length");
     s.chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()

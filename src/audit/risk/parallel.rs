@@ -163,9 +163,12 @@ fn read_chunks(
         return Ok(());
     };
     let mut rec = crate::io::record::CsvRecord::new();
-    crate::io::record::CsvParser::new(delimiter)
+    let found = crate::io::record::CsvParser::new(delimiter)
         .read(&first, &mut 0, &mut rec)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed quoting"))?;
+    if !found {
+        return Ok(()); // blank lines only: no records, as for an empty input
+    }
     let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
     if qi.iter().any(|&i| i >= rec.len()) {
         return Err(invalid("a quasi-identifier index is past the last column"));
@@ -282,6 +285,11 @@ mod tests {
             assert_eq!(n, t.row_number(), "{text:?}");
             assert_eq!(got, want, "{text:?}");
         }
+        // Blank lines only: no records, as for an empty input.
+        assert_eq!(
+            class_sizes_in_chunks(&mut &b"\n\r\n"[..], b',', true, &[0], 2, 5).unwrap(),
+            (Vec::new(), 0)
+        );
         // A quote never closed is an error for both.
         let open = "a,b\nx,\"1\ny,2\n";
         assert!(class_sizes_in_chunks(&mut open.as_bytes(), b',', true, &[0, 1], 2, 5).is_err());

@@ -221,6 +221,11 @@ impl ColumnTargets {
         }
     }
 
+    /// The column's name.
+    pub fn column(&self) -> &str {
+        &self.column
+    }
+
     /// The digest length in bytes the values settled on, once
     /// [`finish`](Self::finish)ed; `None` when no value decodes to a digest.
     pub fn digest_bytes(&self) -> Option<usize> {

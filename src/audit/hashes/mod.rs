@@ -27,6 +27,7 @@
 //! ```
 
 pub mod algo;
+pub mod dict;
 mod digests;
 pub mod search;
 #[cfg(target_arch = "x86_64")]

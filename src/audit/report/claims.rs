@@ -66,6 +66,37 @@ pub struct Claims {
     /// Candidate spaces for the hash audit (e.g. `["kr-mobile"]` or a mask);
     /// by default the spaces that fit each column's name.
     pub hash_spaces: Option<Vec<String>>,
+    /// Dictionaries per hashed column, from a column of an auxiliary file
+    /// (`{ email_sha256 = "customers.csv:email" }`, the path relative to the
+    /// claims file): the recipient's own list, normalized every way the
+    /// search knows.
+    pub dictionaries: Option<std::collections::BTreeMap<String, String>>,
+    /// Highest re-identification probability accepted (1 / smallest class);
+    /// 0.09 (the EMA Policy 0070 / Health Canada threshold) when absent.
+    pub max_risk: Option<f64>,
+}
+
+/// The maximum-risk threshold when the claims set none (EMA Policy 0070,
+/// Health Canada).
+pub const DEFAULT_MAX_RISK: f64 = 0.09;
+
+impl Claims {
+    /// The maximum-risk threshold: `max_risk`, or [`DEFAULT_MAX_RISK`].
+    pub fn max_risk(&self) -> f64 {
+        self.max_risk.unwrap_or(DEFAULT_MAX_RISK)
+    }
+
+    /// The dictionaries as (hashed column, auxiliary file, its column).
+    pub fn dictionary_sources(&self) -> Vec<(&str, &str, &str)> {
+        self.dictionaries
+            .iter()
+            .flatten()
+            .filter_map(|(col, src)| {
+                src.rsplit_once(':')
+                    .map(|(file, c)| (col.as_str(), file, c))
+            })
+            .collect()
+    }
 }
 
 impl Claims {
@@ -142,6 +173,26 @@ impl Claims {
         if let Some(q) = &self.quasi_identifiers {
             columns("quasi_identifiers", q)?;
         }
+        if let Some(r) = self.max_risk {
+            if !(r > 0.0 && r <= 1.0) {
+                return bad(format!(
+                    "max_risk = {r} is not a probability threshold: give R with 0 < R <= 1 (0.09 is the EMA / Health Canada threshold)"
+                ));
+            }
+        }
+        for (col, src) in self.dictionaries.iter().flatten() {
+            if col.trim().is_empty() {
+                return bad("dictionaries has an empty column name".into());
+            }
+            match src.rsplit_once(':') {
+                Some((f, c)) if !f.is_empty() && !c.trim().is_empty() => {}
+                _ => {
+                    return bad(format!(
+                        "dictionaries.{col} = \"{src}\" is not FILE:COLUMN (e.g. \"customers.csv:email\")"
+                    ));
+                }
+            }
+        }
         if let Some(f) = self.sampling_fraction {
             if !(f > 0.0 && f <= 1.0) {
                 return bad(format!(
@@ -174,6 +225,12 @@ impl Claims {
         if let Some(q) = &self.quasi_identifiers {
             named.extend(q.iter().map(|c| ("quasi_identifiers", c.as_str())));
         }
+        named.extend(
+            self.dictionaries
+                .iter()
+                .flatten()
+                .map(|(c, _)| ("dictionaries", c.as_str())),
+        );
         named
     }
 }

@@ -1,6 +1,7 @@
 //! The report as Markdown.
 
 use std::string::{String, ToString};
+use std::vec::Vec;
 
 use super::Report;
 
@@ -9,6 +10,7 @@ pub fn to_markdown(r: &Report) -> String {
     let mut o = String::new();
     o.push_str(&format!("# Re-identification audit of `{}`\n\n", r.input));
     o.push_str(&format!("**Verdict:** {}\n\n", r.headline));
+    adversary(&mut o, r);
     if !r.claims.is_empty() {
         o.push_str("## Claims\n\n| claim | result | evidence |\n|---|---|---|\n");
         for c in &r.claims {
@@ -21,6 +23,8 @@ pub fn to_markdown(r: &Report) -> String {
         }
         o.push('\n');
     }
+    criteria(&mut o, r);
+    remedies(&mut o, r);
     if !r.hashes.is_empty() {
         o.push_str("## Hashed columns\n\n| column | rows | reversed | share | how | verdict |\n|---|---|---|---|---|---|\n");
         for h in &r.hashes {
@@ -89,5 +93,75 @@ pub fn to_markdown(r: &Report) -> String {
     o.push_str(
         "Figures are counts and shares computed on the file itself; no identifier is shown.\n",
     );
+    o.push_str(&format!(
+        "Computed by deid {}; the parameters are in the JSON report.\n",
+        r.deid_version
+    ));
     o
+}
+
+fn adversary(o: &mut String, r: &Report) {
+    let a = &r.adversary;
+    o.push_str("## Whose perspective\n\n");
+    o.push_str(&format!("- **Adversary:** {}\n", a.holds));
+    for g in &a.given {
+        o.push_str(&format!("- **Given:** {g}\n"));
+    }
+    for n in &a.not_tested {
+        o.push_str(&format!("- **Not tested:** {n}\n"));
+    }
+    o.push('\n');
+}
+
+fn criteria(o: &mut String, r: &Report) {
+    if r.findings.is_empty() {
+        return;
+    }
+    o.push_str("## Criteria\n\n");
+    for f in &r.findings {
+        o.push_str(&format!("- **{}** ({})\n", f.subject, f.status.as_str()));
+        for c in &f.criteria {
+            o.push_str(&format!("  - *{}*: {}\n", c.title, c.reason));
+        }
+    }
+    o.push_str("\nReferences:\n\n");
+    let mut seen: Vec<&str> = Vec::new();
+    for c in r.findings.iter().flat_map(|f| &f.criteria) {
+        if !seen.contains(&c.id.as_str()) {
+            seen.push(&c.id);
+            o.push_str(&format!("- {}: {}\n", c.title, c.reference));
+        }
+    }
+    o.push('\n');
+}
+
+fn remedies(o: &mut String, r: &Report) {
+    if r.remedies.is_empty() {
+        return;
+    }
+    o.push_str("## Remedies\n\n");
+    for m in &r.remedies {
+        o.push_str(&format!("- **{}**: {}\n", m.claim, m.remedy));
+        if !m.options.is_empty() {
+            o.push_str("\n  | generalization | k | classes | suppressed to reach k | reaches k |\n  |---|---|---|---|---|\n");
+            for x in &m.options {
+                o.push_str(&format!(
+                    "  | {} | {} | {} | {:.2}% | {} |\n",
+                    x.steps.join("; "),
+                    x.k,
+                    x.classes,
+                    100.0 * x.suppressed_share,
+                    if x.reaches_k { "yes" } else { "no" }
+                ));
+            }
+        }
+        if let Some(p) = &m.policy {
+            o.push_str(&format!("\n  ```toml\n{}  ```\n", indent(p)));
+        }
+        o.push('\n');
+    }
+}
+
+fn indent(p: &str) -> String {
+    p.lines().map(|l| format!("  {l}\n")).collect()
 }

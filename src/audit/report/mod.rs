@@ -19,8 +19,10 @@
 //! is never presented as proof of anonymity.
 
 mod claims;
+mod criteria;
 mod html;
 mod markdown;
+mod remedy;
 mod verdict;
 
 use std::string::String;
@@ -33,9 +35,11 @@ use super::link::LinkReport;
 use super::risk::RiskReport;
 use crate::scan::Kind;
 
-pub use claims::{Claims, KClaim, LinkClaim, UniqueClaim};
+pub use claims::{Claims, DEFAULT_MAX_RISK, KClaim, LinkClaim, UniqueClaim};
+pub use criteria::{Citation, FindingKind, criteria_for};
 pub use html::to_html;
 pub use markdown::to_markdown;
+pub use remedy::{GeneralizationOption, MAX_SUPPRESSION, Remedy, Trial};
 pub use verdict::build;
 
 /// A claim's outcome.
@@ -106,6 +110,61 @@ pub struct Report {
     pub link: Option<LinkReport>,
     /// Columns of stable pseudonyms or deterministic tokens.
     pub linkable: Vec<Linkable>,
+    /// The version of deid that computed the report.
+    pub deid_version: &'static str,
+    /// What was tested, with which parameters, so two audits can be compared.
+    pub parameters: Parameters,
+    /// Whose point of view the figures take, and what was not tested.
+    pub adversary: Adversary,
+    /// Each finding and the criteria it bears on.
+    pub findings: Vec<Finding>,
+    /// What would fix each refuted claim, checked on this file.
+    pub remedies: Vec<Remedy>,
+}
+
+/// The parameters of an audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Parameters {
+    /// The claims tested, as parsed.
+    pub claims: Claims,
+    /// Hashed columns attacked.
+    pub hashed_columns: Vec<String>,
+    /// Quasi-identifiers measured.
+    pub quasi_identifiers: Vec<String>,
+    /// Maximum re-identification probability the report compares with
+    /// (`max_risk` in the claims; 0.09 by default).
+    pub max_risk: f64,
+    /// Largest share of records a generalization remedy may suppress.
+    pub max_suppression: f64,
+    /// Threads of the hash search.
+    pub threads: usize,
+    /// Birth years for resident registration numbers.
+    pub born: (i32, i32),
+}
+
+/// The adversary model the figures assume.
+#[derive(Clone, Debug, Serialize)]
+pub struct Adversary {
+    /// Who the adversary is and what they hold.
+    pub holds: String,
+    /// What else the audit gave them (a population file, an auxiliary file,
+    /// dictionaries, known salts or keys).
+    pub given: Vec<String>,
+    /// What was not tested.
+    pub not_tested: Vec<String>,
+}
+
+/// One finding and the criteria it bears on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// What the finding is about (a claim as in the claims table, a column).
+    pub subject: String,
+    /// Its kind.
+    pub kind: FindingKind,
+    /// Its outcome.
+    pub status: Status,
+    /// The criteria it bears on.
+    pub criteria: Vec<Citation>,
 }
 
 /// Errors building a report (the audits' one error type).

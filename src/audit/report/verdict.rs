@@ -6,7 +6,9 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::claims::{Claims, UniqueClaim};
-use super::{ClaimResult, Linkable, Report, ReportError, Status};
+use super::criteria::{FindingKind, criteria_for};
+use super::remedy::{MAX_SUPPRESSION, Remedy, Trial};
+use super::{Adversary, ClaimResult, Finding, Linkable, Parameters, Report, ReportError, Status};
 use crate::audit::engine::{self, Classes, Digests};
 use crate::audit::hashes::{self, AuditOptions, ColumnReport};
 use crate::audit::link::link;
@@ -51,6 +53,11 @@ pub fn build(
             hash_cols.push(s.column.clone());
         }
     }
+    for (col, _, _) in claims.dictionary_sources() {
+        if !hash_cols.iter().any(|c| c == col) {
+            hash_cols.push(col.to_string());
+        }
+    }
     let qi: Vec<String> = claims
         .k_anonymity
         .as_ref()
@@ -77,11 +84,13 @@ pub fn build(
         .collect();
     let mut digests = Digests::new(&present);
     let mut classes = Classes::new(&qi, None);
-    if qi.is_empty() {
-        engine::run(&mut table, &mut [&mut digests])?;
-    } else {
-        engine::run(&mut table, &mut [&mut digests, &mut classes])?;
-    }
+    // The remedies' trial of generalizations rides the same pass.
+    let mut trial = claims.k_anonymity.as_ref().map(|k| Trial::new(&k.qi));
+    match (qi.is_empty(), &mut trial) {
+        (true, _) => engine::run(&mut table, &mut [&mut digests])?,
+        (false, None) => engine::run(&mut table, &mut [&mut digests, &mut classes])?,
+        (false, Some(t)) => engine::run(&mut table, &mut [&mut digests, &mut classes, t])?,
+    };
     let targets = digests.finish();
     let progress = std::sync::atomic::AtomicU64::new(0);
     let mut audit = audit.clone();
@@ -94,9 +103,31 @@ pub fn build(
             })
             .collect::<Result<_, _>>()?;
     }
+    // Dictionaries from auxiliary columns, per hashed column.
+    let mut dictionaries = Vec::new();
+    for (col, file, column) in claims.dictionary_sources() {
+        let path = resolve(base, Path::new(file));
+        dictionaries.push((col.to_string(), hashes::dict::from_column(&path, column)?));
+    }
+    // `hash_spaces = []`: dictionaries only, no enumerated space.
+    let dictionaries_only = claims.hash_spaces.as_ref().is_some_and(Vec::is_empty);
     let hashes: Vec<ColumnReport> = targets
         .into_iter()
-        .map(|t| hashes::audit(t, &audit, &progress))
+        .map(|t| {
+            let mut opts = audit.clone();
+            let dict = dictionaries
+                .iter()
+                .find(|(c, _)| c == t.column())
+                .map(|(_, d)| d.clone());
+            if dictionaries_only {
+                opts.dictionary = None;
+                opts.spaces =
+                    vec![dict.unwrap_or_else(|| hashes::Space::dictionary("none", Vec::new()))];
+            } else if dict.is_some() {
+                opts.dictionary = dict;
+            }
+            hashes::audit(t, &opts, &progress)
+        })
         .collect();
     let risk = (!qi.is_empty()).then(|| {
         classes.report(&RiskOptions {
@@ -106,11 +137,7 @@ pub fn build(
     });
     let link_report = match &claims.not_linkable {
         Some(l) => {
-            let aux_path = if l.auxiliary.is_absolute() {
-                l.auxiliary.clone()
-            } else {
-                base.join(&l.auxiliary)
-            };
+            let aux_path = resolve(base, &l.auxiliary);
             let mut rel = TableReader::open(Some(input), opts)?;
             let mut aux = TableReader::open(Some(&aux_path), &TableOptions::new())?;
             Some(link(&mut rel, &mut aux, &l.on, l.truth.as_deref())?)
@@ -119,7 +146,7 @@ pub fn build(
     };
     let linkable: Vec<Linkable> = scans
         .iter()
-        .filter(|s| matches!(s.kind, Kind::HexDigest | Kind::Base64Digest) && !hashes.iter().any(|h| h.column == s.column && h.reversed_rows > 0))
+        .filter(|s| (matches!(s.kind, Kind::HexDigest | Kind::Base64Digest) || (looks_like_token(s) && 2 * s.distinct > s.values)) && !hashes.iter().any(|h| h.column == s.column && h.reversed_rows > 0))
         .map(|s| Linkable {
             column: s.column.clone(),
             kind: s.kind,
@@ -131,6 +158,7 @@ pub fn build(
 
     // Claims.
     let mut results = Vec::new();
+    let mut kinds: Vec<FindingKind> = Vec::new();
     for col in &claims.irreversible {
         let r = hashes.iter().find(|h| &h.column == col);
         results.push(match r {
@@ -150,11 +178,13 @@ pub fn build(
                     h.verdict
                 ),
             },
-            Some(h) if h.digest_bytes.is_none() || h.attempts.is_empty() => ClaimResult {
-                claim: format!("column {col} cannot be reversed"),
-                status: Status::NotTested,
-                evidence: h.verdict.clone(),
-            },
+            Some(h) if h.digest_bytes.is_none() || h.attempts.is_empty() || h.candidates == 0 => {
+                ClaimResult {
+                    claim: format!("column {col} cannot be reversed"),
+                    status: Status::NotTested,
+                    evidence: h.verdict.clone(),
+                }
+            }
             Some(h) => ClaimResult {
                 claim: format!("column {col} cannot be reversed"),
                 status: Status::Supported,
@@ -165,6 +195,11 @@ pub fn build(
                     h.verdict
                 ),
             },
+        });
+        kinds.push(match results.last().map(|r| r.status) {
+            Some(Status::Refuted) => FindingKind::HashReversed,
+            Some(Status::Supported) => FindingKind::HashNotReversed,
+            _ => FindingKind::HashNotTested,
         });
     }
     if let (Some(kc), Some(r)) = (&claims.k_anonymity, &risk) {
@@ -186,6 +221,7 @@ pub fn build(
                 r.k, below, r.rows, kc.k
             ),
         });
+        kinds.push(FindingKind::KAnonymity);
     }
     if let (Some(u), Some(r)) = (&claims.max_unique_share, &risk) {
         let share = match u {
@@ -209,6 +245,7 @@ pub fn build(
                 100.0 * r.sample_uniqueness
             ),
         });
+        kinds.push(FindingKind::UniqueShare);
     }
     if let (Some(l), Some(lr)) = (&claims.not_linkable, &link_report) {
         let hit = lr.correct.unwrap_or(lr.unique_matches);
@@ -220,8 +257,162 @@ pub fn build(
                 None => format!("{} of {} records matched exactly one auxiliary record ({:.2}%)", lr.unique_matches, lr.released_rows, 100.0 * lr.unique_match_share),
             },
         });
+        kinds.push(FindingKind::Linkage);
     }
-    let _ = kind_of;
+    let max_risk = claims.max_risk();
+    let max_risk_result = risk.as_ref().map(|r| ClaimResult {
+        claim: format!(
+            "highest re-identification probability at most {max_risk} on {}",
+            r.quasi_identifiers.join(", ")
+        ),
+        status: if r.prosecutor.highest_risk <= max_risk {
+            Status::Supported
+        } else {
+            Status::Refuted
+        },
+        evidence: format!(
+            "highest {:.4} (1 / {}), {:.2}% of records at it; average {:.4}",
+            r.prosecutor.highest_risk,
+            r.k,
+            100.0 * r.prosecutor.records_at_highest_risk,
+            r.prosecutor.average_risk
+        ),
+    });
+    // Stated in the claims file: judged as a claim. Otherwise a finding
+    // against the default threshold only.
+    if claims.max_risk.is_some() {
+        if let Some(m) = &max_risk_result {
+            results.push(m.clone());
+            kinds.push(FindingKind::MaxRisk);
+        }
+    }
+
+    // Findings and the criteria they bear on.
+    let mut findings: Vec<Finding> = results
+        .iter()
+        .zip(&kinds)
+        .map(|(c, &kind)| Finding {
+            subject: c.claim.clone(),
+            kind,
+            status: c.status,
+            criteria: criteria_for(kind),
+        })
+        .collect();
+    for h in &hashes {
+        if claims.irreversible.contains(&h.column) {
+            continue;
+        }
+        if h.reversed_rows > 0 {
+            findings.push(Finding {
+                subject: format!("column {} reversed", h.column),
+                kind: FindingKind::HashReversed,
+                status: Status::Refuted,
+                criteria: criteria_for(FindingKind::HashReversed),
+            });
+        }
+    }
+    if claims.max_risk.is_none() {
+        if let Some(m) = &max_risk_result {
+            findings.push(Finding {
+                subject: format!("{} (default threshold)", m.claim),
+                kind: FindingKind::MaxRisk,
+                status: m.status,
+                criteria: criteria_for(FindingKind::MaxRisk),
+            });
+        }
+    }
+    for l in &linkable {
+        findings.push(Finding {
+            subject: format!("column {} holds stable pseudonyms", l.column),
+            kind: FindingKind::StablePseudonym,
+            status: Status::NotTested,
+            criteria: criteria_for(FindingKind::StablePseudonym),
+        });
+    }
+
+    // Remedies for the refuted claims.
+    let mut remedies = Vec::new();
+    for (c, kind) in results.iter().zip(&kinds) {
+        if c.status != Status::Refuted {
+            continue;
+        }
+        match kind {
+            FindingKind::HashReversed => {
+                let col = claims
+                    .irreversible
+                    .iter()
+                    .find(|col| c.claim == format!("column {col} cannot be reversed"))
+                    .cloned()
+                    .unwrap_or_default();
+                let source = col
+                    .strip_suffix("_sha256")
+                    .or_else(|| col.strip_suffix("_md5"))
+                    .or_else(|| col.strip_suffix("_hash"))
+                    .unwrap_or(&col)
+                    .to_string();
+                let normalize = if source.contains("phone") {
+                    "normalize = [\"phone:KR\"]\n"
+                } else if source.contains("mail") {
+                    "normalize = [\"email\"]\n"
+                } else {
+                    ""
+                };
+                remedies.push(Remedy {
+                    claim: c.claim.clone(),
+                    remedy: format!(
+                        "replace the unkeyed hash by a keyed pseudonym (HMAC-SHA256 with a key from `deid keygen`, kept apart from the data): pseudonymize column {source} from the source data instead of shipping {col}"
+                    ),
+                    policy: Some(format!(
+                        "[fields.{source}]\n{normalize}transform = \"pseudonymize\"\ncontext = \"{source}\"\n"
+                    )),
+                    options: Vec::new(),
+                });
+            }
+            FindingKind::KAnonymity | FindingKind::MaxRisk => {
+                let (Some(t), Some(kc)) = (&trial, &claims.k_anonymity) else {
+                    continue;
+                };
+                let k = if *kind == FindingKind::MaxRisk {
+                    (1.0 / max_risk).ceil() as u64
+                } else {
+                    kc.k
+                };
+                let kinds_of: Vec<Kind> = kc
+                    .qi
+                    .iter()
+                    .map(|q| {
+                        let n = q.to_ascii_lowercase();
+                        // Postal codes read as numbers are still cut by prefix.
+                        if ["postal", "zip", "postcode"].iter().any(|w| n.contains(w)) {
+                            Kind::PostalCode
+                        } else {
+                            kind_of(q).unwrap_or(Kind::Text)
+                        }
+                    })
+                    .collect();
+                let options = t.options(&kinds_of, k);
+                let best = options.iter().find(|o| o.reaches_k);
+                remedies.push(Remedy {
+                    claim: c.claim.clone(),
+                    remedy: match best {
+                        Some(b) => format!(
+                            "generalize {} : k = {} without suppression; suppressing the {:.2}% of records in classes below {k} reaches k = {k}",
+                            b.steps.join(", "),
+                            b.k,
+                            100.0 * b.suppressed_share
+                        ),
+                        None => format!(
+                            "no combination of the built-in generalizations reaches k = {k} with at most {:.0}% of records suppressed on this file; generalize further with hierarchies or drop a quasi-identifier",
+                            100.0 * MAX_SUPPRESSION
+                        ),
+                    },
+                    policy: best.map(|b| b.policy.clone()),
+                    options,
+                });
+            }
+            _ => {}
+        }
+    }
 
     // Headline.
     let mut reasons = Vec::new();
@@ -269,6 +460,22 @@ pub fn build(
             "No test run here re-identified anyone. This is NOT proof of anonymity: it holds only for the attacks, spaces and quasi-identifiers tested; stable pseudonyms still link records across releases.".to_string(),
         )
     };
+    let adversary = adversary(
+        claims,
+        &hashes,
+        &dictionaries,
+        risk.is_some(),
+        link_report.is_some(),
+    );
+    let parameters = Parameters {
+        claims: claims.clone(),
+        hashed_columns: hashes.iter().map(|h| h.column.clone()).collect(),
+        quasi_identifiers: qi.clone(),
+        max_risk,
+        max_suppression: MAX_SUPPRESSION,
+        threads: audit.threads,
+        born: audit.born,
+    };
     Ok(Report {
         input: input.display().to_string(),
         verdict,
@@ -278,10 +485,78 @@ pub fn build(
         risk,
         link: link_report,
         linkable,
+        deid_version: env!("CARGO_PKG_VERSION"),
+        parameters,
+        adversary,
+        findings,
+        remedies,
     })
 }
 
 /// deid's own tokens (`AQAAAA…`) and pseudonyms are protected values, not digests to reverse.
 fn looks_like_token(s: &scan::ColumnScan) -> bool {
     s.masked_example.starts_with("AQ")
+}
+
+fn resolve(base: &Path, p: &Path) -> std::path::PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// The adversary the figures assume: what they hold, what the audit gave
+/// them, and what it did not try.
+fn adversary(
+    claims: &Claims,
+    hashes: &[ColumnReport],
+    dictionaries: &[(String, hashes::Space)],
+    qi: bool,
+    linked: bool,
+) -> Adversary {
+    let mut given = Vec::new();
+    let mut not_tested = Vec::new();
+    for (col, d) in dictionaries {
+        given.push(format!(
+            "a list of identifiers of their own ({}, {} normalized candidates) to match column {col}",
+            d.name,
+            d.size()
+        ));
+    }
+    if let Some(l) = &claims.not_linkable {
+        given.push(format!(
+            "an auxiliary file {} sharing {}",
+            l.auxiliary.display(),
+            l.on.join(", ")
+        ));
+    } else {
+        not_tested.push(
+            "linkage to an auxiliary or identification file (none given: add not_linkable)".into(),
+        );
+    }
+    if let Some(f) = claims.sampling_fraction {
+        given.push(format!(
+            "the sampling fraction {f} of this file in its population"
+        ));
+    } else if qi {
+        not_tested.push("population uniqueness: the file is treated as the whole population (give sampling_fraction)".into());
+    }
+    if !hashes.is_empty() {
+        given.push("public knowledge of the identifier formats (phone numbers, RRNs, emails) and of the common hash algorithms, enumerated on this machine".into());
+        not_tested.push("leaked or guessed salts and keys: a keyed hash whose key leaks is as weak as an unkeyed one".into());
+    }
+    if !qi {
+        not_tested.push("quasi-identifier risk: no quasi-identifier found or named".into());
+    }
+    if !linked {
+        not_tested.push("attribute inference from sensitive columns (l-diversity, t-closeness: see deid audit risk --sensitive)".into());
+    }
+    not_tested
+        .push("free-text columns, and background knowledge beyond the files named here".into());
+    Adversary {
+        holds: "the recipient of this file, holding all of it, who wants to find the people in it (prosecutor model: they know the target is in the file)".into(),
+        given,
+        not_tested,
+    }
 }

@@ -15,7 +15,12 @@ use deid::synth::Generator;
 use deid::transform::encrypt::OsRng;
 use deid::transform::mask::Mask;
 
+use deid::audit::hashes::AuditOptions;
+use deid::audit::report::{self, Claims};
+
 use crate::ui::{now_rfc3339, print_summary};
+
+mod story;
 
 /// The sample policy the demo applies (also printed, to copy from).
 pub const SAMPLE_POLICY: &str = r#"version = 1
@@ -53,12 +58,47 @@ to = "bucket"
 width = 1000000
 "#;
 
+/// The naive export: identifiers dropped, their unsalted SHA-256 shipped instead.
+const NAIVE_POLICY: &str = r#"version = 1
+unlisted = "keep"
+[fields.name]
+transform = "drop"
+[fields.phone]
+transform = "drop"
+[fields.email]
+transform = "drop"
+[fields.rrn]
+transform = "drop"
+"#;
+
+/// The claims tested on the naive export. The recipient's own customer
+/// list (`customers.csv`) is their email dictionary.
+const NAIVE_CLAIMS: &str = r#"# "individuals cannot be identified" is the report's headline
+irreversible = ["phone_sha256", "email_sha256"]
+k_anonymity = { qi = ["birth_date", "sex", "postal_code"], k = 5 }
+dictionaries = { email_sha256 = "customers.csv:email" }
+"#;
+
+/// The claims tested on the deid export: the true phone numbers, in every
+/// normalization the search knows, are the dictionary (stronger than
+/// enumerating all numbers, and seconds instead of minutes for MD5-length
+/// pseudonyms).
+const DEID_CLAIMS: &str = r#"irreversible = ["phone"]
+k_anonymity = { qi = ["birth_date", "sex", "postal_code"], k = 5 }
+dictionaries = { phone = "customers.csv:phone" }
+hash_spaces = []
+"#;
+
 /// Arguments of `deid demo`.
 #[derive(clap::Args)]
 #[command(after_help = "\
-Generates synthetic Korean customers, writes the export the way it is often shipped (unsalted
-SHA-256 of phone and email), then the deid export with a sample policy, and shows both. Nothing
-leaves the temporary folder, which is removed at the end unless --dir is given.")]
+Generates synthetic Korean customers and writes two exports of them: the naive one, shipped the
+way it often is (names and RRNs dropped, phone and email replaced by their unsalted SHA-256), and
+the deid one (sample policy: keyed pseudonyms, tokens, generalized quasi-identifiers). Then it
+audits both against the same short claims (\"individuals cannot be identified\", the hashed
+columns cannot be reversed, 5-anonymous on birth_date, sex, postal_code) and prints side by side
+what each gives a recipient. With --dir the files, the claims and both HTML reports are kept there;
+otherwise everything stays in a temporary folder removed at the end.")]
 pub struct Args {
     /// Customers to generate.
     #[arg(long, default_value_t = 100_000)]
@@ -86,15 +126,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir.display()
     )?;
 
-    // 1. The export as often shipped: identifiers in clear plus unsalted SHA-256.
+    let started = Instant::now();
+    // 1. The source data, and the export as often shipped: identifiers
+    // dropped, their unsalted SHA-256 in their place.
     let t = Instant::now();
     let raw = dir.join("customers.csv");
     let naive = dir.join("naive_export.csv");
+    let generated = dir.join("generated_with_hashes.csv");
     write_gen(&raw, args.rows, false, threads)?;
-    write_gen(&naive, args.rows, true, threads)?;
+    write_gen(&generated, args.rows, true, threads)?;
+    let naive_policy = Policy::from_toml(NAIVE_POLICY).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let none = Keyset::generate(&mut OsRng, &now_rfc3339());
+    apply_policy(&naive_policy, &none, &generated, &naive, threads)?;
+    std::fs::remove_file(&generated)?;
     writeln!(
         out,
-        "1. generated {} and {} in {:.2} s",
+        "1. generated {} (the source) and {} (identifiers replaced by unsalted SHA-256) in {:.2} s",
         name(&raw),
         name(&naive),
         t.elapsed().as_secs_f64()
@@ -118,22 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // 3. deid apply.
     let safe = dir.join("deid_export.csv");
-    let mut file = deid::io::atomic::AtomicFile::create(&safe, None)?;
-    let input = Box::new(File::open(&raw)?);
-    let opts = PipelineOptions::new()
-        .format(Format::Csv)
-        .threads(threads)
-        .direction(Direction::Apply);
-    let summary = pipeline::run(
-        &policy,
-        &keys,
-        input,
-        &raw.display().to_string(),
-        &mut file,
-        &opts,
-        &mut |_| {},
-    )?;
-    file.commit()?;
+    let summary = apply_policy(&policy, &keys, &raw, &safe, threads)?;
     writeln!(
         out,
         "3. deid apply -> {}: {} rows, {:.1} MB in {:.2} s ({:.0} MB/s on {} threads)\n",
@@ -146,22 +178,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
 
     // 4. Before and after, identifiers masked on screen.
-    writeln!(
-        out,
-        "The naive export (identifiers masked here; the file has them in clear, next to their SHA-256):"
-    )?;
+    writeln!(out, "The naive export:")?;
     show(
         &mut out,
         &naive,
         &[
-            "name",
-            "phone",
-            "email",
-            "birth_date",
-            "postal_code",
             "phone_sha256",
+            "email_sha256",
+            "birth_date",
+            "sex",
+            "postal_code",
         ],
-        true,
+        false,
     )?;
     writeln!(
         out,
@@ -174,18 +202,70 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         false,
     )?;
 
+    // 5. The audit of both, against the same claims.
     writeln!(
         out,
-        "\nWhy it matters: an unsalted SHA-256 of a 010 number is reversed by hashing all 10^8 numbers;"
+        "\n4. auditing both exports as their recipient would (claims in {} and {}) ...",
+        "naive_claims.toml", "deid_claims.toml"
     )?;
-    writeln!(
-        out,
-        "the keyed pseudonym cannot be recomputed without the keyset, yet stays joinable across files"
+    out.flush()?;
+    let naive_claims = dir.join("naive_claims.toml");
+    let deid_claims = dir.join("deid_claims.toml");
+    std::fs::write(&naive_claims, NAIVE_CLAIMS)?;
+    std::fs::write(&deid_claims, DEID_CLAIMS)?;
+    let mut audit = AuditOptions::default();
+    audit.threads = threads;
+    let table = TableOptions::new().refuse_data_header(true);
+    let t = Instant::now();
+    let naive_report = report::build(
+        &naive,
+        &table,
+        &Claims::from_toml(NAIVE_CLAIMS)?,
+        &dir,
+        &audit,
     )?;
+    let naive_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let deid_report = report::build(
+        &safe,
+        &table,
+        &Claims::from_toml(DEID_CLAIMS)?,
+        &dir,
+        &audit,
+    )?;
+    let deid_secs = t.elapsed().as_secs_f64();
+    story::side_by_side(
+        &mut out,
+        (&naive_report, naive_secs),
+        (&deid_report, deid_secs),
+    )?;
+    if args.dir.is_some() {
+        for (r, file) in [
+            (&naive_report, "naive_report.html"),
+            (&deid_report, "deid_report.html"),
+        ] {
+            let path = dir.join(file);
+            let mut f = deid::io::atomic::AtomicFile::create(&path, None)?;
+            f.write_all(report::to_html(r).as_bytes())?;
+            f.commit()?;
+        }
+        writeln!(
+            out,
+            "\nHTML reports: {} and {} (open offline; criteria, adversary model and remedies inside).",
+            dir.join("naive_report.html").display(),
+            dir.join("deid_report.html").display()
+        )?;
+        writeln!(
+            out,
+            "Run one yourself: deid audit report {} --claims {} --format html -o report.html",
+            naive.display(),
+            naive_claims.display()
+        )?;
+    }
     writeln!(
         out,
-        "made with the same key and context. Try: deid audit hashes {} --column phone_sha256",
-        name(&naive)
+        "\nWhole demo: {:.1} s on {threads} threads.",
+        started.elapsed().as_secs_f64()
     )?;
     writeln!(out, "\nPolicy used (copy it as a start):\n{SAMPLE_POLICY}")?;
     drop(out);
@@ -201,6 +281,31 @@ fn name(p: &Path) -> String {
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+fn apply_policy(
+    policy: &Policy,
+    keys: &Keyset,
+    input: &Path,
+    output: &Path,
+    threads: usize,
+) -> anyhow::Result<pipeline::Summary> {
+    let mut file = deid::io::atomic::AtomicFile::create(output, None)?;
+    let opts = PipelineOptions::new()
+        .format(Format::Csv)
+        .threads(threads)
+        .direction(Direction::Apply);
+    let summary = pipeline::run(
+        policy,
+        keys,
+        Box::new(File::open(input)?),
+        &input.display().to_string(),
+        &mut file,
+        &opts,
+        &mut |_| {},
+    )?;
+    file.commit()?;
+    Ok(summary)
 }
 
 fn write_gen(path: &Path, rows: u64, naive: bool, threads: usize) -> anyhow::Result<()> {

@@ -30,7 +30,10 @@ pub fn side_by_side(
         &verdict(n),
         &verdict(d),
     )?;
-    for (label, nc, dc) in [("phone", "phone_sha256", "phone"), ("email", "email_sha256", "email")] {
+    for (label, nc, dc) in [
+        ("phone", "phone_sha256", "phone"),
+        ("email", "email_sha256", "email"),
+    ] {
         row(out, label, &hashed(n, nc), &hashed(d, dc))?;
     }
     for (label, f) in [
@@ -95,7 +98,12 @@ fn hashed(r: &Report, column: &str) -> String {
                 if m.space.starts_with("dict:") {
                     format!(" ({} of the recipient's customer list)", m.algorithm.name())
                 } else {
-                    format!(" ({} of {}, written {})", m.algorithm.name(), m.space, m.format)
+                    format!(
+                        " ({} of {}, written {})",
+                        m.algorithm.name(),
+                        m.space,
+                        m.format
+                    )
                 }
             });
             return format!(
@@ -219,13 +227,7 @@ fn row(out: &mut dyn Write, label: &str, a: &str, b: &str) -> anyhow::Result<()>
     let (l, a, b) = (wrap(label, LABEL - 1), wrap(a, CELL - 1), wrap(b, CELL - 1));
     for i in 0..l.len().max(a.len()).max(b.len()) {
         let get = |v: &Vec<String>| v.get(i).cloned().unwrap_or_default();
-        writeln!(
-            out,
-            "{:<LABEL$}{:<CELL$}{}",
-            get(&l),
-            get(&a),
-            get(&b)
-        )?;
+        writeln!(out, "{:<LABEL$}{:<CELL$}{}", get(&l), get(&a), get(&b))?;
     }
     Ok(())
 }

@@ -1,0 +1,275 @@
+//! The audit's whole story: `deid demo` auditing both exports, and the
+//! report's criteria, adversary model, remedies, dictionaries from an
+//! auxiliary column and parameters, on files with known answers.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use common::{Ran, Workdir, run};
+use deid::audit::hashes::{Algorithm, Construction};
+use serde_json::Value;
+
+fn hex_digest(algo: Algorithm, c: &Construction, id: &str) -> String {
+    let mut out = [0u8; 64];
+    let n = c.digest(algo, id.as_bytes(), &mut out);
+    out[..n].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn demo_audits_both_exports_side_by_side_and_writes_both_html_reports() {
+    let dir = Workdir::new();
+    let out = dir.file("demo");
+    // A narrow phone space keeps the (debug-built) search short; the emails
+    // are all reversed from the customer list.
+    let o = run(&[
+        "demo",
+        "--rows",
+        "1500",
+        "--dir",
+        &out,
+        "--phone-space",
+        "010-12?d?d-?d?d?d?d",
+    ]);
+    o.assert_success();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("NAIVE EXPORT (unsalted SHA-256)"), "{text}");
+    assert!(text.contains("DEID EXPORT"), "{text}");
+    assert!(!text.contains("Try: deid audit hashes"), "{text}");
+    // Naive: REFUTED, emails reversed from the customer list; deid: no hash
+    // reversed, its pseudonyms named as linkable.
+    let naive = dir.join("demo/naive_report.html");
+    let safe = dir.join("demo/deid_report.html");
+    let naive_html = std::fs::read_to_string(&naive).unwrap();
+    let safe_html = std::fs::read_to_string(&safe).unwrap();
+    assert!(naive_html.contains("REFUTED"));
+    assert!(text.contains("100.0% of rows REVERSED"), "{text}");
+    assert!(text.contains("none reversed"), "{text}");
+    assert!(text.contains("phone, email (stable per person"), "{text}");
+    assert!(safe_html.contains("Stable pseudonyms"));
+    assert!(safe_html.contains("Whose perspective"));
+    // The same claims were tested on both, and the reports name the criteria.
+    for h in [&naive_html, &safe_html] {
+        assert!(h.contains("Criteria"));
+        assert!(h.contains("ISO/IEC 27559"));
+    }
+    assert!(naive_html.contains("AEPD-EDPS"));
+}
+
+fn report_json(dir: &Workdir, input: &str, claims: &str) -> (std::process::Output, Value) {
+    let c = dir.write("claims.toml", claims);
+    let o = run(&["audit", "report", input, "--claims", &c, "--format", "json"]);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o, v)
+}
+
+fn cited(v: &Value, subject_part: &str) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"].as_str().unwrap().contains(subject_part))
+        .flat_map(|f| f["criteria"].as_array().unwrap().clone())
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// 40 records: unsalted SHA-256 of phones in a small space, HMAC pseudonyms,
+/// and quasi-identifiers unique as given, 5-anonymous once birth dates are
+/// cut to the year and postal codes to 3 digits.
+fn export(dir: &Workdir) -> String {
+    let key = Construction::Hmac {
+        key: zeroize::Zeroizing::new(b"a secret key".to_vec()),
+    };
+    let mut csv = String::from("id,phone_sha256,phone_hmac,birth_date,sex,postal_code\n");
+    for i in 0..40 {
+        let phone = format!("010-1234-{:04}", 100 + i);
+        // Class c of 5 records: the year and the first two postal digits.
+        let c = i % 8;
+        csv.push_str(&format!(
+            "{i},{},{},{}-{:02}-{:02},F,{}5{:03}\n",
+            hex_digest(Algorithm::Sha256, &Construction::Plain, &phone),
+            hex_digest(Algorithm::Sha256, &key, &phone),
+            1970 + 10 * (c % 2),
+            1 + i % 12,
+            1 + i % 28,
+            1 + c / 2,
+            i
+        ));
+    }
+    dir.write("export.csv", csv)
+}
+
+#[test]
+fn criteria_adversary_remedies_and_parameters_in_the_json_report() {
+    let dir = Workdir::new();
+    let input = export(&dir);
+    let (o, v) = report_json(
+        &dir,
+        &input,
+        r#"irreversible = ["phone_sha256", "phone_hmac"]
+k_anonymity = { qi = ["birth_date", "sex", "postal_code"], k = 5 }
+hash_spaces = ["010-1234-?d?d?d?d"]
+"#,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // deid_version and the parameters used.
+    assert_eq!(v["deid_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["parameters"]["max_risk"], 0.09);
+    assert_eq!(v["parameters"]["claims"]["k_anonymity"]["k"], 5);
+    assert_eq!(
+        v["parameters"]["quasi_identifiers"],
+        serde_json::json!(["birth_date", "sex", "postal_code"])
+    );
+    // A refuted hash claim cites the hash criteria, not ISO/IEC 27559.
+    let hash = cited(&v, "column phone_sha256 cannot be reversed");
+    for id in [
+        "edpb-2025",
+        "aepd-edps-hash",
+        "enisa-2019",
+        "pipc-guideline",
+    ] {
+        assert!(hash.contains(&id.to_string()), "{hash:?}");
+    }
+    assert!(!hash.contains(&"iso-27559".to_string()));
+    // The keyed column is not reversed (no false positive) and is cited as
+    // needing its key kept separately.
+    let keyed = cited(&v, "column phone_hmac cannot be reversed");
+    assert!(keyed.contains(&"pipa-separate".to_string()), "{keyed:?}");
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims[0]["status"], "REFUTED");
+    assert_eq!(claims[1]["status"], "SUPPORTED");
+    // A k claim cites ISO/IEC 27559 and 20889; the default max-risk
+    // threshold is a finding with the EMA / Health Canada criterion.
+    let k = cited(&v, "5-anonymous");
+    assert!(k.contains(&"iso-27559".to_string()) && k.contains(&"iso-20889".to_string()));
+    assert!(cited(&v, "(default threshold)").contains(&"ema-hc-threshold".to_string()));
+    // Nothing untested is cited: no population file, no linkage.
+    let all: Vec<String> = cited(&v, "");
+    assert!(!all.contains(&"arx-gsdp-population".to_string()));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] != "linkage" && f["kind"] != "population")
+    );
+    // The adversary model names what was not tested.
+    let not_tested = v["adversary"]["not_tested"].to_string();
+    assert!(not_tested.contains("linkage"), "{not_tested}");
+    assert!(not_tested.contains("salts and keys"), "{not_tested}");
+    // Remedies: the keyed pseudonym for the hash; for k, a generalization
+    // reaching 5 with its exact figures.
+    let remedies = v["remedies"].as_array().unwrap();
+    let hash_fix = remedies
+        .iter()
+        .find(|r| r["claim"] == "column phone_sha256 cannot be reversed")
+        .unwrap();
+    assert!(
+        hash_fix["policy"]
+            .as_str()
+            .unwrap()
+            .contains("[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"")
+    );
+    let k_fix = remedies
+        .iter()
+        .find(|r| r["claim"].as_str().unwrap().starts_with("5-anonymous"))
+        .unwrap();
+    let options = k_fix["options"].as_array().unwrap();
+    let best = &options[0];
+    assert_eq!(best["reaches_k"], true);
+    // The least loss reaching 5: birth dates to the year, postal codes to
+    // 3 digits (the third is always 0 here): 8 classes of exactly 5.
+    assert_eq!(
+        best["steps"],
+        serde_json::json!([
+            "birth_date to year",
+            "sex kept",
+            "postal_code to its first 3 characters"
+        ])
+    );
+    assert_eq!(
+        (best["k"].as_u64(), best["classes"].as_u64()),
+        (Some(5), Some(8))
+    );
+    assert_eq!(best["suppressed_share"], 0.0);
+    assert!(
+        best["policy"]
+            .as_str()
+            .unwrap()
+            .contains("transform = \"generalize\"")
+    );
+}
+
+#[test]
+fn a_dictionary_from_an_auxiliary_column_reverses_normalized_emails_only() {
+    let dir = Workdir::new();
+    let customers = [
+        " Jane.Doe+news@GMail.com",
+        "KIM@naver.com ",
+        "lee.s@daum.net",
+    ];
+    let mut aux = String::from("customer_id,email\n");
+    for (i, e) in customers.iter().enumerate() {
+        aux.push_str(&format!("{i},\"{e}\"\n"));
+    }
+    dir.write("customers.csv", aux);
+    // What matching programs hash: trimmed, lowercased, Gmail dots and tag gone.
+    let shipped = ["janedoe@gmail.com", "kim@naver.com", "lee.s@daum.net"];
+    let key = Construction::Hmac {
+        key: zeroize::Zeroizing::new(b"k".to_vec()),
+    };
+    let mut csv = String::from("id,email_sha256,email_hmac\n");
+    for (i, e) in shipped.iter().enumerate() {
+        csv.push_str(&format!(
+            "{i},{},{}\n",
+            hex_digest(Algorithm::Sha256, &Construction::Plain, e),
+            hex_digest(Algorithm::Sha256, &key, e)
+        ));
+    }
+    let input = dir.write("export.csv", csv);
+    let (o, v) = report_json(
+        &dir,
+        &input,
+        r#"irreversible = ["email_sha256", "email_hmac"]
+dictionaries = { email_sha256 = "customers.csv:email", email_hmac = "customers.csv:email" }
+"#,
+    );
+    assert_eq!(o.status.code(), Some(4));
+    let h = v["hashes"].as_array().unwrap();
+    assert_eq!(h[0]["column"], "email_sha256");
+    assert_eq!(h[0]["reversed_rows"], 3);
+    assert_eq!(h[1]["column"], "email_hmac");
+    assert_eq!(h[1]["reversed_rows"], 0);
+    assert!(h[1]["candidates"].as_u64().unwrap() > 0);
+    assert_eq!(v["claims"][1]["status"], "SUPPORTED");
+    assert!(
+        v["adversary"]["given"]
+            .to_string()
+            .contains("customers.csv:email")
+    );
+    // No recovered identifier leaks into the report.
+    let text = String::from_utf8_lossy(&o.stdout);
+    for e in shipped {
+        assert!(!text.contains(e));
+    }
+}
+
+#[test]
+fn a_bad_dictionary_or_threshold_is_refused_before_reading() {
+    let dir = Workdir::new();
+    let input = export(&dir);
+    for bad in [
+        "dictionaries = { phone_sha256 = \"customers.csv\" }\n",
+        "max_risk = 0\n",
+        "max_risk = 1.5\n",
+        "dictionaries = { nope = \"c.csv:email\" }\n",
+    ] {
+        let (o, _) = report_json(&dir, &input, bad);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+    }
+}

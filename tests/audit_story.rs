@@ -273,3 +273,77 @@ fn a_bad_dictionary_or_threshold_is_refused_before_reading() {
         assert_eq!(o.status.code(), Some(1), "{bad}");
     }
 }
+
+/// Population of 12 on (age, sex): (30,F) 6, (30,M) 3, (40,F) 2, (40,M) 1;
+/// sample of 5: (30,F) 3, (30,M) 1, (40,F) 1.
+fn population_files(dir: &Workdir) -> (String, String) {
+    let mut pop = String::from("age,sex\n");
+    for (a, s, n) in [
+        ("30", "F", 6),
+        ("30", "M", 3),
+        ("40", "F", 2),
+        ("40", "M", 1),
+    ] {
+        for _ in 0..n {
+            pop.push_str(&format!("{a},{s}\n"));
+        }
+    }
+    let sample = "age,sex\n30,F\n30,F\n30,F\n30,M\n40,F\n";
+    (
+        dir.write("population.csv", pop),
+        dir.write("sample.csv", sample),
+    )
+}
+
+#[test]
+fn delta_presence_and_k_map_against_a_population_by_hand() {
+    let dir = Workdir::new();
+    let (pop, sample) = population_files(&dir);
+    let o = run(&[
+        "audit",
+        "risk",
+        &sample,
+        "--qi",
+        "age,sex",
+        "--population-file",
+        &pop,
+        "--json",
+    ]);
+    o.assert_success();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let j = &v["journalist"];
+    // delta = 3/6, 1/3, 1/2; k-map = 2 (the (40,F) class).
+    assert_eq!(j["delta_presence"]["delta_presence_min"], 1.0 / 3.0);
+    assert_eq!(j["delta_presence"]["delta_presence_max"], 0.5);
+    assert_eq!(
+        j["delta_presence"]["population_classes_absent_from_sample"],
+        1
+    );
+    assert_eq!(j["k_map"], 2);
+    assert_eq!(j["k_map_records_below_5"], 2);
+    assert_eq!(v["deid_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["parameters"]["population_file"], pop.as_str());
+
+    // As claims: delta-presence at most 0.5 holds, 2-map holds, 3-map does not.
+    let (o, v) = report_json(
+        &dir,
+        &sample,
+        "quasi_identifiers = [\"age\", \"sex\"]\npopulation = \"population.csv\"\ndelta_presence = { max = 0.5 }\nk_map = { k = 2 }\n",
+    );
+    assert!(o.status.code() == Some(4) || o.status.success());
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims[0]["status"], "SUPPORTED", "{claims:?}");
+    assert_eq!(claims[1]["status"], "SUPPORTED", "{claims:?}");
+    assert!(cited(&v, "-map against").contains(&"arx-gsdp-population".to_string()));
+    let (_, v) = report_json(
+        &dir,
+        &sample,
+        "quasi_identifiers = [\"age\", \"sex\"]\npopulation = \"population.csv\"\ndelta_presence = { max = 0.4 }\nk_map = { k = 3 }\n",
+    );
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims[0]["status"], "REFUTED");
+    assert_eq!(claims[1]["status"], "REFUTED");
+    // Without a population, the claims are refused.
+    let (o, _) = report_json(&dir, &sample, "k_map = { k = 3 }\n");
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -74,6 +74,35 @@ pub struct Claims {
     /// Highest re-identification probability accepted (1 / smallest class);
     /// 0.09 (the EMA Policy 0070 / Health Canada threshold) when absent.
     pub max_risk: Option<f64>,
+    /// A population (or identification) file over the same
+    /// quasi-identifiers, relative to the claims file: journalist risk,
+    /// delta-presence and k-map against it.
+    pub population: Option<PathBuf>,
+    /// delta-presence bounds claimed against `population`.
+    pub delta_presence: Option<DeltaClaim>,
+    /// k-map claimed against `population`.
+    pub k_map: Option<KMapClaim>,
+}
+
+/// A delta-presence claim: every class's sample count over its population
+/// count lies in `[min, max]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaClaim {
+    /// Lower bound (0 by default).
+    #[serde(default)]
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+}
+
+/// A k-map claim: every sample class matches at least `k` people of the
+/// population.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KMapClaim {
+    /// Claimed k.
+    pub k: u64,
 }
 
 /// The maximum-risk threshold when the claims set none (EMA Policy 0070,
@@ -179,6 +208,23 @@ impl Claims {
                     "max_risk = {r} is not a probability threshold: give R with 0 < R <= 1 (0.09 is the EMA / Health Canada threshold)"
                 ));
             }
+        }
+        if let Some(d) = &self.delta_presence {
+            if !(share_ok(d.min) && share_ok(d.max) && d.min <= d.max) {
+                return bad(format!(
+                    "delta_presence = {{ min = {}, max = {} }} is not a range of shares: give 0 <= min <= max <= 1",
+                    d.min, d.max
+                ));
+            }
+        }
+        if self.k_map.as_ref().is_some_and(|k| k.k < 1) {
+            return bad(
+                "k_map.k = 0 is not a k-map claim: k counts people of the population, at least 1"
+                    .into(),
+            );
+        }
+        if (self.delta_presence.is_some() || self.k_map.is_some()) && self.population.is_none() {
+            return bad("delta_presence and k_map are measured against a population: add population = \"FILE\"".into());
         }
         for (col, src) in self.dictionaries.iter().flatten() {
             if col.trim().is_empty() {

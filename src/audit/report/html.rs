@@ -247,6 +247,17 @@ pub fn to_html(r: &Report) -> String {
             k.prosecutor.highest_risk, k.prosecutor.average_risk, k.marketer_risk
         ));
     }
+    if let Some(j) = r.risk.as_ref().and_then(|k| k.journalist.as_ref()) {
+        body.push_str(&format!(
+            "<p>Against the population ({} rows): journalist risk highest {:.4}, average {:.4}; delta-presence {:.4} to {:.4}; k-map {}.</p>",
+            j.population_rows,
+            j.risk.highest_risk,
+            j.risk.average_risk,
+            j.delta_presence.delta_presence_min,
+            j.delta_presence.delta_presence_max,
+            j.k_map
+        ));
+    }
     if let Some(l) = &r.link {
         body.push_str(&format!("<h2>Linkage</h2><p>On {}: {} of {} records matched exactly one record of the auxiliary file ({:.2}%).</p>", esc(&l.on.join(", ")), l.unique_matches, l.released_rows, 100.0 * l.unique_match_share));
     }

@@ -62,6 +62,17 @@ pub fn to_markdown(r: &Report) -> String {
             "- prosecutor risk: highest {:.4}, average {:.4}; marketer risk {:.4}\n",
             k.prosecutor.highest_risk, k.prosecutor.average_risk, k.marketer_risk
         ));
+        if let Some(j) = &k.journalist {
+            o.push_str(&format!(
+                "- against the population ({} rows): journalist risk highest {:.4}, average {:.4}; delta-presence {:.4} to {:.4}; k-map {}\n",
+                j.population_rows,
+                j.risk.highest_risk,
+                j.risk.average_risk,
+                j.delta_presence.delta_presence_min,
+                j.delta_presence.delta_presence_max,
+                j.k_map
+            ));
+        }
         if let Some(u) = &k.population_uniqueness {
             o.push_str(&format!(
                 "- population uniqueness (sampling fraction {}): {:.4} ({:?})\n",

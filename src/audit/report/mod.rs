@@ -35,7 +35,7 @@ use super::link::LinkReport;
 use super::risk::RiskReport;
 use crate::scan::Kind;
 
-pub use claims::{Claims, DEFAULT_MAX_RISK, KClaim, LinkClaim, UniqueClaim};
+pub use claims::{Claims, DEFAULT_MAX_RISK, DeltaClaim, KClaim, KMapClaim, LinkClaim, UniqueClaim};
 pub use criteria::{Citation, FindingKind, criteria_for};
 pub use html::to_html;
 pub use markdown::to_markdown;

@@ -358,6 +358,7 @@ mod tests {
     use super::*;
     use crate::audit::engine;
     use crate::io::table::{Format, TableOptions};
+    use std::boxed::Box;
 
     #[test]
     fn a_generalization_reaching_k_is_found_and_its_figures_are_exact() {

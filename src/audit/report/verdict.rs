@@ -129,12 +129,22 @@ pub fn build(
             hashes::audit(t, &opts, &progress)
         })
         .collect();
-    let risk = (!qi.is_empty()).then(|| {
+    let mut risk = (!qi.is_empty()).then(|| {
         classes.report(&RiskOptions {
             sampling_fraction: claims.sampling_fraction,
             population: None,
         })
     });
+    // Journalist risk, delta-presence and k-map against a population file.
+    if let (Some(pf), Some(r)) = (&claims.population, &mut risk) {
+        let path = resolve(base, pf);
+        let mut pt = TableReader::open(Some(&path), &TableOptions::new())?;
+        let mut population = Classes::new(&qi, None);
+        engine::run(&mut pt, &mut [&mut population])?;
+        classes
+            .counter()
+            .journalist(r, &population.counter().sizes_by_key());
+    }
     let link_report = match &claims.not_linkable {
         Some(l) => {
             let aux_path = resolve(base, &l.auxiliary);
@@ -258,6 +268,54 @@ pub fn build(
             },
         });
         kinds.push(FindingKind::Linkage);
+    }
+    let journalist = risk.as_ref().and_then(|r| r.journalist.as_ref());
+    if let Some(d) = &claims.delta_presence {
+        results.push(match journalist {
+            Some(j) => {
+                let p = &j.delta_presence;
+                ClaimResult {
+                    claim: format!("delta-presence within [{}, {}] against the population", d.min, d.max),
+                    status: if p.delta_presence_min >= d.min && p.delta_presence_max <= d.max {
+                        Status::Supported
+                    } else {
+                        Status::Refuted
+                    },
+                    evidence: format!(
+                        "sample count / population count over the sample's classes: min {:.4}, max {:.4} (population of {} rows)",
+                        p.delta_presence_min, p.delta_presence_max, j.population_rows
+                    ),
+                }
+            }
+            None => ClaimResult {
+                claim: format!("delta-presence within [{}, {}] against the population", d.min, d.max),
+                status: Status::NotTested,
+                evidence: "no quasi-identifier to measure".into(),
+            },
+        });
+        kinds.push(FindingKind::Population);
+    }
+    if let Some(km) = &claims.k_map {
+        results.push(match journalist {
+            Some(j) => ClaimResult {
+                claim: format!("{}-map against the population", km.k),
+                status: if j.k_map >= km.k {
+                    Status::Supported
+                } else {
+                    Status::Refuted
+                },
+                evidence: format!(
+                    "the smallest population class of a sample class holds {} people; {} sample records match fewer than 5",
+                    j.k_map, j.k_map_records_below_5
+                ),
+            },
+            None => ClaimResult {
+                claim: format!("{}-map against the population", km.k),
+                status: Status::NotTested,
+                evidence: "no quasi-identifier to measure".into(),
+            },
+        });
+        kinds.push(FindingKind::Population);
     }
     let max_risk = claims.max_risk();
     let max_risk_result = risk.as_ref().map(|r| ClaimResult {
@@ -534,6 +592,12 @@ fn adversary(
         not_tested.push(
             "linkage to an auxiliary or identification file (none given: add not_linkable)".into(),
         );
+    }
+    if let Some(p) = &claims.population {
+        given.push(format!(
+            "a population file {} over the quasi-identifiers (journalist risk, delta-presence, k-map)",
+            p.display()
+        ));
     }
     if let Some(f) = claims.sampling_fraction {
         given.push(format!(

@@ -9,7 +9,9 @@ use std::vec::Vec;
 use rustc_hash::FxHashMap;
 
 use super::population;
-use super::{ClassBin, Diversity, JournalistRisk, Risk, RiskOptions, RiskReport, SmallClasses};
+use super::{
+    ClassBin, DeltaPresence, Diversity, JournalistRisk, Risk, RiskOptions, RiskReport, SmallClasses,
+};
 
 /// Counts equivalence classes over quasi-identifier values.
 pub struct ClassCounter {
@@ -143,12 +145,25 @@ impl ClassCounter {
         let mut sum = 0.0;
         let sample = self.sizes_by_key();
         let mut sizes = Vec::with_capacity(sample.len());
+        let (mut dmin, mut dmax, mut short, mut below_5) = (f64::INFINITY, 0.0f64, 0u64, 0u64);
         for (key, f) in &sample {
-            let big_f = population.get(key).copied().unwrap_or(0).max(*f);
+            let held = population.get(key).copied().unwrap_or(0);
+            short += u64::from(held < *f);
+            let big_f = held.max(*f);
             min_f = min_f.min(big_f);
             sum += *f as f64 / big_f as f64;
             sizes.push((*f, big_f));
+            let delta = *f as f64 / big_f as f64;
+            dmin = dmin.min(delta);
+            dmax = dmax.max(delta);
+            if big_f < 5 {
+                below_5 += f;
+            }
         }
+        let absent = population
+            .keys()
+            .filter(|k| !sample.contains_key(*k))
+            .count() as u64;
         let at = sizes
             .iter()
             .filter(|(_, big)| *big == min_f)
@@ -167,6 +182,14 @@ impl ClassCounter {
         report.journalist = Some(JournalistRisk {
             risk: j,
             population_rows: population.values().sum(),
+            delta_presence: DeltaPresence {
+                delta_presence_min: if dmin.is_finite() { dmin } else { 0.0 },
+                delta_presence_max: dmax,
+                population_classes_absent_from_sample: absent,
+            },
+            k_map: if min_f == u64::MAX { 0 } else { min_f },
+            k_map_records_below_5: below_5,
+            classes_short_in_population: short,
         });
     }
 
@@ -386,6 +409,54 @@ mod tests {
         assert_eq!(j.risk.records_at_highest_risk, 1.0 / 3.0);
         assert!((j.risk.average_risk - (2.0 / 10.0 + 1.0 / 4.0) / 3.0).abs() < 1e-15);
         assert_eq!(r.marketer_risk, j.risk.average_risk);
+        // Hand-computed: classes (a,x) 2 of 10 and (b,y) 1 of 4.
+        assert_eq!(j.delta_presence.delta_presence_min, 0.2);
+        assert_eq!(j.delta_presence.delta_presence_max, 0.25);
+        assert_eq!(j.k_map, 4);
+        assert_eq!(j.k_map_records_below_5, 1);
+        assert_eq!(j.classes_short_in_population, 0);
+        assert_eq!(j.delta_presence.population_classes_absent_from_sample, 0);
+    }
+
+    #[test]
+    fn delta_presence_and_k_map_on_a_small_population_by_hand() {
+        // Population of 12 on (age band, sex): (30,F) 6, (30,M) 3, (40,F) 2,
+        // (40,M) 1. Sample of 5: (30,F) 3, (30,M) 1, (40,F) 1.
+        let sample = counter(&[
+            ("30", "F", "-"),
+            ("30", "F", "-"),
+            ("30", "F", "-"),
+            ("30", "M", "-"),
+            ("40", "F", "-"),
+        ]);
+        let mut pop = HashMap::new();
+        for (a, s, n) in [
+            ("30", "F", 6),
+            ("30", "M", 3),
+            ("40", "F", 2),
+            ("40", "M", 1),
+        ] {
+            pop.insert(vec![a.as_bytes().to_vec(), s.as_bytes().to_vec()], n);
+        }
+        let mut r = sample.report(&["age".into(), "sex".into()], &RiskOptions::default());
+        sample.journalist(&mut r, &pop);
+        let j = r.journalist.unwrap();
+        // delta: 3/6 = 0.5, 1/3, 1/2 = 0.5 -> min 1/3, max 0.5.
+        assert_eq!(j.delta_presence.delta_presence_min, 1.0 / 3.0);
+        assert_eq!(j.delta_presence.delta_presence_max, 0.5);
+        assert_eq!(j.delta_presence.population_classes_absent_from_sample, 1);
+        // k-map: smallest population count of a sample class, (40,F) = 2.
+        assert_eq!(j.k_map, 2);
+        assert_eq!(j.k_map_records_below_5, 2); // (30,M) of 3 and (40,F) of 2
+        assert_eq!(j.population_rows, 12);
+        // A population file missing a sample class counts it as short.
+        pop.remove(&vec![b"40".to_vec(), b"F".to_vec()]);
+        let mut r = sample.report(&["age".into(), "sex".into()], &RiskOptions::default());
+        sample.journalist(&mut r, &pop);
+        let j = r.journalist.unwrap();
+        assert_eq!(j.classes_short_in_population, 1);
+        assert_eq!(j.k_map, 1);
+        assert_eq!(j.delta_presence.delta_presence_max, 1.0);
     }
 
     #[test]

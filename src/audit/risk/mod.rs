@@ -65,6 +65,33 @@ pub struct JournalistRisk {
     pub risk: Risk,
     /// Rows of the identification file.
     pub population_rows: u64,
+    /// delta-presence (ARX; Nergiz, Atzori and Clifton): over the classes
+    /// of the sample, its count over the population's count for the same
+    /// quasi-identifier values.
+    pub delta_presence: DeltaPresence,
+    /// k-map (Google Sensitive Data Protection): the smallest population
+    /// count of a sample class; every record of the sample matches at
+    /// least this many people of the population.
+    pub k_map: u64,
+    /// Records of the sample whose class matches fewer than 5 people of
+    /// the population.
+    pub k_map_records_below_5: u64,
+    /// Sample classes the population file does not hold as often as the
+    /// sample does (counted with the sample's count, as if the file had
+    /// them): a sign the file does not cover the sample.
+    pub classes_short_in_population: u64,
+}
+
+/// delta-presence bounds.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DeltaPresence {
+    /// Smallest sample count / population count over the sample's classes.
+    pub delta_presence_min: f64,
+    /// Largest: the highest probability that a person of the population
+    /// with these values is in the sample.
+    pub delta_presence_max: f64,
+    /// Population classes with no record in the sample (delta 0).
+    pub population_classes_absent_from_sample: u64,
 }
 
 /// One bar of the class-size histogram.

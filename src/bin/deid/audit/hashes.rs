@@ -50,6 +50,11 @@ pub struct Args {
     /// Dictionary of candidates, one per line (tried first).
     #[arg(long, value_name = "FILE")]
     dict: Option<PathBuf>,
+    /// Candidates from a column of an auxiliary file (the recipient's own customer list), each
+    /// value in every normalization tried: as written, trimmed, lowercased, emails without +tag
+    /// and Gmail dots, phones in E.164 with and without +, digits only.
+    #[arg(long, value_name = "FILE:COLUMN", conflicts_with = "dict")]
+    dict_from: Option<String>,
     /// Normalizers applied to dictionary lines before hashing (e.g. email, trim, lowercase, phone:KR).
     #[arg(long, value_name = "RULE")]
     dict_normalize: Vec<Normalizer>,
@@ -155,6 +160,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.construction = Construction::Hmac {
             key: Zeroizing::new(key),
         };
+    }
+    if let Some(src) = &args.dict_from {
+        let (file, column) = src
+            .rsplit_once(':')
+            .filter(|(f, c)| !f.is_empty() && !c.is_empty())
+            .ok_or_else(|| usage(format!("--dict-from {src}: expected FILE:COLUMN")))?;
+        opts.dictionary = Some(deid::audit::hashes::dict::from_column(
+            std::path::Path::new(file),
+            column,
+        )?);
     }
     if let Some(path) = &args.dict {
         let text =
@@ -262,11 +277,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reversed = reports.iter().any(|r| r.reversed_distinct > 0);
     let mut out = std::io::stdout().lock();
     if args.json {
-        let doc = serde_json::json!({
-            "input": args.input.display().to_string(),
-            "reversed_any": reversed,
-            "columns": reports,
-        });
+        let doc = super::versioned(
+            serde_json::json!({
+                "input": args.input.display().to_string(),
+                "reversed_any": reversed,
+                "columns": reports,
+            }),
+            // Names and sizes only: never a salt or key, nor dictionary lines.
+            serde_json::json!({
+                "columns": args.columns,
+                "algorithms": opts.algorithms,
+                "spaces": opts.spaces.iter().map(|s| serde_json::json!({"name": s.name, "candidates": s.size() as f64})).collect::<Vec<_>>(),
+                "dictionary": opts.dictionary.as_ref().map(|s| serde_json::json!({"name": s.name, "candidates": s.size() as f64})),
+                "construction": opts.construction.label(),
+                "born": opts.born,
+                "threads": opts.threads,
+            }),
+        )?;
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {

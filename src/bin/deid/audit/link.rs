@@ -50,7 +50,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let r = deid::audit::link::link(&mut released, &mut aux, &args.on, args.truth.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &r)?;
+        let doc = super::versioned(
+            &r,
+            serde_json::json!({
+                "released": args.released.display().to_string(),
+                "auxiliary": args.auxiliary.display().to_string(),
+                "on": args.on,
+                "truth": args.truth,
+            }),
+        )?;
+        serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
         writeln!(

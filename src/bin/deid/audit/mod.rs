@@ -24,6 +24,20 @@ pub enum Command {
     Report(report::Args),
 }
 
+/// `report` as one JSON object with `deid_version` and the `parameters`
+/// used, so that two audits can be compared.
+fn versioned(
+    report: impl serde::Serialize,
+    parameters: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut doc = serde_json::to_value(report)?;
+    if let serde_json::Value::Object(m) = &mut doc {
+        m.insert("deid_version".into(), env!("CARGO_PKG_VERSION").into());
+        m.insert("parameters".into(), parameters);
+    }
+    Ok(doc)
+}
+
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Hashes(a) => hashes::run(a),

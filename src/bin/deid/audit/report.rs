@@ -31,9 +31,20 @@ claims.toml:
   k_anonymity = { qi = [\"birth_date\", \"sex\", \"postal_code\"], k = 5 }
   max_unique_share = 0.01
   not_linkable = { auxiliary = \"voters.csv\", on = [\"birth_date\", \"sex\", \"postal_code\"], truth = \"customer_id\" }
+  dictionaries = { email_sha256 = \"customers.csv:email\" }   # the recipient's own list, every normalization
+  hash_spaces = [\"kr-mobile\"]                                # [] for the dictionaries alone
+  max_risk = 0.09                                            # highest 1/class size (EMA / Health Canada default)
+  population = \"census.csv\"                                  # journalist risk, delta-presence and k-map:
+  delta_presence = { max = 0.5 }
+  k_map = { k = 5 }
 
 Each claim is SUPPORTED, REFUTED or NOT TESTED with its evidence, and the headline answers
-\"individuals cannot be identified\". The HTML report is one self-contained file (inline SVG charts)
+\"individuals cannot be identified\". Each finding names the criteria it bears on (EDPB
+Guidelines 01/2025, the AEPD-EDPS hashing note, ENISA, Korea's PIPC guideline and PIPA, ISO/IEC
+27559 and 20889, the EMA / Health Canada 0.09 threshold); the report states the adversary it
+assumes and what it did not test, and for each refuted claim a remedy checked on the file (the
+keyed pseudonym policy lines for a reversed hash; for k, the built-in generalizations tried, with
+the k and the share of records suppressed each gives). The HTML report is one self-contained file (inline SVG charts)
 that opens offline. Claims that cannot be tested as written (k = 0, a share above 1, a column the
 export does not have) are refused. -o may not be the export, the claims or the auxiliary file.
 The export needs a header row. Exit status: 4 when the headline or any claim is REFUTED, 0
@@ -77,6 +88,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             base.join(&l.auxiliary)
         }
     });
+    let population = claims.population.as_ref().map(|p| {
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            base.join(p)
+        }
+    });
     refuse_output_over_inputs(
         "-o",
         args.output.as_deref(),
@@ -84,6 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ("input", Some(&args.input)),
             ("claims file", args.claims.as_deref()),
             ("auxiliary file", auxiliary.as_deref()),
+            ("population file", population.as_deref()),
         ],
     )?;
     let mut audit = AuditOptions::default();

@@ -84,6 +84,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "give the quasi-identifiers with --qi (or --find-qi to search for them)",
         ));
     }
+    let parameters = serde_json::json!({
+        "input": args.input.display().to_string(),
+        "qi": args.qi,
+        "sensitive": args.sensitive,
+        "sampling_fraction": args.sampling_fraction,
+        "population": args.population,
+        "population_file": args.population_file.as_ref().map(|p| p.display().to_string()),
+        "find_qi": args.find_qi.then_some(args.max_qi),
+    });
     let report = measure_risk(
         &args.input,
         &table_opts,
@@ -101,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer_pretty(&mut out, &super::versioned(&report, parameters)?)?;
         writeln!(out)?;
     } else {
         print(&mut out, &report)?;
@@ -142,6 +151,15 @@ fn print(out: &mut dyn Write, r: &RiskReport) -> std::io::Result<()> {
             j.risk.highest_risk,
             j.risk.records_at_highest_risk,
             j.risk.average_risk
+        )?;
+        writeln!(
+            out,
+            "delta-presence: {:.6} to {:.6} ({} population classes absent from the sample); k-map: {} ({} records match fewer than 5 people)",
+            j.delta_presence.delta_presence_min,
+            j.delta_presence.delta_presence_max,
+            j.delta_presence.population_classes_absent_from_sample,
+            j.k_map,
+            j.k_map_records_below_5
         )?;
     }
     writeln!(out, "marketer risk: {:.6}", r.marketer_risk)?;

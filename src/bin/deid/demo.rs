@@ -207,11 +207,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         false,
     )?;
 
-    // 5. The audit of both, against the same claims.
+    // 4. The audit of both, against the same claims.
     writeln!(
         out,
-        "\n4. auditing both exports as their recipient would (claims in {} and {}) ...",
-        "naive_claims.toml", "deid_claims.toml"
+        "\n4. auditing both exports as their recipient would (claims in naive_claims.toml and deid_claims.toml) ..."
     )?;
     out.flush()?;
     let naive_claims = dir.join("naive_claims.toml");
@@ -228,8 +227,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     std::fs::write(&naive_claims, &naive_claims_text)?;
     std::fs::write(&deid_claims, DEID_CLAIMS)?;
-    let mut audit = AuditOptions::default();
-    audit.threads = threads;
+    let audit = AuditOptions {
+        threads,
+        ..AuditOptions::default()
+    };
     let table = TableOptions::new().refuse_data_header(true);
     let t = Instant::now();
     let naive_report = report::build(

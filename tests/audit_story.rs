@@ -347,3 +347,134 @@ fn delta_presence_and_k_map_against_a_population_by_hand() {
     let (o, _) = report_json(&dir, &sample, "k_map = { k = 3 }\n");
     assert_eq!(o.status.code(), Some(1));
 }
+
+fn hashes_json(args: &[&str]) -> (std::process::Output, Value) {
+    let mut all = vec!["audit", "hashes", "--json"];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o, v)
+}
+
+/// Each construction planted in generated data is reversed exactly, and a
+/// keyed column with the same inputs never is.
+#[test]
+fn hash_constructions_real_exports_use_are_reversed_exactly() {
+    let dir = Workdir::new();
+    let emails = ["Kim.Min+promo@gmail.com", " lee@naver.com", "PARK@daum.net"];
+    let phones = ["010-1234-0007", "010-1234-0420", "010-1234-9999"];
+    let mut aux = String::from("email,phone\n");
+    for (e, p) in emails.iter().zip(phones) {
+        aux.push_str(&format!("\"{e}\",{p}\n"));
+    }
+    let customers = dir.write("customers.csv", aux);
+    let normalized = ["kimmin@gmail.com", "lee@naver.com", "park@daum.net"];
+    let e164 = ["821012340007", "821012340420", "821012349999"];
+    let nested = |inner: Algorithm, upper: bool, v: &str| {
+        hex_digest(Algorithm::Sha256, &Construction::Nested { inner, upper }, v)
+    };
+    let key = Construction::Hmac {
+        key: zeroize::Zeroizing::new(b"secret".to_vec()),
+    };
+    let pepper = Construction::Salted {
+        salt: b"pepper2019".to_vec(),
+        prefix: false,
+    };
+    let mut csv = String::from(
+        "email_sha256,email_md5_sha256,email_MD5_sha256,phone_e164_sha256,phone_peppered,phone_hmac\n",
+    );
+    for i in 0..3 {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            hex_digest(Algorithm::Sha256, &Construction::Plain, normalized[i]).to_uppercase(),
+            nested(Algorithm::Md5, false, normalized[i]),
+            nested(Algorithm::Md5, true, normalized[i]),
+            hex_digest(Algorithm::Sha256, &Construction::Plain, e164[i]),
+            hex_digest(Algorithm::Sha256, &pepper, phones[i]),
+            hex_digest(Algorithm::Sha256, &key, phones[i]),
+        ));
+    }
+    let input = dir.write("export.csv", csv);
+    let dict_email = format!("{customers}:email");
+    let dict_phone = format!("{customers}:phone");
+    let reversed = |v: &Value| v["columns"][0]["reversed_rows"].as_u64().unwrap();
+    // Normalized emails (Gmail dots and +tag gone), upper-case hex digests.
+    let (o, v) = hashes_json(&[&input, "-c", "email_sha256", "--dict-from", &dict_email]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(reversed(&v), 3);
+    assert_eq!(v["columns"][0]["encoding"], "hex-upper");
+    // sha256 of md5 hex, lower and upper case.
+    let (_, v) = hashes_json(&[
+        &input,
+        "-c",
+        "email_md5_sha256",
+        "--dict-from",
+        &dict_email,
+        "--hash-of",
+        "md5",
+    ]);
+    assert_eq!(reversed(&v), 3);
+    let (_, v) = hashes_json(&[
+        &input,
+        "-c",
+        "email_MD5_sha256",
+        "--dict-from",
+        &dict_email,
+        "--hash-of",
+        "md5",
+    ]);
+    assert_eq!(reversed(&v), 0, "lower-case inner hex does not match upper");
+    let (_, v) = hashes_json(&[
+        &input,
+        "-c",
+        "email_MD5_sha256",
+        "--dict-from",
+        &dict_email,
+        "--hash-of",
+        "md5",
+        "--hash-of-upper",
+    ]);
+    assert_eq!(reversed(&v), 3);
+    // Phones in E.164 without the +, from the customer list.
+    let (_, v) = hashes_json(&[
+        &input,
+        "-c",
+        "phone_e164_sha256",
+        "--dict-from",
+        &dict_phone,
+    ]);
+    assert_eq!(reversed(&v), 3);
+    // A known pepper from a salt file, after the phone.
+    let salts = dir.write("salts.txt", "changeme\npepper2019\n");
+    let (o, v) = hashes_json(&[
+        &input,
+        "-c",
+        "phone_peppered",
+        "--space",
+        "010-1234-?d?d?d?d",
+        "--salt-file",
+        &salts,
+    ]);
+    assert_eq!(reversed(&v), 3);
+    assert_eq!(v["columns"][0]["matches"][0]["construction"], "salt-suffix");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("pepper2019"));
+    // The keyed column: every construction and dictionary, nothing reversed.
+    for extra in [
+        vec!["--dict-from", dict_phone.as_str()],
+        vec!["--salt-file", salts.as_str()],
+        vec!["--dict-from", dict_phone.as_str(), "--hash-of", "md5"],
+    ] {
+        // A small space besides, so that the full 10^8 is not enumerated.
+        let mut args = vec![
+            input.as_str(),
+            "-c",
+            "phone_hmac",
+            "--space",
+            "010-1234-?d?d?d?d",
+        ];
+        args.extend(extra);
+        let (o, v) = hashes_json(&args);
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(reversed(&v), 0);
+    }
+}

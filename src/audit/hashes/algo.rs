@@ -178,6 +178,14 @@ pub enum Construction {
         /// The key (zeroized on drop).
         key: Zeroizing<Vec<u8>>,
     },
+    /// A hash of a hash: `H(hex(inner(identifier)))`, the hex in upper
+    /// case when `upper` (`sha256(md5_hex(email))`, as some exports double-hash).
+    Nested {
+        /// The inner algorithm.
+        inner: Algorithm,
+        /// The inner digest written in upper-case hex.
+        upper: bool,
+    },
 }
 
 impl core::fmt::Debug for Construction {
@@ -195,6 +203,16 @@ impl Construction {
             Construction::Salted { prefix: true, .. } => "salt-prefix",
             Construction::Salted { prefix: false, .. } => "salt-suffix",
             Construction::Hmac { .. } => "hmac",
+            Construction::Nested { inner, upper } => match (inner, upper) {
+                (Algorithm::Md5, false) => "hash-of-md5-hex",
+                (Algorithm::Md5, true) => "hash-of-md5-HEX",
+                (Algorithm::Sha1, false) => "hash-of-sha1-hex",
+                (Algorithm::Sha1, true) => "hash-of-sha1-HEX",
+                (Algorithm::Sha256, false) => "hash-of-sha256-hex",
+                (Algorithm::Sha256, true) => "hash-of-sha256-HEX",
+                (_, false) => "hash-of-hex",
+                (_, true) => "hash-of-HEX",
+            },
         }
     }
 
@@ -214,6 +232,20 @@ impl Construction {
                 algo.hash(&m, out)
             }
             Construction::Hmac { key } => algo.hmac(key, identifier, out),
+            Construction::Nested { inner, upper } => {
+                let n = inner.hash(identifier, out);
+                let mut hex = [0u8; 128];
+                let digits: &[u8; 16] = if *upper {
+                    b"0123456789ABCDEF"
+                } else {
+                    b"0123456789abcdef"
+                };
+                for (i, b) in out[..n].iter().enumerate() {
+                    hex[2 * i] = digits[usize::from(b >> 4)];
+                    hex[2 * i + 1] = digits[usize::from(b & 15)];
+                }
+                algo.hash(&hex[..2 * n], out)
+            }
         }
     }
 }

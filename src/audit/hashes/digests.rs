@@ -87,7 +87,7 @@ impl DigestEncoding {
 }
 
 /// Digests of one column, ready to search.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ColumnTargets {
     pub(super) column: String,
     pub(super) values: u64,

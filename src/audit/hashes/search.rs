@@ -340,7 +340,7 @@ fn run_pattern(
         } => (&[], salt),
         _ => (&[], &[]),
     };
-    let fast = if matches!(c, Construction::Hmac { .. }) {
+    let fast = if matches!(c, Construction::Hmac { .. } | Construction::Nested { .. }) {
         None
     } else {
         BlockKernel::new(algo, pre.len() + len + post.len())

@@ -478,3 +478,48 @@ fn hash_constructions_real_exports_use_are_reversed_exactly() {
         assert_eq!(reversed(&v), 0);
     }
 }
+
+/// A hash search of minutes is announced, with its estimate, before it
+/// starts (the run is stopped once the notice is read).
+#[test]
+fn a_long_hash_search_is_announced_with_its_estimate_first() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = Workdir::new();
+    let mut csv = String::from("id,rrn_sha256\n");
+    for i in 0..5 {
+        csv.push_str(&format!(
+            "{i},{}\n",
+            hex_digest(
+                Algorithm::Sha256,
+                &Construction::Plain,
+                &format!("not an rrn {i}")
+            )
+        ));
+    }
+    let input = dir.write("export.csv", csv);
+    let claims = dir.write("claims.toml", "irreversible = [\"rrn_sha256\"]\n");
+    let mut child = common::deid()
+        .args(["audit", "report", &input, "--claims", &claims])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut note = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if line.starts_with("note:") {
+            note = line;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(note.contains("column rrn_sha256"), "{note}");
+    assert!(
+        note.contains("candidates to hash (sha256") && note.contains("over kr-rrn)"),
+        "{note}"
+    );
+    assert!(note.contains("on this machine"), "{note}");
+}

@@ -39,8 +39,9 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::hashes::ColumnTargets;
+use super::progress::{Progress, RowCounter};
 use super::risk::{
-    ClassCounter, RiskOptions, RiskReport, csv_class_sizes, find_qi, report_from_sizes,
+    ClassCounter, RiskOptions, RiskReport, csv_class_sizes, find_qi_counting, report_from_sizes,
 };
 use crate::io::InputError;
 use crate::io::table::{Format, Row, TableOptions, TableReader};
@@ -220,9 +221,28 @@ impl Classes {
 
     /// The risk report (with the QI search, if asked).
     pub fn report(&self, opts: &RiskOptions) -> RiskReport {
+        self.report_with_progress(opts, &Progress::new())
+    }
+
+    /// [`report`](Self::report), the quasi-identifier search counted in
+    /// `progress` (one per combination, of a known total).
+    pub fn report_with_progress(&self, opts: &RiskOptions, progress: &Progress) -> RiskReport {
         let mut r = self.counter.report(&self.qi, opts);
         if let Some(s) = &self.search {
-            r.qi_search = find_qi(&self.qi, &s.columns, s.max);
+            let n = self.qi.len() as u64;
+            // Combinations of 1 to max of the n columns.
+            let mut total = 0u64;
+            let mut c = 1u64;
+            for k in 1..=(s.max as u64).min(n) {
+                c = c.saturating_mul(n - k + 1) / k;
+                total = total.saturating_add(c);
+            }
+            progress.stage(
+                format!("ranking combinations of {} columns", n),
+                "combinations",
+                Some(total),
+            );
+            r.qi_search = find_qi_counting(&self.qi, &s.columns, s.max, progress.counter());
             r.qi_search.truncate(20);
         }
         r
@@ -284,6 +304,20 @@ pub fn measure_risk(
     table_opts: &TableOptions,
     req: &RiskRequest,
 ) -> Result<RiskReport, AuditError> {
+    measure_risk_with_progress(input, table_opts, req, &Progress::new())
+}
+
+/// [`measure_risk`], its stages (rows read, combinations ranked) counted in
+/// `progress`.
+///
+/// # Errors
+/// As [`measure_risk`].
+pub fn measure_risk_with_progress(
+    input: &Path,
+    table_opts: &TableOptions,
+    req: &RiskRequest,
+    progress: &Progress,
+) -> Result<RiskReport, AuditError> {
     let mut table = TableReader::open(Some(input), table_opts)?;
     let qi: Vec<String> = if req.qi.is_empty() && req.find_qi.is_some() {
         table.columns().to_vec()
@@ -318,8 +352,9 @@ pub fn measure_risk(
             return Ok(report_from_sizes(&sizes, &qi, &req.options));
         }
     }
-    let rows = run(&mut table, &mut [&mut classes])?;
-    let mut report = classes.report(&req.options);
+    progress.stage(format!("reading {}", input.display()), "rows", None);
+    let rows = run(&mut table, &mut [&mut classes, &mut RowCounter(progress)])?;
+    let mut report = classes.report_with_progress(&req.options, progress);
     if let Some(pf) = &req.population_file {
         let mut pt = TableReader::open(Some(pf), table_opts)?;
         let mut population = Classes::new(&qi, None);

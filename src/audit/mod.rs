@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod hashes;
 pub mod link;
+pub mod progress;
 pub mod report;
 pub mod risk;
 

@@ -40,7 +40,7 @@ pub use criteria::{Citation, FindingKind, criteria_for};
 pub use html::to_html;
 pub use markdown::to_markdown;
 pub use remedy::{GeneralizationOption, MAX_SUPPRESSION, Remedy, Trial};
-pub use verdict::build;
+pub use verdict::{build, build_with_progress};
 
 /// A claim's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -12,7 +12,11 @@ use super::{Adversary, ClaimResult, Finding, Linkable, Parameters, Report, Repor
 use crate::audit::engine::{self, Classes, Digests};
 use crate::audit::hashes::{self, AuditOptions, ColumnReport};
 use crate::audit::link::link;
+use crate::audit::progress::{Progress, RowCounter};
 use crate::audit::risk::RiskOptions;
+
+/// A hash search longer than this (at the estimate rate) is announced first.
+const LONG_SEARCH_SECONDS: f64 = 180.0;
 use crate::io::table::{TableOptions, TableReader};
 use crate::scan::{self, Kind};
 
@@ -28,6 +32,23 @@ pub fn build(
     claims: &Claims,
     base: &Path,
     audit: &AuditOptions,
+) -> Result<Report, ReportError> {
+    build_with_progress(input, opts, claims, base, audit, &Progress::new())
+}
+
+/// [`build`], its stages (rows read, candidates hashed per column) counted
+/// in `progress`, and a hash search that would take more than a few
+/// minutes announced there with its estimate before it starts.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_progress(
+    input: &Path,
+    opts: &TableOptions,
+    claims: &Claims,
+    base: &Path,
+    audit: &AuditOptions,
+    progress: &Progress,
 ) -> Result<Report, ReportError> {
     claims.validate()?;
     let mut table = TableReader::open(Some(input), opts)?;
@@ -86,13 +107,16 @@ pub fn build(
     let mut classes = Classes::new(&qi, None);
     // The remedies' trial of generalizations rides the same pass.
     let mut trial = claims.k_anonymity.as_ref().map(|k| Trial::new(&k.qi));
+    progress.stage(format!("reading {}", input.display()), "rows", None);
+    let mut rows = RowCounter(progress);
     match (qi.is_empty(), &mut trial) {
-        (true, _) => engine::run(&mut table, &mut [&mut digests])?,
-        (false, None) => engine::run(&mut table, &mut [&mut digests, &mut classes])?,
-        (false, Some(t)) => engine::run(&mut table, &mut [&mut digests, &mut classes, t])?,
+        (true, _) => engine::run(&mut table, &mut [&mut digests, &mut rows])?,
+        (false, None) => engine::run(&mut table, &mut [&mut digests, &mut classes, &mut rows])?,
+        (false, Some(t)) => {
+            engine::run(&mut table, &mut [&mut digests, &mut classes, t, &mut rows])?
+        }
     };
     let targets = digests.finish();
-    let progress = std::sync::atomic::AtomicU64::new(0);
     let mut audit = audit.clone();
     if let Some(spaces) = &claims.hash_spaces {
         audit.spaces = spaces
@@ -126,7 +150,43 @@ pub fn build(
             } else if dict.is_some() {
                 opts.dictionary = dict;
             }
-            hashes::audit(t, &opts, &progress)
+            // The candidates this column may take, announced when long.
+            let algos = if opts.algorithms.is_empty() {
+                t.digest_bytes().map(hashes::Algorithm::for_len).unwrap_or_default()
+            } else {
+                opts.algorithms.clone()
+            };
+            let spaces: Vec<hashes::Space> = if opts.spaces.is_empty() {
+                hashes::default_spaces(t.column(), opts.born)
+            } else {
+                opts.spaces.clone()
+            };
+            let total: u128 = spaces
+                .iter()
+                .chain(opts.dictionary.iter())
+                .map(|s| s.size().saturating_mul(algos.len() as u128))
+                .fold(0u128, u128::saturating_add);
+            let rate = algos
+                .first()
+                .map_or(hashes::space::ESTIMATE_RATE, |&a| measured_rate(a, opts.threads));
+            let seconds = total as f64 / rate;
+            if seconds > LONG_SEARCH_SECONDS {
+                progress.notice(format!(
+                    "column {}: {:.2e} candidates to hash ({} over {}), about {} on this machine ({:.1e} candidates/s measured); narrow it with hash_spaces",
+                    t.column(),
+                    total as f64,
+                    algos.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+                    spaces.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                    crate::audit::progress::duration(seconds),
+                    rate
+                ));
+            }
+            progress.stage(
+                format!("hash search on {}", t.column()),
+                "candidates",
+                Some(u64::try_from(total).unwrap_or(u64::MAX)),
+            );
+            hashes::audit(t, &opts, progress.counter())
         })
         .collect();
     let mut risk = (!qi.is_empty()).then(|| {
@@ -623,4 +683,23 @@ fn adversary(
         given,
         not_tested,
     }
+}
+
+/// Candidates per second `algo` hashes here, measured for a few
+/// milliseconds on one thread and scaled to `threads` (the search's block
+/// kernels are faster still, so the estimate errs long).
+fn measured_rate(algo: hashes::Algorithm, threads: usize) -> f64 {
+    let start = std::time::Instant::now();
+    let mut out = [0u8; 64];
+    let mut cand = *b"010-0000-0000";
+    let mut n = 0u64;
+    while start.elapsed().as_millis() < 20 {
+        for _ in 0..256 {
+            cand[12] = b'0' + (n % 10) as u8;
+            let _ = algo.hash(&cand, &mut out);
+            n += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-6);
+    n as f64 / secs * threads.max(1) as f64
 }

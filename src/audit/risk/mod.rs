@@ -35,7 +35,7 @@ use serde::Serialize;
 pub use classes::{ClassCounter, report_from_sizes};
 pub use parallel::csv_class_sizes;
 pub use population::{Model, PopulationUniqueness};
-pub use qi_search::find_qi;
+pub use qi_search::{find_qi, find_qi_counting};
 
 /// What to compute besides the sample-based measures.
 #[derive(Clone, Debug, Default)]

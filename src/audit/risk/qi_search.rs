@@ -10,6 +10,16 @@ use super::QiCombination;
 /// Ranks the combinations of up to `max` of `columns` (given as per-row
 /// value ids) by the records they make unique.
 pub fn find_qi(names: &[String], columns: &[Vec<u32>], max: usize) -> Vec<QiCombination> {
+    find_qi_counting(names, columns, max, &core::sync::atomic::AtomicU64::new(0))
+}
+
+/// [`find_qi`], adding one to `done` per combination ranked (for progress).
+pub fn find_qi_counting(
+    names: &[String],
+    columns: &[Vec<u32>],
+    max: usize,
+    done: &core::sync::atomic::AtomicU64,
+) -> Vec<QiCombination> {
     let rows = columns.first().map_or(0, Vec::len);
     let mut out = Vec::new();
     let n = names.len();
@@ -28,6 +38,7 @@ pub fn find_qi(names: &[String], columns: &[Vec<u32>], max: usize) -> Vec<QiComb
         frontier = next;
     }
     for combo in combos {
+        done.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let mut counts: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         #[allow(clippy::needless_range_loop)] // one row across several columns
         for r in 0..rows {

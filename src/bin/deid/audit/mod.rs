@@ -38,6 +38,54 @@ fn versioned(
     Ok(doc)
 }
 
+/// Runs `work` with a [`Progress`](deid::audit::progress::Progress) shown
+/// on standard error: stage, rate and ETA on a terminal (unless `quiet`),
+/// and every notice (a long hash search announced with its estimate)
+/// printed as soon as it is queued, terminal or not.
+fn with_progress<T: Send>(
+    quiet: bool,
+    work: impl FnOnce(&deid::audit::progress::Progress) -> T + Send,
+) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let progress = deid::audit::progress::Progress::new();
+    let bar = crate::ui::progress_bar(None, quiet);
+    if let Some(b) = &bar {
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+    }
+    let done = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        let (p, d, b) = (&progress, &done, &bar);
+        s.spawn(move || {
+            loop {
+                let finished = d.load(Ordering::Relaxed);
+                for n in p.take_notices() {
+                    match b {
+                        Some(b) => b.println(format!("note: {n}")),
+                        None => eprintln!("note: {n}"),
+                    }
+                }
+                if finished {
+                    break;
+                }
+                if let Some(b) = b {
+                    b.set_message(p.snapshot().to_string());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        let out = work(&progress);
+        done.store(true, Ordering::Relaxed);
+        out
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    out
+}
+
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Hashes(a) => hashes::run(a),

@@ -113,7 +113,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let table_opts = TableOptions::new()
         .format_opt(args.input_format)
         .refuse_data_header(true);
-    let r = report::build(&args.input, &table_opts, &claims, &base, &audit)?;
+    let r = super::with_progress(false, |p| {
+        report::build_with_progress(&args.input, &table_opts, &claims, &base, &audit, p)
+    })?;
     let text = match args.format {
         Output::Md => report::to_markdown(&r),
         Output::Json => serde_json::to_string_pretty(&r)? + "\n",

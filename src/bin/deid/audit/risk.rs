@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use deid::audit::engine::{RiskRequest, measure_risk};
+use deid::audit::engine::{RiskRequest, measure_risk_with_progress};
 use deid::audit::risk::{RiskOptions, RiskReport};
 use deid::io::table::{Format, TableOptions};
 
@@ -93,21 +93,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "population_file": args.population_file.as_ref().map(|p| p.display().to_string()),
         "find_qi": args.find_qi.then_some(args.max_qi),
     });
-    let report = measure_risk(
-        &args.input,
-        &table_opts,
-        &RiskRequest {
-            qi: args.qi,
-            sensitive: args.sensitive,
-            options: RiskOptions {
-                sampling_fraction: args.sampling_fraction,
-                population: args.population,
-            },
-            population_file: args.population_file,
-            find_qi: args.find_qi.then_some(args.max_qi),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    let request = RiskRequest {
+        qi: args.qi,
+        sensitive: args.sensitive,
+        options: RiskOptions {
+            sampling_fraction: args.sampling_fraction,
+            population: args.population,
         },
-    )?;
+        population_file: args.population_file,
+        find_qi: args.find_qi.then_some(args.max_qi),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let report = super::with_progress(false, |p| {
+        measure_risk_with_progress(&args.input, &table_opts, &request, p)
+    })?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &super::versioned(&report, parameters)?)?;

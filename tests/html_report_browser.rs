@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Ran, Workdir, run};
+use common::{Workdir, run};
 
 /// Chromium's own service endpoints, which the browser contacts whatever
 /// the page (updates, time, accounts); anything else is the page's.

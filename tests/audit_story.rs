@@ -523,3 +523,66 @@ fn a_long_hash_search_is_announced_with_its_estimate_first() {
     );
     assert!(note.contains("on this machine"), "{note}");
 }
+
+/// The report tries the same constructions from its claims: hashes of
+/// hashes and known salts, with dictionaries; keyed columns stay unreversed.
+#[test]
+fn the_report_tries_hash_constructions_and_known_salts_from_its_claims() {
+    let dir = Workdir::new();
+    let emails = ["a.b+x@gmail.com", "c@naver.com"];
+    let phones = ["010-1234-0001", "010-1234-0002"];
+    let mut aux = String::from("email\n");
+    for e in emails {
+        aux.push_str(&format!("{e}\n"));
+    }
+    dir.write("customers.csv", aux);
+    dir.write("salts.txt", "pepper\n");
+    let key = Construction::Hmac {
+        key: zeroize::Zeroizing::new(b"k".to_vec()),
+    };
+    let pepper = Construction::Salted {
+        salt: b"pepper".to_vec(),
+        prefix: true,
+    };
+    let nested = Construction::Nested {
+        inner: Algorithm::Md5,
+        upper: true,
+    };
+    let mut csv = String::from("email_sha256,phone_peppered,phone_hmac\n");
+    for (e, p) in ["ab@gmail.com", "c@naver.com"].iter().zip(phones) {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            hex_digest(Algorithm::Sha256, &nested, e),
+            hex_digest(Algorithm::Sha256, &pepper, p),
+            hex_digest(Algorithm::Sha256, &key, p)
+        ));
+    }
+    let input = dir.write("export.csv", csv);
+    let (o, v) = report_json(
+        &dir,
+        &input,
+        r#"irreversible = ["email_sha256", "phone_peppered", "phone_hmac"]
+dictionaries = { email_sha256 = "customers.csv:email" }
+hash_constructions = ["MD5-HEX"]
+salts = "salts.txt"
+hash_spaces = ["010-1234-?d?d?d?d"]
+"#,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let h = v["hashes"].as_array().unwrap();
+    assert_eq!(h[0]["reversed_rows"], 2, "{:?}", h[0]["verdict"]);
+    assert_eq!(h[0]["matches"][0]["construction"], "hash-of-md5-HEX");
+    assert_eq!(h[1]["reversed_rows"], 2);
+    assert_eq!(h[1]["matches"][0]["construction"], "salt-prefix");
+    assert_eq!(h[2]["reversed_rows"], 0);
+    assert_eq!(v["claims"][2]["status"], "SUPPORTED");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\"pepper\""));
+    // An unknown construction is refused.
+    let (o, _) = report_json(&dir, &input, "hash_constructions = [\"md5\"]\n");
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -407,6 +407,83 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     }
 }
 
+/// Runs [`audit`] under each construction in turn (known salts before and
+/// after, hashes of hashes) until one reverses something; the figures add
+/// up over all tried. Returns the report and the index of the construction
+/// it describes (`--reveal` recomputes digests with it).
+pub fn audit_constructions(
+    t: &ColumnTargets,
+    opts: &AuditOptions,
+    constructions: &[Construction],
+    progress: &AtomicU64,
+) -> (ColumnReport, usize) {
+    let mut best: Option<(ColumnReport, usize)> = None;
+    let (mut candidates, mut seconds, mut attempts) = (0, 0.0, Vec::new());
+    let one = [opts.construction.clone()];
+    let list = if constructions.is_empty() {
+        &one[..]
+    } else {
+        constructions
+    };
+    for (i, c) in list.iter().enumerate() {
+        let mut o = opts.clone();
+        o.construction = c.clone();
+        let r = audit(t.clone(), &o, progress);
+        candidates += r.candidates;
+        seconds += r.seconds;
+        attempts.extend(r.attempts.iter().cloned());
+        let found = r.reversed_rows > 0;
+        if best.is_none() || found {
+            best = Some((r, i));
+        }
+        if found {
+            break;
+        }
+    }
+    let (mut r, i) = best.unwrap_or_else(|| (audit(t.clone(), opts, progress), 0));
+    if list.len() > 1 {
+        r.candidates = candidates;
+        r.seconds = seconds;
+        r.attempts = attempts;
+        r.candidates_per_second = if seconds > 0.0 {
+            candidates as f64 / seconds
+        } else {
+            0.0
+        };
+    }
+    (r, i)
+}
+
+/// The constructions a list of known salts gives: each salt before, then
+/// after, the identifier.
+pub fn salted_constructions(salts: &[Vec<u8>]) -> Vec<Construction> {
+    salts
+        .iter()
+        .flat_map(|salt| {
+            [true, false].map(|prefix| Construction::Salted {
+                salt: salt.clone(),
+                prefix,
+            })
+        })
+        .collect()
+}
+
+/// Parses a hash-of-a-hash name: `md5-hex`, `MD5-HEX`, `sha1-hex`,
+/// `sha256-hex`, `SHA256-HEX` (upper case: the inner digest's hex is upper
+/// case) into [`Construction::Nested`].
+pub fn parse_nested(name: &str) -> Option<Construction> {
+    let (alg, hex) = name.rsplit_once('-')?;
+    let upper = match hex {
+        "hex" => false,
+        "HEX" => true,
+        _ => return None,
+    };
+    Some(Construction::Nested {
+        inner: Algorithm::parse(&alg.to_ascii_lowercase())?,
+        upper,
+    })
+}
+
 fn hits_len(m: &[Match]) -> u64 {
     m.iter().map(|m| m.distinct).sum()
 }

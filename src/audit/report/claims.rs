@@ -74,6 +74,12 @@ pub struct Claims {
     /// Highest re-identification probability accepted (1 / smallest class);
     /// 0.09 (the EMA Policy 0070 / Health Canada threshold) when absent.
     pub max_risk: Option<f64>,
+    /// Hash-of-a-hash constructions tried besides plain hashes
+    /// (`["md5-hex", "MD5-HEX", "sha256-hex"]`: `H(hex(inner(x)))`).
+    pub hash_constructions: Option<Vec<String>>,
+    /// A file of known global salts or peppers, one a line, relative to the
+    /// claims file: each tried before and after the identifier.
+    pub salts: Option<PathBuf>,
     /// A population (or identification) file over the same
     /// quasi-identifiers, relative to the claims file: journalist risk,
     /// delta-presence and k-map against it.
@@ -225,6 +231,13 @@ impl Claims {
         }
         if (self.delta_presence.is_some() || self.k_map.is_some()) && self.population.is_none() {
             return bad("delta_presence and k_map are measured against a population: add population = \"FILE\"".into());
+        }
+        for c in self.hash_constructions.iter().flatten() {
+            if crate::audit::hashes::parse_nested(c).is_none() {
+                return bad(format!(
+                    "hash_constructions: {c} is not a hash of a hash: give md5-hex, sha1-hex or sha256-hex (upper case, MD5-HEX, for an upper-case inner digest)"
+                ));
+            }
         }
         for (col, src) in self.dictionaries.iter().flatten() {
             if col.trim().is_empty() {

@@ -133,6 +133,28 @@ pub fn build_with_progress(
         let path = resolve(base, Path::new(file));
         dictionaries.push((col.to_string(), hashes::dict::from_column(&path, column)?));
     }
+    // Plain hashes first, then hashes of hashes, then each known salt.
+    let mut constructions = vec![audit.construction.clone()];
+    constructions.extend(
+        claims
+            .hash_constructions
+            .iter()
+            .flatten()
+            .filter_map(|c| hashes::parse_nested(c)),
+    );
+    if let Some(f) = &claims.salts {
+        let path = resolve(base, f);
+        let text = std::fs::read(&path).map_err(|e| {
+            ReportError::Request(format!("salts: cannot read {}: {e}", path.display()))
+        })?;
+        let salts: Vec<Vec<u8>> = text
+            .split(|&c| c == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        constructions.extend(hashes::salted_constructions(&salts));
+    }
     // `hash_spaces = []`: dictionaries only, no enumerated space.
     let dictionaries_only = claims.hash_spaces.as_ref().is_some_and(Vec::is_empty);
     let hashes: Vec<ColumnReport> = targets
@@ -164,7 +186,11 @@ pub fn build_with_progress(
             let total: u128 = spaces
                 .iter()
                 .chain(opts.dictionary.iter())
-                .map(|s| s.size().saturating_mul(algos.len() as u128))
+                .map(|s| {
+                    s.size()
+                        .saturating_mul(algos.len() as u128)
+                        .saturating_mul(constructions.len() as u128)
+                })
                 .fold(0u128, u128::saturating_add);
             let rate = algos
                 .first()
@@ -186,7 +212,7 @@ pub fn build_with_progress(
                 "candidates",
                 Some(u64::try_from(total).unwrap_or(u64::MAX)),
             );
-            hashes::audit(t, &opts, progress.counter())
+            hashes::audit_constructions(&t, &opts, &constructions, progress.counter()).0
         })
         .collect();
     let mut risk = (!qi.is_empty()).then(|| {
@@ -666,9 +692,19 @@ fn adversary(
     } else if qi {
         not_tested.push("population uniqueness: the file is treated as the whole population (give sampling_fraction)".into());
     }
+    if claims.salts.is_some() {
+        given.push(
+            "a list of known global salts or peppers, each tried before and after the identifier"
+                .into(),
+        );
+    }
     if !hashes.is_empty() {
         given.push("public knowledge of the identifier formats (phone numbers, RRNs, emails) and of the common hash algorithms, enumerated on this machine".into());
-        not_tested.push("leaked or guessed salts and keys: a keyed hash whose key leaks is as weak as an unkeyed one".into());
+        not_tested.push(if claims.salts.is_some() {
+            "leaked keys: a keyed hash (HMAC) whose key leaks is as weak as an unkeyed one".into()
+        } else {
+            "leaked or guessed salts and keys: a keyed hash whose key leaks is as weak as an unkeyed one (give salts = FILE for known ones)".into()
+        });
     }
     if !qi {
         not_tested.push("quasi-identifier risk: no quasi-identifier found or named".into());

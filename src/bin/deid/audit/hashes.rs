@@ -187,17 +187,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.salt_file {
         let text =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        constructions = text
+        let salts: Vec<Vec<u8>> = text
             .split(|&c| c == b'\n')
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
             .filter(|l| !l.is_empty())
-            .flat_map(|salt| {
-                [true, false].map(|prefix| Construction::Salted {
-                    salt: salt.to_vec(),
-                    prefix,
-                })
-            })
+            .map(<[u8]>::to_vec)
             .collect();
+        constructions = hashes::salted_constructions(&salts);
         if constructions.is_empty() {
             return Err(anyhow::anyhow!("{}: no salt in the file", path.display()));
         }
@@ -281,39 +277,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         for t in targets {
-            // Every construction until one reverses something; the figures
-            // add up over all tried.
-            let mut best: Option<(ColumnReport, usize)> = None;
-            let (mut candidates, mut seconds, mut attempts) = (0, 0.0, Vec::new());
-            for (i, c) in constructions.iter().enumerate() {
-                let mut o = opts.clone();
-                o.construction = c.clone();
-                let r = hashes::audit(t.clone(), &o, &progress);
-                candidates += r.candidates;
-                seconds += r.seconds;
-                attempts.extend(r.attempts.iter().cloned());
-                let found = r.reversed_rows > 0;
-                if best.is_none() || found {
-                    best = Some((r, i));
-                }
-                if found {
-                    break;
-                }
-            }
-            if let Some((mut r, i)) = best {
-                if constructions.len() > 1 {
-                    r.candidates = candidates;
-                    r.seconds = seconds;
-                    r.attempts = attempts;
-                    r.candidates_per_second = if seconds > 0.0 {
-                        candidates as f64 / seconds
-                    } else {
-                        0.0
-                    };
-                }
-                reports.push(r);
-                used.push(i);
-            }
+            let (r, i) = hashes::audit_constructions(&t, &opts, &constructions, &progress);
+            reports.push(r);
+            used.push(i);
         }
         done.store(true, Ordering::Relaxed);
     });

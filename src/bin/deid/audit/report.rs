@@ -33,6 +33,8 @@ claims.toml:
   not_linkable = { auxiliary = \"voters.csv\", on = [\"birth_date\", \"sex\", \"postal_code\"], truth = \"customer_id\" }
   dictionaries = { email_sha256 = \"customers.csv:email\" }   # the recipient's own list, every normalization
   hash_spaces = [\"kr-mobile\"]                                # [] for the dictionaries alone
+  hash_constructions = [\"md5-hex\"]                           # sha256(md5_hex(x)) and the like
+  salts = \"known_peppers.txt\"                                 # each salt before and after
   max_risk = 0.09                                            # highest 1/class size (EMA / Health Canada default)
   population = \"census.csv\"                                  # journalist risk, delta-presence and k-map:
   delta_presence = { max = 0.5 }

@@ -364,15 +364,13 @@ impl<'a> Prepared<'a> {
     /// Classes of `to`, rolled up from classes of `from` (≤ `to` in every column).
     fn roll_up(&self, src: &Classes, from: &[usize], to: &[usize]) -> Classes {
         let changed: Vec<usize> = (0..to.len()).filter(|&c| from[c] != to[c]).collect();
-        let mut index: FxHashMap<u128, u32> = FxHashMap::default();
-        index.reserve(src.keys.len() / 2);
         let mut out = Classes {
             keys: Vec::new(),
             counts: Vec::new(),
             sens: Vec::new(),
         };
         let with_sens = !src.sens.is_empty();
-        for (i, &key) in src.keys.iter().enumerate() {
+        let lift = |key: u128| {
             let mut k = key;
             for &c in &changed {
                 let id = ((k & self.masks[c]) >> self.offsets[c]) as u32;
@@ -384,17 +382,48 @@ impl<'a> Prepared<'a> {
                 };
                 k = (k & !self.masks[c]) | (u128::from(up) << self.offsets[c]);
             }
-            let slot = *index.entry(k).or_insert_with(|| {
+            k
+        };
+        let mut add = |slot: &mut u32, k: u128, i: usize| {
+            if *slot == u32::MAX {
+                *slot = out.keys.len() as u32;
                 out.keys.push(k);
                 out.counts.push(0);
                 if with_sens {
                     out.sens.push(Vec::new());
                 }
-                (out.keys.len() - 1) as u32
-            }) as usize;
-            out.counts[slot] += src.counts[i];
+            }
+            let s = *slot as usize;
+            out.counts[s] += src.counts[i];
             if with_sens {
-                out.sens[slot].extend_from_slice(&src.sens[i]);
+                out.sens[s].extend_from_slice(&src.sens[i]);
+            }
+        };
+        // Few possible labels combinations: a direct table instead of hashing.
+        let space = to
+            .iter()
+            .enumerate()
+            .try_fold(1usize, |a, (c, &l)| {
+                a.checked_mul(self.counted.columns[c].labels_at(l).max(1))
+            })
+            .filter(|&p| p <= (4 * src.keys.len()).max(1 << 16));
+        if let Some(space) = space {
+            let mut table = vec![u32::MAX; space];
+            for (i, &key) in src.keys.iter().enumerate() {
+                let k = lift(key);
+                let mut idx = 0usize;
+                for (c, &l) in to.iter().enumerate() {
+                    let id = ((k & self.masks[c]) >> self.offsets[c]) as usize;
+                    idx = idx * self.counted.columns[c].labels_at(l).max(1) + id;
+                }
+                add(&mut table[idx], k, i);
+            }
+        } else {
+            let mut index: FxHashMap<u128, u32> = FxHashMap::default();
+            index.reserve(src.keys.len() / 2);
+            for (i, &key) in src.keys.iter().enumerate() {
+                let k = lift(key);
+                add(index.entry(k).or_insert(u32::MAX), k, i);
             }
         }
         if with_sens && out.keys.len() < src.keys.len() {
@@ -652,8 +681,8 @@ pub fn search(
     let mut pruned = vec![false; total];
     let base = Arc::new(p.base());
     // Rolled-up classes kept from one layer to the next, within a budget of
-    // entries (twice the counted combinations, at least a million).
-    let budget_entries = (2 * base.keys.len()).max(1 << 20) as i64;
+    // entries (four times the counted combinations, at least 8 million).
+    let budget_entries = (4 * base.keys.len()).max(1 << 23) as i64;
     let mut cache: FxHashMap<usize, Arc<Classes>> = FxHashMap::default();
     let mut top: Vec<NodeResult> = Vec::new();
     let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);

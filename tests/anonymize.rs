@@ -81,12 +81,18 @@ fn hand_checked_optimum_and_loss() {
     let best = |k, s, m| anonymize::search(&c, &config(k, s, m), None).unwrap().nodes[0].clone();
 
     let r = best(2, 0.0, Metric::Precision);
-    assert_eq!((r.levels.as_slice(), r.suppressed, r.k), (&[1, 1, 1][..], 0, 2));
+    assert_eq!(
+        (r.levels.as_slice(), r.suppressed, r.k),
+        (&[1, 1, 1][..], 0, 2)
+    );
     assert!(close(r.loss, 2.0 / 3.0), "{}", r.loss);
     assert!(close(r.average_risk, 3.0 / 7.0));
 
     let r = best(2, 0.15, Metric::Precision);
-    assert_eq!((r.levels.as_slice(), r.suppressed, r.classes), (&[1, 0, 2][..], 1, 3));
+    assert_eq!(
+        (r.levels.as_slice(), r.suppressed, r.classes),
+        (&[1, 0, 2][..], 1, 3)
+    );
     assert!(close(r.loss, 4.0 / 7.0), "{}", r.loss);
 
     // Discernibility: (1,1,1) 4 + 9 + 4 = 17 beats (1,0,2) 4 + 4 + 4 + 1 x 7 = 19.
@@ -149,14 +155,26 @@ fn every_node_by_hand() {
         assert_eq!(all.k, k, "{levels:?}");
         let r = anonymize::evaluate(&c, &config(2, 1.0, Metric::Precision), &levels).unwrap();
         assert_eq!(r.suppressed, small, "{levels:?}");
-        assert_eq!(r.anonymous, true);
+        assert!(r.anonymous);
     }
-    let all = anonymize::brute_force(&c, &Config { top: 18, ..config(2, 0.0, Metric::Precision) })
-        .unwrap();
+    let all = anonymize::brute_force(
+        &c,
+        &Config {
+            top: 18,
+            ..config(2, 0.0, Metric::Precision)
+        },
+    )
+    .unwrap();
     let holding: Vec<Vec<usize>> = all.nodes.iter().map(|n| n.levels.clone()).collect();
     assert_eq!(
         holding,
-        [vec![1, 1, 1], vec![2, 0, 2], vec![1, 1, 2], vec![2, 1, 1], vec![2, 1, 2]]
+        [
+            vec![1, 1, 1],
+            vec![2, 0, 2],
+            vec![1, 1, 2],
+            vec![2, 1, 1],
+            vec![2, 1, 2]
+        ]
     );
 }
 
@@ -235,7 +253,10 @@ fn cli_prints_the_optimum_and_json() {
     let o = run(&argv);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.contains("optimum: age=1/2 gender=1/1 zipcode=1/2"), "{out}");
+    assert!(
+        out.contains("optimum: age=1/2 gender=1/1 zipcode=1/2"),
+        "{out}"
+    );
     args.extend(["--json", "--suppress", "0.15", "--top", "2"].map(String::from));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&argv);
@@ -255,7 +276,11 @@ fn hierarchy_errors_name_file_row_and_rule() {
         ("34;<50;*\n45;<50\n", "row 2", "ragged"),
         ("34;<50;*\n45;;*\n", "row 2", "gap"),
         ("34;<50;*\n45;<50;all\n", "row 2", "inconsistent levels"),
-        ("34;<50;*\n45;<50;*\n66;>=50;*\n", "row 4", "no row in hierarchy"),
+        (
+            "34;<50;*\n45;<50;*\n66;>=50;*\n",
+            "row 4",
+            "no row in hierarchy",
+        ),
     ];
     for (body, row, rule) in cases {
         let h = dir.write("bad.csv", body);
@@ -297,6 +322,7 @@ const ADULT_QI: [&str; 9] = [
 /// and the hierarchy tables: every node's classes grouped by label ids in a
 /// hash map, k-anonymity with suppression and each metric computed from its
 /// definition. Returns the optimum (levels, loss) of each metric in `METRICS` order.
+#[allow(clippy::needless_range_loop)] // indices over parallel per-column tables read best
 fn oracle(c: &Counted, k: u64, suppress: f64) -> Vec<(Vec<usize>, f64)> {
     const M: usize = 9;
     let cols = c.columns();
@@ -361,7 +387,11 @@ fn oracle(c: &Counted, k: u64, suppress: f64) -> Vec<(Vec<usize>, f64)> {
             let kept = classes[g] >= k;
             for i in 0..M {
                 let fo = freq[i][0][&key[i]] as f64;
-                let fg = if kept { freq[i][levels[i]][&g[i]] as f64 } else { n };
+                let fg = if kept {
+                    freq[i][levels[i]][&g[i]] as f64
+                } else {
+                    n
+                };
                 ent += *cnt as f64 * (fg / fo).log2();
             }
         }
@@ -432,7 +462,8 @@ fn adult_optimum_equals_an_exhaustive_oracle() {
             .unwrap()
         })
         .collect();
-    let mut t = TableReader::open(Some(std::path::Path::new(&adult)), &TableOptions::new()).unwrap();
+    let mut t =
+        TableReader::open(Some(std::path::Path::new(&adult)), &TableOptions::new()).unwrap();
     let qi: Vec<String> = ADULT_QI.iter().map(|s| s.to_string()).collect();
     let c = Counted::read(&mut t, &qi, &hierarchies, None).unwrap();
     assert_eq!(c.rows(), 30162);
@@ -441,7 +472,11 @@ fn adult_optimum_equals_an_exhaustive_oracle() {
         let found = anonymize::search(&c, &config(5, 0.02, metric), None).unwrap();
         eprintln!(
             "{metric:?}: optimum {:?}, loss {}, suppressed {}, {} of {} nodes evaluated",
-            found.nodes[0].levels, found.nodes[0].loss, found.nodes[0].suppressed, found.evaluated, found.lattice
+            found.nodes[0].levels,
+            found.nodes[0].loss,
+            found.nodes[0].suppressed,
+            found.evaluated,
+            found.lattice
         );
         let best = &found.nodes[0];
         assert_eq!(best.levels, levels, "{metric:?}");

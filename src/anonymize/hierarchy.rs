@@ -97,8 +97,10 @@ impl FromStr for HierarchySpec {
                 } else if let Some(p) = s.strip_prefix("file:") {
                     file(p)
                 } else if s.is_empty() || s == "interval" {
-                    return Err("expected a hierarchy file, date, interval:W1,W2,..., prefix or mask"
-                        .to_string());
+                    return Err(
+                        "expected a hierarchy file, date, interval:W1,W2,..., prefix or mask"
+                            .to_string(),
+                    );
                 } else {
                     file(s)
                 }
@@ -140,7 +142,9 @@ impl HierarchySpec {
                 let bytes = std::fs::read(path).map_err(|e| {
                     AnonymizeError::hierarchy(path, None, format!("cannot read it: {e}"))
                 })?;
-                Ok(Hierarchy::File(HierarchyFile::parse(path, &bytes, *delimiter)?))
+                Ok(Hierarchy::File(HierarchyFile::parse(
+                    path, &bytes, *delimiter,
+                )?))
             }
             other => Ok(Hierarchy::Builtin(other.clone())),
         }
@@ -504,18 +508,14 @@ impl Hierarchy {
         let mut up: Vec<Vec<u32>> = (0..height.saturating_sub(1))
             .map(|l| vec![u32::MAX; labels[l].len()])
             .collect();
-        for v in 0..values.len() {
-            for l in 0..height.saturating_sub(1) {
-                let (a, b) = (generalize[l][v], generalize[l + 1][v]);
+        for (l, pair) in generalize.windows(2).enumerate() {
+            for (v, (&a, &b)) in pair[0].iter().zip(&pair[1]).enumerate() {
                 let slot = &mut up[l][a as usize];
                 if *slot != u32::MAX && *slot != b {
                     return Err(AnonymizeError::Value {
                         column: column.to_string(),
                         row: row_of(v),
-                        rule: format!(
-                            "the hierarchy's level {l} does not nest in level {}",
-                            l + 1
-                        ),
+                        rule: format!("the hierarchy's level {l} does not nest in level {}", l + 1),
                     });
                 }
                 *slot = b;
@@ -587,7 +587,10 @@ mod tests {
         let e = parse("a;x;*\nb;;*\n").unwrap_err();
         assert!(e.contains("row 2") && e.contains("gap: level 1"), "{e}");
         let e = parse("a;x;*\nb;x;y\n").unwrap_err();
-        assert!(e.contains("row 2") && e.contains("inconsistent") && e.contains("row 1"), "{e}");
+        assert!(
+            e.contains("row 2") && e.contains("inconsistent") && e.contains("row 1"),
+            "{e}"
+        );
         let e = parse("a;x;*\na;y;*\n").unwrap_err();
         assert!(e.contains("row 2") && e.contains("row already"), "{e}");
         assert!(parse("").unwrap_err().contains("no row"));
@@ -610,7 +613,10 @@ mod tests {
             .levels("col", &[b"a".as_slice(), b"zz".as_slice()], &[1, 7])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("row 7") && e.contains("col") && !e.contains("zz"), "{e}");
+        assert!(
+            e.contains("row 7") && e.contains("col") && !e.contains("zz"),
+            "{e}"
+        );
     }
 
     fn labels(spec: &str, v: &str, all: &[&str]) -> Vec<String> {
@@ -627,7 +633,14 @@ mod tests {
     fn builtins() {
         assert_eq!(
             labels("date", "1987-03-14", &["1987-03-14"]),
-            ["1987-03-14", "1987-03", "1987", "1985-1989", "1980-1989", "*"]
+            [
+                "1987-03-14",
+                "1987-03",
+                "1987",
+                "1985-1989",
+                "1980-1989",
+                "*"
+            ]
         );
         assert_eq!(
             labels("interval:5,10,20", "37", &["37"]),
@@ -641,7 +654,10 @@ mod tests {
             labels("prefix", "123", &["04524", "123"]),
             ["123", "12", "1", "*", "*", "*"]
         );
-        assert_eq!(labels("mask", "김민준", &["김민준"]), ["김민준", "김민*", "김**", "*"]);
+        assert_eq!(
+            labels("mask", "김민준", &["김민준"]),
+            ["김민준", "김민*", "김**", "*"]
+        );
         let h = HierarchySpec::Date.load().unwrap();
         let e = h.levels("birth", &[b"x".as_slice()], &[4]).unwrap_err();
         assert!(e.to_string().contains("row 4") && e.to_string().contains("not a date"));

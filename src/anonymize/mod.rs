@@ -43,9 +43,7 @@ use crate::io::InputError;
 use crate::io::table::TableReader;
 use hierarchy::{ColumnLevels, Hierarchy};
 
-pub use search::{
-    Config, Metric, Models, NodeResult, SearchResult, brute_force, evaluate, search,
-};
+pub use search::{Config, Metric, Models, NodeResult, SearchResult, brute_force, evaluate, search};
 
 /// Why an anonymization could not be computed. Never holds a value.
 #[derive(Debug)]

@@ -235,7 +235,11 @@ impl<'a> Prepared<'a> {
         let mut freq: Vec<Vec<Vec<u64>>> = counted
             .columns
             .iter()
-            .map(|c| (0..c.height()).map(|l| vec![0u64; c.labels_at(l)]).collect())
+            .map(|c| {
+                (0..c.height())
+                    .map(|l| vec![0u64; c.labels_at(l)])
+                    .collect()
+            })
             .collect();
         counted.for_each_class(|k, n| {
             for (c, &v) in k.iter().enumerate() {
@@ -251,7 +255,7 @@ impl<'a> Prepared<'a> {
         for (c, col) in counted.columns.iter().enumerate() {
             let max = col.height().saturating_sub(1);
             let mut per_level = Vec::with_capacity(col.height());
-            for l in 0..col.height() {
+            for (l, fl) in freq[c].iter().enumerate() {
                 let labels = col.labels_at(l);
                 let v: Vec<f64> = match config.metric {
                     Metric::Precision | Metric::Discernibility => {
@@ -268,7 +272,7 @@ impl<'a> Prepared<'a> {
                             }
                         })
                         .collect(),
-                    Metric::Entropy => freq[c][l]
+                    Metric::Entropy => fl
                         .iter()
                         .map(|&f| if f == 0 { 0.0 } else { (f as f64).log2() })
                         .collect(),
@@ -278,7 +282,13 @@ impl<'a> Prepared<'a> {
             if config.metric == Metric::Entropy {
                 constant -= freq[c][0]
                     .iter()
-                    .map(|&f| if f == 0 { 0.0 } else { f as f64 * (f as f64).log2() })
+                    .map(|&f| {
+                        if f == 0 {
+                            0.0
+                        } else {
+                            f as f64 * (f as f64).log2()
+                        }
+                    })
                     .sum::<f64>();
             }
             cost.push(per_level);
@@ -525,9 +535,7 @@ impl<'a> Prepared<'a> {
         };
         r.loss = self.finish(total);
         r.anonymous = r.suppressed <= self.max_suppressed
-            && models
-                .max_risk
-                .is_none_or(|m| r.average_risk <= m + 1e-12);
+            && models.max_risk.is_none_or(|m| r.average_risk <= m + 1e-12);
         (r, squares)
     }
 }
@@ -701,8 +709,7 @@ pub fn search(
                     let mut levels = vec![0; m];
                     decode(idx, &p.heights, &mut levels);
                     let preds = (0..m).filter(|&c| levels[c] > 0).map(|c| idx - strides[c]);
-                    if preds.clone().any(|q| pruned[q])
-                        || above(p.cheap_bound(&levels), threshold)
+                    if preds.clone().any(|q| pruned[q]) || above(p.cheap_bound(&levels), threshold)
                     {
                         return (idx, Outcome::Pruned);
                     }

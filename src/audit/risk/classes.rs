@@ -356,7 +356,11 @@ impl SensitiveDistribution {
                 p[pos] = k as f64 / sizef;
             }
         }
-        let t_equal: f64 = 0.5 * p.iter().zip(&self.q).map(|(a, b)| (a - b).abs()).sum::<f64>();
+        let t_equal: f64 = 0.5
+            * p.iter()
+                .zip(&self.q)
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f64>();
         let mut t_ordered = 0.0;
         if m > 1 {
             let mut acc = 0.0;

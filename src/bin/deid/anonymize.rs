@@ -113,7 +113,13 @@ fn parse_models(args: &Args) -> anyhow::Result<(Models, Option<String>)> {
             None => (rest, None),
         };
         let bad = || usage(format!("--model {m}: the value is not a positive number"));
-        let int = || value.parse::<u64>().ok().filter(|v| *v >= 1).ok_or_else(bad);
+        let int = || {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|v| *v >= 1)
+                .ok_or_else(bad)
+        };
         let float = || {
             value
                 .parse::<f64>()
@@ -310,7 +316,9 @@ fn print(
         writeln!(
             out,
             "  loss ({}): {}",
-            serde_json::to_string(&args.metric).unwrap_or_default().trim_matches('"'),
+            serde_json::to_string(&args.metric)
+                .unwrap_or_default()
+                .trim_matches('"'),
             node.loss
         )?;
         writeln!(
@@ -322,9 +330,12 @@ fn print(
             node.k,
             node.average_risk
         )?;
-        if let (Some(dl), Some(el), Some(te), Some(to)) =
-            (node.distinct_l, node.entropy_l, node.t_equal, node.t_ordered)
-        {
+        if let (Some(dl), Some(el), Some(te), Some(to)) = (
+            node.distinct_l,
+            node.entropy_l,
+            node.t_equal,
+            node.t_ordered,
+        ) {
             writeln!(
                 out,
                 "  l-diversity: distinct {dl}, entropy {el:.4}; t-closeness: equal {te:.4}, ordered {to:.4}"

@@ -164,6 +164,8 @@ pub mod field;
 pub mod policy;
 
 #[cfg(feature = "std")]
+pub mod anonymize;
+#[cfg(feature = "std")]
 pub mod audit;
 #[cfg(feature = "std")]
 pub mod io;

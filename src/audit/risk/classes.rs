@@ -21,6 +21,8 @@ pub struct ClassCounter {
     with_sensitive: bool,
     key: Vec<u32>,
     rows: u64,
+    /// Per quasi-identifier, the 1-based row each value id was first seen at.
+    first_rows: Vec<Vec<u64>>,
 }
 
 impl std::fmt::Debug for ClassCounter {
@@ -53,6 +55,7 @@ impl ClassCounter {
             with_sensitive: sensitive,
             key: Vec::with_capacity(qis),
             rows: 0,
+            first_rows: vec![Vec::new(); qis],
         }
     }
 
@@ -68,10 +71,14 @@ impl ClassCounter {
     /// Adds one record.
     pub fn add(&mut self, qi: &[&[u8]], sensitive: Option<&[u8]>) {
         self.key.clear();
-        for (m, v) in self.interners.iter_mut().zip(qi) {
-            self.key.push(Self::intern(m, v));
-        }
         self.rows += 1;
+        for ((m, v), first) in self.interners.iter_mut().zip(qi).zip(&mut self.first_rows) {
+            let id = Self::intern(m, v);
+            if id as usize == first.len() {
+                first.push(self.rows);
+            }
+            self.key.push(id);
+        }
         let s = sensitive
             .filter(|_| self.with_sensitive)
             .map(|v| Self::intern(&mut self.sensitive_interner, v));
@@ -194,83 +201,20 @@ impl ClassCounter {
     }
 
     fn diversity(&self) -> Option<Diversity> {
-        // The overall distribution of the sensitive attribute.
-        let mut overall: FxHashMap<u32, u64> = FxHashMap::default();
-        for c in self.classes.values() {
-            for (v, n) in c.sensitive.iter().flatten() {
-                *overall.entry(*v).or_default() += n;
-            }
-        }
-        if overall.is_empty() {
-            return None;
-        }
-        // Ordered distance: values in numeric order when all parse, else text order.
-        let mut names: Vec<(u32, &[u8])> = self
-            .sensitive_interner
-            .iter()
-            .map(|(k, v)| (*v, &k[..]))
-            .collect();
-        let numeric: Option<Vec<f64>> = names
-            .iter()
-            .map(|(_, n)| {
-                std::str::from_utf8(n)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-            })
-            .collect();
-        match numeric {
-            Some(nums) => {
-                let mut z: Vec<((u32, &[u8]), f64)> = names.into_iter().zip(nums).collect();
-                z.sort_by(|a, b| a.1.total_cmp(&b.1));
-                names = z.into_iter().map(|(n, _)| n).collect();
-            }
-            None => names.sort_by(|a, b| a.1.cmp(b.1)),
-        }
-        let order: Vec<u32> = names.iter().map(|(id, _)| *id).collect();
-        let total: u64 = overall.values().sum();
-        let q: Vec<f64> = order
-            .iter()
-            .map(|v| overall.get(v).copied().unwrap_or(0) as f64 / total as f64)
-            .collect();
-        let m = order.len();
+        let dist = self.sensitive_distribution()?;
         let (mut distinct_l, mut entropy_l, mut recursive_c, mut t_eq, mut t_ord) =
             (u64::MAX, f64::INFINITY, 0.0f64, 0.0f64, 0.0f64);
+        let mut counts = Vec::new();
         for c in self.classes.values() {
             let Some(s) = &c.sensitive else { continue };
-            let size = c.count as f64;
-            distinct_l = distinct_l.min(s.len() as u64);
-            let h: f64 = s
-                .values()
-                .map(|&k| {
-                    let p = k as f64 / size;
-                    -p * p.ln()
-                })
-                .sum();
-            entropy_l = entropy_l.min(h.exp());
-            let mut counts: Vec<u64> = s.values().copied().collect();
-            counts.sort_unstable_by(|a, b| b.cmp(a));
-            // Recursive (c,2)-diversity: r1 < c (r2 + ... + rm).
-            let tail: u64 = counts.iter().skip(1).sum();
-            recursive_c = recursive_c.max(if tail == 0 {
-                f64::INFINITY
-            } else {
-                counts[0] as f64 / tail as f64
-            });
-            let p: Vec<f64> = order
-                .iter()
-                .map(|v| s.get(v).copied().unwrap_or(0) as f64 / size)
-                .collect();
-            let eq: f64 = 0.5 * p.iter().zip(&q).map(|(a, b)| (a - b).abs()).sum::<f64>();
-            t_eq = t_eq.max(eq);
-            if m > 1 {
-                let mut acc = 0.0;
-                let mut ord = 0.0;
-                for (a, b) in p.iter().zip(&q) {
-                    acc += a - b;
-                    ord += acc.abs();
-                }
-                t_ord = t_ord.max(ord / (m - 1) as f64);
-            }
+            counts.clear();
+            counts.extend(s.iter().map(|(v, n)| (*v, *n)));
+            let d = dist.class(&counts);
+            distinct_l = distinct_l.min(d.distinct);
+            entropy_l = entropy_l.min(d.entropy_l);
+            recursive_c = recursive_c.max(d.recursive_c);
+            t_eq = t_eq.max(d.t_equal);
+            t_ord = t_ord.max(d.t_ordered);
         }
         Some(Diversity {
             distinct_l,
@@ -278,8 +222,185 @@ impl ClassCounter {
             recursive_c_for_l2: recursive_c,
             t_closeness_equal_distance: t_eq,
             t_closeness_ordered_distance: t_ord,
-            distinct_values: m as u64,
+            distinct_values: dist.len() as u64,
         })
+    }
+
+    /// The overall distribution of the sensitive attribute (`None` without
+    /// one or without records).
+    pub fn sensitive_distribution(&self) -> Option<SensitiveDistribution> {
+        let mut overall = vec![0u64; self.sensitive_interner.len()];
+        for c in self.classes.values() {
+            for (v, n) in c.sensitive.iter().flatten() {
+                overall[*v as usize] += n;
+            }
+        }
+        let names = self.sensitive_values();
+        SensitiveDistribution::new(&names, &overall)
+    }
+
+    /// The sensitive values, indexed by their id in [`Self::for_each_class`].
+    pub fn sensitive_values(&self) -> Vec<&[u8]> {
+        let mut v = vec![&[][..]; self.sensitive_interner.len()];
+        for (k, &id) in &self.sensitive_interner {
+            v[id as usize] = k;
+        }
+        v
+    }
+
+    /// The values of quasi-identifier `col`, indexed by their id in the
+    /// class keys of [`Self::for_each_class`].
+    pub fn values(&self, col: usize) -> Vec<&[u8]> {
+        let Some(m) = self.interners.get(col) else {
+            return Vec::new();
+        };
+        let mut v = vec![&[][..]; m.len()];
+        for (k, &id) in m {
+            v[id as usize] = k;
+        }
+        v
+    }
+
+    /// The 1-based row where each value of quasi-identifier `col` was first
+    /// seen, indexed like [`Self::values`].
+    pub fn first_rows(&self, col: usize) -> &[u64] {
+        self.first_rows.get(col).map_or(&[], |v| &v[..])
+    }
+
+    /// Calls `f` with each class: its key (one value id per
+    /// quasi-identifier), its size, and the counts of its sensitive values
+    /// (`(id, count)`, empty without a sensitive attribute).
+    pub fn for_each_class(&self, mut f: impl FnMut(&[u32], u64, &[(u32, u64)])) {
+        let mut counts = Vec::new();
+        for (k, c) in &self.classes {
+            counts.clear();
+            counts.extend(c.sensitive.iter().flatten().map(|(v, n)| (*v, *n)));
+            counts.sort_unstable();
+            f(k, c.count, &counts);
+        }
+    }
+}
+
+/// The overall distribution of a sensitive attribute, the reference of
+/// t-closeness, with the order of ordered distance: numeric when every
+/// value parses as a number, else text order.
+///
+/// One definition of l-diversity and t-closeness per class, used by
+/// `audit risk` ([`ClassCounter`]) and by the anonymization search.
+#[derive(Clone, Debug)]
+pub struct SensitiveDistribution {
+    /// Position of each value id in the order.
+    position: Vec<usize>,
+    /// Overall share of each value, by position.
+    q: Vec<f64>,
+}
+
+/// l-diversity and t-closeness of one class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClassDiversity {
+    /// Distinct sensitive values.
+    pub distinct: u64,
+    /// exp(entropy) of the class's sensitive values (entropy l-diversity).
+    pub entropy_l: f64,
+    /// r1 / (r2 + … + rm) (∞ with one value): recursive (c,2)-diversity holds for c above it.
+    pub recursive_c: f64,
+    /// Earth mover's distance to the overall distribution, equal ground distance.
+    pub t_equal: f64,
+    /// Earth mover's distance to the overall distribution, ordered ground distance.
+    pub t_ordered: f64,
+}
+
+impl SensitiveDistribution {
+    /// From the values (by id) and their overall counts (by id); `None` if
+    /// there is no record.
+    pub fn new(names: &[&[u8]], overall: &[u64]) -> Option<Self> {
+        let total: u64 = overall.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        let numeric: Option<Vec<f64>> = names
+            .iter()
+            .map(|n| {
+                std::str::from_utf8(n)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+            })
+            .collect();
+        match numeric {
+            Some(nums) => order.sort_by(|a, b| nums[*a].total_cmp(&nums[*b])),
+            None => order.sort_by(|a, b| names[*a].cmp(names[*b])),
+        }
+        let mut position = vec![0; names.len()];
+        for (pos, &id) in order.iter().enumerate() {
+            position[id] = pos;
+        }
+        let q = order
+            .iter()
+            .map(|&id| overall.get(id).copied().unwrap_or(0) as f64 / total as f64)
+            .collect();
+        Some(SensitiveDistribution { position, q })
+    }
+
+    /// Distinct sensitive values overall.
+    pub fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty()
+    }
+
+    /// The measures of a class from its `(value id, count)` pairs (each id once).
+    pub fn class(&self, counts: &[(u32, u64)]) -> ClassDiversity {
+        let size: u64 = counts.iter().map(|c| c.1).sum();
+        let sizef = size as f64;
+        let h: f64 = counts
+            .iter()
+            .map(|&(_, k)| {
+                let p = k as f64 / sizef;
+                -p * p.ln()
+            })
+            .sum();
+        let mut sorted: Vec<u64> = counts.iter().map(|c| c.1).collect();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        // Recursive (c,2)-diversity: r1 < c (r2 + ... + rm).
+        let tail: u64 = sorted.iter().skip(1).sum();
+        let recursive_c = if tail == 0 {
+            f64::INFINITY
+        } else {
+            sorted.first().copied().unwrap_or(0) as f64 / tail as f64
+        };
+        let m = self.q.len();
+        let mut p = vec![0.0; m];
+        for &(v, k) in counts {
+            if let Some(&pos) = self.position.get(v as usize) {
+                p[pos] = k as f64 / sizef;
+            }
+        }
+        let t_equal: f64 = 0.5
+            * p.iter()
+                .zip(&self.q)
+                .map(|(a, b)| (a - b).abs())
+                .sum::<f64>();
+        let mut t_ordered = 0.0;
+        if m > 1 {
+            let mut acc = 0.0;
+            let mut ord = 0.0;
+            for (a, b) in p.iter().zip(&self.q) {
+                acc += a - b;
+                ord += f64::abs(acc);
+            }
+            t_ordered = ord / (m - 1) as f64;
+        }
+        ClassDiversity {
+            distinct: counts.len() as u64,
+            entropy_l: h.exp(),
+            recursive_c,
+            t_equal,
+            t_ordered,
+        }
     }
 }
 

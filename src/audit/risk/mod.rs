@@ -32,7 +32,7 @@ use std::vec::Vec;
 
 use serde::Serialize;
 
-pub use classes::{ClassCounter, report_from_sizes};
+pub use classes::{ClassCounter, ClassDiversity, SensitiveDistribution, report_from_sizes};
 pub use parallel::csv_class_sizes;
 pub use population::{Model, PopulationUniqueness};
 pub use qi_search::{find_qi, find_qi_counting};

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod anonymize;
 mod apply;
 mod audit;
 mod bench;
@@ -47,6 +48,8 @@ enum Command {
     /// Generate a deterministic synthetic export for demos and benchmarks.
     #[command(name = "gen")]
     Gen(generate::Args),
+    /// Find the least generalization that makes k-anonymity, l-diversity, t-closeness or a risk hold.
+    Anonymize(anonymize::Args),
     /// Test anonymization claims: hash reversal, quasi-identifier risk, linkage, verdict.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Decrypt(a) => decrypt::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Anonymize(a) => anonymize::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),

@@ -1,0 +1,770 @@
+//! The exact search of the generalization lattice.
+//!
+//! A node gives each quasi-identifier a level of its hierarchy. Nodes are
+//! visited bottom-up, one layer (sum of levels) at a time, the nodes of a
+//! layer in parallel. A node's classes are rolled up from a predecessor's
+//! classes (one level more in one column, kept from the layer before while
+//! a memory budget allows) or from the counted combinations, never from the
+//! rows.
+//!
+//! Pruning uses only what is provable for every model and suppression
+//! limit: each metric has a lower bound that cannot decrease from a node to
+//! its successors (the loss of the generalization alone, with suppressed
+//! records counted as fully generalized it can only grow; for
+//! discernibility, the sum of squared class sizes, which merging classes
+//! only grows). A node whose bound exceeds the loss of the N-th best
+//! transformation found so far is skipped, and so are all its successors.
+//! Privacy models are not used to prune: with suppression, entropy
+//! l-diversity, t-closeness and average risk are not monotone (merging a
+//! class that holds with one that does not can fail, suppressing more), so
+//! every node that could still be optimal is evaluated.
+
+use std::string::String;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::vec::Vec;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::{AnonymizeError, Counted};
+
+/// The privacy models a transformation must satisfy (all that are set).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Models {
+    /// k-anonymity: every released class has at least k records.
+    pub k: Option<u64>,
+    /// Distinct l-diversity on the sensitive column.
+    pub l_distinct: Option<u64>,
+    /// Entropy l-diversity on the sensitive column: exp(entropy) ≥ l.
+    pub l_entropy: Option<f64>,
+    /// t-closeness, equal ground distance.
+    pub t_equal: Option<f64>,
+    /// t-closeness, ordered ground distance.
+    pub t_ordered: Option<f64>,
+    /// Average prosecutor risk (released classes / released records) at most this.
+    pub max_risk: Option<f64>,
+}
+
+impl Models {
+    fn needs_sensitive(&self) -> bool {
+        self.l_distinct.is_some()
+            || self.l_entropy.is_some()
+            || self.t_equal.is_some()
+            || self.t_ordered.is_some()
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.needs_sensitive() && self.k.is_none() && self.max_risk.is_none()
+    }
+}
+
+/// Information loss (docs/ANONYMIZE.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Metric {
+    /// Sweeney's precision: mean over records and quasi-identifiers of
+    /// level / max level, suppressed records counting 1.
+    #[default]
+    Precision,
+    /// Sum over released classes of size², plus suppressed records × records.
+    Discernibility,
+    /// ARX's Loss: mean over records and quasi-identifiers of
+    /// (domain values under the label − 1) / (domain values − 1),
+    /// suppressed records counting 1.
+    Loss,
+    /// Non-uniform entropy: sum over records and quasi-identifiers of
+    /// log2(records with the label / records with the value), suppressed
+    /// records labelled `*` (in bits).
+    Entropy,
+}
+
+impl std::str::FromStr for Metric {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "precision" | "prec" => Ok(Metric::Precision),
+            "discernibility" | "dm" => Ok(Metric::Discernibility),
+            "loss" => Ok(Metric::Loss),
+            "entropy" | "non-uniform-entropy" => Ok(Metric::Entropy),
+            _ => Err("expected precision, discernibility, loss or entropy".into()),
+        }
+    }
+}
+
+/// What to search for.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The privacy models.
+    pub models: Models,
+    /// Largest share of records that may be suppressed (0 to 1).
+    pub suppress: f64,
+    /// The loss to minimize.
+    pub metric: Metric,
+    /// How many of the best transformations to return.
+    pub top: usize,
+    /// Worker threads (0: every core).
+    pub threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            models: Models::default(),
+            suppress: 0.0,
+            metric: Metric::Precision,
+            top: 1,
+            threads: 0,
+        }
+    }
+}
+
+/// One transformation, evaluated.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeResult {
+    /// The level of each quasi-identifier.
+    pub levels: Vec<usize>,
+    /// Whether every model holds within the suppression limit.
+    pub anonymous: bool,
+    /// The information loss.
+    pub loss: f64,
+    /// Records suppressed (in classes that break a model).
+    pub suppressed: u64,
+    /// Released classes.
+    pub classes: u64,
+    /// Smallest released class (0 if none).
+    pub k: u64,
+    /// Fewest distinct sensitive values in a released class.
+    pub distinct_l: Option<u64>,
+    /// Smallest exp(entropy) of a released class.
+    pub entropy_l: Option<f64>,
+    /// Largest equal-distance EMD of a released class.
+    pub t_equal: Option<f64>,
+    /// Largest ordered-distance EMD of a released class.
+    pub t_ordered: Option<f64>,
+    /// Released classes / released records (0 if none).
+    pub average_risk: f64,
+}
+
+/// The search's answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    /// The best transformations, best first (fewer than asked if fewer hold).
+    pub nodes: Vec<NodeResult>,
+    /// Nodes in the lattice.
+    pub lattice: u64,
+    /// Nodes evaluated (classes rolled up and tested).
+    pub evaluated: u64,
+    /// Nodes skipped by the bound.
+    pub pruned: u64,
+    /// Levels of each quasi-identifier's hierarchy.
+    pub heights: Vec<usize>,
+}
+
+/// A node's classes: packed label ids, sizes, sensitive counts.
+struct Classes {
+    keys: Vec<u128>,
+    counts: Vec<u64>,
+    sens: Vec<Vec<(u32, u64)>>,
+}
+
+/// Everything precomputed from the counted combinations.
+struct Prepared<'a> {
+    counted: &'a Counted,
+    config: &'a Config,
+    heights: Vec<usize>,
+    offsets: Vec<u32>,
+    masks: Vec<u128>,
+    /// `cost[c][level][label]`: a released record's loss in column c.
+    cost: Vec<Vec<Vec<f64>>>,
+    /// `bound[c][level]`: sum over all records of `cost`.
+    bound: Vec<Vec<f64>>,
+    /// Loss of a suppressed record (all columns).
+    suppressed_cost: f64,
+    /// Entropy: the constant term.
+    constant: f64,
+    max_suppressed: u64,
+    n: f64,
+}
+
+const UNIT: f64 = 1.0;
+
+impl<'a> Prepared<'a> {
+    fn new(counted: &'a Counted, config: &'a Config) -> Result<Self, AnonymizeError> {
+        if counted.names.is_empty() {
+            return Err(AnonymizeError::Request(
+                "no quasi-identifier: name them with --qi".into(),
+            ));
+        }
+        if config.models.is_empty() {
+            return Err(AnonymizeError::Request(
+                "no privacy model: give --model k=K (or l=, t=, --max-risk)".into(),
+            ));
+        }
+        if config.models.needs_sensitive() && counted.distribution.is_none() {
+            return Err(AnonymizeError::Request(
+                "l-diversity and t-closeness need a sensitive column with values".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&config.suppress) {
+            return Err(AnonymizeError::Request(
+                "the suppression limit is a fraction from 0 to 1".into(),
+            ));
+        }
+        let m = counted.names.len();
+        let heights: Vec<usize> = counted.columns.iter().map(|c| c.height()).collect();
+        let mut offsets = Vec::with_capacity(m);
+        let mut masks = Vec::with_capacity(m);
+        let mut off = 0u32;
+        for c in &counted.columns {
+            let n = c.labels_at(0).max(2) as u32;
+            let bits = u32::BITS - (n - 1).leading_zeros();
+            offsets.push(off);
+            masks.push(((1u128 << bits) - 1) << off);
+            off += bits;
+            if off > 128 {
+                return Err(AnonymizeError::Request(
+                    "too many distinct quasi-identifier values to pack a class key in 128 bits; use fewer or coarser quasi-identifiers".into(),
+                ));
+            }
+        }
+        // Marginal counts of each label.
+        let mut freq: Vec<Vec<Vec<u64>>> = counted
+            .columns
+            .iter()
+            .map(|c| {
+                (0..c.height())
+                    .map(|l| vec![0u64; c.labels_at(l)])
+                    .collect()
+            })
+            .collect();
+        counted.for_each_class(|k, n| {
+            for (c, &v) in k.iter().enumerate() {
+                let col = &counted.columns[c];
+                for (l, f) in freq[c].iter_mut().enumerate() {
+                    f[col.generalize(l, v) as usize] += n;
+                }
+            }
+        });
+        let n = counted.rows as f64;
+        let mut cost = Vec::with_capacity(m);
+        let mut constant = 0.0;
+        for (c, col) in counted.columns.iter().enumerate() {
+            let max = col.height().saturating_sub(1);
+            let mut per_level = Vec::with_capacity(col.height());
+            for (l, fl) in freq[c].iter().enumerate() {
+                let labels = col.labels_at(l);
+                let v: Vec<f64> = match config.metric {
+                    Metric::Precision | Metric::Discernibility => {
+                        let p = if max == 0 { 0.0 } else { l as f64 / max as f64 };
+                        vec![p; labels]
+                    }
+                    Metric::Loss => (0..labels as u32)
+                        .map(|id| {
+                            if col.domain() <= 1 {
+                                0.0
+                            } else {
+                                (col.cover(l, id).saturating_sub(1)) as f64
+                                    / (col.domain() - 1) as f64
+                            }
+                        })
+                        .collect(),
+                    Metric::Entropy => fl
+                        .iter()
+                        .map(|&f| if f == 0 { 0.0 } else { (f as f64).log2() })
+                        .collect(),
+                };
+                per_level.push(v);
+            }
+            if config.metric == Metric::Entropy {
+                constant -= freq[c][0]
+                    .iter()
+                    .map(|&f| {
+                        if f == 0 {
+                            0.0
+                        } else {
+                            f as f64 * (f as f64).log2()
+                        }
+                    })
+                    .sum::<f64>();
+            }
+            cost.push(per_level);
+        }
+        let bound: Vec<Vec<f64>> = cost
+            .iter()
+            .zip(&freq)
+            .map(|(levels, f)| {
+                levels
+                    .iter()
+                    .zip(f)
+                    .map(|(cs, fs)| cs.iter().zip(fs).map(|(a, b)| a * *b as f64).sum())
+                    .collect()
+            })
+            .collect();
+        let suppressed_cost = match config.metric {
+            Metric::Precision | Metric::Loss => m as f64 * UNIT,
+            Metric::Entropy => m as f64 * n.max(1.0).log2(),
+            Metric::Discernibility => n,
+        };
+        Ok(Prepared {
+            counted,
+            config,
+            heights,
+            offsets,
+            masks,
+            cost,
+            bound,
+            suppressed_cost,
+            constant,
+            max_suppressed: (config.suppress * n + 1e-9).floor() as u64,
+            n,
+        })
+    }
+
+    /// The loss from a raw total (normalized for the mean metrics).
+    fn finish(&self, total: f64) -> f64 {
+        let m = self.counted.names.len() as f64;
+        match self.config.metric {
+            Metric::Precision | Metric::Loss => {
+                if self.n == 0.0 {
+                    0.0
+                } else {
+                    total / (self.n * m)
+                }
+            }
+            Metric::Entropy => total + self.constant,
+            Metric::Discernibility => total,
+        }
+    }
+
+    /// A lower bound of the loss of `levels` and all its successors,
+    /// without looking at classes (0 for discernibility).
+    fn cheap_bound(&self, levels: &[usize]) -> f64 {
+        if self.config.metric == Metric::Discernibility {
+            return 0.0;
+        }
+        let total: f64 = levels
+            .iter()
+            .enumerate()
+            .map(|(c, &l)| self.bound[c][l])
+            .sum();
+        self.finish(total)
+    }
+
+    fn base(&self) -> Classes {
+        let m = self.counted.names.len();
+        let mut keys = Vec::with_capacity(self.counted.counts.len());
+        for k in self.counted.keys.chunks(m) {
+            let mut key = 0u128;
+            for (c, &v) in k.iter().enumerate() {
+                key |= u128::from(v) << self.offsets[c];
+            }
+            keys.push(key);
+        }
+        Classes {
+            keys,
+            counts: self.counted.counts.clone(),
+            sens: self.counted.sensitive.clone(),
+        }
+    }
+
+    /// Classes of `to`, rolled up from classes of `from` (≤ `to` in every column).
+    fn roll_up(&self, src: &Classes, from: &[usize], to: &[usize]) -> Classes {
+        let changed: Vec<usize> = (0..to.len()).filter(|&c| from[c] != to[c]).collect();
+        let mut out = Classes {
+            keys: Vec::new(),
+            counts: Vec::new(),
+            sens: Vec::new(),
+        };
+        let with_sens = !src.sens.is_empty();
+        let lift = |key: u128| {
+            let mut k = key;
+            for &c in &changed {
+                let id = ((k & self.masks[c]) >> self.offsets[c]) as u32;
+                let col = &self.counted.columns[c];
+                let up = if from[c] == 0 {
+                    col.generalize(to[c], id)
+                } else {
+                    col.lift(from[c], to[c], id)
+                };
+                k = (k & !self.masks[c]) | (u128::from(up) << self.offsets[c]);
+            }
+            k
+        };
+        let mut add = |slot: &mut u32, k: u128, i: usize| {
+            if *slot == u32::MAX {
+                *slot = out.keys.len() as u32;
+                out.keys.push(k);
+                out.counts.push(0);
+                if with_sens {
+                    out.sens.push(Vec::new());
+                }
+            }
+            let s = *slot as usize;
+            out.counts[s] += src.counts[i];
+            if with_sens {
+                out.sens[s].extend_from_slice(&src.sens[i]);
+            }
+        };
+        // Few possible labels combinations: a direct table instead of hashing.
+        let space = to
+            .iter()
+            .enumerate()
+            .try_fold(1usize, |a, (c, &l)| {
+                a.checked_mul(self.counted.columns[c].labels_at(l).max(1))
+            })
+            .filter(|&p| p <= (4 * src.keys.len()).max(1 << 16));
+        if let Some(space) = space {
+            let mut table = vec![u32::MAX; space];
+            for (i, &key) in src.keys.iter().enumerate() {
+                let k = lift(key);
+                let mut idx = 0usize;
+                for (c, &l) in to.iter().enumerate() {
+                    let id = ((k & self.masks[c]) >> self.offsets[c]) as usize;
+                    idx = idx * self.counted.columns[c].labels_at(l).max(1) + id;
+                }
+                add(&mut table[idx], k, i);
+            }
+        } else {
+            let mut index: FxHashMap<u128, u32> = FxHashMap::default();
+            index.reserve(src.keys.len() / 2);
+            for (i, &key) in src.keys.iter().enumerate() {
+                let k = lift(key);
+                add(index.entry(k).or_insert(u32::MAX), k, i);
+            }
+        }
+        if with_sens && out.keys.len() < src.keys.len() {
+            for s in &mut out.sens {
+                s.sort_unstable_by_key(|e| e.0);
+                let mut w = 0;
+                for r in 0..s.len() {
+                    if w > 0 && s[w - 1].0 == s[r].0 {
+                        s[w - 1].1 += s[r].1;
+                    } else {
+                        s[w] = s[r];
+                        w += 1;
+                    }
+                }
+                s.truncate(w);
+            }
+        }
+        out
+    }
+
+    /// Tests the models and measures the loss; also returns the sum of
+    /// squared class sizes (discernibility's bound).
+    fn evaluate(&self, classes: &Classes, levels: &[usize]) -> (NodeResult, f64) {
+        let models = &self.config.models;
+        let dist = self.counted.distribution.as_ref();
+        let diversity = models.needs_sensitive();
+        let mut r = NodeResult {
+            levels: levels.to_vec(),
+            anonymous: false,
+            loss: 0.0,
+            suppressed: 0,
+            classes: 0,
+            k: u64::MAX,
+            distinct_l: diversity.then_some(u64::MAX),
+            entropy_l: diversity.then_some(f64::INFINITY),
+            t_equal: diversity.then_some(0.0),
+            t_ordered: diversity.then_some(0.0),
+            average_risk: 0.0,
+        };
+        let mut total = 0.0;
+        let mut squares = 0.0;
+        let mut kept = 0u64;
+        for (i, (&key, &size)) in classes.keys.iter().zip(&classes.counts).enumerate() {
+            squares += (size as f64) * (size as f64);
+            let mut ok = models.k.is_none_or(|k| size >= k);
+            let d = match (diversity, dist) {
+                (true, Some(dist)) => Some(dist.class(&classes.sens[i])),
+                _ => None,
+            };
+            if let Some(d) = &d {
+                ok &= models.l_distinct.is_none_or(|l| d.distinct >= l);
+                ok &= models.l_entropy.is_none_or(|l| d.entropy_l + 1e-9 >= l);
+                ok &= models.t_equal.is_none_or(|t| d.t_equal <= t + 1e-12);
+                ok &= models.t_ordered.is_none_or(|t| d.t_ordered <= t + 1e-12);
+            }
+            if !ok {
+                r.suppressed += size;
+                continue;
+            }
+            kept += size;
+            r.classes += 1;
+            r.k = r.k.min(size);
+            if let Some(d) = d {
+                r.distinct_l = r.distinct_l.map(|x| x.min(d.distinct));
+                r.entropy_l = r.entropy_l.map(|x| x.min(d.entropy_l));
+                r.t_equal = r.t_equal.map(|x| x.max(d.t_equal));
+                r.t_ordered = r.t_ordered.map(|x| x.max(d.t_ordered));
+            }
+            total += match self.config.metric {
+                Metric::Discernibility => (size as f64) * (size as f64),
+                Metric::Precision => {
+                    let per: f64 = levels
+                        .iter()
+                        .enumerate()
+                        .map(|(c, &l)| self.cost[c][l][0])
+                        .sum();
+                    size as f64 * per
+                }
+                Metric::Loss | Metric::Entropy => {
+                    let mut per = 0.0;
+                    for (c, &l) in levels.iter().enumerate() {
+                        let id = ((key & self.masks[c]) >> self.offsets[c]) as usize;
+                        per += self.cost[c][l][id];
+                    }
+                    size as f64 * per
+                }
+            };
+        }
+        total += r.suppressed as f64 * self.suppressed_cost;
+        if r.classes == 0 {
+            r.k = 0;
+            r.distinct_l = r.distinct_l.map(|_| 0);
+            r.entropy_l = r.entropy_l.map(|_| 0.0);
+        }
+        r.average_risk = if kept == 0 {
+            0.0
+        } else {
+            r.classes as f64 / kept as f64
+        };
+        r.loss = self.finish(total);
+        r.anonymous = r.suppressed <= self.max_suppressed
+            && models.max_risk.is_none_or(|m| r.average_risk <= m + 1e-12);
+        (r, squares)
+    }
+}
+
+/// Ranks transformations: lower loss, then fewer levels, then levels in order.
+fn better(a: &NodeResult, b: &NodeResult) -> std::cmp::Ordering {
+    let tol = 1e-9 * a.loss.abs().max(b.loss.abs()).max(1e-300);
+    if (a.loss - b.loss).abs() > tol {
+        return a.loss.total_cmp(&b.loss);
+    }
+    let (sa, sb) = (
+        a.levels.iter().sum::<usize>(),
+        b.levels.iter().sum::<usize>(),
+    );
+    sa.cmp(&sb).then_with(|| a.levels.cmp(&b.levels))
+}
+
+fn insert_top(top: &mut Vec<NodeResult>, r: NodeResult, n: usize) {
+    let pos = top
+        .iter()
+        .position(|x| better(&r, x) == std::cmp::Ordering::Less)
+        .unwrap_or(top.len());
+    if pos < n {
+        top.insert(pos, r);
+        top.truncate(n);
+    }
+}
+
+fn above(bound: f64, threshold: f64) -> bool {
+    bound > threshold + 1e-9 * threshold.abs().max(1e-300)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, AnonymizeError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| AnonymizeError::Request(format!("cannot start worker threads: {e}")))
+}
+
+fn lattice_size(heights: &[usize]) -> Result<usize, AnonymizeError> {
+    heights
+        .iter()
+        .try_fold(1usize, |a, &h| a.checked_mul(h.max(1)))
+        .filter(|&n| n <= 1 << 26)
+        .ok_or_else(|| {
+            AnonymizeError::Request(
+                "the lattice has more than 67 million nodes: use fewer quasi-identifiers or hierarchies with fewer levels".into(),
+            )
+        })
+}
+
+fn decode(mut idx: usize, heights: &[usize], out: &mut [usize]) {
+    for (c, &h) in heights.iter().enumerate().rev() {
+        out[c] = idx % h;
+        idx /= h;
+    }
+}
+
+/// Evaluates one transformation (levels per quasi-identifier), rolled up
+/// from the counted combinations.
+///
+/// # Errors
+/// A request that cannot be answered (no model, a level above a hierarchy's
+/// top, l or t without a sensitive column).
+pub fn evaluate(
+    counted: &Counted,
+    config: &Config,
+    levels: &[usize],
+) -> Result<NodeResult, AnonymizeError> {
+    let p = Prepared::new(counted, config)?;
+    if levels.len() != p.heights.len() || levels.iter().zip(&p.heights).any(|(l, h)| l >= h) {
+        return Err(AnonymizeError::Request(
+            "a level per quasi-identifier, each below its hierarchy's height".into(),
+        ));
+    }
+    let zero = vec![0; levels.len()];
+    let classes = p.roll_up(&p.base(), &zero, levels);
+    Ok(p.evaluate(&classes, levels).0)
+}
+
+/// Evaluates every node of the lattice from the counted combinations, with
+/// no pruning and no reuse: the oracle the search is tested against.
+///
+/// # Errors
+/// As [`search`].
+pub fn brute_force(counted: &Counted, config: &Config) -> Result<SearchResult, AnonymizeError> {
+    let p = Prepared::new(counted, config)?;
+    let total = lattice_size(&p.heights)?;
+    let base = p.base();
+    let zero = vec![0; p.heights.len()];
+    let all: Vec<NodeResult> = pool(config.threads)?.install(|| {
+        (0..total)
+            .into_par_iter()
+            .map(|idx| {
+                let mut levels = vec![0; p.heights.len()];
+                decode(idx, &p.heights, &mut levels);
+                let classes = p.roll_up(&base, &zero, &levels);
+                p.evaluate(&classes, &levels).0
+            })
+            .filter(|r| r.anonymous)
+            .collect()
+    });
+    let mut nodes = Vec::new();
+    for r in all {
+        insert_top(&mut nodes, r, config.top.max(1));
+    }
+    Ok(SearchResult {
+        nodes,
+        lattice: total as u64,
+        evaluated: total as u64,
+        pruned: 0,
+        heights: p.heights.clone(),
+    })
+}
+
+/// What happened to a node.
+enum Outcome {
+    Pruned,
+    Evaluated(NodeResult, f64, Option<Arc<Classes>>),
+}
+
+/// Finds the `config.top` transformations with the least loss that satisfy
+/// the models within the suppression limit. `progress` is called with
+/// (nodes done, nodes in the lattice) after each layer.
+///
+/// # Errors
+/// No quasi-identifier or model, l/t without a sensitive column, a
+/// suppression limit outside [0, 1], a lattice too large to enumerate, or
+/// too many distinct values to pack.
+pub fn search(
+    counted: &Counted,
+    config: &Config,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<SearchResult, AnonymizeError> {
+    let p = Prepared::new(counted, config)?;
+    let m = p.heights.len();
+    let total = lattice_size(&p.heights)?;
+    let mut strides = vec![1usize; m];
+    for c in (0..m.saturating_sub(1)).rev() {
+        strides[c] = strides[c + 1] * p.heights[c + 1];
+    }
+    let top_n = config.top.max(1);
+    // Layers by sum of levels.
+    let max_sum: usize = p.heights.iter().map(|h| h - 1).sum();
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); max_sum + 1];
+    let mut levels = vec![0; m];
+    for idx in 0..total {
+        decode(idx, &p.heights, &mut levels);
+        layers[levels.iter().sum::<usize>()].push(idx);
+    }
+    let mut pruned = vec![false; total];
+    let base = Arc::new(p.base());
+    // Rolled-up classes kept from one layer to the next, within a budget of
+    // entries (four times the counted combinations, at least 8 million).
+    let budget_entries = (4 * base.keys.len()).max(1 << 23) as i64;
+    let mut cache: FxHashMap<usize, Arc<Classes>> = FxHashMap::default();
+    let mut top: Vec<NodeResult> = Vec::new();
+    let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);
+    let workers = pool(config.threads)?;
+    for layer in &layers {
+        let threshold = if top.len() == top_n {
+            top.last().map_or(f64::INFINITY, |r| r.loss)
+        } else {
+            f64::INFINITY
+        };
+        let budget = AtomicI64::new(budget_entries);
+        let outcomes: Vec<(usize, Outcome)> = workers.install(|| {
+            layer
+                .par_iter()
+                .map(|&idx| {
+                    let mut levels = vec![0; m];
+                    decode(idx, &p.heights, &mut levels);
+                    let preds = (0..m).filter(|&c| levels[c] > 0).map(|c| idx - strides[c]);
+                    if preds.clone().any(|q| pruned[q]) || above(p.cheap_bound(&levels), threshold)
+                    {
+                        return (idx, Outcome::Pruned);
+                    }
+                    let src = preds
+                        .filter_map(|q| cache.get(&q).map(|c| (q, c)))
+                        .min_by_key(|(_, c)| c.keys.len());
+                    let classes = match src {
+                        Some((q, c)) => {
+                            let mut from = vec![0; m];
+                            decode(q, &p.heights, &mut from);
+                            p.roll_up(c, &from, &levels)
+                        }
+                        None => p.roll_up(&base, &vec![0; m], &levels),
+                    };
+                    let (r, squares) = p.evaluate(&classes, &levels);
+                    let len = classes.keys.len() as i64;
+                    let keep = budget.fetch_sub(len, Ordering::Relaxed) >= len;
+                    (
+                        idx,
+                        Outcome::Evaluated(r, squares, keep.then(|| Arc::new(classes))),
+                    )
+                })
+                .collect()
+        });
+        cache.clear();
+        for (idx, outcome) in outcomes {
+            match outcome {
+                Outcome::Pruned => {
+                    pruned[idx] = true;
+                    skipped += 1;
+                }
+                Outcome::Evaluated(r, squares, classes) => {
+                    evaluated += 1;
+                    if config.metric == Metric::Discernibility && above(squares, threshold) {
+                        pruned[idx] = true;
+                    }
+                    if let Some(c) = classes {
+                        cache.insert(idx, c);
+                    }
+                    if r.anonymous {
+                        insert_top(&mut top, r, top_n);
+                    }
+                }
+            }
+        }
+        done += layer.len() as u64;
+        if let Some(f) = progress {
+            f(done, total as u64);
+        }
+    }
+    Ok(SearchResult {
+        nodes: top,
+        lattice: total as u64,
+        evaluated,
+        pruned: skipped,
+        heights: p.heights.clone(),
+    })
+}

@@ -58,10 +58,27 @@ impl Encoding {
     pub fn encode<'a>(self, input: &[u8], out: &'a mut [u8]) -> Result<&'a str, Error> {
         let len = self.encoded_len(input.len());
         let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
+        self.encode_exact(input, out);
+        core::str::from_utf8(out).map_err(|_| Error::Invalid("encoding"))
+    }
+
+    /// [`Encoding::encode`] into `out` of exactly
+    /// [`Encoding::encoded_len`] bytes (a caller that checked the length and
+    /// needs no `&str`: the pseudonymizer's batch path). The text is ASCII.
+    #[inline]
+    pub(crate) fn encode_exact(self, input: &[u8], out: &mut [u8]) {
         match self {
             Encoding::Hex => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                for (pair, &b) in out.chunks_exact_mut(2).zip(input) {
+                let mut quads = input.chunks_exact(4);
+                let mut eights = out.chunks_exact_mut(8);
+                for (src, dst) in (&mut quads).zip(&mut eights) {
+                    let mut four = [0u8; 4];
+                    four.copy_from_slice(src);
+                    dst.copy_from_slice(&hex4(u32::from_le_bytes(four)).to_le_bytes());
+                }
+                let rest = &mut out[input.len() / 4 * 8..];
+                for (pair, &b) in rest.chunks_exact_mut(2).zip(quads.remainder()) {
                     pair[0] = HEX[usize::from(b >> 4)];
                     pair[1] = HEX[usize::from(b & 15)];
                 }
@@ -73,8 +90,23 @@ impl Encoding {
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
             ),
         }
-        core::str::from_utf8(out).map_err(|_| Error::Invalid("encoding"))
     }
+}
+
+/// Lowercase hex of four bytes (`b0` lowest) as eight ASCII bytes (the
+/// first character lowest), computed in one 64-bit word: each byte spread to
+/// its own 16 bits, its two nibbles split into bytes, then `'0' + n`, plus
+/// 39 more (`'a' - '0' - 10`) where `n > 9`. No byte ever carries into the
+/// next, so the word arithmetic is eight byte-wise sums.
+#[inline]
+fn hex4(b: u32) -> u64 {
+    let mut x = u64::from(b);
+    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+    // Byte 2k: the high nibble of input byte k; byte 2k + 1: its low nibble.
+    let n = ((x >> 4) & 0x000f_000f_000f_000f) | ((x & 0x000f_000f_000f_000f) << 8);
+    let letter = ((n + 0x7676_7676_7676_7676) >> 7) & 0x0101_0101_0101_0101;
+    n + 0x3030_3030_3030_3030 + letter * 39
 }
 
 /// RFC 4648 without padding: `input` read as a bit string, `BITS` bits per

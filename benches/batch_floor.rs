@@ -64,6 +64,9 @@ fn floor4(block: &[u8; 64]) -> [[u32; 8]; 4] {
     [0; 4].map(|_| one(&IV, &again(&one(&IV, block))))
 }
 
+/// A named loop: values per call, and the call.
+type Loop<'a> = (&'static str, u32, Box<dyn FnMut() + 'a>);
+
 /// Nanoseconds per value of `f` (which handles `per_call` values) over a
 /// slice of `calls` calls.
 fn slice(calls: u32, per_call: u32, f: &mut dyn FnMut()) -> f64 {
@@ -89,7 +92,7 @@ fn main() {
     let mut out = [0u8; 4 * 32];
     let mut one_out = [0u8; 32];
 
-    let mut loops: Vec<(&str, u32, Box<dyn FnMut() + '_>)> = vec![
+    let mut loops: Vec<Loop<'_>> = vec![
         (
             "floor: 2 SHA-256 blocks at the four-way rate",
             4,

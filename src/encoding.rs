@@ -70,15 +70,20 @@ impl Encoding {
         match self {
             Encoding::Hex => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut quads = input.chunks_exact(4);
-                let mut eights = out.chunks_exact_mut(8);
-                for (src, dst) in (&mut quads).zip(&mut eights) {
-                    let mut four = [0u8; 4];
-                    four.copy_from_slice(src);
-                    dst.copy_from_slice(&hex4(u32::from_le_bytes(four)).to_le_bytes());
-                }
-                let rest = &mut out[input.len() / 4 * 8..];
-                for (pair, &b) in rest.chunks_exact_mut(2).zip(quads.remainder()) {
+                // Four bytes a step in one 64-bit word where words are 64
+                // bits; on 32-bit cores (the firmware targets) the table
+                // loop alone is both faster and smaller.
+                #[cfg(target_pointer_width = "64")]
+                let (input, out) = {
+                    let whole = input.len() / 4 * 4;
+                    for (src, dst) in input[..whole].chunks_exact(4).zip(out.chunks_exact_mut(8)) {
+                        let mut four = [0u8; 4];
+                        four.copy_from_slice(src);
+                        dst.copy_from_slice(&hex4(u32::from_le_bytes(four)).to_le_bytes());
+                    }
+                    (&input[whole..], &mut out[whole * 2..])
+                };
+                for (pair, &b) in out.chunks_exact_mut(2).zip(input) {
                     pair[0] = HEX[usize::from(b >> 4)];
                     pair[1] = HEX[usize::from(b & 15)];
                 }
@@ -98,6 +103,7 @@ impl Encoding {
 /// its own 16 bits, its two nibbles split into bytes, then `'0' + n`, plus
 /// 39 more (`'a' - '0' - 10`) where `n > 9`. No byte ever carries into the
 /// next, so the word arithmetic is eight byte-wise sums.
+#[cfg(target_pointer_width = "64")]
 #[inline]
 fn hex4(b: u32) -> u64 {
     let mut x = u64::from(b);

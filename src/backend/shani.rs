@@ -10,9 +10,11 @@
 //! once for N lanes.
 //!
 //! Two users share the kernel: the hash audit's search loop
-//! (src/audit/hashes/algo.rs, [`ShaNi::key4`]: the first 16 digest bytes)
+//! (src/audit/hashes/algo.rs, `ShaNi::key4`: the first 16 digest bytes)
 //! and HMAC-SHA256 of four short messages for the pseudonymizer's batch path
-//! (src/backend/rustcrypto.rs, [`ShaNi::compress4`]: the whole state).
+//! (src/backend/rustcrypto.rs, [`ShaNi::hmac4`]: inner blocks, then outer
+//! blocks built in registers). [`ShaNi::compress4`] gives whole states (the
+//! floor `deid bench` measures the batch path against).
 //!
 //! `unsafe` is confined to this module: the intrinsics need the `sha`,
 //! `ssse3` and `sse4.1` target features. [`ShaNi::detect`] checks them once

@@ -13,6 +13,8 @@ use core::fmt;
 #[cfg(feature = "ring")]
 pub mod ring;
 pub mod rustcrypto;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub mod shani;
 
 /// Which implementation computes HMAC-SHA256 and AES-256-GCM.
 ///
@@ -89,6 +91,26 @@ impl HmacKey {
             HmacKey::RustCrypto(k) => k.mac(data),
             #[cfg(feature = "ring")]
             HmacKey::Ring(k) => k.mac(data),
+        }
+    }
+
+    /// HMAC-SHA256 of four messages: interleaved where the backend and CPU
+    /// allow ([`rustcrypto::HmacSha256::mac4`]), else one after the other.
+    #[inline]
+    pub(crate) fn mac4(&self, data: [&[u8]; 4]) -> [[u8; 32]; 4] {
+        match self {
+            HmacKey::RustCrypto(k) => k.mac4(data),
+            #[cfg(feature = "ring")]
+            HmacKey::Ring(k) => data.map(|d| k.mac(d)),
+        }
+    }
+
+    /// The code path of [`HmacKey::mac4`] on this machine.
+    pub(crate) fn mac4_path(&self) -> &'static str {
+        match self {
+            HmacKey::RustCrypto(k) => k.mac4_path(),
+            #[cfg(feature = "ring")]
+            HmacKey::Ring(_) => "ring, one value at a time",
         }
     }
 }

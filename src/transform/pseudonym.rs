@@ -106,6 +106,65 @@ impl Pseudonymizer {
     pub fn mac(&self, value: &[u8]) -> [u8; 32] {
         self.mac.mac(value)
     }
+
+    /// The raw MACs of four values at once, equal to four calls of
+    /// [`Self::mac`]. With the RustCrypto backend on an x86-64 CPU with the
+    /// SHA extensions, four values of at most 55 bytes have their inner and
+    /// then their outer compressions run interleaved (src/backend/shani.rs);
+    /// elsewhere, and in `no_std`, they run one after the other.
+    #[inline]
+    pub fn mac4(&self, values: [&[u8]; 4]) -> [[u8; 32]; 4] {
+        self.mac.mac4(values)
+    }
+
+    /// Writes the pseudonyms of `values` back to back into `out`: the
+    /// pseudonym of `values[i]` is `out[i * L..(i + 1) * L]`, with `L` =
+    /// [`Self::output_len`] (every pseudonym has that length). Byte-identical
+    /// to [`Self::pseudonymize`] on each value; groups of four go through
+    /// [`Self::mac4`].
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out` is shorter than `values.len() * L`
+    /// (then nothing is written).
+    ///
+    /// # Example
+    /// ```
+    /// use deid::encoding::Encoding;
+    /// use deid::transform::pseudonym::Pseudonymizer;
+    /// use deid::MasterKey;
+    ///
+    /// let p = Pseudonymizer::new(&MasterKey::from_bytes(1, [7; 32]), "c", 8, Encoding::Hex).unwrap();
+    /// let values: [&[u8]; 5] = [b"a", b"b", b"c", b"d", b"e"];
+    /// let mut out = [0u8; 5 * 16];
+    /// p.pseudonymize_batch(&values, &mut out).unwrap();
+    /// let mut one = [0u8; 16];
+    /// assert_eq!(&out[32..48], p.pseudonymize(b"c", &mut one).unwrap().as_bytes());
+    /// ```
+    pub fn pseudonymize_batch(&self, values: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+        let len = self.output_len();
+        let need = values.len().saturating_mul(len);
+        let out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
+        let mut slots = out.chunks_exact_mut(len);
+        let mut groups = values.chunks_exact(4);
+        for group in &mut groups {
+            let tags = self.mac.mac4([group[0], group[1], group[2], group[3]]);
+            for (tag, slot) in tags.iter().zip(&mut slots) {
+                // `slot` is exactly `output_len` bytes: the encoding of
+                // `self.bytes` bytes.
+                self.encoding.encode_exact(&tag[..self.bytes], slot);
+            }
+        }
+        for (value, slot) in groups.remainder().iter().zip(slots) {
+            self.pseudonymize(value, slot)?;
+        }
+        Ok(())
+    }
+
+    /// The code path [`Self::mac4`] and [`Self::pseudonymize_batch`] take
+    /// for short values on this machine, e.g. `SHA-NI, 4 values interleaved`.
+    pub fn batch_path(&self) -> &'static str {
+        self.mac.mac4_path()
+    }
 }
 
 impl super::Transform for Pseudonymizer {
@@ -163,5 +222,55 @@ mod tests {
         }
         assert!(Pseudonymizer::new(&k, "c", 7, Encoding::Hex).is_err());
         assert!(Pseudonymizer::new(&k, "c", 33, Encoding::Hex).is_err());
+    }
+
+    /// The batch path is byte-identical to one value at a time: every value
+    /// length 0..=80 (both sides of the 55-byte one-block limit), batch
+    /// sizes 0..=9 (whole groups of four and remainders), every backend,
+    /// encoding and a short and a full MAC.
+    #[test]
+    fn batch_equals_one_at_a_time_at_every_length() {
+        let k = MasterKey::from_bytes(3, [9; 32]);
+        let data: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ 0xa5);
+        for &backend in Backend::available() {
+            for (bytes, enc) in [
+                (16, Encoding::Hex),
+                (32, Encoding::Base32),
+                (8, Encoding::Base64Url),
+            ] {
+                let p = Pseudonymizer::with_backend(backend, &k, "batch", bytes, enc).unwrap();
+                let l = p.output_len();
+                for len in 0..=80usize {
+                    for n in 0..=9usize {
+                        let values: [&[u8]; 9] = core::array::from_fn(|i| {
+                            let vlen = (len + i * 17) % 81;
+                            &data[i * 13..i * 13 + vlen]
+                        });
+                        let values = &values[..n];
+                        let mut out = [0u8; 9 * 52];
+                        p.pseudonymize_batch(values, &mut out).unwrap();
+                        let mut one = [0u8; 64];
+                        for (i, v) in values.iter().enumerate() {
+                            let want = p.pseudonymize(v, &mut one).unwrap();
+                            assert_eq!(
+                                &out[i * l..(i + 1) * l],
+                                want.as_bytes(),
+                                "len {len} n {n} lane {i}"
+                            );
+                        }
+                        if n == 4 {
+                            let four = [values[0], values[1], values[2], values[3]];
+                            assert_eq!(p.mac4(four), four.map(|v| p.mac(v)));
+                        }
+                    }
+                }
+                let values: [&[u8]; 3] = [b"a", b"b", b"c"];
+                let mut small = [0u8; 3 * 52];
+                assert_eq!(
+                    p.pseudonymize_batch(&values, &mut small[..3 * l - 1]),
+                    Err(Error::BufferTooSmall(3 * l))
+                );
+            }
+        }
     }
 }

@@ -11,8 +11,9 @@
 //! # How numbers are read
 //! A *run* is a stretch of digit groups (ASCII or full-width digits)
 //! joined by separators: `-`, `.`, full-width `－`, the Unicode dashes
-//! U+2010 to U+2015, `(` and `)` (each *strong*, optionally with spaces
-//! around) or spaces alone (*weak*). Groups joined by strong separators
+//! U+2010 to U+2015 (each *strong*, optionally with spaces around), the
+//! parentheses of one parenthesized group (`(02) 1234-5678`, `+82 (0)10`)
+//! or spaces alone (*weak*). Groups joined by strong separators
 //! form a *segment* that is read whole or not at all: no detector fires on
 //! the pieces of a longer number (`2024-010-1234-5678` is not a phone
 //! number). Segments joined by spaces may be read together or apart, so
@@ -516,6 +517,9 @@ impl Detectors {
                 };
                 let mobile_ok = !(d.starts_with(b"010") || d.starts_with(b"070")) || rest == 8;
                 if shape && (7..=8).contains(&rest) && mobile_ok {
+                    // "(02) 1234-5678": the opening parenthesis goes with it.
+                    let open = k >= 2 && sep(0) == Sep::Close && start > 0 && b[start - 1] == b'(';
+                    let start = if open { start - 1 } else { start };
                     return Some(Match::new(Kind::Phone, Some(Country::KR), start, end));
                 }
             }
@@ -684,8 +688,10 @@ enum Sep {
     Dash,
     /// `.` alone.
     Dot,
-    /// `(` or `)`, spaces around allowed.
-    Paren,
+    /// `(`, spaces before allowed, before a parenthesized group.
+    Open,
+    /// `)`, spaces after allowed, after a parenthesized group.
+    Close,
 }
 
 /// One separator character at `i`: its kind (`None` for a space) and length.
@@ -694,7 +700,8 @@ fn sep_char(b: &[u8], i: usize) -> Option<(Option<Sep>, usize)> {
         b' ' => Some((None, 1)),
         b'-' => Some((Some(Sep::Dash), 1)),
         b'.' => Some((Some(Sep::Dot), 1)),
-        b'(' | b')' => Some((Some(Sep::Paren), 1)),
+        b'(' => Some((Some(Sep::Open), 1)),
+        b')' => Some((Some(Sep::Close), 1)),
         0xC2 if b.get(i + 1) == Some(&0xA0) => Some((None, 2)), // no-break space
         0xEF if b.get(i + 1) == Some(&0xBC) && b.get(i + 2) == Some(&0x8D) => {
             Some((Some(Sep::Dash), 3)) // full-width hyphen-minus
@@ -793,6 +800,8 @@ impl Run {
         }
         let glued_before = glued_before(b, i);
         let mut glued_tail = false;
+        // A parenthesized group: `(02) 1234-5678`, `+82 (0)10`.
+        let mut opened = !run.plus && i > 0 && b[i - 1] == b'(' && closes(b, i);
         loop {
             // One group.
             let mut g = Group {
@@ -816,6 +825,13 @@ impl Run {
             let Some((sep, next)) = sep_at(b, p) else {
                 break;
             };
+            match sep {
+                Sep::Close if opened => opened = false,
+                Sep::Open if !opened && closes(b, next) => opened = true,
+                Sep::Close | Sep::Open => break,
+                _ if opened => break,
+                _ => {}
+            }
             if run.n == MAX_GROUPS {
                 if sep != Sep::Space {
                     // Too long to read: the rest of it is consumed unread.
@@ -858,6 +874,14 @@ impl Run {
     fn digits(&self, g: &Group) -> &[u8] {
         &self.digits[g.off as usize..g.off as usize + g.len as usize]
     }
+}
+
+/// Whether the digits from `p` are followed by `)`.
+fn closes(b: &[u8], mut p: usize) -> bool {
+    while let Some((_, l)) = digit_at(b, p) {
+        p += l;
+    }
+    b.get(p) == Some(&b')')
 }
 
 /// Past every digit and strong separator from `p`.
@@ -1098,7 +1122,7 @@ impl Match {
                         None | Some(Sep::Space) => b' ',
                         Some(Sep::Dash) => b'-',
                         Some(Sep::Dot) => b'.',
-                        Some(Sep::Paren) => span[p],
+                        Some(Sep::Open | Sep::Close) => span[p],
                     },
                     l,
                 )

@@ -44,7 +44,8 @@
 //! | `ipv6` | hex groups and colons parsed by `core::net::Ipv6Addr`, with at least three colons or a `::` and a digit | `[IP]` |
 //! | `passport:KR` | `M12345678` or `M123A4567` (letter `M`, `S`, `R`, `G`, `D` or `T`; any capital after a context word), not glued to letters or digits | `[PASSPORT]` |
 //!
-//! Context words are searched in the 40 bytes before a candidate:
+//! Context words are searched in the 40 bytes before a candidate, within
+//! its sentence:
 //! 주민등록번호, 주민번호 (`rrn`), 외국인등록번호, 외국인번호 (`frn`),
 //! 사업자 (`brn`), 카드 (`card`), 면허 (`driver:KR`), 여권
 //! (`passport:KR`), and for `account:KR` 계좌, 입금, 송금, 환불, 은행 and the bank
@@ -925,8 +926,17 @@ fn glued_after(b: &[u8], end: usize) -> bool {
 }
 
 /// Whether one of `words` ends within [`CONTEXT_BYTES`] before `start`.
+/// The window stops at the end of the previous sentence (`. `, `! `, `? `
+/// or a line break): a context word speaks for its own sentence.
 fn context_before(b: &[u8], start: usize, words: &[&str]) -> bool {
-    let window = &b[start.saturating_sub(CONTEXT_BYTES)..start];
+    let mut from = start.saturating_sub(CONTEXT_BYTES);
+    for j in (from..start).rev() {
+        if b[j] == b'\n' || (matches!(b[j], b'.' | b'!' | b'?') && b.get(j + 1) == Some(&b' ')) {
+            from = j + 1;
+            break;
+        }
+    }
+    let window = &b[from..start];
     words.iter().any(|w| contains(window, w.as_bytes()))
 }
 

@@ -7,5 +7,6 @@ pub mod hashes;
 pub mod link;
 pub mod report;
 pub mod risk;
+pub mod text;
 
 pub use engine::AuditError;

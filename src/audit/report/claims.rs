@@ -66,6 +66,10 @@ pub struct Claims {
     /// Candidate spaces for the hash audit (e.g. `["kr-mobile"]` or a mask);
     /// by default the spaces that fit each column's name.
     pub hash_spaces: Option<Vec<String>>,
+    /// Free-text columns claimed to hold no identifier any more (after
+    /// `redact`): refuted by any identifier the free-text detectors find.
+    #[serde(default)]
+    pub no_identifiers_in_text: Vec<String>,
 }
 
 impl Claims {
@@ -142,6 +146,13 @@ impl Claims {
         if let Some(q) = &self.quasi_identifiers {
             columns("quasi_identifiers", q)?;
         }
+        if self
+            .no_identifiers_in_text
+            .iter()
+            .any(|c| c.trim().is_empty())
+        {
+            return bad("no_identifiers_in_text has an empty column name".into());
+        }
         if let Some(f) = self.sampling_fraction {
             if !(f > 0.0 && f <= 1.0) {
                 return bad(format!(
@@ -174,6 +185,11 @@ impl Claims {
         if let Some(q) = &self.quasi_identifiers {
             named.extend(q.iter().map(|c| ("quasi_identifiers", c.as_str())));
         }
+        named.extend(
+            self.no_identifiers_in_text
+                .iter()
+                .map(|c| ("no_identifiers_in_text", c.as_str())),
+        );
         named
     }
 }

@@ -22,7 +22,13 @@ fn main() {
         Ok(path) => {
             let mut rdr = csv::Reader::from_path(path).expect("memo CSV");
             rdr.records()
-                .map(|r| r.expect("CSV record").iter().last().unwrap_or("").to_string())
+                .map(|r| {
+                    r.expect("CSV record")
+                        .iter()
+                        .last()
+                        .unwrap_or("")
+                        .to_string()
+                })
                 .collect()
         }
         Err(_) => {
@@ -50,8 +56,15 @@ fn main() {
 
     // The whole transform, pseudonyms (best of 3).
     let key = MasterKey::from_bytes(1, [7u8; 32]);
-    let r = Redactor::new(&key, "memo", detectors, Replace::Pseudonym, 16, Encoding::Hex)
-        .expect("redactor");
+    let r = Redactor::new(
+        &key,
+        "memo",
+        detectors,
+        Replace::Pseudonym,
+        16,
+        Encoding::Hex,
+    )
+    .expect("redactor");
     let mut out = Vec::with_capacity(4096);
     let mut redact_s = f64::MAX;
     for _ in 0..3 {

@@ -25,7 +25,7 @@ fn main() {
                 .map(|r| {
                     r.expect("CSV record")
                         .iter()
-                        .last()
+                        .next_back()
                         .unwrap_or("")
                         .to_string()
                 })

@@ -910,7 +910,7 @@ fn glued_before(b: &[u8], i: usize) -> bool {
     }
     if matches!(prev, b'-' | b'.' | b'/') && i >= 2 {
         let pp = b[i - 2];
-        return pp.is_ascii_digit() || (pp >= 0x90 && pp <= 0x99 && i >= 4 && b[i - 4] == 0xEF);
+        return pp.is_ascii_digit() || ((0x90..=0x99).contains(&pp) && i >= 4 && b[i - 4] == 0xEF);
     }
     false
 }
@@ -986,7 +986,7 @@ fn registration(d: &[u8], context: impl Fn(Kind) -> bool) -> Option<Kind> {
     let year = century + two(&d[0..2]) as i32;
     let (month, day) = (two(&d[2..4]) as u8, two(&d[4..6]) as u8);
     Date::new(year, month, day).ok()?;
-    let new_style = year * 100 + i32::from(month) >= 2020_10;
+    let new_style = (year, month) >= (2020, 10);
     let check = match kind {
         Kind::Rrn => checks::rrn_valid(d),
         _ => checks::frn_valid(d),

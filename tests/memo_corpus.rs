@@ -94,10 +94,10 @@ fn the_corpus_is_shaped_as_documented() {
         assert!(y.starts_with(x), "{x} / {y}");
     }
     let mut rdr = csv::Reader::from_reader(b.as_bytes());
-    assert_eq!(rdr.headers().unwrap().iter().last(), Some("memo"));
+    assert_eq!(rdr.headers().unwrap().iter().next_back(), Some("memo"));
     for (i, rec) in rdr.records().enumerate() {
         assert_eq!(
-            rec.unwrap().iter().last().unwrap(),
+            rec.unwrap().iter().next_back().unwrap(),
             g.memo_of(i as u64).text
         );
     }

@@ -67,7 +67,7 @@ pub enum Replace {
 }
 
 enum Replacer {
-    Pseudonym(Pseudonymizer),
+    Pseudonym(alloc::boxed::Box<Pseudonymizer>),
     /// Primary key first; the others only open old tokens.
     Token(Vec<DeterministicCipher>),
     Tag,
@@ -133,9 +133,9 @@ impl Redactor {
         let mut keys = keys.peekable();
         let primary = *keys.peek().ok_or(Error::Config("keyset"))?;
         let replacer = match replace {
-            Replace::Pseudonym => Replacer::Pseudonym(Pseudonymizer::with_backend(
-                backend, primary, context, bytes, encoding,
-            )?),
+            Replace::Pseudonym => Replacer::Pseudonym(alloc::boxed::Box::new(
+                Pseudonymizer::with_backend(backend, primary, context, bytes, encoding)?,
+            )),
             Replace::Token => Replacer::Token(
                 keys.map(|k| DeterministicCipher::new(k, context))
                     .collect::<Result<_, _>>()?,

@@ -1,6 +1,6 @@
 //! Check digits of the identifiers deid detects and enumerates: Luhn (card
-//! numbers), the Korean resident registration number (RRN) and the Korean
-//! business registration number (BRN).
+//! numbers), the Korean resident and foreigner registration numbers (RRN,
+//! FRN) and the Korean business registration number (BRN).
 //!
 //! `no_std` and allocation-free. Numbers are ASCII bytes; every byte that is
 //! not an ASCII digit is skipped, so `4111-1111-1111-1111` and
@@ -86,6 +86,31 @@ pub fn rrn_valid(rrn: &[u8]) -> bool {
         return false;
     };
     rrn_check_digit(&rrn[..last]) == Some(rrn[last])
+}
+
+/// The foreigner registration number (FRN) check digit for the first
+/// twelve digits (`YYMMDD-SNNNNN`, sex digit 5 to 8); `None` unless `body`
+/// holds exactly twelve digits.
+///
+/// FRNs issued before October 2020 share the RRN layout and weights (see
+/// [`rrn_check_digit`]) with a check offset by two: check =
+/// (13 − sum mod 11) mod 10, the rule Korean identity-verification code
+/// applies to them. Numbers issued since then, like RRNs, end in random
+/// digits.
+pub fn frn_check_digit(body: &[u8]) -> Option<u8> {
+    const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
+    let d = digits::<12>(body)?;
+    let sum: u32 = d.iter().zip(W).map(|(d, w)| d * w).sum();
+    Some(b'0' + ((13 - sum % 11) % 10) as u8)
+}
+
+/// Whether `frn` has thirteen digits and a valid pre-2020 check digit (see
+/// [`frn_check_digit`]).
+pub fn frn_valid(frn: &[u8]) -> bool {
+    let Some(last) = frn.iter().rposition(u8::is_ascii_digit) else {
+        return false;
+    };
+    frn_check_digit(&frn[..last]) == Some(frn[last])
 }
 
 /// The BRN check digit for the first nine digits (`NNN-NN-NNNN`, dashes
@@ -199,6 +224,17 @@ mod tests {
         assert_eq!(rrn_check_digit(b"94021924998"), None);
         assert!(!rrn_valid(b"940219-24998455"));
         assert!(!rrn_valid(b""));
+    }
+
+    #[test]
+    fn frn_rule_by_hand() {
+        // 900101-570001?: 9·2+0·3+0·4+1·5+0·6+1·7+5·8+7·9+0·2+0·3+0·4+1·5 = 138,
+        // 138 mod 11 = 6, (13 - 6) mod 10 = 7.
+        assert_eq!(frn_check_digit(b"900101-570001"), Some(b'7'));
+        flips_fail(b"900101-5700017", frn_valid);
+        // The same body under the RRN rule gives another digit.
+        assert_eq!(rrn_check_digit(b"900101-570001"), Some(b'5'));
+        assert_eq!(frn_check_digit(b"90010157000"), None);
     }
 
     #[test]

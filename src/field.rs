@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::backend::Backend;
+use crate::detect::{Detectors, Kind};
 use crate::error::Error;
 use crate::key::Keyset;
 use crate::normalize::{Normalizer, apply_chain};
@@ -33,6 +34,7 @@ use crate::transform::fpe::Ff1Digits;
 use crate::transform::generalize::Generalization;
 use crate::transform::mask::Mask;
 use crate::transform::pseudonym::Pseudonymizer;
+use crate::transform::redact::Redactor;
 use crate::transform::{
     EmptyRule, EncryptMode, FieldSpec, Transform, TransformKind, TransformSpec,
 };
@@ -60,6 +62,7 @@ enum Op {
     Generalize(Generalization),
     Mask(Mask),
     DateShift(DateShifter, String),
+    Redact(alloc::boxed::Box<Redactor>),
     Drop,
     Keep,
 }
@@ -68,6 +71,7 @@ enum Op {
 pub struct FieldProcessor {
     column: String,
     kind: TransformKind,
+    reversible: bool,
     normalize: Vec<Normalizer>,
     empty: EmptyRule,
     op: Op,
@@ -140,10 +144,25 @@ impl FieldProcessor {
             }
             TransformSpec::Drop => Op::Drop,
             TransformSpec::Keep => Op::Keep,
+            TransformSpec::Redact {
+                detect,
+                replace,
+                bytes,
+                encoding,
+            } => Op::Redact(alloc::boxed::Box::new(Redactor::with_keys(
+                backend,
+                ordered(),
+                ctx,
+                Detectors::from_ids(detect),
+                *replace,
+                *bytes,
+                *encoding,
+            )?)),
         };
         Ok(FieldProcessor {
             column: column.to_string(),
             kind: spec.transform.kind(),
+            reversible: spec.transform.is_reversible(),
             normalize: spec.normalize.clone(),
             empty: spec.empty,
             op,
@@ -167,7 +186,15 @@ impl FieldProcessor {
 
     /// Whether [`FieldProcessor::reverse`] can recover values.
     pub fn is_reversible(&self) -> bool {
-        self.kind.is_reversible()
+        self.reversible
+    }
+
+    /// For `redact`: detections so far per kind, in [`Kind::ALL`] order.
+    pub fn detections(&self) -> Option<impl Iterator<Item = (Kind, u64)>> {
+        match &self.op {
+            Op::Redact(r) => Some(Kind::ALL.into_iter().zip(r.counts())),
+            _ => None,
+        }
     }
 
     /// For `dateshift`: the column whose (original) value names the subject.
@@ -231,6 +258,7 @@ impl FieldProcessor {
                 out.extend_from_slice(v);
                 Ok(())
             }
+            Op::Redact(r) => r.redact(v, out).map(|_| ()),
             Op::Drop => Ok(()),
         }
     }
@@ -272,6 +300,7 @@ impl FieldProcessor {
                 out.extend_from_slice(c.decrypt(token, &mut scratch.tmp)?);
             }
             Op::Fpe(f) => out.extend_from_slice(f.decrypt(token, &mut scratch.tmp)?.as_bytes()),
+            Op::Redact(r) => r.restore(token, out)?,
             _ => return Err(Error::Config("transform is not reversible")),
         }
         Ok(())

@@ -32,7 +32,8 @@
 //! | [`Generalization`], [`Mask`], [`DateShifter`] | coarser values, masking, per-subject date offsets |
 //! | [`Normalizer`] | `trim`, `lowercase`, `digits`, `email`, `phone:<country>` before a transform |
 //! | [`Backend`] | RustCrypto (default) or ring for HMAC and GCM; byte-identical output |
-//! | [`checks`] | Luhn, RRN and business registration check digits |
+//! | [`checks`] | Luhn, RRN, FRN and business registration check digits |
+//! | [`detect`] | identifiers inside free text (Korean phones, E.164, emails, RRN, FRN, BRN, cards, IPs, passports, driver's licences, accounts) |
 //!
 //! Secrets are not `Clone`, never appear in `Debug` output (only the key id)
 //! and are zeroized on drop. A token that fails to open reports
@@ -152,6 +153,7 @@ extern crate std;
 pub mod backend;
 pub mod checks;
 pub mod date;
+pub mod detect;
 pub mod encoding;
 pub mod error;
 pub mod key;

@@ -362,11 +362,12 @@ impl Policy {
         }
     }
 
-    /// The fields whose transform is reversible (`encrypt`, `fpe`).
+    /// The fields whose transform is reversible (`encrypt`, `fpe`, `redact`
+    /// with `replace = "token"`).
     pub fn reversible_fields(&self) -> impl Iterator<Item = (&String, &FieldSpec)> {
         self.fields
             .iter()
-            .filter(|(_, s)| s.transform.kind().is_reversible())
+            .filter(|(_, s)| s.transform.is_reversible())
     }
 }
 

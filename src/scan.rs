@@ -7,6 +7,14 @@
 //! name, number); a column gets the kind most of its values have. Samples
 //! are only ever shown masked.
 //!
+//! Two column-level rules follow: a column whose sampled values are all
+//! distinct and share one structure (the same letters-and-digits shape,
+//! `C000000001`, `123456-01-234567`, or UUIDs) is a *record key*: a
+//! customer or account id that links back to the source system, suggested
+//! for `pseudonymize`. In a free-text column every value goes through the
+//! free-text detectors (src/detect.rs); the identifiers found are counted
+//! per type and the column is suggested for `redact`.
+//!
 //! # Example
 //! ```
 //! use deid::io::table::{TableOptions, TableReader};
@@ -73,6 +81,8 @@ pub enum Kind {
     Text,
     /// No values.
     Empty,
+    /// All values distinct, one structure: a customer or account id.
+    RecordKey,
 }
 
 impl Kind {
@@ -95,6 +105,7 @@ impl Kind {
             Kind::Category => "category (few distinct values)",
             Kind::Text => "free text",
             Kind::Empty => "empty",
+            Kind::RecordKey => "record key (distinct values, one structure)",
         }
     }
 
@@ -112,6 +123,7 @@ impl Kind {
                 | Kind::KrName
                 | Kind::HexDigest
                 | Kind::Base64Digest
+                | Kind::RecordKey
         )
     }
 }
@@ -135,6 +147,10 @@ pub struct ColumnScan {
     pub digest_bytes: Option<usize>,
     /// One value, masked.
     pub masked_example: String,
+    /// Free text: identifiers found inside the sampled values, per detector
+    /// type (`phone:KR`, `email`, ...). Counts only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub identifiers_in_text: BTreeMap<&'static str, u64>,
 }
 
 impl std::fmt::Debug for ColumnScan {
@@ -149,11 +165,40 @@ impl std::fmt::Debug for ColumnScan {
             .field("distinct", &self.distinct)
             .field("digest_bytes", &self.digest_bytes)
             .field("masked_example_len", &self.masked_example.chars().count())
+            .field("identifiers_in_text", &self.identifiers_in_text)
             .finish()
     }
 }
 
-const KINDS: usize = 16;
+const KINDS: usize = 17;
+
+/// Values needed before a column can be called a record key.
+const MIN_KEY_VALUES: u64 = 20;
+
+/// The structure of a value: ASCII letters as `A`/`a`, digits as `9`, other
+/// characters as themselves; every UUID (8-4-4-4-12 hex) has one shape.
+fn shape(v: &str) -> String {
+    let b = v.as_bytes();
+    let uuid = b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if uuid {
+        return "uuid".to_string();
+    }
+    v.chars()
+        .map(|c| match c {
+            'A'..='Z' => 'A',
+            'a'..='z' => 'a',
+            '0'..='9' => '9',
+            c => c,
+        })
+        .collect()
+}
 
 fn idx(k: Kind) -> usize {
     k as usize
@@ -258,6 +303,10 @@ pub fn scan(table: &mut TableReader, rows: usize) -> Result<Vec<ColumnScan>, Inp
     let mut empty = vec![0u64; n];
     let mut distinct: Vec<HashSet<u64>> = vec![HashSet::new(); n];
     let mut example: Vec<Option<String>> = vec![None; n];
+    let mut shapes: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
+    let mut in_text: Vec<[u64; crate::detect::Kind::ALL.len()]> =
+        vec![[0; crate::detect::Kind::ALL.len()]; n];
+    let mut all_distinct = vec![true; n];
     let mut row = Row::new();
     let mut read = 0;
     while read < rows && table.read_row(&mut row)? {
@@ -274,8 +323,14 @@ pub fn scan(table: &mut TableReader, rows: usize) -> Result<Vec<ColumnScan>, Inp
             if b.is_some() {
                 bytes[c] = b;
             }
-            if distinct[c].len() < 10_000 {
-                distinct[c].insert(fxhash(raw));
+            if distinct[c].len() < 10_000 && !distinct[c].insert(fxhash(raw)) {
+                all_distinct[c] = false;
+            }
+            if shapes[c].len() < 64 {
+                *shapes[c].entry(shape(v.trim())).or_default() += 1;
+            }
+            if k == Kind::Text {
+                crate::detect::Detectors::all().scan(&v, |m| in_text[c][m.kind.index()] += 1);
             }
             if example[c].is_none() {
                 example[c] = Some(v.trim().to_string());
@@ -305,6 +360,25 @@ pub fn scan(table: &mut TableReader, rows: usize) -> Result<Vec<ColumnScan>, Inp
                 best = Kind::Category;
                 best_n = values;
             }
+            // Every value distinct and (nearly) all of one shape: a record key.
+            let top_shape = shapes[c].values().copied().max().unwrap_or(0);
+            if values >= MIN_KEY_VALUES
+                && all_distinct[c]
+                && top_shape * 100 >= values * 99
+                && matches!(best, Kind::Text | Kind::Number)
+            {
+                best = Kind::RecordKey;
+                best_n = top_shape;
+            }
+            let identifiers_in_text = if best == Kind::Text {
+                crate::detect::Kind::ALL
+                    .into_iter()
+                    .filter(|k| in_text[c][k.index()] > 0)
+                    .map(|k| (k.name(), in_text[c][k.index()]))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            };
             ColumnScan {
                 column: columns[c].clone(),
                 kind: best,
@@ -322,12 +396,14 @@ pub fn scan(table: &mut TableReader, rows: usize) -> Result<Vec<ColumnScan>, Inp
                     None
                 },
                 masked_example: example[c].as_deref().map(mask).unwrap_or_default(),
+                identifiers_in_text,
             }
         })
         .collect())
 }
 
-const ALL_KINDS: [Kind; 15] = [
+const ALL_KINDS: [Kind; 16] = [
+    Kind::RecordKey,
     Kind::KrMobile,
     Kind::Phone,
     Kind::Email,
@@ -436,6 +512,19 @@ fn suggestion(s: &ColumnScan) -> Option<Suggestion> {
             "digests: unsalted hashes of identifiers are reversible, so drop them; check with `deid audit hashes`",
             FieldSpec::new(TransformSpec::Drop),
         ),
+        Kind::RecordKey => field(
+            "record keys (all distinct, one structure) link back to the source system: keyed pseudonym, joins kept",
+            FieldSpec::new(pseudonym),
+        ),
+        Kind::Text if !s.identifiers_in_text.is_empty() => field(
+            "free text with identifiers inside: redact them (pseudonyms of the normalized identifiers)",
+            FieldSpec::new(TransformSpec::Redact {
+                detect: Vec::new(),
+                replace: crate::transform::redact::Replace::Pseudonym,
+                bytes: pseudonym::DEFAULT_BYTES,
+                encoding: Encoding::default(),
+            }),
+        ),
         Kind::Text if s.values > 0 => Some(Suggestion::Review),
         _ => None,
     }
@@ -464,6 +553,18 @@ pub fn suggest_policy(scans: &[ColumnScan]) -> String {
                     "\n# {column}: {why} ({:.0}% of sampled values)\n",
                     s.share * 100.0
                 ));
+                if !s.identifiers_in_text.is_empty() {
+                    let found: Vec<String> = s
+                        .identifiers_in_text
+                        .iter()
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect();
+                    out.push_str(&format!(
+                        "# identifiers found in {} sampled values: {}\n",
+                        s.values,
+                        found.join(", ")
+                    ));
+                }
                 let table = FieldTable {
                     fields: BTreeMap::from([(s.column.as_str(), &spec)]),
                 };
@@ -543,6 +644,14 @@ mod tests {
         let mut bad = rrn.clone().into_bytes();
         bad[13] = if bad[13] == b'9' { b'0' } else { bad[13] + 1 };
         assert_ne!(classify(std::str::from_utf8(&bad).unwrap()).0, Kind::KrRrn);
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(shape("C000000001"), "A999999999");
+        assert_eq!(shape("123456-01-234567"), "999999-99-999999");
+        assert_eq!(shape("f47ac10b-58cc-4372-a567-0e02b2c3d479"), "uuid");
+        assert_eq!(shape("F47AC10B-58CC-4372-A567-0E02B2C3D479"), "uuid");
     }
 
     #[test]

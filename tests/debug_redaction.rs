@@ -164,6 +164,7 @@ fn debug_output_never_shows_a_planted_value() {
         distinct: 1,
         digest_bytes: None,
         masked_example: PLANTED.into(),
+        identifiers_in_text: Default::default(),
     };
     check("ColumnScan", &scan);
     let mut scanned = table(&format!("phone\n{PLANTED}\n"));

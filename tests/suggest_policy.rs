@@ -29,11 +29,14 @@ fn generated() -> Vec<ColumnScan> {
 }
 
 /// What `suggest_policy` wrote for the generated data before it was built
-/// from typed specs (comments left out).
+/// from typed specs (comments left out), plus the record key `customer_id`
+/// (pseudonymized since scan flags record keys).
 const BEFORE: &str = r#"
 version = 1
 unlisted = "keep"
 on_error = "fail"
+[fields.customer_id]
+transform = "pseudonymize"
 [fields.name]
 transform = "drop"
 [fields.phone]
@@ -74,6 +77,7 @@ fn generated_data_gets_the_same_policy_as_before() {
         transforms,
         [
             ("birth_date", "generalize"),
+            ("customer_id", "pseudonymize"),
             ("email", "encrypt"),
             ("email_sha256", "drop"),
             ("name", "drop"),
@@ -94,13 +98,14 @@ fn generated_data_gets_the_same_policy_as_before() {
         ),
         ("# phone: Korean mobile numbers", "[fields.phone]"),
         ("# email_sha256: digests:", "[fields.email_sha256]"),
+        ("# customer_id: record keys", "[fields.customer_id]"),
     ] {
         let at = text
             .find(comment)
             .unwrap_or_else(|| panic!("{comment}\n{text}"));
         assert!(text[at..].lines().nth(1) == Some(table), "{text}");
     }
-    assert!(text.contains("# customer_id: free text may contain identifiers"));
+    assert!(text.contains("# customer_id: record keys (all distinct, one structure)"));
     assert!(text.find("[fields.name]") < text.find("[fields.email_sha256]"));
 }
 
@@ -138,4 +143,49 @@ fn every_suggestion_and_awkward_column_names_read_back() {
         "{text}"
     );
     assert_eq!(policy.fields.len(), 5, "numbers get no table");
+}
+
+#[test]
+fn record_keys_and_identifiers_in_free_text() {
+    let mut csv = String::from("account,uuid,memo,note,amount\n");
+    for i in 0..40u32 {
+        csv.push_str(&format!(
+            "{:06}-01-{:06},{:08x}-58cc-4372-a567-0e02b2c3d{:03x},\"고객 010-{:04}-5678 연락, 메일 k{i}@naver.com\",배송 {i}일 지연,{}\n",
+            100_000 + i * 7,
+            900_000 - i * 3,
+            0xf47a_c10b_u32.wrapping_add(i * 977),
+            i,
+            1000 + i,
+            i % 3
+        ));
+    }
+    let scans = scanned(csv.into_bytes());
+    let kind = |c: &str| scans.iter().find(|s| s.column == c).unwrap();
+    assert_eq!(kind("account").kind, deid::scan::Kind::RecordKey);
+    assert_eq!(kind("uuid").kind, deid::scan::Kind::RecordKey);
+    let memo = kind("memo");
+    assert_eq!(memo.kind, deid::scan::Kind::Text);
+    assert_eq!(memo.identifiers_in_text.get("phone:KR"), Some(&40));
+    assert_eq!(memo.identifiers_in_text.get("email"), Some(&40));
+    // Free text without identifiers: review, no redact; repeated values are no key.
+    assert!(kind("note").identifiers_in_text.is_empty());
+    assert_ne!(kind("amount").kind, deid::scan::Kind::RecordKey);
+    let text = suggest_policy(&scans);
+    let policy = Policy::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        policy.fields["account"].transform.kind().as_str(),
+        "pseudonymize"
+    );
+    assert_eq!(
+        policy.fields["uuid"].transform.kind().as_str(),
+        "pseudonymize"
+    );
+    assert_eq!(policy.fields["memo"].transform.kind().as_str(), "redact");
+    assert!(!policy.fields.contains_key("note"));
+    assert!(
+        text.contains("# identifiers found in 40 sampled values: email 40, phone:KR 40"),
+        "{text}"
+    );
+    // The counts never carry text.
+    assert!(!text.contains("naver") && !text.contains("5678"), "{text}");
 }

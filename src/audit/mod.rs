@@ -8,5 +8,6 @@ pub mod link;
 pub mod progress;
 pub mod report;
 pub mod risk;
+pub mod text;
 
 pub use engine::AuditError;

@@ -113,6 +113,10 @@ pub struct ColumnCount {
     pub transform: TransformKind,
     /// Non-empty values processed.
     pub values: u64,
+    /// `redact`: identifiers replaced, per type (`phone:KR`, `email`, ...;
+    /// counts only, never text). Empty for other transforms.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub detections: BTreeMap<String, u64>,
 }
 
 /// What a run did. Counts only: never a value.
@@ -313,6 +317,9 @@ pub fn run(
     output
         .flush()
         .map_err(|e| err(None, None, InputErrorKind::Io(e)))?;
+    for (slot, &i) in totals.columns.iter_mut().zip(&counted) {
+        slot.detections = plan.detections(i);
+    }
     totals.bytes_in = totals.bytes_in.max(header_bytes);
     totals.bytes_out = bytes_out;
     totals.seconds = start

@@ -62,7 +62,19 @@ impl<'p> Plan<'p> {
                 column: self.processors[i].column().to_owned(),
                 transform: self.processors[i].kind(),
                 values: 0,
+                detections: std::collections::BTreeMap::new(),
             })
+            .collect()
+    }
+
+    /// For a `redact` field: detections per type over the run (non-zero only).
+    pub(crate) fn detections(&self, i: usize) -> std::collections::BTreeMap<String, u64> {
+        self.processors[i]
+            .detections()
+            .into_iter()
+            .flatten()
+            .filter(|&(_, n)| n > 0)
+            .map(|(k, n)| (k.name().to_owned(), n))
             .collect()
     }
 

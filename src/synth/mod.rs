@@ -32,6 +32,9 @@ use sha2::{Digest, Sha256};
 use crate::date::Date;
 use crate::io::table::Format;
 
+pub mod memo;
+pub use memo::Memo;
+
 /// The columns of the `kr-customers` profile, in order.
 pub const COLUMNS: [&str; 11] = [
     "customer_id",
@@ -48,6 +51,8 @@ pub const COLUMNS: [&str; 11] = [
 ];
 /// Extra columns with `--naive-hash`.
 pub const NAIVE_HASH_COLUMNS: [&str; 2] = ["phone_sha256", "email_sha256"];
+/// The extra column with `--memo` (last): a customer-service note ([`memo`]).
+pub const MEMO_COLUMN: &str = "memo";
 
 /// Surnames with their share per mille of the population (2015 census), and romanization.
 const SURNAMES: &[(&str, &str, u32)] = &[
@@ -187,6 +192,7 @@ impl std::fmt::Debug for Customer {
 pub struct Generator {
     seed: u64,
     naive_hash: bool,
+    memo: bool,
 }
 
 /// SplitMix64: small, fast, good enough for synthetic data (not for keys).
@@ -232,6 +238,7 @@ impl Generator {
         Generator {
             seed,
             naive_hash: false,
+            memo: false,
         }
     }
 
@@ -243,13 +250,51 @@ impl Generator {
         self
     }
 
+    /// Adds the `memo` column (last): a Korean customer-service note with
+    /// identifiers planted at known places ([`memo`]).
+    pub fn memo(mut self, yes: bool) -> Self {
+        self.memo = yes;
+        self
+    }
+
     /// Column names, in order.
     pub fn columns(&self) -> Vec<&'static str> {
         let mut c = COLUMNS.to_vec();
         if self.naive_hash {
             c.extend(NAIVE_HASH_COLUMNS);
         }
+        if self.memo {
+            c.push(MEMO_COLUMN);
+        }
         c
+    }
+
+    /// The note of the customer at `index` and its ground truth (a pure
+    /// function of seed and index; the other columns do not depend on it).
+    pub fn memo_of(&self, index: u64) -> Memo {
+        let c = self.customer(index);
+        let mut r = Rng(self.seed ^ index.wrapping_mul(0x9FB2_1C65_1E98_DF25) ^ 0x6D65_6D6F);
+        r.next();
+        memo::memo(&mut r, &c)
+    }
+
+    /// Writes the ground truth of the `memo` column of `rows` rows as JSON
+    /// Lines, one line per row in order:
+    /// `{"row":1,"spans":[{"type":"phone:KR","start":12,"end":25}]}`, with
+    /// `row` counted from 1 (data rows) and byte offsets into the note.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn write_memo_truth(&self, rows: u64, out: &mut dyn Write) -> io::Result<()> {
+        let mut line = String::new();
+        for i in 0..rows {
+            let m = self.memo_of(i);
+            line.clear();
+            let spans = serde_json::to_string(&m.spans).map_err(io::Error::other)?;
+            let _ = writeln!(line, r#"{{"row":{},"spans":{spans}}}"#, i + 1);
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// The customer at `index` (a pure function of seed and index).
@@ -365,6 +410,10 @@ impl Generator {
                 if let Some((p, e)) = hashes {
                     let _ = write!(out, ",{p},{e}");
                 }
+                if self.memo {
+                    // Notes hold commas but never a double quote or a newline.
+                    let _ = write!(out, ",\"{}\"", self.memo_of(index).text);
+                }
                 out.push('\n');
             }
             Format::Jsonl => {
@@ -385,6 +434,10 @@ impl Generator {
                 );
                 if let Some((p, e)) = hashes {
                     let _ = write!(out, r#","phone_sha256":"{p}","email_sha256":"{e}""#);
+                }
+                if self.memo {
+                    let text = serde_json::to_string(&self.memo_of(index).text).unwrap_or_default();
+                    let _ = write!(out, r#","memo":{text}"#);
                 }
                 out.push_str("}\n");
             }

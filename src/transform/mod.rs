@@ -10,6 +10,7 @@
 //! | [`generalize`] | `generalize`: year, year-month, age band, bucket, prefix, top/bottom coding |
 //! | [`mask`] | `mask`: keep first/last characters |
 //! | [`dateshift`] | `dateshift`: per-subject date offsets |
+//! | `redact` (with `alloc`) | `redact`: identifiers inside free text replaced by pseudonyms, tokens or tags |
 //!
 //! # One contract
 //! Every transform writes into a caller's buffer and publishes, before it
@@ -37,6 +38,8 @@ pub mod mask;
 pub mod pseudonym;
 mod siv;
 
+#[cfg(feature = "alloc")]
+pub mod redact;
 #[cfg(feature = "alloc")]
 mod spec;
 #[cfg(feature = "alloc")]

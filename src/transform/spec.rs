@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::generalize::Generalization;
 use super::mask::Mask;
+use super::redact::Replace;
 use crate::date::Date;
+use crate::detect::DetectorId;
 use crate::encoding::Encoding;
 use crate::normalize::Normalizer;
 
@@ -36,6 +38,8 @@ pub enum TransformKind {
     Drop,
     /// Column unchanged.
     Keep,
+    /// Identifiers inside free text replaced (src/transform/redact.rs).
+    Redact,
 }
 
 impl TransformKind {
@@ -50,6 +54,7 @@ impl TransformKind {
             TransformKind::Dateshift => "dateshift",
             TransformKind::Drop => "drop",
             TransformKind::Keep => "keep",
+            TransformKind::Redact => "redact",
         }
     }
 
@@ -121,6 +126,17 @@ pub enum TransformSpec {
     Drop,
     /// `keep`.
     Keep,
+    /// `redact`.
+    Redact {
+        /// Detectors run (every one when empty).
+        detect: Vec<DetectorId>,
+        /// What an identifier becomes.
+        replace: Replace,
+        /// Pseudonym MAC bytes kept (8-32, default 16), as `pseudonymize`.
+        bytes: usize,
+        /// Pseudonym text encoding (default hex), as `pseudonymize`.
+        encoding: Encoding,
+    },
 }
 
 impl TransformSpec {
@@ -135,7 +151,21 @@ impl TransformSpec {
             TransformSpec::Dateshift { .. } => TransformKind::Dateshift,
             TransformSpec::Drop => TransformKind::Drop,
             TransformSpec::Keep => TransformKind::Keep,
+            TransformSpec::Redact { .. } => TransformKind::Redact,
         }
+    }
+
+    /// Whether the key holder can get values back: `encrypt`, `fpe`, and
+    /// `redact` with `replace = "token"`.
+    pub fn is_reversible(&self) -> bool {
+        self.kind().is_reversible()
+            || matches!(
+                self,
+                TransformSpec::Redact {
+                    replace: Replace::Token,
+                    ..
+                }
+            )
     }
 }
 
@@ -231,6 +261,10 @@ struct RawFieldSpec {
     max_days: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detect: Option<Vec<DetectorId>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace: Option<Replace>,
 }
 
 impl From<FieldSpec> for RawFieldSpec {
@@ -255,6 +289,8 @@ impl From<FieldSpec> for RawFieldSpec {
             mask_char: None,
             max_days: None,
             subject: None,
+            detect: None,
+            replace: None,
         };
         match spec.transform {
             TransformSpec::Pseudonymize { bytes, encoding } => {
@@ -298,6 +334,17 @@ impl From<FieldSpec> for RawFieldSpec {
                 raw.max_days = Some(max_days);
                 raw.subject = Some(subject);
             }
+            TransformSpec::Redact {
+                detect,
+                replace,
+                bytes,
+                encoding,
+            } => {
+                raw.detect = (!detect.is_empty()).then_some(detect);
+                raw.replace = Some(replace);
+                raw.bytes = Some(bytes);
+                raw.encoding = Some(encoding);
+            }
             TransformSpec::Fpe | TransformSpec::Drop | TransformSpec::Keep => {}
         }
         raw
@@ -312,9 +359,15 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
         let kind = raw.transform;
         // Which options each transform takes; anything else is a mistake
         // worth reporting (a typo'd option silently ignored is a leak risk).
-        let given: [(&str, bool, &[TransformKind]); 15] = [
-            ("bytes", raw.bytes.is_some(), &[K::Pseudonymize]),
-            ("encoding", raw.encoding.is_some(), &[K::Pseudonymize]),
+        let given: [(&str, bool, &[TransformKind]); 17] = [
+            ("bytes", raw.bytes.is_some(), &[K::Pseudonymize, K::Redact]),
+            (
+                "encoding",
+                raw.encoding.is_some(),
+                &[K::Pseudonymize, K::Redact],
+            ),
+            ("detect", raw.detect.is_some(), &[K::Redact]),
+            ("replace", raw.replace.is_some(), &[K::Redact]),
             ("mode", raw.mode.is_some(), &[K::Encrypt]),
             ("to", raw.to.is_some(), &[K::Generalize]),
             ("keep", raw.keep.is_some(), &[K::Generalize]),
@@ -330,7 +383,7 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
             (
                 "context",
                 raw.context.is_some(),
-                &[K::Pseudonymize, K::Encrypt, K::Fpe, K::Dateshift],
+                &[K::Pseudonymize, K::Encrypt, K::Fpe, K::Dateshift, K::Redact],
             ),
         ];
         for (name, present, allowed) in given {
@@ -338,7 +391,7 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
                 return Err(format!("option `{name}` does not apply to `{kind}`"));
             }
         }
-        if matches!(kind, K::Drop | K::Keep) && !raw.normalize.is_empty() {
+        if matches!(kind, K::Drop | K::Keep | K::Redact) && !raw.normalize.is_empty() {
             return Err(format!("`normalize` does not apply to `{kind}`"));
         }
         let need = |opt: bool, name: &str, what: &str| {
@@ -453,6 +506,21 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
             }
             K::Drop => TransformSpec::Drop,
             K::Keep => TransformSpec::Keep,
+            K::Redact => {
+                let bytes = raw.bytes.unwrap_or(super::pseudonym::DEFAULT_BYTES);
+                if !(super::pseudonym::MIN_BYTES..=super::pseudonym::MAX_BYTES).contains(&bytes) {
+                    return Err("`bytes` must be between 8 and 32".to_string());
+                }
+                if raw.detect.as_ref().is_some_and(Vec::is_empty) {
+                    return Err("`detect` lists no detector (leave it out for all)".to_string());
+                }
+                TransformSpec::Redact {
+                    detect: raw.detect.unwrap_or_default(),
+                    replace: raw.replace.unwrap_or_default(),
+                    bytes,
+                    encoding: raw.encoding.unwrap_or_default(),
+                }
+            }
         };
         if let Some(ctx) = &raw.context {
             if ctx.is_empty() || ctx.len() > super::encrypt::MAX_CONTEXT_LEN {
@@ -513,6 +581,9 @@ mod tests {
             r#"{"transform": "dateshift", "subject": "id", "max_days": 7}"#,
             r#"{"transform": "drop"}"#,
             r#"{"transform": "keep"}"#,
+            r#"{"transform": "redact"}"#,
+            r#"{"transform": "redact", "detect": ["phone:KR", "e164:US", "email"], "replace": "token", "context": "c"}"#,
+            r#"{"transform": "redact", "replace": "tag"}"#,
         ] {
             let spec = parse(json).unwrap();
             let text = serde_json::to_string(&spec).unwrap();
@@ -558,6 +629,18 @@ mod tests {
                 "unknown field `bytse`",
             ),
             (r#"{"transform": "hash"}"#, "unknown variant `hash`"),
+            (
+                r#"{"transform": "redact", "detect": ["fax"]}"#,
+                "detector (phone:KR",
+            ),
+            (
+                r#"{"transform": "redact", "normalize": ["trim"]}"#,
+                "`normalize` does not apply to `redact`",
+            ),
+            (
+                r#"{"transform": "pseudonymize", "replace": "tag"}"#,
+                "`replace` does not apply",
+            ),
             (
                 r#"{"transform": "pseudonymize", "normalize": ["phone:XX"]}"#,
                 "phone:",

@@ -88,6 +88,10 @@ pub struct Claims {
     pub delta_presence: Option<DeltaClaim>,
     /// k-map claimed against `population`.
     pub k_map: Option<KMapClaim>,
+    /// Free-text columns claimed to hold no identifier any more (after
+    /// `redact`): refuted by any identifier the free-text detectors find.
+    #[serde(default)]
+    pub no_identifiers_in_text: Vec<String>,
 }
 
 /// A delta-presence claim: every class's sample count over its population
@@ -252,6 +256,13 @@ impl Claims {
                 }
             }
         }
+        if self
+            .no_identifiers_in_text
+            .iter()
+            .any(|c| c.trim().is_empty())
+        {
+            return bad("no_identifiers_in_text has an empty column name".into());
+        }
         if let Some(f) = self.sampling_fraction {
             if !(f > 0.0 && f <= 1.0) {
                 return bad(format!(
@@ -289,6 +300,11 @@ impl Claims {
                 .iter()
                 .flatten()
                 .map(|(c, _)| ("dictionaries", c.as_str())),
+        );
+        named.extend(
+            self.no_identifiers_in_text
+                .iter()
+                .map(|c| ("no_identifiers_in_text", c.as_str())),
         );
         named
     }

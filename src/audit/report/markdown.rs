@@ -101,6 +101,26 @@ pub fn to_markdown(r: &Report) -> String {
         }
         o.push('\n');
     }
+    if !r.free_text.is_empty() {
+        o.push_str("## Identifiers in free text\n\n");
+        for f in &r.free_text {
+            let per: std::vec::Vec<String> =
+                f.per_type.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            o.push_str(&format!(
+                "- `{}`: {} identifiers in {} of {} rows{}\n",
+                f.column,
+                f.identifiers,
+                f.rows_with_identifiers,
+                f.rows,
+                if per.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", per.join(", "))
+                }
+            ));
+        }
+        o.push('\n');
+    }
     o.push_str(
         "Figures are counts and shares computed on the file itself; no identifier is shown.\n",
     );

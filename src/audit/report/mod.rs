@@ -11,6 +11,7 @@
 //! not_linkable = { auxiliary = "voters.csv", on = ["birth_date", "sex", "postal_code"], truth = "customer_id" }
 //! sampling_fraction = 0.01                             # optional: population uniqueness too
 //! hash_spaces = ["kr-mobile"]                          # optional: spaces for the hash audit
+//! no_identifiers_in_text = ["memo"]                    # free text holds no identifier (after redact)
 //! ```
 //!
 //! Each claim is SUPPORTED, REFUTED or NOT TESTED with its evidence. The
@@ -110,6 +111,8 @@ pub struct Report {
     pub link: Option<LinkReport>,
     /// Columns of stable pseudonyms or deterministic tokens.
     pub linkable: Vec<Linkable>,
+    /// Identifiers found inside free-text columns (src/audit/text.rs).
+    pub free_text: Vec<crate::audit::text::TextFinding>,
     /// The version of deid that computed the report.
     pub deid_version: &'static str,
     /// What was tested, with which parameters, so two audits can be compared.

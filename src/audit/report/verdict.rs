@@ -96,6 +96,15 @@ pub fn build_with_progress(
                 .collect()
         });
 
+    // Free text: the claimed columns and every one scan finds identifiers in.
+    let mut text_cols: Vec<String> = claims.no_identifiers_in_text.clone();
+    for s in &scans {
+        if !s.identifiers_in_text.is_empty() && !text_cols.contains(&s.column) {
+            text_cols.push(s.column.clone());
+        }
+    }
+    let mut free_text = crate::audit::text::TextIdentifiers::new(&text_cols);
+
     // One pass: digests of the hashed columns and classes over the QIs.
     let mut table = TableReader::open(Some(input), opts)?;
     let present: Vec<String> = hash_cols
@@ -110,12 +119,17 @@ pub fn build_with_progress(
     progress.stage(format!("reading {}", input.display()), "rows", None);
     let mut rows = RowCounter(progress);
     match (qi.is_empty(), &mut trial) {
-        (true, _) => engine::run(&mut table, &mut [&mut digests, &mut rows])?,
-        (false, None) => engine::run(&mut table, &mut [&mut digests, &mut classes, &mut rows])?,
-        (false, Some(t)) => {
-            engine::run(&mut table, &mut [&mut digests, &mut classes, t, &mut rows])?
-        }
+        (true, _) => engine::run(&mut table, &mut [&mut digests, &mut free_text, &mut rows])?,
+        (false, None) => engine::run(
+            &mut table,
+            &mut [&mut digests, &mut classes, &mut free_text, &mut rows],
+        )?,
+        (false, Some(t)) => engine::run(
+            &mut table,
+            &mut [&mut digests, &mut classes, t, &mut free_text, &mut rows],
+        )?,
     };
+    let free_text = free_text.finish();
     let targets = digests.finish();
     let mut audit = audit.clone();
     if let Some(spaces) = &claims.hash_spaces {
@@ -585,6 +599,25 @@ pub fn build_with_progress(
             ));
         }
     }
+    for col in &claims.no_identifiers_in_text {
+        if let Some(f) = free_text.iter().find(|f| &f.column == col) {
+            results.push(ClaimResult {
+                claim: format!("free-text column {col} holds no identifier"),
+                status: if f.identifiers > 0 {
+                    Status::Refuted
+                } else {
+                    Status::Supported
+                },
+                evidence: text_evidence(f),
+            });
+        }
+    }
+    for f in free_text.iter().filter(|f| f.identifiers > 0) {
+        reasons.push(format!(
+            "free-text column {} still holds {} identifiers in clear",
+            f.column, f.identifiers
+        ));
+    }
     let refuted_claim = results.iter().any(|c| c.status == Status::Refuted);
     let (verdict, headline) = if !reasons.is_empty() || refuted_claim {
         (
@@ -634,7 +667,26 @@ pub fn build_with_progress(
         adversary,
         findings,
         remedies,
+        free_text,
     })
+}
+
+/// Counts per type, never the text.
+fn text_evidence(f: &crate::audit::text::TextFinding) -> String {
+    if f.identifiers == 0 {
+        return format!(
+            "the free-text detectors found no identifier in {} rows",
+            f.rows
+        );
+    }
+    let per: Vec<String> = f.per_type.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    format!(
+        "{} identifiers in {} of {} rows ({})",
+        f.identifiers,
+        f.rows_with_identifiers,
+        f.rows,
+        per.join(", ")
+    )
 }
 
 /// deid's own tokens (`AQAAAA…`) and pseudonyms are protected values, not digests to reverse.

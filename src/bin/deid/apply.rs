@@ -29,6 +29,15 @@ The policy names columns (CSV headers, or dotted paths such as customer.phone in
   to = \"year\"
   [fields.name]
   transform = \"drop\"
+  [fields.memo]              # identifiers inside free text
+  transform = \"redact\"       # detect = [\"phone:KR\", \"email\", ...] (all when absent)
+  replace = \"pseudonym\"      # or \"token\" (decrypts back) or \"tag\" ([PHONE], [EMAIL], ...)
+
+redact replaces each phone, email, RRN, FRN, business number, card, IP, passport, driver's
+licence and account number it finds with the pseudonym (or token) of its normalized form under
+the field's context: the value pseudonymize gives a column with that context. Detectors:
+phone:KR, e164:<CC>, email, rrn, frn, brn, card, ipv4, ipv6, passport:KR, driver:KR, account:KR.
+The summary counts them per type.
 
 A value the policy says to transform is never written in clear: with on_error = \"fail\" the first bad
 value stops the run (its row and column are named, never its content) and no output file appears.

@@ -12,7 +12,8 @@ use crate::ui::{PipelineArgs, run_pipeline};
 Reverses the `encrypt` and `fpe` fields of an export made by `deid apply`, with the same policy and a
 keyset holding the key that made each token (any key of the set: tokens carry their key id). Other
 columns pass through unchanged; pseudonyms, generalized and dropped values cannot be reversed.
-Values come back normalized (e.g. emails lowercased) as they were when encrypted.
+Values come back normalized (e.g. emails lowercased) as they were when encrypted. In `redact` fields
+with replace = \"token\", the tokens inside the text open back to the normalized identifiers.
 
 A tampered token, a token from another column (context) or a keyset without the token's key stops
 the run naming row and column; no output file appears.

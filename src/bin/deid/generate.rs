@@ -24,9 +24,17 @@ Examples:
   deid gen --rows 100000 -o customers.csv
   deid gen --rows 1000000 --naive-hash -o naive.csv   # plus unsalted SHA-256 of phone and email
   deid gen --rows 1000 --format jsonl --seed 7
+  deid gen --rows 100000 --memo --memo-truth truth.jsonl -o notes.csv   # plus Korean CS notes
 
 The same seed gives the same bytes, whatever the thread count. All data is synthetic: RRNs have
-a valid check digit but are drawn at random.")]
+a valid check digit but are drawn at random.
+
+--memo adds a last column `memo`: Korean customer-service notes with identifiers planted in a
+sentence out of five to three (phones in every writing, emails, RRNs, FRNs, cards, accounts after a
+bank name, business numbers, IPs, passports, driver's licences, foreign numbers) and decoys that
+must not be taken for them (order and tracking numbers, amounts, dates, numbers failing their
+check digit). --memo-truth FILE writes where each planted identifier is, one JSON line per row:
+{\"row\":1,\"spans\":[{\"type\":\"phone:KR\",\"start\":12,\"end\":25}]} (byte offsets in the note).")]
 pub struct Args {
     /// Rows to generate.
     #[arg(long, default_value_t = 1000)]
@@ -40,6 +48,12 @@ pub struct Args {
     /// Add phone_sha256 and email_sha256: unsalted SHA-256 (lowercase hex) of the value as written.
     #[arg(long)]
     naive_hash: bool,
+    /// Add a `memo` column of Korean customer-service notes with planted identifiers.
+    #[arg(long)]
+    memo: bool,
+    /// Write the memo ground truth (JSON Lines: row, spans with type, start, end) to FILE.
+    #[arg(long, value_name = "FILE", requires = "memo")]
+    memo_truth: Option<PathBuf>,
     /// Output format [default: from the -o extension, else csv].
     #[arg(long, value_name = "csv|jsonl")]
     format: Option<Format>,
@@ -54,6 +68,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Profile::KrCustomers = args.profile;
     crate::paths::refuse_output_over_inputs("-o", args.output.as_deref(), &[])?;
+    if let (Some(t), Some(o)) = (&args.memo_truth, &args.output) {
+        anyhow::ensure!(t != o, "--memo-truth and -o name the same file");
+    }
     let format = args
         .format
         .or_else(|| args.output.as_deref().and_then(Format::from_path))
@@ -61,7 +78,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let g = Generator::new(args.seed).naive_hash(args.naive_hash);
+    let g = Generator::new(args.seed)
+        .naive_hash(args.naive_hash)
+        .memo(args.memo);
     let mut out = Output::open(args.output.as_deref())?;
     let bar = progress_bar(Some(args.rows), false);
     g.write_with_progress(args.rows, format, &mut out, threads, &mut |n| {
@@ -71,6 +90,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
     .context("cannot write the generated data")?;
     out.flush()?;
+    if let Some(path) = &args.memo_truth {
+        let mut truth = Output::open(Some(path))?;
+        g.write_memo_truth(args.rows, &mut truth)
+            .context("cannot write the memo ground truth")?;
+        truth.flush()?;
+        truth.commit()?;
+    }
     out.commit()?;
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -93,6 +93,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 s.distinct,
                 s.masked_example
             )?;
+            if !s.identifiers_in_text.is_empty() {
+                let found: Vec<String> = s
+                    .identifiers_in_text
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                writeln!(out, "{:<25}identifiers inside: {}", "", found.join(", "))?;
+            }
         }
         writeln!(out, "\n! marks direct identifiers.")?;
     }

@@ -278,6 +278,19 @@ pub fn print_summary(s: &Summary, json: bool, direction: Direction) -> Result<()
             c.transform.as_str(),
             c.values
         )?;
+        if !c.detections.is_empty() {
+            let found: Vec<String> = c
+                .detections
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            writeln!(
+                err,
+                "  {:<24} identifiers replaced: {}",
+                "",
+                found.join(", ")
+            )?;
+        }
     }
     if !s.dropped_columns.is_empty() {
         writeln!(err, "  dropped columns: {}", s.dropped_columns.join(", "))?;

@@ -109,7 +109,7 @@ def main() -> None:
         from pyspark.sql import SparkSession
         from pyspark.sql import functions as F
 
-        import deid.spark
+        from deid import spark as deid_spark
 
         spark = (SparkSession.builder.master("local[2]").appName("deid-bench")
                  .config("spark.ui.enabled", "false").config("spark.driver.memory", "2g")
@@ -121,9 +121,9 @@ def main() -> None:
         def sink(d):
             d.write.format("noop").mode("overwrite").save()
 
-        sink(deid.spark.apply(df, policy, keys))  # warm the Python workers
+        sink(deid_spark.apply(df, policy, keys))  # warm the Python workers
         t_sha, _ = best(lambda: sink(df.select(F.sha2(F.col("phone"), 256).alias("phone"))))
-        t_sd, _ = best(lambda: sink(deid.spark.apply(df, policy, keys)))
+        t_sd, _ = best(lambda: sink(deid_spark.apply(df, policy, keys)))
         spark_rows.append(("Spark sha2(phone, 256) (unsalted baseline)", ROWS / t_sha))
         spark_rows.append(("deid.spark.apply (mapInArrow, pseudonymize phone:KR)", ROWS / t_sd))
         spark.stop()

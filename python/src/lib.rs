@@ -21,9 +21,7 @@ use deid::arrow::BatchTransformer;
 use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
 };
-use deid::audit::risk::{
-    ClassCounter, RiskOptions, RiskReport, find_qi, report_from_sizes,
-};
+use deid::audit::risk::{ClassCounter, RiskOptions, RiskReport, find_qi, report_from_sizes};
 use deid::io::InputError;
 use deid::normalize::Normalizer;
 use deid::policy::Direction;
@@ -126,7 +124,14 @@ impl PyKeyset {
             )
         })?;
         let keys = Keyset::from_reader(file).map_err(|e| {
-            error(py, "KeysetError", format!("{shown}: {e}"), Some(&shown), None, None)
+            error(
+                py,
+                "KeysetError",
+                format!("{shown}: {e}"),
+                Some(&shown),
+                None,
+                None,
+            )
         })?;
         Ok(PyKeyset {
             inner: Arc::new(keys),
@@ -147,9 +152,8 @@ impl PyKeyset {
     /// manager rather than a file).
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        let keys = Keyset::from_json(text).map_err(|e| {
-            error(py, "KeysetError", format!("<json>: {e}"), None, None, None)
-        })?;
+        let keys = Keyset::from_json(text)
+            .map_err(|e| error(py, "KeysetError", format!("<json>: {e}"), None, None, None))?;
         Ok(PyKeyset {
             inner: Arc::new(keys),
         })
@@ -224,7 +228,14 @@ impl PyPolicy {
     #[pyo3(signature = (text, source = "<policy>"))]
     fn from_toml(py: Python<'_>, text: &str, source: &str) -> PyResult<Self> {
         let policy = Policy::from_toml(text).map_err(|e| {
-            error(py, "PolicyError", format!("{source}: {e}"), Some(source), None, None)
+            error(
+                py,
+                "PolicyError",
+                format!("{source}: {e}"),
+                Some(source),
+                None,
+                None,
+            )
         })?;
         Ok(PyPolicy {
             inner: Arc::new(policy),
@@ -320,6 +331,8 @@ fn transform_batches(
             .collect()
     };
     let results = match threads {
+        // One thread (a Spark task): no pool to set up per batch.
+        Some(1) => jobs.iter().map(|(b, start)| t.transform(b, *start)).collect(),
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
             Ok(pool) => pool.install(run),
             Err(_) => run(),
@@ -373,7 +386,14 @@ fn transform_array(
 ) -> PyResult<PyArrowType<arrow_data::ArrayData>> {
     let dir = self::direction(py, direction)?;
     let spec: FieldSpec = serde_json::from_str(spec_json).map_err(|e| {
-        error(py, "PolicyError", format!("field {column}: {e}"), None, None, Some(column))
+        error(
+            py,
+            "PolicyError",
+            format!("field {column}: {e}"),
+            None,
+            None,
+            Some(column),
+        )
     })?;
     let mut policy = Policy::keep_all();
     policy.fields.insert(column.to_string(), spec);
@@ -424,8 +444,9 @@ fn text_columns(
                     if c.data_type() == &DataType::Utf8 {
                         Ok(Arc::clone(c))
                     } else {
-                        arrow_cast::cast(c, &DataType::Utf8)
-                            .map_err(|e| format!("{source}, column '{}': {e}", names_at(names, &idx, i)))
+                        arrow_cast::cast(c, &DataType::Utf8).map_err(|e| {
+                            format!("{source}, column '{}': {e}", names_at(names, &idx, i))
+                        })
                     }
                 })
                 .collect()
@@ -615,11 +636,12 @@ fn hash_options(
         })?);
     }
     for s in &spaces {
-        opts.spaces
-            .push(Space::parse(s, born).map_err(|e| match Space::too_large(s, born) {
+        opts.spaces.push(
+            Space::parse(s, born).map_err(|e| match Space::too_large(s, born) {
                 Some(size) => bad(format!("space {s}: {size}; narrow it")),
                 None => bad(format!("space {s}: {e}")),
-            })?);
+            })?,
+        );
     }
     let normalizers = dict_normalize
         .iter()
@@ -746,7 +768,8 @@ fn audit_hashes(
     let (batches, schema) = data.0.into_inner();
     let targets: Result<Vec<ColumnTargets>, String> = py.detach(|| {
         let cols = text_columns(&batches, &schema, &columns, source)?;
-        let mut targets: Vec<ColumnTargets> = columns.iter().map(|c| ColumnTargets::new(c)).collect();
+        let mut targets: Vec<ColumnTargets> =
+            columns.iter().map(|c| ColumnTargets::new(c)).collect();
         for (b, c) in batches.iter().zip(&cols) {
             for row in 0..b.num_rows() {
                 for (t, a) in targets.iter_mut().zip(c) {

@@ -31,7 +31,7 @@ export DEID_BIN="$PWD/target/release/deid"
 
 echo "== maturin build (abi3 wheel) and install"
 rm -rf target/wheels-py
-(cd python && CARGO_TARGET_DIR=../target/python "$venv/bin/maturin" build --release --quiet --out ../target/wheels-py)
+(cd python && CARGO_TARGET_DIR=../target/python "$venv/bin/maturin" build --profile test-wheel --quiet --out ../target/wheels-py)
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps target/wheels-py/deid-*.whl
 
 if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then

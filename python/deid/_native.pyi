@@ -45,8 +45,8 @@ class Policy:
     def toml(self) -> str:
         """The TOML text as given."""
     @property
-    def fields(self) -> list[Tuple[str, str]]:
-        """``(column, transform)`` for every field the policy names."""
+    def fields(self) -> dict[str, str]:
+        """``{column: transform}`` for every field the policy names."""
 
 def transform_table(
     data: pa.Table,

@@ -268,7 +268,7 @@ impl PyPolicy {
 
     /// ``{column: transform}`` for every field the policy names.
     #[getter]
-    fn fields(&self) -> Vec<(String, String)> {
+    fn fields(&self) -> std::collections::BTreeMap<String, String> {
         self.inner
             .fields
             .iter()

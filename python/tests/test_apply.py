@@ -207,3 +207,8 @@ def test_keyset_errors_are_the_clis(tmp_path, small_csv, policy_path):
     assert "c2hvcnQ=" not in str(e.value)
     r = run_cli("apply", "--policy", str(policy_path), "--keys", str(bad), str(small_csv), check=False)
     assert str(e.value) in r.stderr.decode(), (str(e.value), r.stderr.decode())
+def test_policy_fields():
+    p = deid.Policy.from_toml("version = 1\n[fields.a]\ntransform = \"drop\"\n[fields.b]\ntransform = \"keep\"\n")
+    assert p.fields == {"a": "drop", "b": "keep"}
+    assert repr(p) == "Policy(a=drop, b=keep)"
+    assert "[fields.a]" in p.toml

@@ -165,6 +165,8 @@ pub mod field;
 #[cfg(feature = "alloc")]
 pub mod policy;
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 #[cfg(feature = "std")]
 pub mod anonymize;
 #[cfg(feature = "std")]

@@ -329,12 +329,21 @@ impl Policy {
             columns.len()
         ];
         for (i, f) in bound.iter().enumerate() {
-            actions[f.column] = if f.spec.transform.kind() == crate::transform::TransformKind::Drop
-            {
+            let action = if f.spec.transform.kind() == crate::transform::TransformKind::Drop {
                 ColumnAction::Drop
             } else {
                 ColumnAction::Field(i)
             };
+            actions[f.column] = action;
+            // Nested inputs: a path covers every leaf below it (`customer`
+            // covers `customer.phone`), and each such leaf is the field's.
+            if nested {
+                for (a, c) in actions.iter_mut().zip(columns) {
+                    if Self::covers(f.name, c, true) {
+                        *a = action;
+                    }
+                }
+            }
         }
         let dropped = columns
             .iter()

@@ -86,7 +86,7 @@ impl<R: Read> ChunkReader<R> {
     /// End of the last complete record in `buf`, or of the first one.
     fn boundary(&mut self, first: bool) -> Option<usize> {
         match self.format {
-            Format::Jsonl => {
+            Format::Jsonl | Format::Parquet => {
                 let nl = if first {
                     memchr::memchr(b'\n', &self.buf)
                 } else {

@@ -78,6 +78,10 @@ pub enum InputErrorKind {
     Policy(PolicyError),
     /// A value could not be transformed (the rule, never the value).
     Value(TransformKind, Error),
+    /// A Parquet file or Arrow batch is unreadable or has a shape deid
+    /// cannot take (corrupt pages, a schema other than the bound one, a
+    /// column type without a text form). Never holds a value.
+    Arrow(String),
 }
 
 /// An input error with its location: file, row, column. Never holds a value.
@@ -193,6 +197,7 @@ impl fmt::Display for InputError {
             InputErrorKind::Empty => f.write_str("the input is empty (no header row)"),
             InputErrorKind::Policy(e) => write!(f, "{e}"),
             InputErrorKind::Value(t, e) => write!(f, "{t} failed: {e}"),
+            InputErrorKind::Arrow(what) => write!(f, "Parquet/Arrow: {what}"),
         }
     }
 }

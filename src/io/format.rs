@@ -14,16 +14,21 @@ pub enum Format {
     Csv,
     /// JSON Lines: one JSON object per line.
     Jsonl,
+    /// Apache Parquet (read and written through `src/io/parquet.rs`; needs
+    /// the `parquet` feature).
+    Parquet,
 }
 
 impl Format {
     /// Guesses the format from a file extension: `.csv`, `.tsv`, `.txt` are
-    /// CSV; `.jsonl`, `.ndjson`, `.json` are JSON Lines.
+    /// CSV; `.jsonl`, `.ndjson`, `.json` are JSON Lines; `.parquet`, `.pq`
+    /// are Parquet.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "csv" | "tsv" | "txt" => Some(Format::Csv),
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -33,6 +38,7 @@ impl Format {
         match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -44,7 +50,10 @@ impl FromStr for Format {
         match s.to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format '{other}' (expected csv or jsonl)")),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!(
+                "unknown format '{other}' (expected csv, jsonl or parquet)"
+            )),
         }
     }
 }
@@ -66,6 +75,10 @@ mod tests {
             Format::from_path(Path::new("x.ndjson")),
             Some(Format::Jsonl)
         );
-        assert_eq!(Format::from_path(Path::new("x.parquet")), None);
+        assert_eq!(
+            Format::from_path(Path::new("x.parquet")),
+            Some(Format::Parquet)
+        );
+        assert_eq!(Format::from_path(Path::new("x.xlsx")), None);
     }
 }

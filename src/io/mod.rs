@@ -8,6 +8,8 @@
 //! - [`json_path`]: dotted paths into JSON Lines records.
 //! - [`table`]: row-by-row reading for `scan` and the audits.
 //! - [`pipeline`]: `apply` and `decrypt`, parallel, in input order.
+//! - `parquet` (feature `parquet`): Parquet in and out for `apply` and
+//!   `decrypt`, on the Arrow batch API (`src/arrow/mod.rs`).
 //! - [`error`]: the one error type, with file, row, column and rule.
 //! - [`header`]: telling a header cell from a value, so no message echoes data.
 
@@ -17,6 +19,8 @@ pub mod error;
 pub mod format;
 pub mod header;
 pub mod json_path;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod pipeline;
 mod process;
 pub mod record;

@@ -143,7 +143,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn empty(threads: usize) -> Self {
+    pub(crate) fn empty(threads: usize) -> Self {
         Summary {
             rows_in: 0,
             rows_out: 0,
@@ -205,18 +205,29 @@ pub fn run(
 
     // Read what fixes the columns (CSV header, first JSON record) up front,
     // so policy errors come before anything is written.
+    if opts.format == Format::Parquet {
+        return Err(err(
+            None,
+            None,
+            InputErrorKind::Arrow(
+                "Parquet goes through deid::io::parquet::run, not the text pipeline".into(),
+            ),
+        ));
+    }
     let (columns, header_row) = match opts.format {
         Format::Csv => csv_columns(&mut reader, opts).map_err(|(row, k)| err(row, None, k))?,
-        Format::Jsonl => match first_json_leaves(&mut reader).map_err(|k| err(Some(1), None, k))? {
-            Some(leaves) => (leaves, None),
-            // An empty JSON Lines input: nothing to bind, nothing to write.
-            None => {
-                let mut s = Summary::empty(opts.threads);
-                s.bytes_in = reader.bytes_read();
-                s.seconds = start.elapsed().as_secs_f64();
-                return Ok(s);
+        Format::Jsonl | Format::Parquet => {
+            match first_json_leaves(&mut reader).map_err(|k| err(Some(1), None, k))? {
+                Some(leaves) => (leaves, None),
+                // An empty JSON Lines input: nothing to bind, nothing to write.
+                None => {
+                    let mut s = Summary::empty(opts.threads);
+                    s.bytes_in = reader.bytes_read();
+                    s.seconds = start.elapsed().as_secs_f64();
+                    return Ok(s);
+                }
             }
-        },
+        }
     };
     let plan = Plan::new(policy, keys, &columns, opts.format, opts.direction)
         .map_err(|k| err(if header_row.is_some() { Some(0) } else { None }, None, k))?;

@@ -37,7 +37,7 @@ impl<'p> Plan<'p> {
     ) -> Result<Self, InputErrorKind> {
         let binding = match format {
             Format::Csv => policy.bind(columns, direction),
-            Format::Jsonl => policy.bind_paths(columns, direction),
+            Format::Jsonl | Format::Parquet => policy.bind_paths(columns, direction),
         }
         .map_err(|e| InputErrorKind::Policy(redact_unlisted(e, columns)))?;
         let processors = binding
@@ -187,7 +187,7 @@ pub(crate) fn process_chunk(
 ) -> Result<ChunkOut, ChunkError> {
     match format {
         Format::Csv => csv_chunk(plan, chunk, w),
-        Format::Jsonl => jsonl_chunk(plan, chunk, w),
+        Format::Jsonl | Format::Parquet => jsonl_chunk(plan, chunk, w),
     }
 }
 

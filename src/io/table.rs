@@ -1,9 +1,12 @@
-//! Read-only tabular access to CSV and JSON Lines, for `scan` and the audits.
+//! Read-only tabular access to CSV, JSON Lines and Parquet, for `scan` and
+//! the audits.
 //!
 //! A [`TableReader`] streams rows one at a time into a reused [`Row`], so
 //! memory stays bounded whatever the input size. CSV columns are the header
 //! names (or `1`, `2`, … without a header); JSON Lines columns are dotted
-//! paths to the scalar fields of the first record (`customer.address.zip`).
+//! paths to the scalar fields of the first record (`customer.address.zip`);
+//! Parquet columns are the dotted leaf paths of the schema, typed values
+//! rendered as text (`src/arrow/mod.rs`, "Typed values as text").
 //!
 //! Errors name the file, the row and the column, never a value: serde_json
 //! and csv messages that could quote input are reduced to their category.
@@ -180,6 +183,8 @@ impl Row {
 /// command sees the same records: a quote left open at the end of the input,
 /// duplicate column names or a record over 64 MiB are errors here too.
 pub struct TableReader {
+    #[cfg(feature = "parquet")]
+    parquet: Option<super::parquet::ParquetRows>,
     chunks: ChunkReader<Box<dyn Read + Send>>,
     format: Format,
     parser: CsvParser,
@@ -216,6 +221,12 @@ impl TableReader {
             })?,
             (None, None) => Format::Csv,
         };
+        #[cfg(feature = "parquet")]
+        if let (Format::Parquet, Some(p)) = (format, path) {
+            let file = File::open(p)
+                .map_err(|e| InputError::new(&source, None, None, InputErrorKind::Io(e)))?;
+            return Self::from_parquet(file, &source);
+        }
         let reader: Box<dyn Read + Send> = match path {
             Some(p) => Box::new(
                 File::open(p)
@@ -236,7 +247,24 @@ impl TableReader {
         format: Format,
         options: &TableOptions,
     ) -> Result<Self, InputError> {
+        if format == Format::Parquet {
+            #[cfg(feature = "parquet")]
+            {
+                let file = super::parquet::spool(reader)
+                    .map_err(|e| InputError::new(source, None, None, InputErrorKind::Io(e)))?;
+                return Self::from_parquet(file, source);
+            }
+            #[cfg(not(feature = "parquet"))]
+            return Err(InputError::new(
+                source,
+                None,
+                None,
+                InputErrorKind::Arrow("this build has no Parquet support (feature parquet)".into()),
+            ));
+        }
         let mut t = TableReader {
+            #[cfg(feature = "parquet")]
+            parquet: None,
             chunks: ChunkReader::new(reader, format, options.delimiter, 1 << 20),
             format,
             parser: CsvParser::new(options.delimiter),
@@ -290,6 +318,7 @@ impl TableReader {
                     }
                 }
             }
+            Format::Parquet => {}
             Format::Jsonl => {
                 // The first non-blank line fixes the columns; it stays in the stream.
                 let mut taken = Vec::new();
@@ -310,6 +339,27 @@ impl TableReader {
             }
         }
         Ok(t)
+    }
+
+    /// A Parquet file: its columns are the leaf paths of its schema (struct
+    /// fields dotted), values rendered as text by the rule of
+    /// `src/arrow/mod.rs`.
+    #[cfg(feature = "parquet")]
+    fn from_parquet(file: File, source: &str) -> Result<Self, InputError> {
+        let (rows, columns) = super::parquet::ParquetRows::open(file)
+            .map_err(|k| InputError::new(source, None, None, k))?;
+        check_unique_columns(&columns).map_err(|k| InputError::new(source, None, None, k))?;
+        Ok(TableReader {
+            parquet: Some(rows),
+            chunks: ChunkReader::new(Box::new(io::empty()), Format::Parquet, b',', 1 << 20),
+            format: Format::Parquet,
+            parser: CsvParser::new(b','),
+            chunk: Vec::new(),
+            pos: 0,
+            source: source.to_owned(),
+            columns,
+            row: 0,
+        })
     }
 
     /// The file name used in errors (`<stdin>` for standard input).
@@ -368,6 +418,10 @@ impl TableReader {
 
     /// Bytes consumed so far, for progress reporting.
     pub fn bytes_read(&self) -> u64 {
+        #[cfg(feature = "parquet")]
+        if let Some(p) = &self.parquet {
+            return p.bytes_read();
+        }
         self.chunks
             .bytes_read()
             .saturating_sub((self.chunk.len() - self.pos.min(self.chunk.len())) as u64)
@@ -427,6 +481,18 @@ impl TableReader {
                         },
                         None,
                     ));
+                }
+            }
+            Format::Parquet => {
+                row.is_json = true;
+                #[cfg(feature = "parquet")]
+                if let Some(p) = self.parquet.as_mut() {
+                    let more = p
+                        .read_row(&mut row.json)
+                        .map_err(|k| err(&self.source, k, None))?;
+                    if !more {
+                        return Ok(false);
+                    }
                 }
             }
             Format::Jsonl => {

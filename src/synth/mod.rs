@@ -416,7 +416,7 @@ impl Generator {
                 }
                 out.push('\n');
             }
-            Format::Jsonl => {
+            Format::Jsonl | Format::Parquet => {
                 let _ = write!(
                     out,
                     r#"{{"customer_id":"{}","name":"{}","phone":"{}","email":"{}","rrn":"{}","birth_date":"{}","sex":"{}","postal_code":"{}","city":"{}","signup_date":"{}","balance":{}"#,

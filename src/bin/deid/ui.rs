@@ -30,9 +30,15 @@ pub struct PipelineArgs {
     /// Output file, written to a temporary file and renamed into place only on success; standard output when omitted.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Input and output format; guessed from the input's extension, CSV for standard input.
-    #[arg(long, value_name = "csv|jsonl")]
+    /// Input format; guessed from the input's extension (.csv, .jsonl, .parquet), CSV for standard input.
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     pub format: Option<Format>,
+    /// Output format [default: from the -o extension, else the input's]. CSV and Parquet convert both ways.
+    #[arg(long, value_name = "csv|jsonl|parquet")]
+    pub output_format: Option<Format>,
+    /// Parquet output compression [default: the input's codec; snappy from CSV].
+    #[arg(long, value_name = "zstd|snappy|none")]
+    pub compression: Option<deid::io::parquet::Codec>,
     /// CSV field delimiter (one byte, e.g. ';' or '\t' written as "tab").
     #[arg(long, default_value = ",", value_name = "CHAR", value_parser = parse_delimiter)]
     pub delimiter: u8,
@@ -109,10 +115,28 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     let format = match args.format {
         Some(f) => f,
         None => match args.input.as_deref().filter(|p| p.as_os_str() != "-") {
-            Some(p) => Format::from_path(p).with_context(|| format!("{}: cannot tell the format from the extension; pass --format csv or --format jsonl", p.display()))?,
+            Some(p) => Format::from_path(p).with_context(|| format!("{}: cannot tell the format from the extension; pass --format csv, jsonl or parquet", p.display()))?,
             None => Format::Csv,
         },
     };
+    let output_format = args
+        .output_format
+        .or_else(|| {
+            args.output
+                .as_deref()
+                .filter(|p| p.as_os_str() != "-")
+                .and_then(Format::from_path)
+                .filter(|f| *f == Format::Parquet || format == Format::Parquet)
+        })
+        .unwrap_or(format);
+    if format == Format::Parquet || output_format == Format::Parquet {
+        return run_parquet(args, direction, &policy, &keys, format, output_format);
+    }
+    if output_format != format {
+        return Err(usage(format!(
+            "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
+        )));
+    }
     let mut opts = PipelineOptions::new()
         .format(format)
         .delimiter(args.delimiter)
@@ -132,6 +156,77 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     let summary = pipeline::run(
         &policy,
         &keys,
+        input,
+        &source,
+        &mut output,
+        &opts,
+        &mut on_progress,
+    )?;
+    output.commit()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !args.quiet {
+        print_summary(&summary, args.json_summary, direction)?;
+    }
+    Ok(summary)
+}
+
+/// `apply` / `decrypt` with Parquet on at least one side.
+fn run_parquet(
+    args: &PipelineArgs,
+    direction: Direction,
+    policy: &Policy,
+    keys: &Keyset,
+    format: Format,
+    output_format: Format,
+) -> Result<Summary> {
+    use deid::io::parquet::{self, ParquetInput, ParquetOptions};
+    let pair_ok = matches!(
+        (format, output_format),
+        (Format::Parquet, Format::Parquet | Format::Csv) | (Format::Csv, Format::Parquet)
+    );
+    if !pair_ok {
+        return Err(usage(format!(
+            "cannot write {output_format} from {format} input (Parquet converts to and from CSV only)"
+        )));
+    }
+    if output_format == Format::Parquet && args.output.is_none() && io::stdout().is_terminal() {
+        return Err(usage(
+            "refusing to write Parquet to a terminal; pass -o FILE.parquet or redirect",
+        ));
+    }
+    let (reader, source, size) = open_input(args.input.as_deref())?;
+    let input = if format == Format::Parquet {
+        let file = match args.input.as_deref().filter(|p| p.as_os_str() != "-") {
+            Some(p) => File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+            None => parquet::spool(reader).context("cannot read standard input")?,
+        };
+        ParquetInput::File(file)
+    } else {
+        ParquetInput::Csv(reader)
+    };
+    let mut opts = ParquetOptions::new()
+        .input_format(format)
+        .output_format(output_format)
+        .delimiter(args.delimiter)
+        .has_header(!args.no_header)
+        .compression(args.compression)
+        .direction(direction);
+    if let Some(t) = args.threads {
+        opts = opts.threads(t);
+    }
+    let bar = progress_bar(size, args.quiet);
+    let mut on_progress = |p: Progress| {
+        if let Some(b) = &bar {
+            b.set_position(p.bytes);
+            b.set_message(format!("{} rows", p.rows));
+        }
+    };
+    let mut output = Output::open(args.output.as_deref())?;
+    let summary = parquet::run(
+        policy,
+        keys,
         input,
         &source,
         &mut output,

@@ -1,0 +1,126 @@
+"""Audits: re-identification risk over quasi-identifiers and reversal of
+hashed identifier columns, with the figures (and JSON keys) of ``deid audit
+risk --json`` and ``deid audit hashes --json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from . import _native
+from ._frames import array_of, table_of
+
+__all__ = ["risk", "risk_from_class_sizes", "hashes"]
+
+
+def risk(
+    data: Any,
+    qi: Sequence[str] = (),
+    *,
+    sensitive: Optional[str] = None,
+    sampling_fraction: Optional[float] = None,
+    population: Optional[int] = None,
+    find_qi: Optional[int] = None,
+) -> "dict[str, Any]":
+    """Quasi-identifier risk of ``data`` (pyarrow, pandas or Polars): the
+    document ``deid audit risk --qi ... --json`` prints for the same rows
+    (equivalence classes, k, prosecutor and marketer risk, sample
+    uniqueness; population uniqueness with ``sampling_fraction`` or
+    ``population``; l-diversity and t-closeness with ``sensitive``; the
+    combinations that single people out with ``find_qi=N``). Values are
+    compared as text, nulls as empty values."""
+    table, _ = table_of(data)
+    text = _native.risk(
+        table, list(qi), sensitive, sampling_fraction, population, find_qi, "<table>"
+    )
+    return json.loads(text)
+
+
+def risk_from_class_sizes(
+    sizes: Union[Iterable[int], Mapping[int, int]],
+    *,
+    qi: Sequence[str] = (),
+    sampling_fraction: Optional[float] = None,
+    population: Optional[int] = None,
+) -> "dict[str, Any]":
+    """The risk report from equivalence-class sizes an engine counted itself
+    (SQL ``GROUP BY qi``, Spark ``groupBy``): either one size per class, or
+    a mapping ``{class size: number of classes}`` (frequency of
+    frequencies). The figures equal ``deid audit risk --json`` on the rows
+    the classes came from."""
+    if isinstance(sizes, Mapping):
+        flat = [int(s) for s, n in sizes.items() for _ in range(int(n))]
+    else:
+        flat = [int(s) for s in sizes]
+    return json.loads(
+        _native.risk_from_class_sizes(flat, list(qi), sampling_fraction, population)
+    )
+
+
+def _dictionary(dictionary: Any) -> "tuple[Optional[list[str]], str]":
+    if dictionary is None:
+        return None, "dict"
+    if isinstance(dictionary, (str, os.PathLike)):
+        path = os.fspath(dictionary)
+        with open(path, "rb") as f:
+            lines = [l.rstrip(b"\r").decode("utf-8", "replace") for l in f.read().split(b"\n")]
+        return lines, f"dict:{path}"
+    return [str(w) for w in dictionary], "dict"
+
+
+def hashes(
+    data: Any,
+    columns: Optional[Sequence[str]] = None,
+    *,
+    spaces: Sequence[str] = (),
+    algorithms: Sequence[str] = (),
+    dictionary: Any = None,
+    dict_normalize: Sequence[str] = (),
+    salt: Optional[Union[str, bytes]] = None,
+    salt_at: str = "prefix",
+    hmac_key: Optional[bytes] = None,
+    born: "tuple[int, int]" = (1950, 2005),
+    threads: Optional[int] = None,
+) -> "dict[str, Any]":
+    """Tries to reverse hashed identifier columns the way a recipient would
+    (``deid audit hashes --json``): ``data`` is a table or frame with
+    ``columns`` named, or one column (list, Array, Series). Returns
+    ``{"input", "reversed_any", "columns": [...]}``; recovered identifiers
+    are never returned, only counts and masked samples.
+
+    ``spaces`` as the CLI's ``--space`` (``kr-mobile``, ``e164:KR``,
+    ``kr-rrn``, ``card:<BIN>``, hashcat masks), chosen from the column name
+    when empty; ``dictionary`` a path or an iterable of candidates."""
+    if columns is None:
+        if isinstance(data, pa.Table) or hasattr(data, "columns"):
+            raise TypeError("columns: name the hashed columns of the table")
+        arr, _ = array_of(data)
+        name = getattr(data, "name", None) or "value"
+        table = pa.table({str(name): arr})
+        columns = [str(name)]
+    else:
+        if isinstance(columns, str):
+            columns = [columns]
+        table, _ = table_of(data)
+    words, dname = _dictionary(dictionary)
+    if isinstance(salt, str):
+        salt = salt.encode()
+    text = _native.hashes(
+        table,
+        list(columns),
+        list(algorithms),
+        list(spaces),
+        words,
+        dname,
+        list(dict_normalize),
+        salt,
+        salt_at,
+        hmac_key,
+        tuple(born),
+        threads,
+        "<table>",
+    )
+    return json.loads(text)

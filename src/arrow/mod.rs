@@ -1,0 +1,1111 @@
+//! Arrow record batches through a policy: the batch API behind the Parquet
+//! path of `deid apply` / `deid decrypt` and the Python package.
+//!
+//! A [`BatchTransformer`] binds a [`Policy`], a [`Keyset`] and a
+//! [`Direction`] to an Arrow schema once, through [`Policy::bind_paths`] (the
+//! one binding every format uses), and then turns each [`RecordBatch`] of
+//! that schema into a new one. Every value goes through the same
+//! [`FieldProcessor`] the CSV and JSON Lines workers call, so a value gives
+//! the same token in every format.
+//!
+//! # Columns and paths
+//! Columns are named by their Arrow field names; fields of a struct column by
+//! dotted paths (`customer.address.zip`), and a list of structs is
+//! transparent (`items.sku` reaches the `sku` of every element), the same
+//! rule as JSON Lines (`src/io/json_path.rs`). A policy path that names a
+//! struct covers every field below it. Two leaves with the same dotted path
+//! (a top-level `a.b` and a struct `a` with a field `b`) are refused.
+//!
+//! # Schema of the output
+//! - Kept columns keep their Arrow type, metadata and nullability; dropped
+//!   columns vanish (a struct whose fields are all dropped vanishes too).
+//! - Transformed columns become `Utf8` (`LargeUtf8` when the input column is
+//!   `LargeUtf8` or `LargeBinary`), with the input's nullability and
+//!   metadata. A list of scalars stays a list, of `Utf8`, transformed
+//!   element by element.
+//! - A dictionary-encoded column under a deterministic transform
+//!   (pseudonymize, deterministic encrypt, fpe, generalize, mask, keep, and
+//!   every reversal) is transformed once per distinct dictionary value and
+//!   stays dictionary-encoded with the same keys; randomized encryption and
+//!   dateshift run per row and give plain `Utf8`.
+//! - Nulls stay null and are never transformed (an error only under
+//!   `empty = "error"`); an empty string is an empty value, as in CSV.
+//!
+//! # Typed values as text
+//! A transform reads a value as text. Strings and binary values are taken as
+//! they are; every other type is rendered by Arrow's cast to `Utf8`
+//! (`arrow-cast`): integers in decimal, floats in their shortest round-trip
+//! form, booleans as `true` / `false`, decimals plain (`1234.50`, scale
+//! kept), dates as ISO 8601 (`2024-01-10`), timestamps as ISO 8601 with a
+//! `T` and fractional seconds when non-zero (`2024-01-10T08:30:00`, with the
+//! offset when the column has a time zone), times as `08:30:00`. So
+//! `generalize to = "year"` on a `Date32` column gives `"2024"`.
+//!
+//! # Failing closed
+//! A value that cannot be transformed fails the batch with its row (counted
+//! from `first_row`), column and rule, never the value; under
+//! `on_error = "drop-record"` (applying) its row is left out instead. Values
+//! hidden under a null struct or list slot are never copied: they come out
+//! null (or empty where the field cannot be null).
+//!
+//! # Example
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use deid::arrow::BatchTransformer;
+//! use deid::policy::Direction;
+//! use deid::{Keyset, MasterKey, Policy};
+//!
+//! let keys = Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])])?;
+//! let policy = Policy::from_toml(
+//!     "version = 1\n[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\ncontext = \"customer-phone\"\n",
+//! )?;
+//! let phone: ArrayRef = Arc::new(StringArray::from(vec![Some("010-1234-5678"), None]));
+//! let batch = RecordBatch::try_from_iter([("phone", phone)])?;
+//! let t = BatchTransformer::new(&policy, &keys, batch.schema(), Direction::Apply)?;
+//! let out = t.transform(&batch, 0)?;
+//! assert_eq!(out.schema(), t.output_schema());
+//! let col = out.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+//! assert_eq!(col.value(0), "410fd2904e78b0ee5841242f57ee8474");
+//! assert!(col.is_null(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::ToOwned;
+use std::string::{String, ToString};
+use std::sync::Arc;
+use std::vec::Vec;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BinaryViewArray, BooleanArray, FixedSizeBinaryArray,
+    FixedSizeListArray, LargeBinaryArray, LargeListArray, LargeStringArray, ListArray, RecordBatch,
+    RecordBatchOptions, StringArray, StringViewArray, StructArray,
+};
+use arrow_buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+
+use crate::error::Error;
+use crate::field::{FieldProcessor, Scratch};
+use crate::io::error::{InputError, InputErrorKind, check_unique_columns};
+use crate::io::pipeline::ColumnCount;
+use crate::io::rng::BufferedOsRng;
+use crate::key::Keyset;
+use crate::policy::{ColumnAction, Direction, OnError, Policy};
+use crate::transform::{EmptyRule, EncryptMode, TransformSpec};
+
+/// One bound policy field, compiled.
+struct Bound {
+    processor: FieldProcessor,
+    empty_error: bool,
+    /// Applying randomized encryption or dateshift: a dictionary value does
+    /// not map to one output, so dictionaries are expanded.
+    per_row: bool,
+    /// The leaf whose value names the `dateshift` subject.
+    subject: Option<usize>,
+}
+
+/// One leaf of the schema: a scalar, a list of scalars or a dictionary,
+/// reached through structs (and lists of structs).
+struct Leaf {
+    path: String,
+    /// Child indices from the batch's columns down to the leaf.
+    indices: Vec<usize>,
+    /// Whether a list lies on the way (then it cannot be a subject).
+    in_list: bool,
+}
+
+/// A policy, a keyset and a direction bound to one Arrow schema.
+///
+/// `Send + Sync`: one transformer serves every thread; each call to
+/// [`BatchTransformer::transform`] uses its own scratch buffers and nonce
+/// source.
+pub struct BatchTransformer {
+    source: String,
+    input: SchemaRef,
+    output: SchemaRef,
+    leaves: Vec<Leaf>,
+    actions: Vec<ColumnAction>,
+    fields: Vec<Bound>,
+    dropped: Vec<String>,
+    on_error: OnError,
+    direction: Direction,
+}
+
+impl core::fmt::Debug for BatchTransformer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BatchTransformer")
+            .field("source", &self.source)
+            .field("direction", &self.direction)
+            .field("fields", &self.fields.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one call of [`BatchTransformer::transform_counted`] did.
+#[derive(Debug)]
+pub struct BatchOutput {
+    /// The transformed batch, of [`BatchTransformer::output_schema`].
+    pub batch: RecordBatch,
+    /// Rows left out under `on_error = "drop-record"`.
+    pub rows_dropped: u64,
+    /// Non-null, non-empty values processed per field, aligned with
+    /// [`BatchTransformer::counted_columns`].
+    pub values: Vec<u64>,
+}
+
+/// Where a transform failed, first in row order then policy order.
+struct Failures {
+    first: Option<(u64, usize, Error)>,
+    drop_rows: Option<Vec<bool>>,
+}
+
+impl Failures {
+    fn record(&mut self, row: usize, k: usize, e: Error) {
+        if let Some(rows) = &mut self.drop_rows {
+            if let Some(r) = rows.get_mut(row) {
+                *r = true;
+            }
+            return;
+        }
+        let better = match &self.first {
+            None => true,
+            Some((r, f, _)) => (row as u64, k) < (*r, *f),
+        };
+        if better {
+            self.first = Some((row as u64, k, e));
+        }
+    }
+
+    /// In fail mode, whether a failure at or before `row` is already known
+    /// (the rest of the column cannot change which error is reported).
+    fn settled(&self, row: usize) -> bool {
+        matches!(&self.first, Some((r, _, _)) if *r <= row as u64)
+    }
+}
+
+/// Per-call state.
+struct State {
+    rng: BufferedOsRng,
+    scratch: Scratch,
+    buf: Vec<u8>,
+}
+
+/// A leaf's values as bytes, typed values rendered to text once per batch.
+enum Bytes<'a> {
+    S(&'a StringArray),
+    Ls(&'a LargeStringArray),
+    Sv(&'a StringViewArray),
+    B(&'a BinaryArray),
+    Lb(&'a LargeBinaryArray),
+    Bv(&'a BinaryViewArray),
+    F(&'a FixedSizeBinaryArray),
+}
+
+impl Bytes<'_> {
+    fn of(a: &dyn Array) -> Option<Bytes<'_>> {
+        Some(match a.data_type() {
+            DataType::Utf8 => Bytes::S(a.as_string_opt::<i32>()?),
+            DataType::LargeUtf8 => Bytes::Ls(a.as_string_opt::<i64>()?),
+            DataType::Utf8View => Bytes::Sv(a.as_string_view_opt()?),
+            DataType::Binary => Bytes::B(a.as_binary_opt::<i32>()?),
+            DataType::LargeBinary => Bytes::Lb(a.as_binary_opt::<i64>()?),
+            DataType::BinaryView => Bytes::Bv(a.as_binary_view_opt()?),
+            DataType::FixedSizeBinary(_) => Bytes::F(a.as_fixed_size_binary_opt()?),
+            _ => return None,
+        })
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        match self {
+            Bytes::S(a) => a.value(i).as_bytes(),
+            Bytes::Ls(a) => a.value(i).as_bytes(),
+            Bytes::Sv(a) => a.value(i).as_bytes(),
+            Bytes::B(a) => a.value(i),
+            Bytes::Lb(a) => a.value(i),
+            Bytes::Bv(a) => a.value(i),
+            Bytes::F(a) => a.value(i),
+        }
+    }
+}
+
+/// Whether values of this type can be read as text (directly or by cast).
+fn is_scalar(t: &DataType) -> bool {
+    t.is_primitive()
+        || matches!(
+            t,
+            DataType::Boolean
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        )
+}
+
+/// Text (or bytes) of a scalar array: itself, or its cast to `Utf8`.
+fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
+    if Bytes::of(a.as_ref()).is_some() {
+        return Ok(Arc::clone(a));
+    }
+    arrow_cast::cast(a.as_ref(), &DataType::Utf8).map_err(|_| {
+        InputErrorKind::Arrow(std::format!(
+            "values of type {} cannot be rendered as text",
+            a.data_type()
+        ))
+    })
+}
+
+/// The struct fields below a type, through any lists (lists of structs are
+/// transparent), with whether a list was crossed.
+fn struct_fields(t: &DataType) -> Option<(&Fields, bool)> {
+    match t {
+        DataType::Struct(f) if !f.is_empty() => Some((f, false)),
+        DataType::List(e) | DataType::LargeList(e) | DataType::FixedSizeList(e, _) => {
+            struct_fields(e.data_type()).map(|(f, _)| (f, true))
+        }
+        _ => None,
+    }
+}
+
+fn collect_leaves(
+    fields: &Fields,
+    prefix: &str,
+    indices: &[usize],
+    in_list: bool,
+    out: &mut Vec<Leaf>,
+) {
+    for (i, f) in fields.iter().enumerate() {
+        let path = if prefix.is_empty() {
+            f.name().clone()
+        } else {
+            std::format!("{prefix}.{}", f.name())
+        };
+        let mut idx = indices.to_vec();
+        idx.push(i);
+        match struct_fields(f.data_type()) {
+            Some((children, list)) => collect_leaves(children, &path, &idx, in_list || list, out),
+            None => out.push(Leaf {
+                path,
+                indices: idx,
+                in_list,
+            }),
+        }
+    }
+}
+
+/// The leaf paths of a schema, as the policy binds them: top-level columns by
+/// name, struct fields by dotted path (through lists of structs).
+///
+/// # Example
+/// ```
+/// use arrow_schema::{DataType, Field, Fields, Schema};
+/// let address = Fields::from(vec![Field::new("zip", DataType::Utf8, true)]);
+/// let schema = Schema::new(vec![
+///     Field::new("id", DataType::Int64, false),
+///     Field::new("address", DataType::Struct(address), true),
+/// ]);
+/// assert_eq!(deid::arrow::leaf_paths(&schema), ["id", "address.zip"]);
+/// ```
+pub fn leaf_paths(schema: &Schema) -> Vec<String> {
+    let mut leaves = Vec::new();
+    collect_leaves(schema.fields(), "", &[], false, &mut leaves);
+    leaves.into_iter().map(|l| l.path).collect()
+}
+
+/// The output type of a transformed leaf of type `t`.
+fn transformed_type(t: &DataType, per_row: bool) -> Option<DataType> {
+    Some(match t {
+        DataType::LargeUtf8 | DataType::LargeBinary => DataType::LargeUtf8,
+        DataType::Dictionary(k, v) if is_scalar(v) => {
+            let v = transformed_type(v, false)?;
+            if per_row {
+                v
+            } else {
+                DataType::Dictionary(k.clone(), std::boxed::Box::new(v))
+            }
+        }
+        DataType::List(e) => DataType::List(transformed_field(e, per_row)?),
+        DataType::LargeList(e) => DataType::LargeList(transformed_field(e, per_row)?),
+        DataType::FixedSizeList(e, n) => {
+            DataType::FixedSizeList(transformed_field(e, per_row)?, *n)
+        }
+        t if is_scalar(t) => DataType::Utf8,
+        _ => return None,
+    })
+}
+
+fn transformed_field(f: &FieldRef, per_row: bool) -> Option<FieldRef> {
+    Some(Arc::new(
+        f.as_ref()
+            .clone()
+            .with_data_type(transformed_type(f.data_type(), per_row)?),
+    ))
+}
+
+impl BatchTransformer {
+    /// Binds `policy` to `schema` in `direction` and compiles each field's
+    /// transform with `keys`.
+    ///
+    /// # Errors
+    /// [`InputErrorKind::Policy`] when the policy does not fit the schema
+    /// (a missing column, an unlisted one under `unlisted = "error"`),
+    /// [`InputErrorKind::DuplicateColumn`] for two leaves with one path,
+    /// [`InputErrorKind::Arrow`] for a transformed column of a type that has
+    /// no text form (a map, a union) or a `dateshift` subject inside a list,
+    /// [`InputErrorKind::Value`] for options the primitives refuse.
+    pub fn new(
+        policy: &Policy,
+        keys: &Keyset,
+        schema: SchemaRef,
+        direction: Direction,
+    ) -> Result<Self, InputError> {
+        Self::with_source(policy, keys, schema, direction, "<arrow>")
+    }
+
+    /// As [`BatchTransformer::new`], naming the input `source` in errors (a
+    /// file name).
+    ///
+    /// # Errors
+    /// As [`BatchTransformer::new`].
+    pub fn with_source(
+        policy: &Policy,
+        keys: &Keyset,
+        schema: SchemaRef,
+        direction: Direction,
+        source: &str,
+    ) -> Result<Self, InputError> {
+        let err = |column: Option<&str>, kind| InputError::new(source, None, column, kind);
+        let mut leaves = Vec::new();
+        collect_leaves(schema.fields(), "", &[], false, &mut leaves);
+        let paths: Vec<String> = leaves.iter().map(|l| l.path.clone()).collect();
+        check_unique_columns(&paths).map_err(|k| err(None, k))?;
+        let binding = policy
+            .bind_paths(&paths, direction)
+            .map_err(|e| err(None, InputErrorKind::Policy(e)))?;
+        let mut fields = Vec::with_capacity(binding.fields.len());
+        for f in &binding.fields {
+            let processor = FieldProcessor::new(f.name, f.spec, keys).map_err(|e| {
+                err(
+                    Some(f.name),
+                    InputErrorKind::Value(f.spec.transform.kind(), e),
+                )
+            })?;
+            let per_row = direction == Direction::Apply
+                && matches!(
+                    f.spec.transform,
+                    TransformSpec::Encrypt {
+                        mode: EncryptMode::Randomized
+                    } | TransformSpec::Dateshift { .. }
+                );
+            if let Some(s) = f.subject {
+                if leaves[s].in_list {
+                    return Err(err(
+                        Some(f.name),
+                        InputErrorKind::Arrow(
+                            "the dateshift subject column is inside a list; it must be one value per row"
+                                .to_owned(),
+                        ),
+                    ));
+                }
+            }
+            fields.push(Bound {
+                processor,
+                empty_error: f.spec.empty == EmptyRule::Error,
+                per_row,
+                subject: f.subject,
+            });
+        }
+        let mut t = BatchTransformer {
+            source: source.to_owned(),
+            output: Arc::clone(&schema),
+            input: schema,
+            leaves,
+            actions: binding.columns.clone(),
+            fields,
+            dropped: binding.dropped.clone(),
+            on_error: binding.on_error,
+            direction,
+        };
+        let mut leaf = 0;
+        let mut out = Vec::new();
+        for f in t.input.fields() {
+            if let Some(f) = t
+                .output_field(f, &mut leaf)
+                .map_err(|(c, k)| err(Some(&c), k))?
+            {
+                out.push(f);
+            }
+        }
+        t.output = Arc::new(Schema::new_with_metadata(out, t.input.metadata().clone()));
+        Ok(t)
+    }
+
+    /// The schema the transformer was bound to.
+    pub fn input_schema(&self) -> SchemaRef {
+        Arc::clone(&self.input)
+    }
+
+    /// The schema of every batch it returns.
+    pub fn output_schema(&self) -> SchemaRef {
+        Arc::clone(&self.output)
+    }
+
+    /// Leaf paths removed from the output.
+    pub fn dropped_columns(&self) -> &[String] {
+        &self.dropped
+    }
+
+    /// Apply or decrypt.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The fields that write values (not `drop`), in policy order, with
+    /// their counts at zero: the slots of [`BatchOutput::values`].
+    pub fn counted_columns(&self) -> Vec<ColumnCount> {
+        self.fields
+            .iter()
+            .map(|b| ColumnCount {
+                column: b.processor.column().to_owned(),
+                transform: b.processor.kind(),
+                values: 0,
+            })
+            .collect()
+    }
+
+    /// The output field for input field `f`, whose first leaf is `*leaf`;
+    /// `None` when it is dropped.
+    fn output_field(
+        &self,
+        f: &FieldRef,
+        leaf: &mut usize,
+    ) -> Result<Option<FieldRef>, (String, InputErrorKind)> {
+        if let Some((children, _)) = struct_fields(f.data_type()) {
+            let mut kept = Vec::new();
+            for c in children {
+                if let Some(c) = self.output_field(c, leaf)? {
+                    kept.push(c);
+                }
+            }
+            if kept.is_empty() {
+                return Ok(None);
+            }
+            let inner = DataType::Struct(Fields::from(kept));
+            return Ok(Some(Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(rewrap(f.data_type(), inner)),
+            )));
+        }
+        let i = *leaf;
+        *leaf += 1;
+        Ok(match self.actions[i] {
+            ColumnAction::Keep => Some(Arc::clone(f)),
+            ColumnAction::Drop => None,
+            ColumnAction::Field(k) => {
+                let t =
+                    transformed_type(f.data_type(), self.fields[k].per_row).ok_or_else(|| {
+                        (
+                            self.leaves[i].path.clone(),
+                            InputErrorKind::Arrow(std::format!(
+                                "a column of type {} cannot be transformed (no text form)",
+                                f.data_type()
+                            )),
+                        )
+                    })?;
+                Some(Arc::new(f.as_ref().clone().with_data_type(t)))
+            }
+        })
+    }
+
+    /// Transforms one batch; `first_row` is the number of rows before it in
+    /// the input (0 for the first batch), so errors name input rows.
+    ///
+    /// # Errors
+    /// A batch whose schema is not the bound one, or the first value (in
+    /// row order, then policy order) that cannot be transformed, unless
+    /// `on_error = "drop-record"` leaves its row out.
+    pub fn transform(
+        &self,
+        batch: &RecordBatch,
+        first_row: u64,
+    ) -> Result<RecordBatch, InputError> {
+        self.transform_counted(batch, first_row).map(|o| o.batch)
+    }
+
+    /// As [`BatchTransformer::transform`], with the counts a summary needs.
+    ///
+    /// # Errors
+    /// As [`BatchTransformer::transform`].
+    pub fn transform_counted(
+        &self,
+        batch: &RecordBatch,
+        first_row: u64,
+    ) -> Result<BatchOutput, InputError> {
+        if batch.schema().fields() != self.input.fields() {
+            return Err(InputError::new(
+                &self.source,
+                Some(first_row + 1),
+                None,
+                InputErrorKind::Arrow(
+                    "the batch's schema differs from the schema the policy was bound to".to_owned(),
+                ),
+            ));
+        }
+        let n = batch.num_rows();
+        let mut fails = Failures {
+            first: None,
+            drop_rows: (self.on_error == OnError::DropRecord && self.direction == Direction::Apply)
+                .then(|| std::vec![false; n]),
+        };
+        let mut st = State {
+            rng: BufferedOsRng::default(),
+            scratch: Scratch::default(),
+            buf: Vec::new(),
+        };
+        let mut counts = std::vec![0u64; self.fields.len()];
+        // Subjects are read from the input before anything changes.
+        let subjects: Vec<Option<ArrayRef>> = self
+            .fields
+            .iter()
+            .map(|b| b.subject.map(|s| self.leaf_array(batch, s)).transpose())
+            .collect::<Result<_, _>>()
+            .map_err(|k| InputError::new(&self.source, Some(first_row + 1), None, k))?;
+        let mut ctx = Ctx {
+            st: &mut st,
+            fails: &mut fails,
+            counts: &mut counts,
+            subjects: &subjects,
+        };
+        let mut columns = Vec::with_capacity(self.output.fields().len());
+        let mut leaf = 0;
+        for (f, a) in self.input.fields().iter().zip(batch.columns()) {
+            match self.rewrite(f, a, &mut leaf, None, None, &mut ctx) {
+                Ok(Some(a)) => columns.push(a),
+                Ok(None) => {}
+                Err(Fatal(column, kind)) => {
+                    return Err(InputError::new(
+                        &self.source,
+                        Some(first_row + 1),
+                        Some(&column),
+                        kind,
+                    ));
+                }
+            }
+        }
+        if let Some((row, k, e)) = fails.first.take() {
+            let p = &self.fields[k].processor;
+            return Err(InputError::new(
+                &self.source,
+                Some(first_row + row + 1),
+                Some(p.column()),
+                InputErrorKind::Value(p.kind(), e),
+            ));
+        }
+        let arrow_err = |e: arrow_schema::ArrowError| {
+            InputError::new(
+                &self.source,
+                Some(first_row + 1),
+                None,
+                InputErrorKind::Arrow(arrow_message(&e)),
+            )
+        };
+        let out = RecordBatch::try_new_with_options(
+            self.output_schema(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )
+        .map_err(arrow_err)?;
+        let mut rows_dropped = 0;
+        let out = match fails.drop_rows {
+            Some(rows) if rows.iter().any(|&d| d) => {
+                rows_dropped = rows.iter().filter(|&&d| d).count() as u64;
+                let keep = BooleanArray::from(rows.iter().map(|&d| !d).collect::<Vec<bool>>());
+                arrow_select::filter::filter_record_batch(&out, &keep).map_err(arrow_err)?
+            }
+            _ => out,
+        };
+        Ok(BatchOutput {
+            batch: out,
+            rows_dropped,
+            values: counts,
+        })
+    }
+
+    /// The array of leaf `i` at row granularity (not inside a list).
+    fn leaf_array(&self, batch: &RecordBatch, i: usize) -> Result<ArrayRef, InputErrorKind> {
+        let idx = &self.leaves[i].indices;
+        let mut a = Arc::clone(batch.column(idx[0]));
+        for &c in &idx[1..] {
+            let s = a
+                .as_struct_opt()
+                .ok_or_else(|| InputErrorKind::Arrow("subject path is not a struct".to_owned()))?;
+            a = Arc::clone(s.column(c));
+        }
+        as_text(&a)
+    }
+
+    /// The rewritten array of field `f` (first leaf `*leaf`), `None` when
+    /// dropped. `hidden` marks slots under a null parent; `rows` maps slots
+    /// to batch rows inside lists.
+    fn rewrite(
+        &self,
+        f: &FieldRef,
+        a: &ArrayRef,
+        leaf: &mut usize,
+        hidden: Option<&BooleanBuffer>,
+        rows: Option<&[u32]>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Option<ArrayRef>, Fatal> {
+        if struct_fields(f.data_type()).is_some() {
+            return self.rewrite_nested(f, a, leaf, hidden, rows, ctx);
+        }
+        let i = *leaf;
+        *leaf += 1;
+        match self.actions[i] {
+            ColumnAction::Keep => Ok(Some(Arc::clone(a))),
+            ColumnAction::Drop => Ok(None),
+            ColumnAction::Field(k) => {
+                let out_field = transformed_field(f, self.fields[k].per_row).ok_or_else(|| {
+                    Fatal(
+                        self.leaves[i].path.clone(),
+                        InputErrorKind::Arrow("no text form".to_owned()),
+                    )
+                })?;
+                self.transform_leaf(k, &out_field, a, hidden, rows, ctx)
+                    .map(Some)
+            }
+        }
+    }
+
+    /// A struct, or a list of structs, whose fields are rewritten one by one.
+    fn rewrite_nested(
+        &self,
+        f: &FieldRef,
+        a: &ArrayRef,
+        leaf: &mut usize,
+        hidden: Option<&BooleanBuffer>,
+        rows: Option<&[u32]>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Option<ArrayRef>, Fatal> {
+        let fatal = |e: arrow_schema::ArrowError| {
+            Fatal(f.name().clone(), InputErrorKind::Arrow(arrow_message(&e)))
+        };
+        match f.data_type() {
+            DataType::Struct(children) => {
+                let s = a.as_struct();
+                let hide = hide_nulls(hidden, s.nulls());
+                let mut out_fields = Vec::new();
+                let mut out_arrays = Vec::new();
+                for (c, ca) in children.iter().zip(s.columns()) {
+                    match self.rewrite(c, ca, leaf, hide.as_ref(), rows, ctx) {
+                        Ok(Some(na)) => {
+                            out_fields.push(Arc::new(
+                                c.as_ref().clone().with_data_type(na.data_type().clone()),
+                            ));
+                            out_arrays.push(na);
+                        }
+                        Ok(None) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                if out_fields.is_empty() {
+                    return Ok(None);
+                }
+                let out =
+                    StructArray::try_new(Fields::from(out_fields), out_arrays, s.nulls().cloned())
+                        .map_err(fatal)?;
+                Ok(Some(Arc::new(out)))
+            }
+            DataType::List(e) => {
+                let l = a.as_list::<i32>();
+                let offsets: Vec<usize> = l.offsets().iter().map(|&o| o as usize).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let Some(v) = self.rewrite(e, l.values(), leaf, Some(&vh), Some(&vr), ctx)? else {
+                    return Ok(None);
+                };
+                let ef = Arc::new(e.as_ref().clone().with_data_type(v.data_type().clone()));
+                Ok(Some(Arc::new(
+                    ListArray::try_new(ef, l.offsets().clone(), v, l.nulls().cloned())
+                        .map_err(fatal)?,
+                )))
+            }
+            DataType::LargeList(e) => {
+                let l = a.as_list::<i64>();
+                let offsets: Vec<usize> = l.offsets().iter().map(|&o| o as usize).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let Some(v) = self.rewrite(e, l.values(), leaf, Some(&vh), Some(&vr), ctx)? else {
+                    return Ok(None);
+                };
+                let ef = Arc::new(e.as_ref().clone().with_data_type(v.data_type().clone()));
+                Ok(Some(Arc::new(
+                    LargeListArray::try_new(ef, l.offsets().clone(), v, l.nulls().cloned())
+                        .map_err(fatal)?,
+                )))
+            }
+            DataType::FixedSizeList(e, n) => {
+                let l = a.as_fixed_size_list();
+                let w = (*n).max(0) as usize;
+                let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let Some(v) = self.rewrite(e, l.values(), leaf, Some(&vh), Some(&vr), ctx)? else {
+                    return Ok(None);
+                };
+                let ef = Arc::new(e.as_ref().clone().with_data_type(v.data_type().clone()));
+                Ok(Some(Arc::new(
+                    FixedSizeListArray::try_new(ef, *n, v, l.nulls().cloned()).map_err(fatal)?,
+                )))
+            }
+            _ => Ok(Some(Arc::clone(a))),
+        }
+    }
+
+    /// Transforms one leaf array (scalar, list of scalars or dictionary)
+    /// with field `k` into an array of `out`'s type.
+    fn transform_leaf(
+        &self,
+        k: usize,
+        out: &FieldRef,
+        a: &ArrayRef,
+        hidden: Option<&BooleanBuffer>,
+        rows: Option<&[u32]>,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<ArrayRef, Fatal> {
+        let fatal = |e: arrow_schema::ArrowError| {
+            Fatal(
+                self.fields[k].processor.column().to_owned(),
+                InputErrorKind::Arrow(arrow_message(&e)),
+            )
+        };
+        match (a.data_type(), out.data_type()) {
+            (DataType::List(_), DataType::List(e)) => {
+                let l = a.as_list::<i32>();
+                let offsets: Vec<usize> = l.offsets().iter().map(|&o| o as usize).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let v = self.transform_leaf(k, e, l.values(), Some(&vh), Some(&vr), ctx)?;
+                Ok(Arc::new(
+                    ListArray::try_new(Arc::clone(e), l.offsets().clone(), v, l.nulls().cloned())
+                        .map_err(fatal)?,
+                ))
+            }
+            (DataType::LargeList(_), DataType::LargeList(e)) => {
+                let l = a.as_list::<i64>();
+                let offsets: Vec<usize> = l.offsets().iter().map(|&o| o as usize).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let v = self.transform_leaf(k, e, l.values(), Some(&vh), Some(&vr), ctx)?;
+                Ok(Arc::new(
+                    LargeListArray::try_new(
+                        Arc::clone(e),
+                        l.offsets().clone(),
+                        v,
+                        l.nulls().cloned(),
+                    )
+                    .map_err(fatal)?,
+                ))
+            }
+            (DataType::FixedSizeList(_, n), DataType::FixedSizeList(e, _)) => {
+                let l = a.as_fixed_size_list();
+                let w = (*n).max(0) as usize;
+                let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
+                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+                let v = self.transform_leaf(k, e, l.values(), Some(&vh), Some(&vr), ctx)?;
+                Ok(Arc::new(
+                    FixedSizeListArray::try_new(Arc::clone(e), *n, v, l.nulls().cloned())
+                        .map_err(fatal)?,
+                ))
+            }
+            (DataType::Dictionary(..), DataType::Dictionary(_, vt)) => {
+                let d = a.as_any_dictionary();
+                let vfield = Arc::new(Field::new("values", vt.as_ref().clone(), true));
+                // Every distinct value once; failures are charged to the
+                // rows that use them.
+                let mut per_value: Vec<Result<bool, Error>> = std::vec![];
+                let values = self.scalar_leaf(
+                    k,
+                    &vfield,
+                    d.values(),
+                    None,
+                    None,
+                    ctx,
+                    Some(&mut per_value),
+                )?;
+                let keys = d.normalized_keys();
+                let nulls = a.logical_nulls();
+                let b = &self.fields[k];
+                for (row, &key) in keys.iter().enumerate() {
+                    if hidden.is_some_and(|h| h.value(row)) {
+                        continue;
+                    }
+                    let r = rows.map_or(row, |m| m[row] as usize);
+                    if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                        if b.empty_error {
+                            ctx.fails.record(r, k, Error::Invalid("non-empty value"));
+                        }
+                        continue;
+                    }
+                    match per_value.get(key) {
+                        Some(Ok(non_empty)) => ctx.counts[k] += u64::from(*non_empty),
+                        Some(Err(e)) => ctx.fails.record(r, k, e.clone()),
+                        None => {}
+                    }
+                }
+                Ok(d.with_values(values))
+            }
+            _ => self.scalar_leaf(k, out, a, hidden, rows, ctx, None),
+        }
+    }
+
+    /// Transforms scalar values one by one. With `per_value` (dictionary
+    /// values), each value's outcome (whether it was non-empty, or its
+    /// error) is returned instead of being charged to a row.
+    #[allow(clippy::too_many_arguments)]
+    fn scalar_leaf(
+        &self,
+        k: usize,
+        out: &FieldRef,
+        a: &ArrayRef,
+        hidden: Option<&BooleanBuffer>,
+        rows: Option<&[u32]>,
+        ctx: &mut Ctx<'_>,
+        mut per_value: Option<&mut Vec<Result<bool, Error>>>,
+    ) -> Result<ArrayRef, Fatal> {
+        let b = &self.fields[k];
+        let column = || b.processor.column().to_owned();
+        let text = as_text(a).map_err(|kind| Fatal(column(), kind))?;
+        let bytes = Bytes::of(text.as_ref())
+            .ok_or_else(|| Fatal(column(), InputErrorKind::Arrow("no text form".to_owned())))?;
+        let subject_text = ctx.subjects[k].clone();
+        let subject = subject_text.as_ref().and_then(|s| Bytes::of(s.as_ref()));
+        let subject_nulls = subject_text.as_ref().and_then(|s| s.logical_nulls());
+        let nulls = text.logical_nulls();
+        let n = text.len();
+        let nullable = out.is_nullable();
+        let mut w = TextBuilder::with_capacity(n, nullable);
+        if let Some(v) = per_value.as_deref_mut() {
+            v.clear();
+            v.resize_with(n, || Ok(false));
+        }
+        for i in 0..n {
+            if hidden.is_some_and(|h| h.value(i)) {
+                w.hidden();
+                continue;
+            }
+            let row = rows.map_or(i, |m| m[i] as usize);
+            if nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
+                if b.empty_error && per_value.is_none() {
+                    ctx.fails.record(row, k, Error::Invalid("non-empty value"));
+                }
+                w.null();
+                continue;
+            }
+            if per_value.is_none() && ctx.fails.drop_rows.is_none() && ctx.fails.settled(row) {
+                w.hidden();
+                continue;
+            }
+            let v = bytes.get(i);
+            let subj = match &subject {
+                Some(s) if !subject_nulls.as_ref().is_some_and(|nb| nb.is_null(row)) => {
+                    Some(s.get(row))
+                }
+                _ => None,
+            };
+            let st = &mut *ctx.st;
+            let r = match self.direction {
+                Direction::Apply => {
+                    b.processor
+                        .transform(v, subj, &mut st.rng, &mut st.scratch, &mut st.buf)
+                }
+                Direction::Decrypt => b.processor.reverse(v, &mut st.scratch, &mut st.buf),
+            }
+            .and_then(|()| {
+                core::str::from_utf8(&st.buf).map_err(|_| Error::Invalid("UTF-8 output"))
+            });
+            match r {
+                Ok(s) => {
+                    w.value(s);
+                    match per_value.as_deref_mut() {
+                        Some(pv) => pv[i] = Ok(!v.is_empty()),
+                        None => ctx.counts[k] += u64::from(!v.is_empty()),
+                    }
+                }
+                Err(e) => {
+                    match per_value.as_deref_mut() {
+                        Some(pv) => pv[i] = Err(e),
+                        None => ctx.fails.record(row, k, e),
+                    }
+                    w.hidden();
+                }
+            }
+        }
+        w.finish(out.data_type())
+            .map_err(|kind| Fatal(column(), kind))
+    }
+}
+
+/// A structural problem in a batch (not a value): the column and why.
+struct Fatal(String, InputErrorKind);
+
+struct Ctx<'a> {
+    st: &'a mut State,
+    fails: &'a mut Failures,
+    counts: &'a mut [u64],
+    subjects: &'a [Option<ArrayRef>],
+}
+
+/// Slots hidden below a parent: hidden by the parent, or null in it.
+fn hide_nulls(hidden: Option<&BooleanBuffer>, nulls: Option<&NullBuffer>) -> Option<BooleanBuffer> {
+    match (hidden, nulls) {
+        (None, None) => None,
+        (Some(h), None) => Some(h.clone()),
+        (None, Some(n)) => Some(!n.inner()),
+        (Some(h), Some(n)) => Some(h | &!n.inner()),
+    }
+}
+
+/// For the values of a list: which are hidden (under a hidden or null list
+/// slot, or outside every slot) and which batch row each belongs to.
+fn list_slots(
+    offsets: &[usize],
+    len: usize,
+    hidden: Option<&BooleanBuffer>,
+    nulls: Option<&NullBuffer>,
+    rows: Option<&[u32]>,
+) -> (BooleanBuffer, Vec<u32>) {
+    let mut hide = std::vec![true; len];
+    let mut row_of = std::vec![0u32; len];
+    for (slot, w) in offsets.windows(2).enumerate() {
+        let visible =
+            !hidden.is_some_and(|h| h.value(slot)) && !nulls.is_some_and(|n| n.is_null(slot));
+        let row = rows.map_or(slot as u32, |m| m[slot]);
+        let (start, end) = (w[0].min(len), w[1].min(len));
+        for j in start..end {
+            hide[j] = !visible;
+            row_of[j] = row;
+        }
+    }
+    (BooleanBuffer::from(hide), row_of)
+}
+
+/// Builds a `Utf8` or `LargeUtf8` column.
+struct TextBuilder {
+    values: Vec<u8>,
+    offsets: Vec<i64>,
+    valid: Vec<bool>,
+    any_null: bool,
+    nullable: bool,
+}
+
+impl TextBuilder {
+    fn with_capacity(n: usize, nullable: bool) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        TextBuilder {
+            values: Vec::with_capacity(n * 24),
+            offsets,
+            valid: Vec::with_capacity(n),
+            any_null: false,
+            nullable,
+        }
+    }
+
+    fn value(&mut self, s: &str) {
+        self.values.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.values.len() as i64);
+        self.valid.push(true);
+    }
+
+    fn null(&mut self) {
+        self.offsets.push(self.values.len() as i64);
+        self.valid.push(false);
+        self.any_null = true;
+    }
+
+    /// A slot that must hold nothing: null where allowed, else empty.
+    fn hidden(&mut self) {
+        if self.nullable {
+            self.null();
+        } else {
+            self.value("");
+        }
+    }
+
+    fn finish(self, t: &DataType) -> Result<ArrayRef, InputErrorKind> {
+        let nulls = self
+            .any_null
+            .then(|| NullBuffer::from(BooleanBuffer::from(self.valid)));
+        let bad = |e: arrow_schema::ArrowError| InputErrorKind::Arrow(arrow_message(&e));
+        match t {
+            DataType::LargeUtf8 => Ok(Arc::new(
+                LargeStringArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+                    self.values.into(),
+                    nulls,
+                )
+                .map_err(bad)?,
+            )),
+            _ => {
+                let offsets: Vec<i32> = self
+                    .offsets
+                    .iter()
+                    .map(|&o| i32::try_from(o))
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| {
+                        InputErrorKind::Arrow(
+                            "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
+                                .to_owned(),
+                        )
+                    })?;
+                Ok(Arc::new(
+                    StringArray::try_new(
+                        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                        self.values.into(),
+                        nulls,
+                    )
+                    .map_err(bad)?,
+                ))
+            }
+        }
+    }
+}
+
+/// Rebuilds a struct-or-list-of-struct type around a new struct type.
+fn rewrap(t: &DataType, inner: DataType) -> DataType {
+    match t {
+        DataType::List(e) => DataType::List(Arc::new(
+            e.as_ref()
+                .clone()
+                .with_data_type(rewrap(e.data_type(), inner)),
+        )),
+        DataType::LargeList(e) => DataType::LargeList(Arc::new(
+            e.as_ref()
+                .clone()
+                .with_data_type(rewrap(e.data_type(), inner)),
+        )),
+        DataType::FixedSizeList(e, n) => DataType::FixedSizeList(
+            Arc::new(
+                e.as_ref()
+                    .clone()
+                    .with_data_type(rewrap(e.data_type(), inner)),
+            ),
+            *n,
+        ),
+        _ => inner,
+    }
+}
+
+/// An Arrow error as a message that holds no value: Arrow's messages name
+/// types, lengths and positions, but a cast error can quote the value it
+/// could not cast, so those are reduced to their category.
+pub(crate) fn arrow_message(e: &arrow_schema::ArrowError) -> String {
+    use arrow_schema::ArrowError as E;
+    match e {
+        E::CastError(_) => "a value could not be converted".to_owned(),
+        E::ParseError(_) => "a value could not be parsed".to_owned(),
+        E::InvalidArgumentError(m) | E::SchemaError(m) | E::ComputeError(m) => m.to_string(),
+        E::IoError(m, _) => std::format!("I/O: {m}"),
+        _ => "invalid Arrow data".to_owned(),
+    }
+}

@@ -1,0 +1,212 @@
+//! The Arrow batch API (src/arrow/mod.rs): schema rules, nulls, dictionaries,
+//! structs, lists, typed values as text, failing closed.
+#![cfg(feature = "arrow")]
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, StringBuilder, StringDictionaryBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StructArray,
+};
+use arrow_schema::{DataType, Field};
+use deid::arrow::BatchTransformer;
+use deid::field::{FieldProcessor, Scratch};
+use deid::policy::Direction;
+use deid::{Keyset, MasterKey, Policy};
+
+fn keys() -> Keyset {
+    Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])]).unwrap()
+}
+
+fn policy(toml: &str) -> Policy {
+    Policy::from_toml(&format!("version = 1\n{toml}")).unwrap()
+}
+
+/// The token the CSV path makes for `value` in `column`.
+fn token(column: &str, spec_json: &str, value: &str) -> String {
+    let spec = serde_json::from_str(spec_json).unwrap();
+    let f = FieldProcessor::new(column, &spec, &keys()).unwrap();
+    let mut out = Vec::new();
+    f.transform(
+        value.as_bytes(),
+        None,
+        &mut deid::io::rng::OsRng,
+        &mut Scratch::default(),
+        &mut out,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn strings(a: &ArrayRef) -> Vec<Option<String>> {
+    let a = arrow_cast::cast(a, &DataType::Utf8).unwrap();
+    a.as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn scalars_nulls_types_and_schema() {
+    let id: ArrayRef = Arc::new(Int64Array::from(vec![7, 8, 9]));
+    let phone: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("010-1234-5678"),
+        None,
+        Some(""),
+    ]));
+    let born: ArrayRef = Arc::new(Date32Array::from(vec![Some(19732), Some(0), None]));
+    let name: ArrayRef = Arc::new(StringArray::from(vec!["Ada", "Lin", "Kim"]));
+    let batch =
+        RecordBatch::try_from_iter([("id", id), ("phone", phone), ("born", born), ("name", name)])
+            .unwrap();
+    let p = policy(
+        "[fields.phone]\ntransform = \"pseudonymize\"\n[fields.born]\ntransform = \"generalize\"\nto = \"year\"\n[fields.name]\ntransform = \"drop\"\n[fields.id]\ntransform = \"pseudonymize\"\n",
+    );
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let s = t.output_schema();
+    let names: Vec<&str> = s.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["id", "phone", "born"]);
+    assert!(s.fields().iter().all(|f| f.data_type() == &DataType::Utf8));
+    let out = t.transform(&batch, 0).unwrap();
+    assert_eq!(out.schema(), s);
+    let phone = strings(out.column(1));
+    assert_eq!(
+        phone[0].as_deref(),
+        Some(token("phone", r#"{"transform":"pseudonymize"}"#, "010-1234-5678").as_str())
+    );
+    assert_eq!(phone[1], None, "null stays null");
+    assert_eq!(phone[2].as_deref(), Some(""), "empty kept empty by default");
+    // Integers are rendered in decimal before the transform.
+    assert_eq!(
+        strings(out.column(0))[0].as_deref(),
+        Some(token("id", r#"{"transform":"pseudonymize"}"#, "7").as_str())
+    );
+    // Date32 generalized to its year; 1970-01-01 is day 0.
+    assert_eq!(
+        strings(out.column(2)),
+        [Some("2024".into()), Some("1970".into()), None]
+    );
+}
+
+#[test]
+fn dictionary_stays_dictionary_and_matches_plain() {
+    let mut b = StringDictionaryBuilder::<Int32Type>::new();
+    for v in ["Seoul", "Busan", "Seoul", "Seoul"] {
+        b.append_value(v);
+    }
+    b.append_null();
+    let city: ArrayRef = Arc::new(b.finish());
+    let batch = RecordBatch::try_from_iter([("city", city)]).unwrap();
+    let p = policy("[fields.city]\ntransform = \"pseudonymize\"\n");
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let out = t.transform_counted(&batch, 0).unwrap();
+    let col = out.batch.column(0);
+    assert!(matches!(col.data_type(), DataType::Dictionary(_, v) if **v == DataType::Utf8));
+    assert_eq!(
+        col.as_any_dictionary().values().len(),
+        2,
+        "once per distinct value"
+    );
+    let seoul = token("city", r#"{"transform":"pseudonymize"}"#, "Seoul");
+    let got = strings(col);
+    assert_eq!(got[0].as_deref(), Some(seoul.as_str()));
+    assert_eq!(got[2], got[0]);
+    assert_eq!(got[4], None);
+    assert_eq!(out.values, [4], "four non-null values counted");
+
+    // Randomized encryption runs per row: plain Utf8, distinct tokens.
+    let p = policy("[fields.city]\ntransform = \"encrypt\"\nmode = \"randomized\"\n");
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let out = t.transform(&batch, 0).unwrap();
+    assert_eq!(out.column(0).data_type(), &DataType::Utf8);
+    let got = strings(out.column(0));
+    assert_ne!(got[0], got[2]);
+    // And it decrypts back to the value.
+    let d = BatchTransformer::new(&p, &keys(), out.schema(), Direction::Decrypt).unwrap();
+    let back = d.transform(&out, 0).unwrap();
+    assert_eq!(
+        strings(back.column(0)),
+        [
+            Some("Seoul".into()),
+            Some("Busan".into()),
+            Some("Seoul".into()),
+            Some("Seoul".into()),
+            None
+        ]
+    );
+}
+
+#[test]
+fn struct_paths_and_lists() {
+    let zip: ArrayRef = Arc::new(StringArray::from(vec![Some("04524"), Some("48058")]));
+    let street: ArrayRef = Arc::new(StringArray::from(vec![Some("Main"), Some("Side")]));
+    let address = StructArray::from(vec![
+        (Arc::new(Field::new("zip", DataType::Utf8, true)), zip),
+        (Arc::new(Field::new("street", DataType::Utf8, true)), street),
+    ]);
+    let mut lb = ListBuilder::new(StringBuilder::new());
+    lb.values().append_value("a@x.io");
+    lb.values().append_value("b@x.io");
+    lb.append(true);
+    lb.append(false);
+    let emails: ArrayRef = Arc::new(lb.finish());
+    let batch = RecordBatch::try_from_iter([
+        ("address", Arc::new(address) as ArrayRef),
+        ("emails", emails),
+    ])
+    .unwrap();
+    let p = policy(
+        "[fields.\"address.zip\"]\ntransform = \"generalize\"\nto = \"prefix\"\nkeep = 3\n[fields.\"address.street\"]\ntransform = \"drop\"\n[fields.emails]\ntransform = \"pseudonymize\"\n",
+    );
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let out = t.transform(&batch, 0).unwrap();
+    let address = out.column(0).as_struct();
+    assert_eq!(address.num_columns(), 1, "street dropped");
+    assert_eq!(
+        strings(address.column(0)),
+        [Some("045".into()), Some("480".into())]
+    );
+    let emails = out.column(1).as_list::<i32>();
+    assert!(emails.is_null(1));
+    let first = strings(&emails.value(0));
+    assert_eq!(
+        first[1].as_deref(),
+        Some(token("emails", r#"{"transform":"pseudonymize"}"#, "b@x.io").as_str())
+    );
+}
+
+#[test]
+fn failures_name_row_and_column_never_the_value() {
+    let phone: ArrayRef = Arc::new(StringArray::from(vec![
+        "010-1234-5678",
+        "secret-not-a-phone",
+    ]));
+    let batch = RecordBatch::try_from_iter([("phone", phone)]).unwrap();
+    let p = policy("[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n");
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let err = t.transform(&batch, 100).unwrap_err();
+    assert_eq!(err.row(), Some(102));
+    assert_eq!(err.column(), Some("phone"));
+    assert!(!err.to_string().contains("secret"), "{err}");
+
+    let p = policy(
+        "on_error = \"drop-record\"\n[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n",
+    );
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let out = t.transform_counted(&batch, 0).unwrap();
+    assert_eq!(out.batch.num_rows(), 1);
+    assert_eq!(out.rows_dropped, 1);
+
+    // Nulls are an error only under empty = "error".
+    let phone: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+    let batch = RecordBatch::try_from_iter([("phone", phone)]).unwrap();
+    let p = policy("[fields.phone]\ntransform = \"pseudonymize\"\nempty = \"error\"\n");
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    assert_eq!(t.transform(&batch, 0).unwrap_err().row(), Some(2));
+
+    // A policy column the schema lacks.
+    let p = policy("[fields.email]\ntransform = \"pseudonymize\"\n");
+    assert!(BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).is_err());
+}

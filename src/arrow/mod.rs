@@ -472,6 +472,7 @@ impl BatchTransformer {
                 column: b.processor.column().to_owned(),
                 transform: b.processor.kind(),
                 values: 0,
+                detections: Default::default(),
             })
             .collect()
     }

@@ -342,6 +342,11 @@ impl ColumnLevels {
         self.generalize[level][value as usize]
     }
 
+    /// The label id at `level` of every value, indexed by value id.
+    pub fn generalize_all(&self, level: usize) -> &[u32] {
+        &self.generalize[level]
+    }
+
     /// The label id at `level + 1` of label `id` at `level`.
     pub fn up(&self, level: usize, id: u32) -> u32 {
         self.up[level][id as usize]

@@ -55,6 +55,20 @@ impl Models {
             || self.t_ordered.is_some()
     }
 
+    /// Whether "holds" can only go from false to true as levels rise: with
+    /// suppression for k-anonymity and distinct l-diversity (merging classes
+    /// never shrinks a class or its distinct values, so the records to
+    /// suppress only decrease); without suppression for every model (merged
+    /// entropy is at least the smaller, the distance of a mixture at most
+    /// the larger, and classes / records only falls).
+    fn monotone(&self, suppress: f64) -> bool {
+        suppress == 0.0
+            || (self.l_entropy.is_none()
+                && self.t_equal.is_none()
+                && self.t_ordered.is_none()
+                && self.max_risk.is_none())
+    }
+
     fn is_empty(&self) -> bool {
         !self.needs_sensitive() && self.k.is_none() && self.max_risk.is_none()
     }
@@ -341,10 +355,19 @@ impl<'a> Prepared<'a> {
     }
 
     /// A lower bound of the loss of `levels` and all its successors,
-    /// without looking at classes (0 for discernibility).
+    /// without looking at classes.
     fn cheap_bound(&self, levels: &[usize]) -> f64 {
         if self.config.metric == Metric::Discernibility {
-            return 0.0;
+            // Sum of squares of c sizes adding up to n is at least n^2 / c
+            // (Cauchy-Schwarz), c is at most the label combinations and the
+            // counted combinations, and a suppressed class costs s n >= s^2.
+            let combos = levels
+                .iter()
+                .enumerate()
+                .map(|(c, &l)| self.counted.columns[c].labels_at(l).max(1) as f64)
+                .product::<f64>()
+                .min(self.counted.counts.len().max(1) as f64);
+            return self.n * self.n / combos;
         }
         let total: f64 = levels
             .iter()
@@ -380,16 +403,34 @@ impl<'a> Prepared<'a> {
             sens: Vec::new(),
         };
         let with_sens = !src.sens.is_empty();
+        // Per changed column, the label at `to` of each label at `from`.
+        let composed: Vec<Vec<u32>> = changed
+            .iter()
+            .filter(|&&c| from[c] != 0)
+            .map(|&c| {
+                let col = &self.counted.columns[c];
+                (0..col.labels_at(from[c]) as u32)
+                    .map(|id| col.lift(from[c], to[c], id))
+                    .collect()
+            })
+            .collect();
+        let mut composed_iter = composed.iter();
+        let maps: Vec<(usize, &[u32])> = changed
+            .iter()
+            .map(|&c| {
+                let table: &[u32] = if from[c] == 0 {
+                    self.counted.columns[c].generalize_all(to[c])
+                } else {
+                    composed_iter.next().map_or(&[], |v| &v[..])
+                };
+                (c, table)
+            })
+            .collect();
         let lift = |key: u128| {
             let mut k = key;
-            for &c in &changed {
-                let id = ((k & self.masks[c]) >> self.offsets[c]) as u32;
-                let col = &self.counted.columns[c];
-                let up = if from[c] == 0 {
-                    col.generalize(to[c], id)
-                } else {
-                    col.lift(from[c], to[c], id)
-                };
+            for &(c, table) in &maps {
+                let id = ((k & self.masks[c]) >> self.offsets[c]) as usize;
+                let up = table.get(id).copied().unwrap_or(0);
                 k = (k & !self.masks[c]) | (u128::from(up) << self.offsets[c]);
             }
             k
@@ -686,6 +727,34 @@ pub fn search(
         decode(idx, &p.heights, &mut levels);
         layers[levels.iter().sum::<usize>()].push(idx);
     }
+    let workers = pool(config.threads)?;
+    let (top, evaluated, skipped) = if config.models.monotone(config.suppress) {
+        top_down(&p, &layers, &strides, total, top_n, &workers, progress)
+    } else {
+        bottom_up(&p, &layers, &strides, total, top_n, &workers, progress)
+    };
+    Ok(SearchResult {
+        nodes: top,
+        lattice: total as u64,
+        evaluated,
+        pruned: skipped,
+        heights: p.heights.clone(),
+    })
+}
+
+type Found = (Vec<NodeResult>, u64, u64);
+
+/// Bottom-up, rolling classes up from predecessors, pruning by the bound.
+fn bottom_up(
+    p: &Prepared<'_>,
+    layers: &[Vec<usize>],
+    strides: &[usize],
+    total: usize,
+    top_n: usize,
+    workers: &rayon::ThreadPool,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Found {
+    let m = p.heights.len();
     let mut pruned = vec![false; total];
     let base = Arc::new(p.base());
     // Rolled-up classes kept from one layer to the next, within a budget of
@@ -694,8 +763,7 @@ pub fn search(
     let mut cache: FxHashMap<usize, Arc<Classes>> = FxHashMap::default();
     let mut top: Vec<NodeResult> = Vec::new();
     let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);
-    let workers = pool(config.threads)?;
-    for layer in &layers {
+    for layer in layers {
         let threshold = if top.len() == top_n {
             top.last().map_or(f64::INFINITY, |r| r.loss)
         } else {
@@ -743,7 +811,7 @@ pub fn search(
                 }
                 Outcome::Evaluated(r, squares, classes) => {
                     evaluated += 1;
-                    if config.metric == Metric::Discernibility && above(squares, threshold) {
+                    if p.config.metric == Metric::Discernibility && above(squares, threshold) {
                         pruned[idx] = true;
                     }
                     if let Some(c) = classes {
@@ -760,11 +828,71 @@ pub fn search(
             f(done, total as u64);
         }
     }
-    Ok(SearchResult {
-        nodes: top,
-        lattice: total as u64,
-        evaluated,
-        pruned: skipped,
-        heights: p.heights.clone(),
-    })
+    (top, evaluated, skipped)
+}
+
+/// Top-down, for monotone models: a node with a successor that does not
+/// hold cannot hold (predictive tagging) and is not evaluated; the others
+/// are evaluated from the counted combinations unless the bound prunes them.
+fn top_down(
+    p: &Prepared<'_>,
+    layers: &[Vec<usize>],
+    strides: &[usize],
+    total: usize,
+    top_n: usize,
+    workers: &rayon::ThreadPool,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Found {
+    let m = p.heights.len();
+    let base = p.base();
+    let zero = vec![0; m];
+    let mut fails = vec![false; total];
+    let mut top: Vec<NodeResult> = Vec::new();
+    let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);
+    for layer in layers.iter().rev() {
+        let threshold = if top.len() == top_n {
+            top.last().map_or(f64::INFINITY, |r| r.loss)
+        } else {
+            f64::INFINITY
+        };
+        let outcomes: Vec<(usize, Option<NodeResult>, bool)> = workers.install(|| {
+            layer
+                .par_iter()
+                .map(|&idx| {
+                    let mut levels = vec![0; m];
+                    decode(idx, &p.heights, &mut levels);
+                    let tagged = (0..m)
+                        .filter(|&c| levels[c] + 1 < p.heights[c])
+                        .any(|c| fails[idx + strides[c]]);
+                    if tagged {
+                        return (idx, None, true);
+                    }
+                    if above(p.cheap_bound(&levels), threshold) {
+                        return (idx, None, false);
+                    }
+                    let classes = p.roll_up(&base, &zero, &levels);
+                    let (r, _) = p.evaluate(&classes, &levels);
+                    let fail = !r.anonymous;
+                    (idx, Some(r), fail)
+                })
+                .collect()
+        });
+        for (idx, r, fail) in outcomes {
+            fails[idx] = fail;
+            match r {
+                Some(r) => {
+                    evaluated += 1;
+                    if r.anonymous {
+                        insert_top(&mut top, r, top_n);
+                    }
+                }
+                None => skipped += 1,
+            }
+        }
+        done += layer.len() as u64;
+        if let Some(f) = progress {
+            f(done, total as u64);
+        }
+    }
+    (top, evaluated, skipped)
 }

@@ -468,6 +468,7 @@ impl BatchTransformer {
     pub fn counted_columns(&self) -> Vec<ColumnCount> {
         self.fields
             .iter()
+            .filter(|b| !b.processor.drops_column())
             .map(|b| ColumnCount {
                 column: b.processor.column().to_owned(),
                 transform: b.processor.kind(),
@@ -628,10 +629,16 @@ impl BatchTransformer {
             }
             _ => out,
         };
+        let values = counts
+            .iter()
+            .zip(&self.fields)
+            .filter(|(_, b)| !b.processor.drops_column())
+            .map(|(c, _)| *c)
+            .collect();
         Ok(BatchOutput {
             batch: out,
             rows_dropped,
-            values: counts,
+            values,
         })
     }
 

@@ -32,6 +32,9 @@ use sha2::{Digest, Sha256};
 use crate::date::Date;
 use crate::io::table::Format;
 
+#[cfg(feature = "parquet")]
+mod parquet;
+
 /// The columns of the `kr-customers` profile, in order.
 pub const COLUMNS: [&str; 11] = [
     "customer_id",

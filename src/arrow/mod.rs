@@ -855,7 +855,7 @@ impl BatchTransformer {
                     }
                     match per_value.get(key) {
                         Some(Ok(non_empty)) => ctx.counts[k] += u64::from(*non_empty),
-                        Some(Err(e)) => ctx.fails.record(r, k, e.clone()),
+                        Some(Err(e)) => ctx.fails.record(r, k, *e),
                         None => {}
                     }
                 }

@@ -51,7 +51,7 @@
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 //! use deid::arrow::BatchTransformer;
 //! use deid::policy::Direction;
 //! use deid::{Keyset, MasterKey, Policy};

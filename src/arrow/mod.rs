@@ -51,7 +51,7 @@
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 //! use deid::arrow::BatchTransformer;
 //! use deid::policy::Direction;
 //! use deid::{Keyset, MasterKey, Policy};
@@ -468,6 +468,7 @@ impl BatchTransformer {
     pub fn counted_columns(&self) -> Vec<ColumnCount> {
         self.fields
             .iter()
+            .filter(|b| !b.processor.drops_column())
             .map(|b| ColumnCount {
                 column: b.processor.column().to_owned(),
                 transform: b.processor.kind(),
@@ -629,10 +630,16 @@ impl BatchTransformer {
             }
             _ => out,
         };
+        let values = counts
+            .iter()
+            .zip(&self.fields)
+            .filter(|(_, b)| !b.processor.drops_column())
+            .map(|(c, _)| *c)
+            .collect();
         Ok(BatchOutput {
             batch: out,
             rows_dropped,
-            values: counts,
+            values,
         })
     }
 
@@ -849,7 +856,7 @@ impl BatchTransformer {
                     }
                     match per_value.get(key) {
                         Some(Ok(non_empty)) => ctx.counts[k] += u64::from(*non_empty),
-                        Some(Err(e)) => ctx.fails.record(r, k, e.clone()),
+                        Some(Err(e)) => ctx.fails.record(r, k, *e),
                         None => {}
                     }
                 }

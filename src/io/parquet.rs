@@ -216,7 +216,7 @@ pub fn run(
             file: File,
             meta: ArrowReaderMetadata,
         },
-        Csv(TableReader),
+        Csv(Box<TableReader>),
     }
     let (src, schema, codec) = match input {
         ParquetInput::File(file) => {
@@ -250,7 +250,7 @@ pub fn run(
                 .map(|c| Field::new(c, DataType::Utf8, true))
                 .collect();
             (
-                Src::Csv(table),
+                Src::Csv(Box::new(table)),
                 Arc::new(Schema::new(fields)),
                 Codec::Snappy,
             )
@@ -341,7 +341,7 @@ pub fn run(
             let meta = meta.clone();
             let done_tx = done_tx.clone();
             let schema = Arc::clone(&schema);
-            let table = table.as_mut();
+            let table = table.as_deref_mut();
             s.spawn(move || {
                 let mut seq = 0u64;
                 let mut send = |job: Job| -> bool {

@@ -34,6 +34,8 @@ use crate::io::table::Format;
 
 pub mod memo;
 pub use memo::Memo;
+#[cfg(feature = "parquet")]
+mod parquet;
 
 /// The columns of the `kr-customers` profile, in order.
 pub const COLUMNS: [&str; 11] = [

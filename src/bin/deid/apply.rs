@@ -13,6 +13,12 @@ Examples:
   deid keygen -o keys.json
   deid apply --policy policy.toml --keys keys.json -o safe.csv export.csv
   zcat export.jsonl.gz | deid apply -p policy.toml -k keys.json --format jsonl | gzip > safe.jsonl.gz
+  deid apply -p policy.toml -k keys.json -o safe.parquet export.parquet     # Parquet, row group by row group
+  deid apply -p policy.toml -k keys.json -o safe.parquet export.csv         # CSV in, Parquet out
+
+Parquet: kept columns keep their type; transformed ones become Utf8 (typed values read as text:
+integers in decimal, dates 2024-01-10, timestamps 2024-01-10T08:30:00); nulls stay null;
+dictionary columns are transformed once per distinct value; struct fields by dotted path.
 
 The policy names columns (CSV headers, or dotted paths such as customer.phone in JSON Lines):
   version = 1

@@ -25,6 +25,7 @@ Examples:
   deid gen --rows 1000000 --naive-hash -o naive.csv   # plus unsalted SHA-256 of phone and email
   deid gen --rows 1000 --format jsonl --seed 7
   deid gen --rows 100000 --memo --memo-truth truth.jsonl -o notes.csv   # plus Korean CS notes
+  deid gen --rows 1000000 -o customers.parquet   # zstd, dictionary city/sex, Date32 dates
 
 The same seed gives the same bytes, whatever the thread count. All data is synthetic: RRNs have
 a valid check digit but are drawn at random.
@@ -55,7 +56,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "memo")]
     memo_truth: Option<PathBuf>,
     /// Output format [default: from the -o extension, else csv].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// Output file (written atomically); standard output when omitted.
     #[arg(short, long, value_name = "FILE")]
@@ -75,6 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .format
         .or_else(|| args.output.as_deref().and_then(Format::from_path))
         .unwrap_or(Format::Csv);
+    anyhow::ensure!(
+        !(args.memo && format == Format::Parquet),
+        "--memo is written to CSV or JSON Lines only: generate the notes as CSV, then convert them with deid apply"
+    );
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -83,6 +88,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .memo(args.memo);
     let mut out = Output::open(args.output.as_deref())?;
     let bar = progress_bar(Some(args.rows), false);
+    if format == Format::Parquet {
+        g.write_parquet(args.rows, &mut out, threads, &mut |n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+        .context("cannot write the generated data")?;
+        out.commit()?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     g.write_with_progress(args.rows, format, &mut out, threads, &mut |n| {
         if let Some(b) = &bar {
             b.set_position(n);

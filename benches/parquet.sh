@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# deid apply on Parquet against its floor, the CSV path and pyarrow + hmac,
+# side by side in one run.
+#
+#   benches/parquet.sh [ROWS]      (default 8000000: about 1 GB as CSV)
+#
+# (a) the all-keep floor on the same Parquet file (decode, encode);
+# (b) the same rows as CSV through the same policy;
+# (c) pyarrow + Python hmac/hashlib doing the same pseudonyms, run on a slice
+#     (PY_ROWS, default 200000) and scaled.
+# The policy pseudonymizes phone and email (HMAC-SHA256), masks the
+# dictionary-encoded city and sex (one transform per distinct value), takes
+# birth_date (Date32) to its year and drops name. Prints MB/s, rows/s, peak
+# RSS and the ratios. Data is cached under bench-data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-8000000}
+py_rows=${PY_ROWS:-200000}
+python3 -c "import pyarrow" 2>/dev/null || python3 -m pip install -q pyarrow
+cargo build --release --quiet --bin deid
+deid=target/release/deid
+mkdir -p bench-data
+pq=bench-data/customers_${rows}.parquet
+csv=bench-data/customers_${rows}.csv
+[ -s "$pq" ] || $deid gen --rows "$rows" --seed 1 -o "$pq"
+[ -s "$csv" ] || $deid gen --rows "$rows" --seed 1 -o "$csv"
+keys=bench-data/keys.json
+[ -s "$keys" ] || $deid keygen -o "$keys" >/dev/null
+pol=bench-data/parquet_policy.toml
+cat > "$pol" <<'TOML'
+version = 1
+[fields.phone]
+transform = "pseudonymize"
+[fields.email]
+transform = "pseudonymize"
+[fields.city]
+transform = "mask"
+keep_first = 1
+keep_last = 0
+[fields.sex]
+transform = "pseudonymize"
+[fields.birth_date]
+transform = "generalize"
+to = "year"
+[fields.name]
+transform = "drop"
+TOML
+keep=bench-data/keep_policy.toml
+printf 'version = 1\n' > "$keep"
+
+# run NAME CMD...: prints seconds and peak RSS (MB).
+run() {
+    local name=$1; shift
+    local t0 t1 rss
+    t0=$(date +%s.%N)
+    rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 || true)
+    t1=$(date +%s.%N)
+    echo "$name $(echo "$t1 - $t0" | bc) $(( ${rss:-0} / 1024 ))"
+}
+pq_bytes=$(stat -c %s "$pq"); csv_bytes=$(stat -c %s "$csv")
+read -r _ t_pq rss_pq < <(run parquet $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.parquet "$pq")
+read -r _ t_floor rss_floor < <(run floor $deid apply -q -p "$keep" -k "$keys" -o bench-data/out_keep.parquet "$pq")
+read -r _ t_csv rss_csv < <(run csv $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.csv "$csv")
+cat > bench-data/pyarrow_hmac.py <<'PY'
+import sys, hmac, hashlib, json, base64
+import pyarrow as pa, pyarrow.parquet as pq, pyarrow.compute as pc
+src, n = sys.argv[1], int(sys.argv[2])
+key = hashlib.sha256(b"bench").digest()
+t = pq.ParquetFile(src).read_row_groups([0]).slice(0, n)
+while t.num_rows < n:
+    t = pa.concat_tables([t, t]).slice(0, n)
+def ps(col):
+    return pa.array([None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in col.to_pylist()])
+out = {
+    "customer_id": t["customer_id"],
+    "phone": ps(t["phone"]), "email": ps(t["email"]),
+    "city": pa.array([None if v is None else v[:1] + "*" * (len(v) - 1) for v in t["city"].to_pylist()]),
+    "sex": ps(t["sex"]),
+    "birth_date": pc.cast(pc.year(t["birth_date"]), pa.string()),
+}
+pq.write_table(pa.table(out), sys.argv[3])
+PY
+read -r _ t_py rss_py < <(run python python3 bench-data/pyarrow_hmac.py "$pq" "$py_rows" bench-data/out_py.parquet)
+python3 - "$rows" "$py_rows" "$pq_bytes" "$csv_bytes" "$t_pq" "$rss_pq" "$t_floor" "$rss_floor" "$t_csv" "$rss_csv" "$t_py" "$rss_py" <<'PY'
+import sys
+rows, py_rows, pqb, csvb = map(int, sys.argv[1:5])
+t_pq, r_pq, t_fl, r_fl, t_csv, r_csv, t_py, r_py = map(float, sys.argv[5:13])
+rs = lambda n, t: n / t
+print(f"{rows} rows; Parquet {pqb/1e6:.0f} MB, CSV {csvb/1e6:.0f} MB")
+print(f"{'run':<28}{'s':>8}{'MB/s (file)':>13}{'rows/s':>13}{'peak RSS MB':>13}")
+for name, t, b, n, r in [("deid parquet (policy)", t_pq, pqb, rows, r_pq), ("deid parquet (all keep)", t_fl, pqb, rows, r_fl),
+                         ("deid csv (policy)", t_csv, csvb, rows, r_csv), (f"pyarrow+hmac ({py_rows} rows)", t_py, pqb*py_rows/rows, py_rows, r_py)]:
+    print(f"{name:<28}{t:>8.2f}{b/1e6/t:>13.1f}{rs(n,t):>13.0f}{r:>13.0f}")
+print(f"parquet rows/s / csv rows/s      = {rs(rows,t_pq)/rs(rows,t_csv):.2f}x (target >= 2x)")
+print(f"parquet policy / all-keep floor  = {t_pq/t_fl:.2f}x time")
+print(f"parquet rows/s / pyarrow+hmac    = {rs(rows,t_pq)/rs(py_rows,t_py):.1f}x (target >= 30x)")
+PY

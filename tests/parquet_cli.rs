@@ -1,0 +1,362 @@
+//! `deid apply` / `decrypt` / `scan` on Parquet, run as the built binary:
+//! CSV -> Parquet -> CSV round trips, identical tokens across formats,
+//! corrupt input leaving no output, and a file written and read back by
+//! pyarrow (skipped loudly without pyarrow, failed under CI=true).
+#![cfg(feature = "parquet")]
+
+use std::path::Path;
+use std::process::Command;
+
+fn deid(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_deid"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str], dir: &Path) {
+    let o = deid(args, dir);
+    assert!(
+        o.status.success(),
+        "deid {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+const CSV: &str = "id,phone,email,city,born\n\
+1,010-1234-5678,ada@example.com,Seoul,1990-01-02\n\
+2,010-2222-3333,lin@example.com,Busan,1985-12-31\n\
+3,,kim@example.com,Seoul,2001-07-15\n";
+
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("in.csv"), CSV).unwrap();
+    ok(&["keygen", "-o", "keys.json"], d.path());
+    std::fs::write(
+        d.path().join("rev.toml"),
+        "version = 1\n[fields.email]\ntransform = \"encrypt\"\n[fields.phone]\ntransform = \"encrypt\"\nmode = \"randomized\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("det.toml"),
+        "version = 1\n[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n[fields.email]\ntransform = \"encrypt\"\n[fields.born]\ntransform = \"generalize\"\nto = \"year\"\n[fields.city]\ntransform = \"mask\"\nkeep_first = 1\nkeep_last = 0\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("keep.toml"), "version = 1\n").unwrap();
+    d
+}
+
+#[test]
+fn csv_to_parquet_to_csv_round_trip() {
+    let d = setup();
+    let p = d.path();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "rev.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "s.parquet",
+            "in.csv",
+        ],
+        p,
+    );
+    let bytes = std::fs::read(p.join("s.parquet")).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    assert!(
+        !bytes.windows(15).any(|w| w == b"ada@example.com"),
+        "an encrypted value in clear"
+    );
+    ok(
+        &[
+            "decrypt",
+            "-q",
+            "-p",
+            "rev.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "back.csv",
+            "s.parquet",
+        ],
+        p,
+    );
+    assert_eq!(std::fs::read_to_string(p.join("back.csv")).unwrap(), CSV);
+}
+
+#[test]
+fn same_tokens_from_csv_and_parquet() {
+    let d = setup();
+    let p = d.path();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "det.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "a.csv",
+            "in.csv",
+        ],
+        p,
+    );
+    // The same data as Parquet (all columns kept), then through the policy.
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "keep.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "in.parquet",
+            "in.csv",
+        ],
+        p,
+    );
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "det.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "b.csv",
+            "in.parquet",
+        ],
+        p,
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("a.csv")).unwrap(),
+        std::fs::read_to_string(p.join("b.csv")).unwrap()
+    );
+    // And as JSON Lines.
+    let jsonl = "{\"id\":\"1\",\"phone\":\"010-1234-5678\",\"email\":\"ada@example.com\",\"city\":\"Seoul\",\"born\":\"1990-01-02\"}\n";
+    std::fs::write(p.join("in.jsonl"), jsonl).unwrap();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "det.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "c.jsonl",
+            "in.jsonl",
+        ],
+        p,
+    );
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("c.jsonl")).unwrap()).unwrap();
+    let a = std::fs::read_to_string(p.join("a.csv")).unwrap();
+    let row1: Vec<&str> = a.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(c["phone"], row1[1]);
+    assert_eq!(c["email"], row1[2]);
+    assert_eq!(c["city"], row1[3]);
+    assert_eq!(c["born"], row1[4]);
+}
+
+#[test]
+fn corrupt_or_mismatched_parquet_fails_without_output() {
+    let d = setup();
+    let p = d.path();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "keep.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "in.parquet",
+            "in.csv",
+        ],
+        p,
+    );
+    let mut bytes = std::fs::read(p.join("in.parquet")).unwrap();
+    // Damage the pages, keep the footer.
+    let end = 200.min(bytes.len() / 2);
+    for b in &mut bytes[8..end] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(p.join("bad.parquet"), &bytes).unwrap();
+    let o = deid(
+        &[
+            "apply",
+            "-p",
+            "det.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "out.parquet",
+            "bad.parquet",
+        ],
+        p,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.parquet"), "{err}");
+    assert!(!err.contains("example.com"), "{err}");
+    assert!(!p.join("out.parquet").exists());
+    // Not Parquet at all.
+    std::fs::write(p.join("text.parquet"), CSV).unwrap();
+    let o = deid(
+        &[
+            "apply",
+            "-p",
+            "det.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "out.parquet",
+            "text.parquet",
+        ],
+        p,
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Parquet"));
+    assert!(!p.join("out.parquet").exists());
+    // A schema without the policy's columns.
+    std::fs::write(
+        p.join("other.toml"),
+        "version = 1\n[fields.ssn]\ntransform = \"drop\"\n",
+    )
+    .unwrap();
+    let o = deid(
+        &[
+            "apply",
+            "-p",
+            "other.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "out.parquet",
+            "in.parquet",
+        ],
+        p,
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ssn"));
+    assert!(!p.join("out.parquet").exists());
+}
+
+#[test]
+fn scan_reads_parquet() {
+    let d = setup();
+    let p = d.path();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "keep.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "in.parquet",
+            "in.csv",
+        ],
+        p,
+    );
+    let o = deid(&["scan", "in.parquet"], p);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("phone") && out.contains("email"), "{out}");
+}
+
+const PYARROW: &str = r#"
+import sys, datetime
+import pyarrow as pa, pyarrow.parquet as pq
+step, path = sys.argv[1], sys.argv[2]
+if step == "write":
+    n = 3000
+    t = pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "email": pa.array([None if i % 7 == 0 else f"user{i}@example.com" for i in range(n)]),
+        "city": pa.array([["Seoul", "Busan", None][i % 3] for i in range(n)]).dictionary_encode(),
+        "customer": pa.array([{"phone": f"010-{i:04d}-0000", "zip": "04524"} for i in range(n)]),
+        "seen": pa.array([datetime.datetime(2024, 1, 1, 8, 30) for i in range(n)], pa.timestamp("us")),
+    })
+    pq.write_table(t, path, row_group_size=1000)
+else:
+    f = pq.ParquetFile(path)
+    assert f.metadata.num_row_groups == 3, f.metadata.num_row_groups
+    t = f.read()
+    s = t.schema
+    assert s.field("id").type == pa.int64(), s
+    assert s.field("email").type == pa.string(), s
+    assert pa.types.is_dictionary(s.field("city").type), s
+    assert s.field("customer").type.num_fields == 2, s
+    assert s.field("seen").type == pa.string(), s
+    rows = t.to_pylist()
+    assert rows[0]["email"] is None and rows[1]["email"] is not None
+    assert all("example.com" not in (r["email"] or "") for r in rows)
+    assert rows[2]["city"] is None and rows[0]["city"] == rows[3]["city"] != "Seoul"
+    assert rows[5]["customer"]["zip"] == "04524"
+    assert rows[5]["customer"]["phone"] != "010-0005-0000"
+    assert rows[0]["seen"] == "2024", rows[0]["seen"]
+    t.to_pandas()
+    print("pyarrow ok", len(rows))
+"#;
+
+#[test]
+fn pyarrow_file_round_trip() {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let have = Command::new(&python)
+        .args(["-c", "import pyarrow"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but pyarrow is missing: pip install pyarrow"
+        );
+        eprintln!(
+            "SKIPPED pyarrow_file_round_trip: python3 with pyarrow not found (pip install pyarrow)"
+        );
+        return;
+    }
+    let d = setup();
+    let p = d.path();
+    std::fs::write(p.join("t.py"), PYARROW).unwrap();
+    let run = |step: &str, file: &str| {
+        let o = Command::new(&python)
+            .args(["t.py", step, file])
+            .current_dir(p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run("write", "py.parquet");
+    std::fs::write(
+        p.join("py.toml"),
+        "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n",
+    )
+    .unwrap();
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "py.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "out.parquet",
+            "py.parquet",
+        ],
+        p,
+    );
+    run("check", "out.parquet");
+}

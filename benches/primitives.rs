@@ -204,5 +204,44 @@ fn others(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pseudonymize, encrypt, fpe, others);
+/// Free text: the detectors alone and `redact` with pseudonyms, on one
+/// generated customer-service note (src/synth/memo.rs) holding identifiers.
+fn redact(c: &mut Criterion) {
+    use deid::detect::Detectors;
+    use deid::transform::redact::{Redactor, Replace};
+    let g = deid::synth::Generator::new(1).memo(true);
+    let note = (0..)
+        .map(|i| g.memo_of(i))
+        .find(|m| m.spans.len() >= 2)
+        .map(|m| m.text)
+        .unwrap_or_default();
+    let mut group = c.benchmark_group("redact");
+    group.throughput(Throughput::Bytes(note.len() as u64));
+    group.bench_function("detect", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            Detectors::all().scan(black_box(&note), |_| n += 1);
+            n
+        })
+    });
+    let r = Redactor::new(
+        &key(),
+        "memo",
+        Detectors::all(),
+        Replace::Pseudonym,
+        16,
+        Encoding::Hex,
+    )
+    .unwrap();
+    let mut out = Vec::with_capacity(1024);
+    group.bench_function("pseudonym", |b| {
+        b.iter(|| {
+            out.clear();
+            r.redact(black_box(note.as_bytes()), &mut out).map(|c| c[0])
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pseudonymize, encrypt, fpe, others, redact);
 criterion_main!(benches);

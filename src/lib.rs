@@ -165,10 +165,10 @@ pub mod field;
 #[cfg(feature = "alloc")]
 pub mod policy;
 
-#[cfg(feature = "arrow")]
-pub mod arrow;
 #[cfg(feature = "std")]
 pub mod anonymize;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 #[cfg(feature = "std")]
 pub mod audit;
 #[cfg(feature = "std")]

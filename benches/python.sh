@@ -10,6 +10,7 @@ venv=${DEID_PY_VENV:-$PWD/target/py-venv}
 "$venv/bin/python" -m pip install -q maturin pyarrow pyspark
 cargo build --release --bin deid --quiet
 export DEID_BIN="$PWD/target/release/deid"
+export PYSPARK_PYTHON="$venv/bin/python"
 rm -rf target/wheels-py
 (cd python && CARGO_TARGET_DIR=../target/python "$venv/bin/maturin" build --release --quiet --out ../target/wheels-py)
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps target/wheels-py/deid-*.whl

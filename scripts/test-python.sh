@@ -28,6 +28,7 @@ fi
 echo "== cargo build --release --bin deid (the reference the tests compare with)"
 cargo build --release --bin deid --quiet
 export DEID_BIN="$PWD/target/release/deid"
+export PYSPARK_PYTHON="$venv/bin/python"
 
 echo "== maturin build (abi3 wheel) and install"
 rm -rf target/wheels-py

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import pyarrow as pa
 import pytest
@@ -27,6 +28,8 @@ def spark():
         need("pyspark", "pip install pyspark")
     if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
         need("a Java runtime", "apt-get install default-jre-headless")
+    # The workers run this interpreter (the one deid is installed in).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     s = (
         SparkSession.builder.master("local[2]")
         .appName("deid-tests")

@@ -178,6 +178,78 @@ fn parquet_error(e: &ParquetError) -> InputErrorKind {
     }
 }
 
+/// A Parquet file read by offset (`pread`), so that workers decoding row
+/// groups in parallel never share a file position. `File`'s own
+/// `ChunkReader` seeks a duplicated descriptor, whose position every
+/// duplicate shares: two workers seeking at once read each other's pages
+/// (seen as "Data corruption detected" from the decompressor).
+struct PositionalFile(Arc<File>);
+
+/// A [`Read`] at its own offset of a [`PositionalFile`].
+struct PositionalRead {
+    file: Arc<File>,
+    pos: u64,
+}
+
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (file, buf, offset);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "reading Parquet by offset needs a Unix or Windows file",
+        ))
+    }
+}
+
+impl Read for PositionalRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::Length for PositionalFile {
+    fn len(&self) -> u64 {
+        self.0.metadata().map_or(0, |m| m.len())
+    }
+}
+
+impl parquet::file::reader::ChunkReader for PositionalFile {
+    type T = std::io::BufReader<PositionalRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::new(PositionalRead {
+            file: Arc::clone(&self.0),
+            pos: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let mut buf = std::vec![0u8; length];
+        let mut done = 0;
+        while done < length {
+            let n = read_at(&self.0, &mut buf[done..], start + done as u64)?;
+            if n == 0 {
+                return Err(ParquetError::EOF(std::format!(
+                    "expected {length} bytes at offset {start}, the file ends after {done}"
+                )));
+            }
+            done += n;
+        }
+        Ok(buf.into())
+    }
+}
+
 /// One unit of work and its result.
 struct Unit {
     chunks: Option<Vec<ArrowColumnChunk>>,
@@ -468,6 +540,7 @@ pub fn run(
                                 let f = file.try_clone().map_err(|e| {
                                     InputError::new(source, None, None, InputErrorKind::Io(e))
                                 })?;
+                                let f = PositionalFile(Arc::new(f));
                                 let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
                                     f,
                                     meta.clone(),

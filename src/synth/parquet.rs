@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::vec::Vec;
 
 use arrow_array::builder::{StringBuilder, StringDictionaryBuilder};
-use arrow_array::types::Int8Type;
+use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Date32Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
@@ -32,7 +32,7 @@ impl Generator {
         let dict = |n: &str| {
             Field::new(
                 n,
-                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
                 false,
             )
         };
@@ -61,8 +61,8 @@ impl Generator {
         let mut text: Vec<StringBuilder> = (0..8)
             .map(|_| StringBuilder::with_capacity(n, n * 24))
             .collect();
-        let mut sex = StringDictionaryBuilder::<Int8Type>::new();
-        let mut city = StringDictionaryBuilder::<Int8Type>::new();
+        let mut sex = StringDictionaryBuilder::<Int32Type>::new();
+        let mut city = StringDictionaryBuilder::<Int32Type>::new();
         let (mut born, mut signup, mut balance) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),

@@ -48,13 +48,17 @@ TOML
 keep=bench-data/keep_policy.toml
 printf 'version = 1\n' > "$keep"
 
-# run NAME CMD...: prints seconds and peak RSS (MB).
+# run NAME CMD...: prints seconds and peak RSS (MB); a failed run stops the
+# bench with the command's own error (a failure must never read as a speed).
 run() {
     local name=$1; shift
     local t0 t1 rss
     t0=$(date +%s.%N)
-    rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 || true)
+    if ! /usr/bin/time -o bench-data/time.txt -f '%M' "$@" >/dev/null 2>bench-data/err.txt; then
+        echo "benches/parquet.sh: $name failed:" >&2; cat bench-data/err.txt >&2; exit 1
+    fi
     t1=$(date +%s.%N)
+    rss=$(tail -1 bench-data/time.txt)
     echo "$name $(echo "$t1 - $t0" | bc) $(( ${rss:-0} / 1024 ))"
 }
 pq_bytes=$(stat -c %s "$pq"); csv_bytes=$(stat -c %s "$csv")

@@ -36,7 +36,14 @@ def risk(
     text = _native.risk(
         table, list(qi), sensitive, sampling_fraction, population, find_qi, "<table>"
     )
-    return json.loads(text)
+    return _versioned(
+        json.loads(text),
+        qi=list(qi),
+        sensitive=sensitive,
+        sampling_fraction=sampling_fraction,
+        population=population,
+        find_qi=find_qi,
+    )
 
 
 def risk_from_class_sizes(
@@ -55,9 +62,21 @@ def risk_from_class_sizes(
         flat = [int(s) for s, n in sizes.items() for _ in range(int(n))]
     else:
         flat = [int(s) for s in sizes]
-    return json.loads(
-        _native.risk_from_class_sizes(flat, list(qi), sampling_fraction, population)
+    return _versioned(
+        json.loads(_native.risk_from_class_sizes(flat, list(qi), sampling_fraction, population)),
+        qi=list(qi),
+        sampling_fraction=sampling_fraction,
+        population=population,
     )
+
+
+def _versioned(doc: "dict[str, Any]", **parameters: Any) -> "dict[str, Any]":
+    """Adds what the CLI's ``--json`` adds: ``deid_version`` and the
+    ``parameters`` of the call, so that two audits can be compared (never a
+    value of the data, a salt or a key)."""
+    doc["deid_version"] = _native.version()
+    doc["parameters"] = {k: v for k, v in parameters.items() if v is not None}
+    return doc
 
 
 def _dictionary(dictionary: Any) -> "tuple[Optional[list[str]], str]":
@@ -123,4 +142,12 @@ def hashes(
         threads,
         "<table>",
     )
-    return json.loads(text)
+    return _versioned(
+        json.loads(text),
+        columns=list(columns),
+        algorithms=list(algorithms),
+        spaces=list(spaces),
+        dictionary=dname if words is not None else None,
+        salted=salt is not None,
+        keyed=hmac_key is not None,
+    )

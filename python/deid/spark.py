@@ -169,7 +169,7 @@ def audit_hashes(
         salt = salt.encode()
     import json
 
-    return json.loads(
+    doc = json.loads(
         _native.hashes_from_counts(
             column,
             values,
@@ -186,4 +186,12 @@ def audit_hashes(
             threads,
             "<spark dataframe>",
         )
+    )
+    return _audit._versioned(
+        doc,
+        columns=[column],
+        spaces=list(space or ()),
+        dictionary=dname if words is not None else None,
+        salted=salt is not None,
+        keyed=hmac_key is not None,
     )

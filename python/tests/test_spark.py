@@ -88,7 +88,9 @@ def test_risk_equals_the_cli(spark, workdir):
     r = run_cli("audit", "risk", str(data), "--qi", ",".join(qi), "--sampling-fraction", "0.1", "--json")
     ref = json.loads(r.stdout)
     got = deid.spark.risk(read(spark, data), qi, sampling_fraction=0.1)
-    assert got == ref
+    from test_audit import figures
+
+    assert figures(got) == figures(ref)
 
 
 def test_decrypt_round_trip(spark, workdir, policy, keys):

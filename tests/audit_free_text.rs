@@ -33,6 +33,16 @@ fn a_note_with_identifiers_refutes_the_claim_and_redact_fixes_it() {
     );
     let f = &r.free_text[0];
     assert_eq!(f.masked_examples["email"], ["ki*********om"]);
+    // The finding names the criteria it bears on.
+    let finding = r
+        .findings
+        .iter()
+        .find(|f| f.subject == "free-text column memo holds no identifier")
+        .expect("a free-text finding");
+    assert_eq!(finding.status, Status::Refuted);
+    let cited: Vec<&str> = finding.criteria.iter().map(|c| c.id.as_str()).collect();
+    assert!(cited.contains(&"pipc-guideline") && cited.contains(&"gdpr-recital-26"));
+    assert!(!cited.contains(&"aepd-edps-hash"), "{cited:?}");
     let json = serde_json::to_string(&r).unwrap();
     let md = to_markdown(&r);
     for out in [&json, &md] {

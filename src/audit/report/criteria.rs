@@ -36,6 +36,8 @@ pub enum FindingKind {
     Linkage,
     /// delta-presence or k-map against a population file.
     Population,
+    /// Identifiers left in clear inside a free-text column.
+    FreeText,
 }
 
 impl FindingKind {
@@ -51,6 +53,7 @@ impl FindingKind {
             FindingKind::MaxRisk => "max_risk",
             FindingKind::Linkage => "linkage",
             FindingKind::Population => "population",
+            FindingKind::FreeText => "free_text",
         }
     }
 }
@@ -158,6 +161,7 @@ mod tests {
             FindingKind::MaxRisk,
             FindingKind::Linkage,
             FindingKind::Population,
+            FindingKind::FreeText,
         ] {
             assert!(!criteria_for(kind).is_empty(), "{}", kind.key());
         }

@@ -487,6 +487,21 @@ pub fn build_with_progress(
             criteria: criteria_for(FindingKind::StablePseudonym),
         });
     }
+    for f in &free_text {
+        if f.identifiers == 0 && !claims.no_identifiers_in_text.contains(&f.column) {
+            continue;
+        }
+        findings.push(Finding {
+            subject: format!("free-text column {} holds no identifier", f.column),
+            kind: FindingKind::FreeText,
+            status: if f.identifiers > 0 {
+                Status::Refuted
+            } else {
+                Status::Supported
+            },
+            criteria: criteria_for(FindingKind::FreeText),
+        });
+    }
 
     // Remedies for the refuted claims.
     let mut remedies = Vec::new();

@@ -451,11 +451,11 @@ fn suppression_over_its_limit_fails_closed() {
     let out = dir.file("out.csv");
     // At (1, 1): classes (<50,816**) 2, (>=50,819**) 3, (<50,819**) 2: k = 2
     // suppresses nothing, k = 3 suppresses 4 of 7 (more than 0.5 allows).
-    let policy = dir.write("p.toml", &format!("{SUPPRESS_POLICY}limit = 0.5\n"));
+    let policy = dir.write("p.toml", format!("{SUPPRESS_POLICY}limit = 0.5\n"));
     let o = run(&["apply", "-p", &policy, "-k", &keys, "-o", &out, &data]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let strict = SUPPRESS_POLICY.replace("k = 2", "k = 3");
-    let policy = dir.write("p.toml", &format!("{strict}limit = 0.5\n"));
+    let policy = dir.write("p.toml", format!("{strict}limit = 0.5\n"));
     std::fs::remove_file(&out).unwrap();
     let o = run(&["apply", "-p", &policy, "-k", &keys, "-o", &out, &data]);
     assert_eq!(o.status.code(), Some(1));
@@ -466,7 +466,7 @@ fn suppression_over_its_limit_fails_closed() {
     );
     assert!(!Path::new(&out).exists());
     // Within the limit, the four records go and are counted.
-    let policy = dir.write("p.toml", &format!("{strict}limit = 0.6\n"));
+    let policy = dir.write("p.toml", format!("{strict}limit = 0.6\n"));
     let summary = apply(&dir, &policy, &data, &out);
     assert_eq!(summary["rows_suppressed"], 4);
     assert_eq!(summary["rows_out"], 3);

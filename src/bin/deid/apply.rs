@@ -35,7 +35,7 @@ The policy names columns (CSV headers, or dotted paths such as customer.phone in
   to = \"year\"
   [fields.age]                # a generalization hierarchy at a level (docs/ANONYMIZE.md)
   transform = \"generalize\"
-  hierarchy = \"age.csv\"      # ARX CSV file, relative to the policy; or date, interval:5,10, prefix, mask
+  hierarchy = \"age.csv\"      # ARX CSV file relative to the policy, or date, prefix, ...
   level = 2
   [fields.name]
   transform = \"drop\"

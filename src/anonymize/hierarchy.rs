@@ -672,6 +672,47 @@ mod tests {
             .collect()
     }
 
+    /// `deid apply`'s per-value label is the search's label, level by level.
+    #[test]
+    fn label_equals_the_searchs_levels() {
+        let file = Hierarchy::File(parse("a;x;*\nbb;x;*\nc;y;*\n").unwrap());
+        let cases: [(Hierarchy, &[&str]); 5] = [
+            (
+                HierarchySpec::Date.load().unwrap(),
+                &["1987-03-14", "2001-12-31"],
+            ),
+            (
+                "interval:5,10,20"
+                    .parse::<HierarchySpec>()
+                    .unwrap()
+                    .load()
+                    .unwrap(),
+                &["37", "-3", "0"],
+            ),
+            (
+                HierarchySpec::Prefix.load().unwrap(),
+                &["04524", "123", "", "김민준"],
+            ),
+            (HierarchySpec::Mask.load().unwrap(), &["Kim", "K", "Park"]),
+            (file, &["a", "bb", "c"]),
+        ];
+        let mut out = Vec::new();
+        for (h, values) in cases {
+            let vals: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+            let l = h.levels("c", &vals, &[]).unwrap();
+            for (i, v) in vals.iter().enumerate() {
+                for level in 0..l.height() {
+                    h.label(v, level, &mut out).unwrap();
+                    assert_eq!(
+                        out,
+                        l.label(level, l.generalize(level, i as u32)),
+                        "{h:?} {level}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn builtins() {
         assert_eq!(

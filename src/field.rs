@@ -63,6 +63,8 @@ enum Op {
     Mask(Mask),
     DateShift(DateShifter, String),
     Redact(alloc::boxed::Box<Redactor>),
+    #[cfg(feature = "std")]
+    Hierarchy(std::sync::Arc<dyn crate::transform::hierarchy::LevelLookup>),
     Drop,
     Keep,
 }
@@ -144,6 +146,19 @@ impl FieldProcessor {
             }
             TransformSpec::Drop => Op::Drop,
             TransformSpec::Keep => Op::Keep,
+            #[cfg(feature = "std")]
+            TransformSpec::GeneralizeHierarchy(rule) => match rule.lookup() {
+                Some(l) => Op::Hierarchy(l.clone()),
+                None => {
+                    return Err(Error::Config(
+                        "hierarchy not loaded (deid::anonymize::load_hierarchies)",
+                    ));
+                }
+            },
+            #[cfg(not(feature = "std"))]
+            TransformSpec::GeneralizeHierarchy(_) => {
+                return Err(Error::Config("hierarchy rules need the std feature"));
+            }
             TransformSpec::Redact {
                 detect,
                 replace,
@@ -259,6 +274,8 @@ impl FieldProcessor {
                 Ok(())
             }
             Op::Redact(r) => r.redact(v, out).map(|_| ()),
+            #[cfg(feature = "std")]
+            Op::Hierarchy(h) => h.generalize(v, out),
             Op::Drop => Ok(()),
         }
     }

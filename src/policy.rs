@@ -132,6 +132,47 @@ pub struct Policy {
     /// JSON path) to its transform.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, FieldSpec>,
+    /// Record suppression (`[suppress]`): the records of classes that break
+    /// a privacy model are left out, up to a limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress: Option<SuppressSpec>,
+}
+
+/// A policy's `[suppress]` table: the quasi-identifiers (each a
+/// `generalize` field with a `hierarchy`), the privacy models every
+/// released class must satisfy, and the largest share of records that may
+/// be left out. It names columns and thresholds, never a value.
+/// docs/FORMAT.md ("Record suppression") and docs/ANONYMIZE.md define them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressSpec {
+    /// The quasi-identifier columns whose generalized values form the classes.
+    pub quasi_identifiers: Vec<String>,
+    /// k-anonymity: classes of fewer records are suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u64>,
+    /// Distinct l-diversity of `sensitive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l: Option<u64>,
+    /// Entropy l-diversity of `sensitive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy_l: Option<f64>,
+    /// t-closeness of `sensitive`, equal ground distance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<f64>,
+    /// t-closeness of `sensitive`, ordered ground distance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered_t: Option<f64>,
+    /// The sensitive column of l and t.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<String>,
+    /// Largest average prosecutor risk of the released records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_risk: Option<f64>,
+    /// Largest share of the records that may be suppressed (0 to 1); more
+    /// and the run fails with nothing written.
+    #[serde(default)]
+    pub limit: f64,
 }
 
 /// Why a policy is unusable (names columns and options, never values).
@@ -147,6 +188,8 @@ pub enum PolicyError {
     MissingColumns(Vec<String>),
     /// Input columns absent from a policy with `unlisted = "error"`.
     UnlistedColumns(Vec<String>),
+    /// The `[suppress]` table cannot be used as written (names the rule).
+    Suppress(String),
     /// A `dateshift` subject column absent from the input.
     MissingSubject {
         /// The dateshift field.
@@ -176,6 +219,7 @@ impl fmt::Display for PolicyError {
                     c.join(", ")
                 )
             }
+            PolicyError::Suppress(m) => write!(f, "[suppress]: {m}"),
             PolicyError::MissingSubject { field, subject } => {
                 write!(
                     f,
@@ -368,6 +412,7 @@ impl Policy {
             unlisted: Unlisted::Keep,
             on_error: OnError::Fail,
             fields: BTreeMap::new(),
+            suppress: None,
         }
     }
 

@@ -542,6 +542,7 @@ pub fn suggest_policy(scans: &[ColumnScan]) -> String {
         unlisted: Unlisted::Keep,
         on_error: OnError::Fail,
         fields: BTreeMap::new(),
+        suppress: None,
     };
     let mut out = String::from("# Suggested by `deid scan`: review every field before use.\n");
     out.push_str(&to_toml(&header, "the policy header"));

@@ -382,6 +382,44 @@ impl ColumnLevels {
 }
 
 impl Hierarchy {
+    /// The highest level a rule may name: the file's last column, 5 for
+    /// `date`, one past the widths for `interval`; `None` for `prefix` and
+    /// `mask`, whose height follows the longest value of the data (a level
+    /// at or past a value's length gives `*`).
+    pub fn max_level(&self) -> Option<usize> {
+        match self {
+            Hierarchy::File(h) => Some(h.height().saturating_sub(1)),
+            Hierarchy::Builtin(spec) => match spec {
+                HierarchySpec::Prefix | HierarchySpec::Mask => None,
+                other => Some(Self::builtin_height(other, 1) - 1),
+            },
+        }
+    }
+
+    /// The label of one value at `level` into `out` (cleared first): the
+    /// label [`Hierarchy::levels`] gives it, from the same definitions.
+    ///
+    /// # Errors
+    /// The rule the value breaks (no row in the file, not a date, not a
+    /// number, not UTF-8, or a level above [`Hierarchy::max_level`]); never
+    /// the value.
+    pub fn label(&self, value: &[u8], level: usize, out: &mut Vec<u8>) -> Result<(), &'static str> {
+        out.clear();
+        match self {
+            Hierarchy::File(h) => {
+                let r = *h.index.get(value).ok_or("no row in the hierarchy file")?;
+                out.extend_from_slice(h.rows[r].get(level).ok_or("level above the hierarchy")?);
+            }
+            Hierarchy::Builtin(spec) => {
+                let chars = std::str::from_utf8(value).map_or(value.len(), |s| s.chars().count());
+                let height = Self::builtin_height(spec, chars.max(level));
+                let labels = Self::builtin_labels(spec, value, height)?;
+                out.extend_from_slice(labels.get(level).ok_or("level above the hierarchy")?);
+            }
+        }
+        Ok(())
+    }
+
     /// Levels of the hierarchy, given the longest value (for `prefix`, `mask`).
     fn builtin_height(spec: &HierarchySpec, longest: usize) -> usize {
         match spec {
@@ -632,6 +670,47 @@ mod tests {
         (0..l.height())
             .map(|lv| String::from_utf8(l.label(lv, l.generalize(lv, i)).to_vec()).unwrap())
             .collect()
+    }
+
+    /// `deid apply`'s per-value label is the search's label, level by level.
+    #[test]
+    fn label_equals_the_searchs_levels() {
+        let file = Hierarchy::File(parse("a;x;*\nbb;x;*\nc;y;*\n").unwrap());
+        let cases: [(Hierarchy, &[&str]); 5] = [
+            (
+                HierarchySpec::Date.load().unwrap(),
+                &["1987-03-14", "2001-12-31"],
+            ),
+            (
+                "interval:5,10,20"
+                    .parse::<HierarchySpec>()
+                    .unwrap()
+                    .load()
+                    .unwrap(),
+                &["37", "-3", "0"],
+            ),
+            (
+                HierarchySpec::Prefix.load().unwrap(),
+                &["04524", "123", "", "김민준"],
+            ),
+            (HierarchySpec::Mask.load().unwrap(), &["Kim", "K", "Park"]),
+            (file, &["a", "bb", "c"]),
+        ];
+        let mut out = Vec::new();
+        for (h, values) in cases {
+            let vals: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+            let l = h.levels("c", &vals, &[]).unwrap();
+            for (i, v) in vals.iter().enumerate() {
+                for level in 0..l.height() {
+                    h.label(v, level, &mut out).unwrap();
+                    assert_eq!(
+                        out,
+                        l.label(level, l.generalize(level, i as u32)),
+                        "{h:?} {level}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! assert!((result.nodes[0].loss - (1.0 / 2.0 + 1.0 / 5.0) / 2.0).abs() < 1e-12);
 //! ```
 
+mod apply;
 pub mod hierarchy;
 mod search;
 
@@ -43,7 +44,10 @@ use crate::io::InputError;
 use crate::io::table::TableReader;
 use hierarchy::{ColumnLevels, Hierarchy};
 
-pub use search::{Config, Metric, Models, NodeResult, SearchResult, brute_force, evaluate, search};
+pub use apply::{Suppression, load_hierarchies, models_of, result_policy, suppression};
+pub use search::{
+    Config, Metric, Models, NodeResult, SearchResult, brute_force, evaluate, search, suppressed,
+};
 
 /// Why an anonymization could not be computed. Never holds a value.
 #[derive(Debug)]

@@ -29,6 +29,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::{AnonymizeError, Counted};
+use crate::audit::risk::ClassDiversity;
 
 /// The privacy models a transformation must satisfy (all that are set).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -495,11 +496,30 @@ impl<'a> Prepared<'a> {
         out
     }
 
+    /// Whether class `i` satisfies every per-class model (k, l, t), with its
+    /// diversity when a model needs it: the one test of which classes are
+    /// suppressed, for the search and for `deid apply` ([`suppressed`]).
+    fn class_holds(&self, classes: &Classes, i: usize) -> (bool, Option<ClassDiversity>) {
+        let models = &self.config.models;
+        let size = classes.counts[i];
+        let mut ok = models.k.is_none_or(|k| size >= k);
+        let d = match (models.needs_sensitive(), self.counted.distribution.as_ref()) {
+            (true, Some(dist)) => Some(dist.class(&classes.sens[i])),
+            _ => None,
+        };
+        if let Some(d) = &d {
+            ok &= models.l_distinct.is_none_or(|l| d.distinct >= l);
+            ok &= models.l_entropy.is_none_or(|l| d.entropy_l + 1e-9 >= l);
+            ok &= models.t_equal.is_none_or(|t| d.t_equal <= t + 1e-12);
+            ok &= models.t_ordered.is_none_or(|t| d.t_ordered <= t + 1e-12);
+        }
+        (ok, d)
+    }
+
     /// Tests the models and measures the loss; also returns the sum of
     /// squared class sizes (discernibility's bound).
     fn evaluate(&self, classes: &Classes, levels: &[usize]) -> (NodeResult, f64) {
         let models = &self.config.models;
-        let dist = self.counted.distribution.as_ref();
         let diversity = models.needs_sensitive();
         let mut r = NodeResult {
             levels: levels.to_vec(),
@@ -519,17 +539,7 @@ impl<'a> Prepared<'a> {
         let mut kept = 0u64;
         for (i, (&key, &size)) in classes.keys.iter().zip(&classes.counts).enumerate() {
             squares += (size as f64) * (size as f64);
-            let mut ok = models.k.is_none_or(|k| size >= k);
-            let d = match (diversity, dist) {
-                (true, Some(dist)) => Some(dist.class(&classes.sens[i])),
-                _ => None,
-            };
-            if let Some(d) = &d {
-                ok &= models.l_distinct.is_none_or(|l| d.distinct >= l);
-                ok &= models.l_entropy.is_none_or(|l| d.entropy_l + 1e-9 >= l);
-                ok &= models.t_equal.is_none_or(|t| d.t_equal <= t + 1e-12);
-                ok &= models.t_ordered.is_none_or(|t| d.t_ordered <= t + 1e-12);
-            }
+            let (ok, d) = self.class_holds(classes, i);
             if !ok {
                 r.suppressed += size;
                 continue;
@@ -654,6 +664,43 @@ pub fn evaluate(
     }
     let zero = vec![0; levels.len()];
     let classes = p.roll_up(&p.base(), &zero, levels);
+    Ok(p.evaluate(&classes, levels).0)
+}
+
+/// Evaluates one transformation as [`evaluate`] does and calls `f` with the
+/// labels (one per quasi-identifier, at `levels`) of each class it
+/// suppresses: the classes that break a per-class model, exactly those the
+/// search counts in [`NodeResult::suppressed`]. `deid apply` drops the
+/// records of these classes.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn suppressed(
+    counted: &Counted,
+    config: &Config,
+    levels: &[usize],
+    mut f: impl FnMut(&[&[u8]]),
+) -> Result<NodeResult, AnonymizeError> {
+    let p = Prepared::new(counted, config)?;
+    if levels.len() != p.heights.len() || levels.iter().zip(&p.heights).any(|(l, h)| l >= h) {
+        return Err(AnonymizeError::Request(
+            "a level per quasi-identifier, each below its hierarchy's height".into(),
+        ));
+    }
+    let zero = vec![0; levels.len()];
+    let classes = p.roll_up(&p.base(), &zero, levels);
+    let mut labels: Vec<&[u8]> = Vec::with_capacity(levels.len());
+    for (i, &key) in classes.keys.iter().enumerate() {
+        if p.class_holds(&classes, i).0 {
+            continue;
+        }
+        labels.clear();
+        for (c, &l) in levels.iter().enumerate() {
+            let id = ((key & p.masks[c]) >> p.offsets[c]) as u32;
+            labels.push(counted.columns[c].label(l, id));
+        }
+        f(&labels);
+    }
     Ok(p.evaluate(&classes, levels).0)
 }
 

@@ -10,6 +10,7 @@
 //! - [`pipeline`]: `apply` and `decrypt`, parallel, in input order.
 //! - `parquet` (feature `parquet`): Parquet in and out for `apply` and
 //!   `decrypt`, on the Arrow batch API (`src/arrow/mod.rs`).
+//! - [`suppress`]: the classes `apply` leaves out under a policy's `[suppress]`.
 //! - [`error`]: the one error type, with file, row, column and rule.
 //! - [`header`]: telling a header cell from a value, so no message echoes data.
 
@@ -25,6 +26,7 @@ pub mod pipeline;
 mod process;
 pub mod record;
 pub mod rng;
+pub mod suppress;
 pub mod table;
 
 pub use chunk::MAX_RECORD_BYTES;

@@ -27,6 +27,7 @@ use super::chunk::{ChunkReader, MAX_RECORD_BYTES};
 use super::error::{InputError, InputErrorKind, check_unique_columns};
 use super::process::{ChunkError, ChunkOut, Plan, process_chunk};
 use super::record::{CsvParser, CsvRecord};
+use super::suppress::SuppressClasses;
 use super::table::Format;
 use super::{json_path, process};
 use crate::key::Keyset;
@@ -44,6 +45,7 @@ pub struct PipelineOptions {
     chunk_bytes: usize,
     max_record: usize,
     direction: Direction,
+    suppress: Option<std::sync::Arc<SuppressClasses>>,
 }
 
 impl Default for PipelineOptions {
@@ -56,6 +58,7 @@ impl Default for PipelineOptions {
             chunk_bytes: 1 << 20,
             max_record: MAX_RECORD_BYTES,
             direction: Direction::Apply,
+            suppress: None,
         }
     }
 }
@@ -102,6 +105,14 @@ impl PipelineOptions {
         self.direction = d;
         self
     }
+    /// Leaves out (and counts in [`Summary::rows_suppressed`]) the records
+    /// whose output values in the classes' columns form one of `classes`
+    /// (CSV input, applying): a policy's `[suppress]`, decided by
+    /// `deid::anonymize::suppression`.
+    pub fn suppress(mut self, classes: std::sync::Arc<SuppressClasses>) -> Self {
+        self.suppress = Some(classes);
+        self
+    }
 }
 
 /// Values transformed in one column.
@@ -128,6 +139,9 @@ pub struct Summary {
     pub rows_out: u64,
     /// Rows left out under `on_error = "drop-record"`.
     pub rows_dropped: u64,
+    /// Rows left out by the policy's `[suppress]` (their class breaks a
+    /// privacy model).
+    pub rows_suppressed: u64,
     /// Bytes read.
     pub bytes_in: u64,
     /// Bytes written.
@@ -148,6 +162,7 @@ impl Summary {
             rows_in: 0,
             rows_out: 0,
             rows_dropped: 0,
+            rows_suppressed: 0,
             bytes_in: 0,
             bytes_out: 0,
             columns: Vec::new(),
@@ -230,6 +245,7 @@ pub fn run(
         }
     };
     let plan = Plan::new(policy, keys, &columns, opts.format, opts.direction)
+        .and_then(|p| p.with_suppression(opts.suppress.clone(), opts.format))
         .map_err(|k| err(if header_row.is_some() { Some(0) } else { None }, None, k))?;
     let mut bytes_out = 0u64;
     if let Some(names) = &header_row {
@@ -423,8 +439,9 @@ fn write_in_order(
                         .map_err(|e| (None, None, InputErrorKind::Io(e)))?;
                     *bytes_out += chunk.bytes.len() as u64;
                     totals.rows_in += chunk.rows;
-                    totals.rows_out += chunk.rows - chunk.dropped;
+                    totals.rows_out += chunk.rows - chunk.dropped - chunk.suppressed;
                     totals.rows_dropped += chunk.dropped;
+                    totals.rows_suppressed += chunk.suppressed;
                     bytes_in += chunk.bytes_in;
                     for (slot, &i) in totals.columns.iter_mut().zip(counted) {
                         slot.values += chunk.counts[i];

@@ -15,16 +15,20 @@ use super::json_path::{self, PathError};
 use super::pipeline::ColumnCount;
 use super::record::{CsvParser, CsvRecord};
 use super::rng::BufferedOsRng;
+use super::suppress::SuppressClasses;
 use super::table::Format;
 use crate::error::Error;
 use crate::field::{FieldProcessor, Scratch};
 use crate::key::Keyset;
 use crate::policy::{Binding, ColumnAction, Direction, OnError, Policy, PolicyError, Unlisted};
+use std::sync::Arc;
 
 /// A policy bound to one input, with each field's transform compiled.
 pub(crate) struct Plan<'p> {
     pub binding: Binding<'p>,
     processors: Vec<FieldProcessor>,
+    /// Classes to suppress and the processors of their columns.
+    suppress: Option<(Arc<SuppressClasses>, Vec<usize>)>,
 }
 
 impl<'p> Plan<'p> {
@@ -51,7 +55,47 @@ impl<'p> Plan<'p> {
         Ok(Plan {
             binding,
             processors,
+            suppress: None,
         })
+    }
+
+    /// Suppresses the records of `classes` (CSV, applying): each of its
+    /// columns must be a field the policy transforms.
+    pub(crate) fn with_suppression(
+        mut self,
+        classes: Option<Arc<SuppressClasses>>,
+        format: Format,
+    ) -> Result<Self, InputErrorKind> {
+        let Some(classes) = classes else {
+            return Ok(self);
+        };
+        let refuse = |m: String| InputErrorKind::Policy(PolicyError::Suppress(m));
+        if self.binding.direction != Direction::Apply {
+            return Ok(self);
+        }
+        if format != Format::Csv {
+            return Err(refuse(
+                "record suppression works on CSV input (JSON Lines and Parquet are not supported yet)"
+                    .into(),
+            ));
+        }
+        let mut idx = Vec::with_capacity(classes.columns().len());
+        for c in classes.columns() {
+            let i = self
+                .binding
+                .fields
+                .iter()
+                .position(|f| f.name == c.as_str())
+                .filter(|&i| !self.processors[i].drops_column())
+                .ok_or_else(|| {
+                    refuse(std::format!(
+                        "quasi-identifier {c} must be a field the policy generalizes"
+                    ))
+                })?;
+            idx.push(i);
+        }
+        self.suppress = Some((classes, idx));
+        Ok(self)
     }
 
     /// Summary slots for the fields that write values (not `drop`).
@@ -167,6 +211,8 @@ pub(crate) struct ChunkOut {
     pub bytes: Vec<u8>,
     pub rows: u64,
     pub dropped: u64,
+    /// Records left out by `[suppress]`.
+    pub suppressed: u64,
     pub counts: Vec<u64>,
     pub bytes_in: u64,
 }
@@ -221,7 +267,8 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
         .from_writer(Vec::with_capacity(chunk.len() + chunk.len() / 2));
     let n = plan.processors.len();
     let mut counts = vec![0u64; n];
-    let (mut rows, mut dropped) = (0u64, 0u64);
+    let (mut rows, mut dropped, mut suppressed) = (0u64, 0u64, 0u64);
+    let mut key = Vec::new();
     let columns = &plan.binding.columns;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
     let mut bufs = core::mem::take(&mut w.bufs);
@@ -281,6 +328,12 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                 }
                 return Err(fail(Some(column), kind));
             }
+            if let Some((classes, idx)) = &plan.suppress {
+                if classes.contains(idx.iter().map(|&i| &bufs[i][..]), &mut key) {
+                    suppressed += 1;
+                    continue;
+                }
+            }
             if !any_output {
                 continue;
             }
@@ -309,6 +362,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
         bytes,
         rows,
         dropped,
+        suppressed,
         counts,
         bytes_in: chunk.len() as u64,
     })
@@ -371,6 +425,7 @@ fn jsonl_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut
         bytes: out,
         rows,
         dropped,
+        suppressed: 0,
         counts,
         bytes_in: chunk.len() as u64,
     })

@@ -10,6 +10,7 @@
 //! | [`generalize`] | `generalize`: year, year-month, age band, bucket, prefix, top/bottom coding |
 //! | [`mask`] | `mask`: keep first/last characters |
 //! | [`dateshift`] | `dateshift`: per-subject date offsets |
+//! | [`hierarchy`] (with `alloc`) | `generalize` by an ARX hierarchy or a built-in one, at a level |
 //! | `redact` (with `alloc`) | `redact`: identifiers inside free text replaced by pseudonyms, tokens or tags |
 //!
 //! # One contract
@@ -38,6 +39,8 @@ pub mod mask;
 pub mod pseudonym;
 mod siv;
 
+#[cfg(feature = "alloc")]
+pub mod hierarchy;
 #[cfg(feature = "alloc")]
 pub mod redact;
 #[cfg(feature = "alloc")]

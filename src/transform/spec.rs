@@ -10,6 +10,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::generalize::Generalization;
+use super::hierarchy::HierarchyRule;
 use super::mask::Mask;
 use super::redact::Replace;
 use crate::date::Date;
@@ -126,6 +127,8 @@ pub enum TransformSpec {
     Drop,
     /// `keep`.
     Keep,
+    /// `generalize` by a hierarchy at a level (`hierarchy`, `level`).
+    GeneralizeHierarchy(HierarchyRule),
     /// `redact`.
     Redact {
         /// Detectors run (every one when empty).
@@ -147,6 +150,7 @@ impl TransformSpec {
             TransformSpec::Encrypt { .. } => TransformKind::Encrypt,
             TransformSpec::Fpe => TransformKind::Fpe,
             TransformSpec::Generalize(_) => TransformKind::Generalize,
+            TransformSpec::GeneralizeHierarchy(_) => TransformKind::Generalize,
             TransformSpec::Mask(_) => TransformKind::Mask,
             TransformSpec::Dateshift { .. } => TransformKind::Dateshift,
             TransformSpec::Drop => TransformKind::Drop,
@@ -265,6 +269,12 @@ struct RawFieldSpec {
     detect: Option<Vec<DetectorId>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     replace: Option<Replace>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hierarchy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hierarchy_delimiter: Option<char>,
 }
 
 impl From<FieldSpec> for RawFieldSpec {
@@ -291,6 +301,9 @@ impl From<FieldSpec> for RawFieldSpec {
             subject: None,
             detect: None,
             replace: None,
+            hierarchy: None,
+            level: None,
+            hierarchy_delimiter: None,
         };
         match spec.transform {
             TransformSpec::Pseudonymize { bytes, encoding } => {
@@ -345,6 +358,13 @@ impl From<FieldSpec> for RawFieldSpec {
                 raw.bytes = Some(bytes);
                 raw.encoding = Some(encoding);
             }
+            TransformSpec::GeneralizeHierarchy(h) => {
+                // Empty values always go through the hierarchy: not written.
+                raw.empty = None;
+                raw.hierarchy = Some(h.hierarchy);
+                raw.level = Some(h.level);
+                raw.hierarchy_delimiter = (h.delimiter != b';').then_some(h.delimiter as char);
+            }
             TransformSpec::Fpe | TransformSpec::Drop | TransformSpec::Keep => {}
         }
         raw
@@ -359,7 +379,14 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
         let kind = raw.transform;
         // Which options each transform takes; anything else is a mistake
         // worth reporting (a typo'd option silently ignored is a leak risk).
-        let given: [(&str, bool, &[TransformKind]); 17] = [
+        let given: [(&str, bool, &[TransformKind]); 20] = [
+            ("hierarchy", raw.hierarchy.is_some(), &[K::Generalize]),
+            ("level", raw.level.is_some(), &[K::Generalize]),
+            (
+                "hierarchy_delimiter",
+                raw.hierarchy_delimiter.is_some(),
+                &[K::Generalize],
+            ),
             ("bytes", raw.bytes.is_some(), &[K::Pseudonymize, K::Redact]),
             (
                 "encoding",
@@ -416,6 +443,9 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
                 mode: raw.mode.unwrap_or(EncryptMode::Deterministic),
             },
             K::Fpe => TransformSpec::Fpe,
+            K::Generalize if raw.hierarchy.is_some() || raw.level.is_some() => {
+                return hierarchy_rule(raw);
+            }
             K::Generalize => {
                 let to = raw.to.ok_or_else(|| "`generalize` needs option `to` (year, year-month, age-band, bucket, prefix or top-bottom)".to_string())?;
                 let only = |ok: &[&str]| -> Result<(), String> {
@@ -536,6 +566,60 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
     }
 }
 
+/// A `generalize` rule with `hierarchy` and `level`: nothing else applies,
+/// and empty values go through the hierarchy as the search counts them.
+fn hierarchy_rule(raw: RawFieldSpec) -> Result<FieldSpec, String> {
+    let hierarchy = raw.hierarchy.ok_or_else(|| {
+        "`level` needs option `hierarchy` (a hierarchy file, date, interval:W1,W2,..., prefix or mask)"
+            .to_string()
+    })?;
+    let level = raw.level.ok_or_else(|| {
+        "`generalize` with `hierarchy` needs option `level` (0 is the value as written)".to_string()
+    })?;
+    let others = [
+        ("to", raw.to.is_some()),
+        ("keep", raw.keep.is_some()),
+        ("width", raw.width.is_some()),
+        ("as_of", raw.as_of.is_some()),
+        ("top", raw.top.is_some()),
+        ("bottom", raw.bottom.is_some()),
+        ("context", raw.context.is_some()),
+    ];
+    if let Some((n, _)) = others.iter().find(|(_, p)| *p) {
+        return Err(format!(
+            "option `{n}` does not apply to `generalize` with `hierarchy`"
+        ));
+    }
+    if !raw.normalize.is_empty() {
+        return Err(
+            "`normalize` does not apply to `generalize` with `hierarchy`: the hierarchy maps the values as written"
+                .to_string(),
+        );
+    }
+    if raw.empty.is_some_and(|e| e != EmptyRule::Transform) {
+        return Err(
+            "`empty` does not apply to `generalize` with `hierarchy`: empty values go through the hierarchy"
+                .to_string(),
+        );
+    }
+    if hierarchy.is_empty() {
+        return Err("`hierarchy` is empty".to_string());
+    }
+    let delimiter = match raw.hierarchy_delimiter {
+        None => b';',
+        Some(c) if c.is_ascii() => c as u8,
+        Some(_) => return Err("`hierarchy_delimiter` must be one ASCII character".to_string()),
+    };
+    Ok(FieldSpec {
+        normalize: Vec::new(),
+        context: None,
+        empty: EmptyRule::Transform,
+        transform: TransformSpec::GeneralizeHierarchy(HierarchyRule::new(
+            hierarchy, level, delimiter,
+        )),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,6 +668,8 @@ mod tests {
             r#"{"transform": "redact"}"#,
             r#"{"transform": "redact", "detect": ["phone:KR", "e164:US", "email"], "replace": "token", "context": "c"}"#,
             r#"{"transform": "redact", "replace": "tag"}"#,
+            r#"{"transform": "generalize", "hierarchy": "age.csv", "level": 2}"#,
+            r#"{"transform": "generalize", "hierarchy": "interval:5,10", "level": 0, "hierarchy_delimiter": ","}"#,
         ] {
             let spec = parse(json).unwrap();
             let text = serde_json::to_string(&spec).unwrap();
@@ -644,6 +730,26 @@ mod tests {
             (
                 r#"{"transform": "pseudonymize", "normalize": ["phone:XX"]}"#,
                 "phone:",
+            ),
+            (
+                r#"{"transform": "generalize", "hierarchy": "age.csv"}"#,
+                "needs option `level`",
+            ),
+            (
+                r#"{"transform": "generalize", "level": 1}"#,
+                "`level` needs option `hierarchy`",
+            ),
+            (
+                r#"{"transform": "generalize", "hierarchy": "h.csv", "level": 1, "to": "year"}"#,
+                "`to` does not apply to `generalize` with `hierarchy`",
+            ),
+            (
+                r#"{"transform": "generalize", "hierarchy": "h.csv", "level": 1, "normalize": ["trim"]}"#,
+                "`normalize` does not apply",
+            ),
+            (
+                r#"{"transform": "mask", "level": 1}"#,
+                "`level` does not apply to `mask`",
             ),
         ] {
             let err = parse(json).unwrap_err();

@@ -1,13 +1,13 @@
 //! `deid anonymize`: the least generalization that makes a privacy model hold.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use deid::anonymize::hierarchy::{Hierarchy, HierarchySpec};
-use deid::anonymize::{self, Config, Counted, Metric, Models, SearchResult};
+use deid::anonymize::{self, Config, Counted, Metric, Models, NodeResult, SearchResult};
 use deid::io::table::{Format, TableOptions, TableReader};
 
 use crate::ui::{progress_bar, usage};
@@ -22,6 +22,14 @@ Examples:
   deid anonymize export.csv --qi birth_date,postal_code,sex \\
       --hierarchy birth_date=date --hierarchy postal_code=prefix --hierarchy sex=mask \\
       --model k=10 --model l=3:diagnosis --metric loss --top 5 --json
+  deid anonymize adult.csv --qi age,sex --hierarchy age=age.csv --hierarchy sex=mask \\
+      --model k=5 --suppress 0.02 --policy-out k5.toml
+  deid apply -p k5.toml -k keys.json -o adult-k5.csv adult.csv    # exactly the optimum
+
+--policy-out writes the optimum as a policy: each quasi-identifier a generalize rule by its
+hierarchy (files relative to the policy) and level, every other column kept (unlisted = \"error\"),
+and a [suppress] table with the models and the limit, so apply drops the records the search
+suppressed and fails, writing nothing, if the data changed so that more would go.
 
 Hierarchies (--hierarchy COL=SPEC, one per quasi-identifier):
   FILE or file:FILE   ARX's CSV format, one row per value: value;level1;...;*  (';' unless
@@ -76,6 +84,11 @@ pub struct Args {
     /// List the N best transformations.
     #[arg(long, default_value_t = 1, value_name = "N")]
     top: usize,
+    /// Write a policy that `deid apply` runs to produce the optimum: the
+    /// quasi-identifiers generalized at its levels, its suppressed records
+    /// left out (a [suppress] table), every other column kept.
+    #[arg(long, value_name = "FILE")]
+    policy_out: Option<PathBuf>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -239,6 +252,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let mut policy_written = None;
+    if let (Some(path), Some(node)) = (&args.policy_out, result.nodes.first()) {
+        write_policy(
+            path,
+            &args,
+            table.columns(),
+            &config,
+            sensitive.as_deref(),
+            node,
+            counted.rows(),
+        )?;
+        policy_written = Some(path.display().to_string());
+    }
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -260,16 +286,128 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "seconds": elapsed.as_secs_f64(),
             "counting_seconds": counted_in.as_secs_f64(),
             "nodes": result.nodes,
+            "policy": policy_written,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
         print(&mut out, &args, &counted, &result, elapsed.as_secs_f64())?;
+        match (&policy_written, &args.policy_out) {
+            (Some(p), _) => writeln!(out, "policy: {p} (run it with deid apply -p {p})")?,
+            (None, Some(_)) => writeln!(out, "no policy written: nothing holds")?,
+            _ => {}
+        }
     }
     if result.nodes.is_empty() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The hierarchy as the written policy names it: built-ins by name, files
+/// relative to the policy's folder when they are inside it, else absolute.
+fn rule_text(spec: &str, policy: &Path) -> anyhow::Result<String> {
+    let parsed: HierarchySpec = spec
+        .parse()
+        .map_err(|e: String| usage(format!("--hierarchy {spec}: {e}")))?;
+    let path = match parsed {
+        HierarchySpec::File { path, .. } => path,
+        other => return Ok(other.to_string()),
+    };
+    let file = std::fs::canonicalize(&path)
+        .with_context(|| format!("cannot resolve hierarchy {}", path.display()))?;
+    let dir = policy
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("cannot resolve the folder of {}", policy.display()))?;
+    let shown = file.strip_prefix(&dir).unwrap_or(&file);
+    let text = shown
+        .to_str()
+        .with_context(|| format!("hierarchy path {} is not UTF-8", shown.display()))?
+        .to_string();
+    // A file named like a built-in needs the `file:` prefix.
+    Ok(match text.parse::<HierarchySpec>() {
+        Ok(HierarchySpec::File { .. }) => text,
+        _ => format!("file:{text}"),
+    })
+}
+
+fn write_policy(
+    path: &Path,
+    args: &Args,
+    columns: &[String],
+    config: &Config,
+    sensitive: Option<&str>,
+    node: &NodeResult,
+    rows: u64,
+) -> anyhow::Result<()> {
+    let delimiter = args.hierarchy_delimiter as u8;
+    let mut rules = Vec::with_capacity(args.qi.len());
+    for q in &args.qi {
+        let spec = args
+            .hierarchies
+            .iter()
+            .filter_map(|h| h.split_once('='))
+            .find(|(c, _)| c == q)
+            .map(|(_, s)| s)
+            .with_context(|| format!("{q} has no hierarchy"))?;
+        rules.push((rule_text(spec, path)?, delimiter));
+    }
+    let policy = anonymize::result_policy(
+        columns,
+        &args.qi,
+        &rules,
+        &node.levels,
+        &config.models,
+        sensitive,
+        config.suppress,
+    );
+    let levels: Vec<String> = args
+        .qi
+        .iter()
+        .zip(&node.levels)
+        .map(|(q, l)| format!("{q}={l}"))
+        .collect();
+    let models: Vec<String> = args
+        .models
+        .iter()
+        .cloned()
+        .chain(args.max_risk.map(|r| format!("max-risk={r}")))
+        .collect();
+    let metric = serde_json::to_string(&config.metric).unwrap_or_default();
+    let mut text = String::new();
+    text.push_str(
+        "# Written by `deid anonymize --policy-out`: run it with `deid apply -p THIS_FILE`.\n",
+    );
+    let input = args.input.display().to_string().replace(['\r', '\n'], " ");
+    text.push_str(&format!("# input: {input} ({rows} records)\n"));
+    text.push_str(&format!("# node: {}\n", levels.join(" ")));
+    text.push_str(&format!(
+        "# loss ({}): {}\n",
+        metric.trim_matches('"'),
+        node.loss
+    ));
+    text.push_str(&format!(
+        "# models: {}; suppression limit {}\n",
+        models.join(", "),
+        config.suppress
+    ));
+    text.push_str(&format!(
+        "# predicted: {} records suppressed, {} classes released, k = {}, average risk {}\n",
+        node.suppressed, node.classes, node.k, node.average_risk
+    ));
+    text.push_str(&toml::to_string(&policy).context("cannot write the policy as TOML")?);
+    // The policy must read back as written.
+    deid::policy::Policy::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("the written policy does not read back: {e}"))?;
+    let mut file = deid::io::atomic::AtomicFile::create(path, None)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.commit())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 fn print(

@@ -33,6 +33,10 @@ The policy names columns (CSV headers, or dotted paths such as customer.phone in
   [fields.birth_date]
   transform = \"generalize\"
   to = \"year\"
+  [fields.age]                # a generalization hierarchy at a level (docs/ANONYMIZE.md)
+  transform = \"generalize\"
+  hierarchy = \"age.csv\"      # ARX CSV file relative to the policy, or date, prefix, ...
+  level = 2
   [fields.name]
   transform = \"drop\"
   [fields.memo]              # identifiers inside free text
@@ -44,6 +48,13 @@ licence and account number it finds with the pseudonym (or token) of its normali
 the field's context: the value pseudonymize gives a column with that context. Detectors:
 phone:KR, e164:<CC>, email, rrn, frn, brn, card, ipv4, ipv6, passport:KR, driver:KR, account:KR.
 The summary counts them per type.
+
+Record suppression: a [suppress] table (quasi_identifiers = [\"age\", ...], k = 5, and l, entropy_l,
+t, ordered_t with sensitive = \"COL\", max_risk, limit = 0.02) makes apply read the CSV input file
+twice: first to find the classes of the generalized quasi-identifiers that break a model (as
+`deid anonymize` counts them), then to write every other record. The summary counts the suppressed
+records; if more than limit x records would go, nothing is written. `deid anonymize --policy-out`
+writes such a policy.
 
 A value the policy says to transform is never written in clear: with on_error = \"fail\" the first bad
 value stops the run (its row and column are named, never its content) and no output file appears.

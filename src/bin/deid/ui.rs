@@ -108,8 +108,14 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     )?;
     let policy_text = std::fs::read_to_string(&args.policy)
         .with_context(|| format!("cannot read policy {}", args.policy.display()))?;
-    let policy = Policy::from_toml(&policy_text)
+    let mut policy = Policy::from_toml(&policy_text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?;
+    // Hierarchy files are named relative to the policy file.
+    let policy_dir = args.policy.parent().unwrap_or(Path::new("")).to_path_buf();
+    if direction == Direction::Apply {
+        deid::anonymize::load_hierarchies(&mut policy, &policy_dir)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?;
+    }
     let keys = load_keyset(&args.keys)?;
     let (input, source, size) = open_input(args.input.as_deref())?;
     let format = match args.format {
@@ -129,6 +135,17 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
                 .filter(|f| *f == Format::Parquet || format == Format::Parquet)
         })
         .unwrap_or(format);
+    let suppression = if direction == Direction::Apply && policy.suppress.is_some() {
+        Some(first_pass(
+            args,
+            &policy,
+            &policy_dir,
+            format,
+            output_format,
+        )?)
+    } else {
+        None
+    };
     if format == Format::Parquet || output_format == Format::Parquet {
         return run_parquet(args, direction, &policy, &keys, format, output_format);
     }
@@ -144,6 +161,11 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         .direction(direction);
     if let Some(t) = args.threads {
         opts = opts.threads(t);
+    }
+    let mut predicted = None;
+    if let Some(s) = suppression {
+        predicted = Some((s.rows, s.node.suppressed));
+        opts = opts.suppress(std::sync::Arc::new(s.classes));
     }
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
@@ -162,6 +184,19 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         &opts,
         &mut on_progress,
     )?;
+    if let Some((rows, suppressed)) = predicted {
+        // The two passes must have read the same records: a file that
+        // changed in between fails the run before anything is committed.
+        if summary.rows_in != rows
+            || summary.rows_suppressed > suppressed
+            || summary.rows_suppressed + summary.rows_dropped < suppressed
+        {
+            anyhow::bail!(
+                "{source}: the input changed between the two passes of [suppress] ({rows} records, then {}); nothing was written",
+                summary.rows_in
+            );
+        }
+    }
     output.commit()?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -170,6 +205,35 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         print_summary(&summary, args.json_summary, direction)?;
     }
     Ok(summary)
+}
+
+/// The first pass of a policy with `[suppress]`: which classes to leave
+/// out. Needs the input as a file (it is read twice) in CSV.
+fn first_pass(
+    args: &PipelineArgs,
+    policy: &Policy,
+    policy_dir: &Path,
+    format: Format,
+    output_format: Format,
+) -> Result<deid::anonymize::Suppression> {
+    let Some(path) = args.input.as_deref().filter(|p| p.as_os_str() != "-") else {
+        return Err(usage(
+            "the policy has [suppress]: its classes are counted in a first pass over the input, so give the input as a file, not standard input",
+        ));
+    };
+    if format != Format::Csv || output_format != Format::Csv {
+        return Err(usage(
+            "the policy has [suppress]: record suppression works on CSV input and output (JSON Lines and Parquet are not supported yet)",
+        ));
+    }
+    let topts = deid::io::table::TableOptions::new()
+        .format_opt(Some(format))
+        .delimiter(args.delimiter)
+        .has_header(!args.no_header)
+        .refuse_data_header(!args.no_header);
+    deid::anonymize::suppression(policy, policy_dir, path, &topts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?
+        .context("the policy has no [suppress]")
 }
 
 /// `apply` / `decrypt` with Parquet on at least one side.
@@ -356,10 +420,15 @@ pub fn print_summary(s: &Summary, json: bool, direction: Direction) -> Result<()
     };
     writeln!(
         err,
-        "deid: {} rows in, {} out, {} dropped; {:.1} MB in {:.2} s ({:.0} MB/s, {} threads)",
+        "deid: {} rows in, {} out, {} dropped{}; {:.1} MB in {:.2} s ({:.0} MB/s, {} threads)",
         s.rows_in,
         s.rows_out,
         s.rows_dropped,
+        if s.rows_suppressed > 0 {
+            format!(", {} suppressed", s.rows_suppressed)
+        } else {
+            String::new()
+        },
         s.bytes_in as f64 / 1e6,
         s.seconds,
         s.mb_per_s(),

@@ -245,3 +245,31 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn redact_detections_are_counted_like_the_csv_path() {
+    let p = policy(
+        "[fields.memo]\ntransform = \"redact\"\nreplace = \"tag\"\ndetect = [\"email\", \"rrn\", \"card\"]\n",
+    );
+    let memo: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("kim@naver.com, 940219-2499846, 4111-1111-1111-1111"),
+        None,
+        Some("lee@daum.net"),
+    ]));
+    let batch = RecordBatch::try_from_iter([("memo", memo)]).unwrap();
+    let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+    assert!(
+        t.detections()[0].is_empty(),
+        "nothing counted before a batch"
+    );
+    let out = t.transform(&batch, 0).unwrap();
+    assert_eq!(strings(out.column(0))[2].as_deref(), Some("[EMAIL]"));
+    // Two batches: the counts are over the run.
+    t.transform(&batch, 3).unwrap();
+    let d = &t.detections()[0];
+    assert_eq!(
+        d.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(),
+        [("card", 2), ("email", 4), ("rrn", 2)]
+    );
+    assert_eq!(t.counted_columns()[0].detections, *d);
+}

@@ -670,6 +670,9 @@ pub fn run(
     if let Some(file) = &file {
         totals.bytes_in = file.metadata().map_or(totals.bytes_in, |m| m.len());
     }
+    for (slot, d) in totals.columns.iter_mut().zip(transformer.detections()) {
+        slot.detections = d;
+    }
     totals.bytes_out = bytes_out;
     totals.seconds = start.elapsed().as_secs_f64().max(1e-9);
     Ok(totals)

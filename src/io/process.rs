@@ -18,7 +18,7 @@ use super::rng::BufferedOsRng;
 use super::suppress::SuppressClasses;
 use super::table::Format;
 use crate::error::Error;
-use crate::field::{FieldProcessor, Scratch};
+use crate::field::{FieldProcessor, PseudonymBatch, Scratch};
 use crate::key::Keyset;
 use crate::policy::{Binding, ColumnAction, Direction, OnError, Policy, PolicyError, Unlisted};
 use std::sync::Arc;
@@ -113,13 +113,7 @@ impl<'p> Plan<'p> {
 
     /// For a `redact` field: detections per type over the run (non-zero only).
     pub(crate) fn detections(&self, i: usize) -> std::collections::BTreeMap<String, u64> {
-        self.processors[i]
-            .detections()
-            .into_iter()
-            .flatten()
-            .filter(|&(_, n)| n > 0)
-            .map(|(k, n)| (k.name().to_owned(), n))
-            .collect()
+        self.processors[i].detection_counts()
     }
 
     pub(crate) fn counted_indices(&self) -> Vec<usize> {
@@ -184,9 +178,8 @@ pub(crate) struct Worker {
     rng: BufferedOsRng,
     scratch: Scratch,
     parser: CsvParser,
-    rec: CsvRecord,
-    /// Output per field (CSV: every field is transformed before any is written).
-    bufs: Vec<Vec<u8>>,
+    /// CSV: the records held until their `pseudonymize` fields are computed.
+    group: Group,
     /// JSON: a value's text and its transform.
     text: Vec<u8>,
     out: Vec<u8>,
@@ -198,8 +191,7 @@ impl Worker {
             rng: BufferedOsRng::default(),
             scratch: Scratch::default(),
             parser: CsvParser::new(delimiter),
-            rec: CsvRecord::new(),
-            bufs: Vec::new(),
+            group: Group::default(),
             text: Vec::new(),
             out: Vec::new(),
         }
@@ -261,6 +253,29 @@ pub(crate) fn csv_header(
     Ok(out)
 }
 
+/// CSV records read before their `pseudonymize` fields are computed
+/// together (four at a time where the CPU allows, src/field.rs).
+const GROUP: usize = 64;
+
+/// Up to [`GROUP`] records of a chunk and their transformed fields, until
+/// they are written.
+#[derive(Default)]
+struct Group {
+    recs: Vec<CsvRecord>,
+    /// Output of the fields transformed one at a time, at
+    /// `[record * fields + field]`.
+    bufs: Vec<Vec<u8>>,
+    /// Per field: the values of a batched field in this group.
+    batches: Vec<PseudonymBatch>,
+    /// A batched field's value: its index in the field's batch (`None`: an
+    /// empty value kept empty), at `[record * fields + field]`.
+    slots: Vec<Option<usize>>,
+}
+
+/// Every record is parsed and its fields transformed in order (a record
+/// that fails leaves nothing behind); records are written a group at a
+/// time, once the group's `pseudonymize` values are computed together. The
+/// bytes are those of transforming each value on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut wtr = csv::WriterBuilder::new()
         .delimiter(w.parser.delimiter())
@@ -271,87 +286,132 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
     let mut key = Vec::new();
     let columns = &plan.binding.columns;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
-    let mut bufs = core::mem::take(&mut w.bufs);
-    bufs.resize_with(n, Vec::new);
-    let mut rec = core::mem::take(&mut w.rec);
+    // Fields computed together: pseudonyms being applied and written.
+    let batched: Vec<bool> = plan
+        .binding
+        .fields
+        .iter()
+        .zip(&plan.processors)
+        .map(|(f, p)| {
+            plan.binding.direction == Direction::Apply
+                && p.batches()
+                && columns[f.column] != ColumnAction::Drop
+        })
+        .collect();
+    let mut g = core::mem::take(&mut w.group);
+    g.recs.resize_with(GROUP, CsvRecord::new);
+    g.bufs.resize_with(GROUP * n, Vec::new);
+    g.batches.resize_with(n, PseudonymBatch::default);
+    g.slots.resize(GROUP * n, None);
     let mut pos = 0;
     w.parser.restart();
     let result = (|| {
-        loop {
-            let more = w
-                .parser
-                .read(chunk, &mut pos, &mut rec)
-                .map_err(|_| ChunkError {
-                    local_row: rows + 1,
-                    column: None,
-                    kind: InputErrorKind::MalformedQuote,
-                })?;
-            if !more {
-                break;
+        let mut more = true;
+        while more {
+            // Read and transform up to GROUP records.
+            let mut len = 0;
+            g.batches.iter_mut().for_each(PseudonymBatch::clear);
+            while len < GROUP {
+                more = w
+                    .parser
+                    .read(chunk, &mut pos, &mut g.recs[len])
+                    .map_err(|_| ChunkError {
+                        local_row: rows + 1,
+                        column: None,
+                        kind: InputErrorKind::MalformedQuote,
+                    })?;
+                if !more {
+                    break;
+                }
+                rows += 1;
+                let fail = |column, kind| ChunkError {
+                    local_row: rows,
+                    column,
+                    kind,
+                };
+                let rec = &g.recs[len];
+                if rec.len() != columns.len() {
+                    return Err(fail(
+                        None,
+                        InputErrorKind::Ragged {
+                            expected: columns.len() as u64,
+                            found: rec.len() as u64,
+                        },
+                    ));
+                }
+                let mut failed = None;
+                for (i, f) in plan.binding.fields.iter().enumerate() {
+                    if columns[f.column] == ColumnAction::Drop {
+                        continue;
+                    }
+                    let value = rec.get(f.column).unwrap_or_default();
+                    let at = len * n + i;
+                    let r = if batched[i] {
+                        g.batches[i]
+                            .push(&plan.processors[i], value, &mut w.scratch)
+                            .map(|q| g.slots[at] = q)
+                    } else {
+                        let subject = f.subject.and_then(|s| rec.get(s));
+                        plan.transform(i, value, subject, w, &mut g.bufs[at])
+                    };
+                    match r {
+                        Ok(()) => counts[i] += u64::from(!value.is_empty()),
+                        Err(e) => {
+                            failed = Some(plan.value_error(i, e));
+                            break;
+                        }
+                    }
+                }
+                if let Some((column, kind)) = failed {
+                    if plan.skips(&kind) {
+                        dropped += 1;
+                        continue;
+                    }
+                    return Err(fail(Some(column), kind));
+                }
+                if let Some((classes, idx)) = &plan.suppress {
+                    let qi = idx.iter().map(|&i| &g.bufs[len * n + i][..]);
+                    if classes.contains(qi, &mut key) {
+                        suppressed += 1;
+                        continue;
+                    }
+                }
+                len += 1;
             }
-            rows += 1;
+            if !any_output || len == 0 {
+                continue;
+            }
             let fail = |column, kind| ChunkError {
                 local_row: rows,
                 column,
                 kind,
             };
-            if rec.len() != columns.len() {
-                return Err(fail(
-                    None,
-                    InputErrorKind::Ragged {
-                        expected: columns.len() as u64,
-                        found: rec.len() as u64,
-                    },
-                ));
-            }
-            // Transform every field before writing any, so a record that
-            // fails leaves nothing behind.
-            let mut failed = None;
-            for (i, f) in plan.binding.fields.iter().enumerate() {
-                if columns[f.column] == ColumnAction::Drop {
-                    continue;
+            for (i, b) in g.batches.iter_mut().enumerate() {
+                if batched[i] {
+                    b.compute(&plan.processors[i])
+                        .map_err(|e| fail(None, plan.value_error(i, e).1))?;
                 }
-                let value = rec.get(f.column).unwrap_or_default();
-                let subject = f.subject.and_then(|s| rec.get(s));
-                match plan.transform(i, value, subject, w, &mut bufs[i]) {
-                    Ok(()) => counts[i] += u64::from(!value.is_empty()),
-                    Err(e) => {
-                        failed = Some(plan.value_error(i, e));
-                        break;
-                    }
-                }
-            }
-            if let Some((column, kind)) = failed {
-                if plan.skips(&kind) {
-                    dropped += 1;
-                    continue;
-                }
-                return Err(fail(Some(column), kind));
-            }
-            if let Some((classes, idx)) = &plan.suppress {
-                if classes.contains(idx.iter().map(|&i| &bufs[i][..]), &mut key) {
-                    suppressed += 1;
-                    continue;
-                }
-            }
-            if !any_output {
-                continue;
             }
             let io = |e: csv::Error| fail(None, InputErrorKind::Io(e.into()));
-            for (col, action) in columns.iter().enumerate() {
-                match *action {
-                    ColumnAction::Keep => wtr.write_field(rec.get(col).unwrap_or_default()),
-                    ColumnAction::Drop => Ok(()),
-                    ColumnAction::Field(i) => wtr.write_field(&bufs[i]),
+            for r in 0..len {
+                let rec = &g.recs[r];
+                for (col, action) in columns.iter().enumerate() {
+                    match *action {
+                        ColumnAction::Keep => wtr.write_field(rec.get(col).unwrap_or_default()),
+                        ColumnAction::Drop => Ok(()),
+                        ColumnAction::Field(i) if batched[i] => wtr.write_field(
+                            g.slots[r * n + i].map_or(&[][..], |j| g.batches[i].get(j)),
+                        ),
+                        ColumnAction::Field(i) => wtr.write_field(&g.bufs[r * n + i]),
+                    }
+                    .map_err(io)?;
                 }
-                .map_err(io)?;
+                wtr.write_record(None::<&[u8]>).map_err(io)?;
             }
-            wtr.write_record(None::<&[u8]>).map_err(io)?;
         }
         Ok(())
     })();
-    w.bufs = bufs;
-    w.rec = rec;
+    w.group = g;
     result?;
     let bytes = wtr.into_inner().map_err(|e| ChunkError {
         local_row: rows,

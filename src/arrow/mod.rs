@@ -1117,3 +1117,39 @@ pub(crate) fn arrow_message(e: &arrow_schema::ArrowError) -> String {
         _ => "invalid Arrow data".to_owned(),
     }
 }
+
+/// What a caller that holds columns still encoded (src/io/parquet.rs) may
+/// skip: the columns no transform reads.
+impl BatchTransformer {
+    /// For each top-level input column, in input order: true when the
+    /// output never depends on its values through a transform, because
+    /// every leaf below it is kept or every leaf is dropped, and none is a
+    /// `dateshift` subject. Such a column may be given to
+    /// [`transform`](Self::transform) as any array of its type (nulls
+    /// included): a kept one comes out as given, a dropped one not at all.
+    pub fn untouched_columns(&self) -> Vec<bool> {
+        let mut out = std::vec![true; self.input.fields().len()];
+        let mut all_kept = std::vec![true; out.len()];
+        let mut all_dropped = std::vec![true; out.len()];
+        for (leaf, action) in self.leaves.iter().zip(&self.actions) {
+            let root = leaf.indices[0];
+            all_kept[root] &= matches!(action, ColumnAction::Keep);
+            all_dropped[root] &= matches!(action, ColumnAction::Drop);
+        }
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = all_kept[i] || all_dropped[i];
+        }
+        for b in &self.fields {
+            if let Some(s) = b.subject {
+                out[self.leaves[s].indices[0]] = false;
+            }
+        }
+        out
+    }
+
+    /// Whether a batch can come out with fewer rows than it went in
+    /// (`on_error = "drop-record"` when applying).
+    pub fn may_drop_rows(&self) -> bool {
+        self.on_error == OnError::DropRecord && self.direction == Direction::Apply
+    }
+}

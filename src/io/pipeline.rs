@@ -38,12 +38,12 @@ use crate::transform::TransformKind;
 #[derive(Clone, Debug)]
 pub struct PipelineOptions {
     format: Format,
-    delimiter: u8,
-    has_header: bool,
-    threads: usize,
+    pub(super) delimiter: u8,
+    pub(super) has_header: bool,
+    pub(super) threads: usize,
     chunk_bytes: usize,
     max_record: usize,
-    direction: Direction,
+    pub(super) direction: Direction,
 }
 
 impl Default for PipelineOptions {

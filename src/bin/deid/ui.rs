@@ -36,7 +36,7 @@ pub struct PipelineArgs {
     /// Output format [default: from the -o extension, else the input's]. CSV and Parquet convert both ways.
     #[arg(long, value_name = "csv|jsonl|parquet")]
     pub output_format: Option<Format>,
-    /// Parquet output compression [default: the input's codec; snappy from CSV].
+    /// Parquet output compression [default: the input's codec; snappy from CSV]. Kept columns are copied as they are only under the input's codec; another one re-encodes them.
     #[arg(long, value_name = "zstd|snappy|none")]
     pub compression: Option<deid::io::parquet::Codec>,
     /// CSV field delimiter (one byte, e.g. ';' or '\t' written as "tab").
@@ -129,14 +129,6 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
                 .filter(|f| *f == Format::Parquet || format == Format::Parquet)
         })
         .unwrap_or(format);
-    if format == Format::Parquet || output_format == Format::Parquet {
-        return run_parquet(args, direction, &policy, &keys, format, output_format);
-    }
-    if output_format != format {
-        return Err(usage(format!(
-            "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
-        )));
-    }
     let mut opts = PipelineOptions::new()
         .format(format)
         .delimiter(args.delimiter)
@@ -144,6 +136,14 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         .direction(direction);
     if let Some(t) = args.threads {
         opts = opts.threads(t);
+    }
+    if format == Format::Parquet || output_format == Format::Parquet {
+        return run_parquet(args, opts, direction, &policy, &keys, format, output_format);
+    }
+    if output_format != format {
+        return Err(usage(format!(
+            "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
+        )));
     }
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
@@ -175,6 +175,7 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
 /// `apply` / `decrypt` with Parquet on at least one side.
 fn run_parquet(
     args: &PipelineArgs,
+    pipeline: PipelineOptions,
     direction: Direction,
     policy: &Policy,
     keys: &Keyset,
@@ -206,16 +207,9 @@ fn run_parquet(
     } else {
         ParquetInput::Csv(reader)
     };
-    let mut opts = ParquetOptions::new()
-        .input_format(format)
+    let opts = ParquetOptions::from(pipeline)
         .output_format(output_format)
-        .delimiter(args.delimiter)
-        .has_header(!args.no_header)
-        .compression(args.compression)
-        .direction(direction);
-    if let Some(t) = args.threads {
-        opts = opts.threads(t);
-    }
+        .compression(args.compression);
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
         if let Some(b) = &bar {

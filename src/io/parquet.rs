@@ -504,7 +504,7 @@ fn copy_chunk(
 
 /// One output column chunk of a row group.
 enum Piece {
-    Encoded(ArrowColumnChunk),
+    Encoded(Box<ArrowColumnChunk>),
     Copied(CopiedChunk, Box<ColumnCloseResult>),
 }
 
@@ -933,7 +933,8 @@ pub fn run(
                                             copy_chunk(file, meta, index, leaf).map_err(perr)?;
                                         pieces.push(Piece::Copied(data, Box::new(close)));
                                     }
-                                    _ => pieces.push(Piece::Encoded(w.close().map_err(perr)?)),
+                                    _ => pieces
+                                        .push(Piece::Encoded(Box::new(w.close().map_err(perr)?))),
                                 }
                             }
                             unit.chunks = Some(pieces);

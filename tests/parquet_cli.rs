@@ -360,3 +360,45 @@ fn pyarrow_file_round_trip() {
     );
     run("check", "out.parquet");
 }
+
+#[test]
+fn gen_memo_writes_parquet() {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(
+        &[
+            "gen",
+            "--rows",
+            "300",
+            "--memo",
+            "--memo-truth",
+            "truth.jsonl",
+            "-o",
+            "m.parquet",
+        ],
+        p,
+    );
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(p.join("m.parquet")).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let g = deid::synth::Generator::new(1).memo(true);
+    let mut row = 0u64;
+    for b in r {
+        let b = b.unwrap();
+        let last = b.schema().fields().len() - 1;
+        assert_eq!(b.schema().field(last).name(), "memo");
+        let memo = b.column(last).as_string::<i32>();
+        for i in 0..memo.len() {
+            assert_eq!(memo.value(i), g.memo_of(row).text, "row {row}");
+            row += 1;
+        }
+    }
+    assert_eq!(row, 300);
+    let truth = std::fs::read_to_string(p.join("truth.jsonl")).unwrap();
+    assert_eq!(truth.lines().count(), 300);
+}

@@ -91,7 +91,7 @@ use crate::io::error::{InputError, InputErrorKind, check_unique_columns};
 use crate::io::pipeline::ColumnCount;
 use crate::io::rng::BufferedOsRng;
 use crate::key::Keyset;
-use crate::policy::{ColumnAction, Direction, OnError, Policy};
+use crate::policy::{ColumnAction, Direction, OnError, Policy, PolicyError};
 use crate::transform::{EmptyRule, EncryptMode, TransformSpec};
 
 /// One bound policy field, compiled.
@@ -397,6 +397,17 @@ impl BatchTransformer {
         collect_leaves(schema.fields(), "", &[], false, &mut leaves);
         let paths: Vec<String> = leaves.iter().map(|l| l.path.clone()).collect();
         check_unique_columns(&paths).map_err(|k| err(None, k))?;
+        if direction == Direction::Apply && policy.suppress.is_some() {
+            // Suppression needs every record's class before the first is
+            // written; a batch at a time cannot honour it, so it refuses
+            // rather than write records the policy leaves out.
+            return Err(err(
+                None,
+                InputErrorKind::Policy(PolicyError::Suppress(
+                    "record suppression needs a first pass over the whole input, which a batch at a time cannot make (use deid apply on a CSV file)".into(),
+                )),
+            ));
+        }
         let binding = policy
             .bind_paths(&paths, direction)
             .map_err(|e| err(None, InputErrorKind::Policy(e)))?;
@@ -1260,5 +1271,41 @@ pub(crate) fn arrow_message(e: &arrow_schema::ArrowError) -> String {
         E::InvalidArgumentError(m) | E::SchemaError(m) | E::ComputeError(m) => m.to_string(),
         E::IoError(m, _) => std::format!("I/O: {m}"),
         _ => "invalid Arrow data".to_owned(),
+    }
+}
+
+/// What a caller that holds columns still encoded (src/io/parquet.rs) may
+/// skip: the columns no transform reads.
+impl BatchTransformer {
+    /// For each top-level input column, in input order: true when the
+    /// output never depends on its values through a transform, because
+    /// every leaf below it is kept or every leaf is dropped, and none is a
+    /// `dateshift` subject. Such a column may be given to
+    /// [`transform`](Self::transform) as any array of its type (nulls
+    /// included): a kept one comes out as given, a dropped one not at all.
+    pub fn untouched_columns(&self) -> Vec<bool> {
+        let mut out = std::vec![true; self.input.fields().len()];
+        let mut all_kept = std::vec![true; out.len()];
+        let mut all_dropped = std::vec![true; out.len()];
+        for (leaf, action) in self.leaves.iter().zip(&self.actions) {
+            let root = leaf.indices[0];
+            all_kept[root] &= matches!(action, ColumnAction::Keep);
+            all_dropped[root] &= matches!(action, ColumnAction::Drop);
+        }
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = all_kept[i] || all_dropped[i];
+        }
+        for b in &self.fields {
+            if let Some(s) = b.subject {
+                out[self.leaves[s].indices[0]] = false;
+            }
+        }
+        out
+    }
+
+    /// Whether a batch can come out with fewer rows than it went in
+    /// (`on_error = "drop-record"` when applying).
+    pub fn may_drop_rows(&self) -> bool {
+        self.on_error == OnError::DropRecord && self.direction == Direction::Apply
     }
 }

@@ -27,24 +27,31 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crossbeam_channel::bounded;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, RowGroupMetaData};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::ChunkReader;
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::SchemaDescriptor;
 
 use super::error::{InputError, InputErrorKind};
 use super::format::Format;
-use super::pipeline::{Progress, Summary};
+use super::pipeline::{PipelineOptions, Progress, Summary};
 use super::table::{Row, TableOptions, TableReader};
 use crate::arrow::{BatchTransformer, arrow_message};
 use crate::key::Keyset;
-use crate::policy::{Direction, Policy};
+use crate::policy::Policy;
 
 /// Rows per Arrow batch when decoding, and per row group from CSV input.
 const BATCH_ROWS: usize = 8192;
@@ -87,29 +94,43 @@ impl Codec {
     }
 }
 
-/// How to run a Parquet job. Built like
-/// [`PipelineOptions`](super::pipeline::PipelineOptions).
+/// How to run a Parquet job: the [`PipelineOptions`] every `apply` and
+/// `decrypt` takes (input format, CSV delimiter and header, threads,
+/// direction), plus the output's format and compression.
+///
+/// # Example
+/// ```
+/// use deid::io::Format;
+/// use deid::io::parquet::{Codec, ParquetOptions};
+/// use deid::io::pipeline::PipelineOptions;
+///
+/// // CSV in (';'-separated), Parquet out with zstd, on 4 threads.
+/// let opts = ParquetOptions::from(PipelineOptions::new().delimiter(b';').threads(4))
+///     .output_format(Format::Parquet)
+///     .compression(Some(Codec::Zstd));
+/// # let _ = opts;
+/// ```
 #[derive(Clone, Debug)]
 pub struct ParquetOptions {
-    input: Format,
+    pipeline: PipelineOptions,
     output: Format,
-    delimiter: u8,
-    has_header: bool,
-    threads: usize,
     compression: Option<Codec>,
-    direction: Direction,
 }
 
 impl Default for ParquetOptions {
     fn default() -> Self {
+        ParquetOptions::from(PipelineOptions::new().format(Format::Parquet))
+    }
+}
+
+impl From<PipelineOptions> for ParquetOptions {
+    /// The input format, delimiter, header, threads and direction of
+    /// `pipeline`; Parquet out with the input's codec.
+    fn from(pipeline: PipelineOptions) -> Self {
         ParquetOptions {
-            input: Format::Parquet,
+            pipeline,
             output: Format::Parquet,
-            delimiter: b',',
-            has_header: true,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             compression: None,
-            direction: Direction::Apply,
         }
     }
 }
@@ -119,9 +140,13 @@ impl ParquetOptions {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The input's format (Parquet or CSV).
-    pub fn input_format(mut self, f: Format) -> Self {
-        self.input = f;
+    /// The options shared with CSV and JSON Lines (the input's format).
+    pub fn pipeline(&self) -> &PipelineOptions {
+        &self.pipeline
+    }
+    /// Changes the shared options (a builder call on them).
+    pub fn with_pipeline(mut self, f: impl FnOnce(PipelineOptions) -> PipelineOptions) -> Self {
+        self.pipeline = f(self.pipeline);
         self
     }
     /// The output's format (Parquet or CSV).
@@ -129,29 +154,9 @@ impl ParquetOptions {
         self.output = f;
         self
     }
-    /// CSV delimiter (CSV input or output).
-    pub fn delimiter(mut self, d: u8) -> Self {
-        self.delimiter = d;
-        self
-    }
-    /// Whether a CSV input has a header row.
-    pub fn has_header(mut self, yes: bool) -> Self {
-        self.has_header = yes;
-        self
-    }
-    /// Worker threads (at least 1).
-    pub fn threads(mut self, n: usize) -> Self {
-        self.threads = n.max(1);
-        self
-    }
     /// Output compression; `None` keeps the input's (snappy for CSV input).
     pub fn compression(mut self, c: Option<Codec>) -> Self {
         self.compression = c;
-        self
-    }
-    /// Apply or decrypt.
-    pub fn direction(mut self, d: Direction) -> Self {
-        self.direction = d;
         self
     }
 }
@@ -183,6 +188,7 @@ fn parquet_error(e: &ParquetError) -> InputErrorKind {
 /// `ChunkReader` seeks a duplicated descriptor, whose position every
 /// duplicate shares: two workers seeking at once read each other's pages
 /// (seen as "Data corruption detected" from the decompressor).
+#[derive(Clone)]
 struct PositionalFile(Arc<File>);
 
 /// A [`Read`] at its own offset of a [`PositionalFile`].
@@ -250,9 +256,261 @@ impl parquet::file::reader::ChunkReader for PositionalFile {
     }
 }
 
+/// How a top-level input column is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RootUse {
+    /// Decoded, and encoded again if it is in the output.
+    Decode,
+    /// Dropped and read by no transform: never decoded.
+    Skip,
+    /// Kept unchanged and read by no transform: its column chunks are
+    /// copied through as bytes wherever their codec is the output's.
+    Copy,
+}
+
+/// Which columns of a Parquet input are never decoded.
+///
+/// A column every leaf of which the policy keeps, that no transform reads
+/// (not a `dateshift` subject) and whose Parquet leaves are described
+/// exactly as the writer would describe them, has its column chunks
+/// spliced into the output as they are (pages, statistics, dictionary and
+/// page index untouched) when the chunk's codec is the output's and no row
+/// can be left out (`on_error = "drop-record"` copies nothing). A dropped
+/// column no transform reads is not decoded at all. The transformer gets a
+/// placeholder array for either ([`placeholder`]), whose output is
+/// discarded.
+struct CopyPlan {
+    roots: Vec<RootUse>,
+    /// Input leaf indices under each input root.
+    in_leaves: Vec<Vec<usize>>,
+    /// For each output leaf: its output root, and the input leaf it is
+    /// copied from when that root is copied.
+    out_leaves: Vec<(usize, Option<usize>)>,
+    /// Input root of each output root.
+    out_root_src: Vec<Option<usize>>,
+    codec: Compression,
+}
+
+impl CopyPlan {
+    /// Everything decoded (CSV input, or no Parquet output).
+    fn decode_all(schema: &Schema) -> Self {
+        CopyPlan {
+            roots: std::vec![RootUse::Decode; schema.fields().len()],
+            in_leaves: Vec::new(),
+            out_leaves: Vec::new(),
+            out_root_src: Vec::new(),
+            codec: Compression::UNCOMPRESSED,
+        }
+    }
+
+    fn new(
+        transformer: &BatchTransformer,
+        schema: &Schema,
+        out_schema: &Schema,
+        in_desc: &SchemaDescriptor,
+        out_desc: Option<&SchemaDescriptor>,
+        codec: Compression,
+    ) -> Self {
+        let n = schema.fields().len();
+        let mut plan = CopyPlan::decode_all(schema);
+        plan.codec = codec;
+        if in_desc.root_schema().get_fields().len() != n {
+            return plan;
+        }
+        plan.in_leaves = std::vec![Vec::new(); n];
+        for l in 0..in_desc.num_columns() {
+            plan.in_leaves[in_desc.get_column_root_idx(l)].push(l);
+        }
+        let mut out_leaves_of = std::vec![Vec::new(); out_schema.fields().len()];
+        if let Some(out_desc) = out_desc {
+            for l in 0..out_desc.num_columns() {
+                let j = out_desc.get_column_root_idx(l);
+                if let Some(v) = out_leaves_of.get_mut(j) {
+                    v.push(l);
+                }
+                plan.out_leaves.push((j, None));
+            }
+        }
+        plan.out_root_src = std::vec![None; out_schema.fields().len()];
+        let untouched = transformer.untouched_columns();
+        for (i, f) in schema.fields().iter().enumerate() {
+            let out = out_schema.index_of(f.name()).ok();
+            if let Some(j) = out {
+                plan.out_root_src[j] = Some(i);
+            }
+            if !untouched.get(i).copied().unwrap_or(false) || placeholder(f, 1).is_none() {
+                continue;
+            }
+            match (out, out_desc) {
+                (None, _) => plan.roots[i] = RootUse::Skip,
+                (Some(j), Some(out_desc))
+                    if !transformer.may_drop_rows()
+                        && out_schema.field(j) == f.as_ref()
+                        && out_leaves_of[j].len() == plan.in_leaves[i].len()
+                        && out_leaves_of[j]
+                            .iter()
+                            .zip(&plan.in_leaves[i])
+                            .all(|(&o, &l)| out_desc.column(o) == in_desc.column(l)) =>
+                {
+                    plan.roots[i] = RootUse::Copy;
+                    for (&o, &l) in out_leaves_of[j].iter().zip(&plan.in_leaves[i]) {
+                        plan.out_leaves[o].1 = Some(l);
+                    }
+                }
+                _ => {}
+            }
+        }
+        plan
+    }
+
+    /// Per input root, whether it is copied in row group `rg`: a copy
+    /// candidate whose chunks all have the output's codec.
+    fn copied_in(&self, rg: &RowGroupMetaData) -> Vec<bool> {
+        let same =
+            |c: Compression| std::mem::discriminant(&c) == std::mem::discriminant(&self.codec);
+        self.roots
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                *u == RootUse::Copy
+                    && self.in_leaves[i]
+                        .iter()
+                        .all(|&l| l < rg.num_columns() && same(rg.column(l).compression()))
+            })
+            .collect()
+    }
+}
+
+/// An array of `f`'s type and `n` rows standing for a column that is not
+/// decoded: nulls, or zeroed values where `f` cannot be null. `None` for
+/// types where zeroes are not a valid array (nested types, dictionaries);
+/// such columns are decoded.
+fn placeholder(f: &Field, n: usize) -> Option<ArrayRef> {
+    if f.data_type().is_nested() || matches!(f.data_type(), DataType::RunEndEncoded(..)) {
+        return None;
+    }
+    let a = arrow_array::new_null_array(f.data_type(), n);
+    if f.is_nullable() {
+        return Some(a);
+    }
+    let data = a.into_data().into_builder().nulls(None).build().ok()?;
+    Some(arrow_array::make_array(data))
+}
+
+/// A batch of the decoded columns `decode` (input root indices, ascending)
+/// as a batch of the whole input `schema`, with [`placeholder`]s for the
+/// columns not decoded.
+fn widen(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+    decode: &[usize],
+) -> Result<RecordBatch, InputErrorKind> {
+    if decode.len() == schema.fields().len() {
+        return RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+            .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)));
+    }
+    let n = batch.num_rows();
+    let mut decoded = batch.columns().iter();
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (i, f) in schema.fields().iter().enumerate() {
+        let a = if decode.binary_search(&i).is_ok() {
+            decoded.next().cloned()
+        } else {
+            placeholder(f, n)
+        };
+        columns.push(a.ok_or_else(|| {
+            InputErrorKind::Arrow("the decoded columns do not match the schema".to_owned())
+        })?);
+    }
+    RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(n)),
+    )
+    .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))
+}
+
+/// One input column chunk, read into memory to be spliced into the output
+/// by the writer thread ([`ChunkReader`] at the chunk's file offsets).
+struct CopiedChunk {
+    start: u64,
+    data: bytes::Bytes,
+}
+
+impl parquet::file::reader::Length for CopiedChunk {
+    fn len(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
+}
+
+impl ChunkReader for CopiedChunk {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.get_bytes(
+            start,
+            (parquet::file::reader::Length::len(self).saturating_sub(start)) as usize,
+        )
+        .map(bytes::Buf::reader)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let from = start
+            .checked_sub(self.start)
+            .map(|o| o as usize)
+            .filter(|&o| o.checked_add(length).is_some_and(|e| e <= self.data.len()))
+            .ok_or_else(|| {
+                ParquetError::EOF(std::format!(
+                    "{length} bytes at offset {start} are outside the copied column chunk"
+                ))
+            })?;
+        Ok(self.data.slice(from..from + length))
+    }
+}
+
+/// Reads input leaf `leaf` of row group `rg` as a chunk to copy, with its
+/// metadata, statistics and page index.
+fn copy_chunk(
+    file: &PositionalFile,
+    meta: &ParquetMetaData,
+    rg: usize,
+    leaf: usize,
+) -> Result<(CopiedChunk, ColumnCloseResult), ParquetError> {
+    let rgm = meta.row_group(rg);
+    let cm = rgm.column(leaf).clone();
+    let (start, length) = cm.byte_range();
+    let length = usize::try_from(length)
+        .map_err(|_| ParquetError::General("a column chunk is too large".to_owned()))?;
+    let data = file.get_bytes(start, length)?;
+    let column_index = meta
+        .column_index()
+        .and_then(|c| c.get(rg)?.get(leaf))
+        .filter(|c| !matches!(c, ColumnIndexMetaData::NONE))
+        .cloned();
+    let offset_index = meta
+        .offset_index()
+        .and_then(|o| o.get(rg)?.get(leaf))
+        .cloned();
+    let close = ColumnCloseResult {
+        bytes_written: length as u64,
+        rows_written: rgm.num_rows().max(0) as u64,
+        metadata: cm,
+        bloom_filter: None,
+        column_index,
+        offset_index,
+    };
+    Ok((CopiedChunk { start, data }, close))
+}
+
+/// One output column chunk of a row group.
+enum Piece {
+    Encoded(Box<ArrowColumnChunk>),
+    Copied(CopiedChunk, Box<ColumnCloseResult>),
+}
+
 /// One unit of work and its result.
 struct Unit {
-    chunks: Option<Vec<ArrowColumnChunk>>,
+    chunks: Option<Vec<Piece>>,
     csv: Vec<u8>,
     rows_in: u64,
     rows_out: u64,
@@ -280,7 +538,7 @@ pub fn run(
 ) -> Result<Summary, InputError> {
     let start = Instant::now();
     let err = |row: Option<u64>, kind| InputError::new(source, row, None, kind);
-    let threads = opts.threads.max(1);
+    let threads = opts.pipeline.threads.max(1);
 
     // What fixes the schema, read before anything is written.
     enum Src {
@@ -292,8 +550,12 @@ pub fn run(
     }
     let (src, schema, codec) = match input {
         ParquetInput::File(file) => {
-            let meta = ArrowReaderMetadata::load(&file, Default::default())
-                .map_err(|e| err(None, parquet_error(&e)))?;
+            // The page index is read to be copied with the chunks it describes.
+            let meta = ArrowReaderMetadata::load(
+                &file,
+                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            )
+            .map_err(|e| err(None, parquet_error(&e)))?;
             let codec = meta
                 .metadata()
                 .row_groups()
@@ -313,8 +575,8 @@ pub fn run(
                 source,
                 Format::Csv,
                 &TableOptions::new()
-                    .delimiter(opts.delimiter)
-                    .has_header(opts.has_header),
+                    .delimiter(opts.pipeline.delimiter)
+                    .has_header(opts.pipeline.has_header),
             )?;
             let fields: Vec<Field> = table
                 .columns()
@@ -328,8 +590,13 @@ pub fn run(
             )
         }
     };
-    let transformer =
-        BatchTransformer::with_source(policy, keys, Arc::clone(&schema), opts.direction, source)?;
+    let transformer = BatchTransformer::with_source(
+        policy,
+        keys,
+        Arc::clone(&schema),
+        opts.pipeline.direction,
+        source,
+    )?;
     let out_schema = transformer.output_schema();
     if out_schema.fields().is_empty() {
         return Err(err(
@@ -353,23 +620,53 @@ pub fn run(
     };
     let mut factory = None;
     let mut csv_leaves = Vec::new();
+    let in_meta = match &src {
+        Src::Parquet { meta, .. } => Some(meta.metadata()),
+        Src::Csv(_) => None,
+    };
+    let mut plan = CopyPlan::decode_all(&schema);
     let mut sink = if parquet_out {
-        let props = WriterProperties::builder()
-            .set_compression(codec.parquet())
-            .build();
-        let w = ArrowWriter::try_new(counting, Arc::clone(&out_schema), Some(props))
+        let mut props = WriterProperties::builder().set_compression(codec.parquet());
+        // Copied chunks bring their page index only when the input has one;
+        // the output then has none at all rather than one for some columns.
+        if in_meta.is_some_and(|m| m.offset_index().is_none()) {
+            props = props
+                .set_statistics_enabled(EnabledStatistics::Chunk)
+                .set_offset_index_disabled(true);
+        }
+        let w = ArrowWriter::try_new(counting, Arc::clone(&out_schema), Some(props.build()))
             .map_err(|e| err(None, parquet_error(&e)))?;
         let (w, f) = w
             .into_serialized_writer()
             .map_err(|e| err(None, parquet_error(&e)))?;
+        if let Some(m) = in_meta {
+            plan = CopyPlan::new(
+                &transformer,
+                &schema,
+                &out_schema,
+                m.file_metadata().schema_descr(),
+                Some(w.schema_descr()),
+                codec.parquet(),
+            );
+        }
         factory = Some(f);
         Sink::Parquet(w)
     } else {
+        if let Some(m) = in_meta {
+            plan = CopyPlan::new(
+                &transformer,
+                &schema,
+                &out_schema,
+                m.file_metadata().schema_descr(),
+                None,
+                codec.parquet(),
+            );
+        }
         csv_leaves = text_columns(&out_schema);
         let mut header = Vec::new();
         {
             let mut w = csv::WriterBuilder::new()
-                .delimiter(opts.delimiter)
+                .delimiter(opts.pipeline.delimiter)
                 .from_writer(&mut header);
             w.write_record(&csv_leaves)
                 .map_err(|e| err(None, InputErrorKind::Io(e.into())))?;
@@ -403,7 +700,7 @@ pub fn run(
     let stop = AtomicBool::new(false);
 
     let (file, meta, mut table) = match src {
-        Src::Parquet { file, meta } => (Some(file), Some(meta), None),
+        Src::Parquet { file, meta } => (Some(PositionalFile(Arc::new(file))), Some(meta), None),
         Src::Csv(t) => (None, None, Some(t)),
     };
     let result: Result<(), InputError> = std::thread::scope(|s| {
@@ -469,6 +766,8 @@ pub fn run(
             let transformer = &transformer;
             let factory = factory.as_ref();
             let out_schema = &out_schema;
+            let schema = &schema;
+            let plan = &plan;
             let file = file.as_ref();
             let meta = meta.as_ref();
             let csv_leaves = &csv_leaves;
@@ -492,8 +791,11 @@ pub fn run(
                             }
                             None => None,
                         };
+                        // Output roots whose chunks are copied in this unit.
+                        let mut out_copied = std::vec![false; out_schema.fields().len()];
                         let mut each = |batch: RecordBatch,
-                                        first_row: u64|
+                                        first_row: u64,
+                                        out_copied: &[bool]|
                          -> Result<(), InputError> {
                             let out = transformer.transform_counted(&batch, first_row)?;
                             unit.rows_in += batch.num_rows() as u64;
@@ -506,9 +808,24 @@ pub fn run(
                             match writers.as_mut() {
                                 Some(ws) => {
                                     let mut ws = ws.iter_mut();
-                                    for (a, f) in
-                                        out.batch.columns().iter().zip(out_schema.fields())
+                                    for (j, (a, f)) in out
+                                        .batch
+                                        .columns()
+                                        .iter()
+                                        .zip(out_schema.fields())
+                                        .enumerate()
                                     {
+                                        if out_copied[j] {
+                                            let n = plan
+                                                .out_leaves
+                                                .iter()
+                                                .filter(|(r, _)| *r == j)
+                                                .count();
+                                            for _ in 0..n {
+                                                ws.next();
+                                            }
+                                            continue;
+                                        }
                                         for leaf in compute_leaves(f, a)
                                             .map_err(|e| at(parquet_error(&e)))?
                                         {
@@ -525,53 +842,69 @@ pub fn run(
                                 None => write_csv(
                                     &out.batch,
                                     csv_leaves.len(),
-                                    opts.delimiter,
+                                    opts.pipeline.delimiter,
                                     &mut unit.csv,
                                 )
                                 .map_err(at)?,
                             }
                             Ok(())
                         };
+                        let mut copy_from = None;
                         match job {
                             Job::RowGroup { index, first_row } => {
                                 let (Some(file), Some(meta)) = (file, meta) else {
                                     return Ok(());
                                 };
-                                let f = file.try_clone().map_err(|e| {
-                                    InputError::new(source, None, None, InputErrorKind::Io(e))
-                                })?;
-                                let f = PositionalFile(Arc::new(f));
-                                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                                    f,
-                                    meta.clone(),
-                                )
-                                .with_row_groups(std::vec![index])
-                                .with_batch_size(BATCH_ROWS)
-                                .build()
-                                .map_err(|e| {
-                                    InputError::new(
-                                        source,
-                                        Some(first_row + 1),
-                                        None,
-                                        parquet_error(&e),
-                                    )
-                                })?;
-                                unit.bytes_in =
-                                    meta.metadata().row_group(index).compressed_size().max(0)
-                                        as u64;
-                                let mut row = first_row;
-                                for batch in reader {
-                                    let batch = batch.map_err(|e| {
-                                        InputError::new(
-                                            source,
-                                            Some(row + 1),
-                                            None,
-                                            InputErrorKind::Arrow(arrow_message(&e)),
+                                let rgm = meta.metadata().row_group(index);
+                                let copied = plan.copied_in(rgm);
+                                for (j, slot) in out_copied.iter_mut().enumerate() {
+                                    *slot = plan.out_root_src[j].is_some_and(|i| copied[i]);
+                                }
+                                let decode: Vec<usize> = (0..schema.fields().len())
+                                    .filter(|&i| plan.roots[i] != RootUse::Skip && !copied[i])
+                                    .collect();
+                                unit.bytes_in = rgm.compressed_size().max(0) as u64;
+                                copy_from = Some((file, meta.metadata(), index));
+                                if decode.is_empty() {
+                                    // Nothing to decode: every column is copied or dropped.
+                                    let n = rgm.num_rows().max(0) as u64;
+                                    unit.rows_in = n;
+                                    unit.rows_out = n;
+                                } else {
+                                    let mask = ProjectionMask::roots(
+                                        meta.metadata().file_metadata().schema_descr(),
+                                        decode.iter().copied(),
+                                    );
+                                    let reader =
+                                        ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                            file.clone(),
+                                            meta.clone(),
                                         )
-                                    })?;
-                                    let n = batch.num_rows() as u64;
-                                    each(batch, row)?;
-                                    row += n;
+                                        .with_row_groups(std::vec![index])
+                                        .with_projection(mask)
+                                        .with_batch_size(BATCH_ROWS)
+                                        .build()
+                                        .map_err(|e| {
+                                            InputError::new(
+                                                source,
+                                                Some(first_row + 1),
+                                                None,
+                                                parquet_error(&e),
+                                            )
+                                        })?;
+                                    let mut row = first_row;
+                                    for batch in reader {
+                                        let at =
+                                            |k| InputError::new(source, Some(row + 1), None, k);
+                                        let batch = batch
+                                            .map_err(|e| {
+                                                at(InputErrorKind::Arrow(arrow_message(&e)))
+                                            })
+                                            .and_then(|b| widen(b, schema, &decode).map_err(at))?;
+                                        let n = batch.num_rows() as u64;
+                                        each(batch, row, &out_copied)?;
+                                        row += n;
+                                    }
                                 }
                             }
                             Job::Batch {
@@ -580,18 +913,31 @@ pub fn run(
                                 bytes,
                             } => {
                                 unit.bytes_in = bytes;
-                                each(batch, first_row)?;
+                                each(batch, first_row, &out_copied)?;
                             }
                         }
                         if let Some(ws) = writers {
-                            unit.chunks = Some(
-                                ws.into_iter()
-                                    .map(|w| w.close())
-                                    .collect::<Result<_, _>>()
-                                    .map_err(|e| {
-                                        InputError::new(source, None, None, parquet_error(&e))
-                                    })?,
-                            );
+                            let perr = |e: ParquetError| {
+                                InputError::new(source, None, None, parquet_error(&e))
+                            };
+                            let mut pieces = Vec::with_capacity(ws.len());
+                            for (w, (j, src)) in ws.into_iter().zip(
+                                plan.out_leaves
+                                    .iter()
+                                    .copied()
+                                    .chain(std::iter::repeat((usize::MAX, None))),
+                            ) {
+                                match (out_copied.get(j), src, copy_from) {
+                                    (Some(true), Some(leaf), Some((file, meta, index))) => {
+                                        let (data, close) =
+                                            copy_chunk(file, meta, index, leaf).map_err(perr)?;
+                                        pieces.push(Piece::Copied(data, Box::new(close)));
+                                    }
+                                    _ => pieces
+                                        .push(Piece::Encoded(Box::new(w.close().map_err(perr)?))),
+                                }
+                            }
+                            unit.chunks = Some(pieces);
                         }
                         Ok(())
                     })();
@@ -620,8 +966,11 @@ pub fn run(
                                 .next_row_group()
                                 .map_err(|e| err(None, parquet_error(&e)))?;
                             for c in chunks {
-                                c.append_to_row_group(&mut rg)
-                                    .map_err(|e| err(None, parquet_error(&e)))?;
+                                match c {
+                                    Piece::Encoded(c) => c.append_to_row_group(&mut rg),
+                                    Piece::Copied(data, close) => rg.append_column(&data, *close),
+                                }
+                                .map_err(|e| err(None, parquet_error(&e)))?;
                             }
                             rg.close().map_err(|e| err(None, parquet_error(&e)))?;
                         }
@@ -668,7 +1017,7 @@ pub fn run(
         .map_err(|e| err(None, InputErrorKind::Io(e)))?;
     bytes_out += counting.n;
     if let Some(file) = &file {
-        totals.bytes_in = file.metadata().map_or(totals.bytes_in, |m| m.len());
+        totals.bytes_in = file.0.metadata().map_or(totals.bytes_in, |m| m.len());
     }
     for (slot, d) in totals.columns.iter_mut().zip(transformer.detections()) {
         slot.detections = d;

@@ -32,19 +32,19 @@ use super::table::Format;
 use super::{json_path, process};
 use crate::key::Keyset;
 pub use crate::policy::Direction;
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 use crate::transform::TransformKind;
 
 /// How to run the pipeline. Built like csv's `ReaderBuilder`.
 #[derive(Clone, Debug)]
 pub struct PipelineOptions {
     format: Format,
-    delimiter: u8,
-    has_header: bool,
-    threads: usize,
+    pub(super) delimiter: u8,
+    pub(super) has_header: bool,
+    pub(super) threads: usize,
     chunk_bytes: usize,
     max_record: usize,
-    direction: Direction,
+    pub(super) direction: Direction,
     suppress: Option<std::sync::Arc<SuppressClasses>>,
 }
 
@@ -245,7 +245,20 @@ pub fn run(
         }
     };
     let plan = Plan::new(policy, keys, &columns, opts.format, opts.direction)
-        .and_then(|p| p.with_suppression(opts.suppress.clone(), opts.format))
+        .and_then(|p| {
+            if opts.direction == Direction::Apply
+                && policy.suppress.is_some()
+                && opts.suppress.is_none()
+            {
+                // The classes come from a first pass
+                // (`deid::anonymize::suppression`); without them the
+                // records the policy leaves out would be written.
+                return Err(InputErrorKind::Policy(PolicyError::Suppress(
+                    "the policy has [suppress] but its classes were not counted (PipelineOptions::suppress)".into(),
+                )));
+            }
+            p.with_suppression(opts.suppress.clone(), opts.format)
+        })
         .map_err(|k| err(if header_row.is_some() { Some(0) } else { None }, None, k))?;
     let mut bytes_out = 0u64;
     if let Some(names) = &header_row {

@@ -1,6 +1,8 @@
 //! The synthetic export as Parquet (`deid gen --format parquet`): what a
 //! warehouse would write, with `city` and `sex` dictionary-encoded, birth and
-//! signup dates as `Date32` and the balance as `Int64`.
+//! signup dates as `Date32` and the balance as `Int64`; with
+//! [`Generator::memo`], a last `memo` column of notes (`Utf8`), the same as
+//! in CSV.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -53,12 +55,15 @@ impl Generator {
             fields.push(text("phone_sha256"));
             fields.push(text("email_sha256"));
         }
+        if self.memo {
+            fields.push(text(super::MEMO_COLUMN));
+        }
         Arc::new(Schema::new(fields))
     }
 
     fn batch(&self, a: u64, b: u64) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let n = (b - a) as usize;
-        let mut text: Vec<StringBuilder> = (0..8)
+        let mut text: Vec<StringBuilder> = (0..9)
             .map(|_| StringBuilder::with_capacity(n, n * 24))
             .collect();
         let mut sex = StringDictionaryBuilder::<Int32Type>::new();
@@ -79,6 +84,9 @@ impl Generator {
             if self.naive_hash {
                 text[6].append_value(hex_sha256(&c.phone));
                 text[7].append_value(hex_sha256(&c.email));
+            }
+            if self.memo {
+                text[8].append_value(self.memo_of(i).text);
             }
             born.push(days(&c.birth_date));
             signup.push(days(&c.signup_date));
@@ -103,6 +111,9 @@ impl Generator {
         if self.naive_hash {
             columns.push(Arc::new(text[6].finish()));
             columns.push(Arc::new(text[7].finish()));
+        }
+        if self.memo {
+            columns.push(Arc::new(text[8].finish()));
         }
         RecordBatch::try_new(self.arrow_schema(), columns)
     }

@@ -76,10 +76,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .format
         .or_else(|| args.output.as_deref().and_then(Format::from_path))
         .unwrap_or(Format::Csv);
-    anyhow::ensure!(
-        !(args.memo && format == Format::Parquet),
-        "--memo is written to CSV or JSON Lines only: generate the notes as CSV, then convert them with deid apply"
-    );
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -95,18 +91,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         })
         .context("cannot write the generated data")?;
-        out.commit()?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        g.write_with_progress(args.rows, format, &mut out, threads, &mut |n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+        .context("cannot write the generated data")?;
     }
-    g.write_with_progress(args.rows, format, &mut out, threads, &mut |n| {
-        if let Some(b) = &bar {
-            b.set_position(n);
-        }
-    })
-    .context("cannot write the generated data")?;
     out.flush()?;
     if let Some(path) = &args.memo_truth {
         let mut truth = Output::open(Some(path))?;

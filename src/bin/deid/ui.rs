@@ -36,7 +36,7 @@ pub struct PipelineArgs {
     /// Output format [default: from the -o extension, else the input's]. CSV and Parquet convert both ways.
     #[arg(long, value_name = "csv|jsonl|parquet")]
     pub output_format: Option<Format>,
-    /// Parquet output compression [default: the input's codec; snappy from CSV].
+    /// Parquet output compression [default: the input's codec; snappy from CSV]. Kept columns are copied as they are only under the input's codec; another one re-encodes them.
     #[arg(long, value_name = "zstd|snappy|none")]
     pub compression: Option<deid::io::parquet::Codec>,
     /// CSV field delimiter (one byte, e.g. ';' or '\t' written as "tab").
@@ -146,14 +146,6 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     } else {
         None
     };
-    if format == Format::Parquet || output_format == Format::Parquet {
-        return run_parquet(args, direction, &policy, &keys, format, output_format);
-    }
-    if output_format != format {
-        return Err(usage(format!(
-            "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
-        )));
-    }
     let mut opts = PipelineOptions::new()
         .format(format)
         .delimiter(args.delimiter)
@@ -166,6 +158,14 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     if let Some(s) = suppression {
         predicted = Some((s.rows, s.node.suppressed));
         opts = opts.suppress(std::sync::Arc::new(s.classes));
+    }
+    if format == Format::Parquet || output_format == Format::Parquet {
+        return run_parquet(args, opts, direction, &policy, &keys, format, output_format);
+    }
+    if output_format != format {
+        return Err(usage(format!(
+            "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
+        )));
     }
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
@@ -239,6 +239,7 @@ fn first_pass(
 /// `apply` / `decrypt` with Parquet on at least one side.
 fn run_parquet(
     args: &PipelineArgs,
+    pipeline: PipelineOptions,
     direction: Direction,
     policy: &Policy,
     keys: &Keyset,
@@ -270,16 +271,9 @@ fn run_parquet(
     } else {
         ParquetInput::Csv(reader)
     };
-    let mut opts = ParquetOptions::new()
-        .input_format(format)
+    let opts = ParquetOptions::from(pipeline)
         .output_format(output_format)
-        .delimiter(args.delimiter)
-        .has_header(!args.no_header)
-        .compression(args.compression)
-        .direction(direction);
-    if let Some(t) = args.threads {
-        opts = opts.threads(t);
-    }
+        .compression(args.compression);
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
         if let Some(b) = &bar {

@@ -45,6 +45,7 @@ print(f"{label:<34}{lv:<20}{loss:>14}{sup:>8}{d['evaluated_nodes']:>7}/{d['latti
 PY
 }
 
+echo "load before: $(uptime | sed 's/.*load average/load average/')"
 printf '%-34s%-20s%14s%8s%15s%9s%9s\n' run optimum loss supp evaluated deid_s proc_s
 for metric in precision discernibility loss entropy; do
     t0=$(date +%s.%N)
@@ -72,4 +73,6 @@ for metric in precision loss; do
     t1=$(date +%s.%N)
     row "gen ${rows} k=10 1% $metric" "bench-data/anon_gen_$metric.json" "$(echo "$t1 - $t0" | bc)"
 done
-echo "($(nproc) cores)"
+echo "($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
+echo "ARX's Flash (Kohlmayer et al., \"Flash: Efficient, Stable and Optimal K-Anonymity\", 2012):"
+echo "no published Adult runtime for these settings was found (docs/ANONYMIZE.md); set ARX_BENCH to run ARX here."

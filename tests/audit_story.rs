@@ -162,8 +162,8 @@ hash_spaces = ["010-1234-?d?d?d?d"]
     let not_tested = v["adversary"]["not_tested"].to_string();
     assert!(not_tested.contains("linkage"), "{not_tested}");
     assert!(not_tested.contains("salts and keys"), "{not_tested}");
-    // Remedies: the keyed pseudonym for the hash; for k, a generalization
-    // reaching 5 with its exact figures.
+    // Remedies: the keyed pseudonym for the hash; for k, the optimal
+    // generalization (the lattice search) with its exact figures.
     let remedies = v["remedies"].as_array().unwrap();
     let hash_fix = remedies
         .iter()
@@ -184,12 +184,26 @@ hash_spaces = ["010-1234-?d?d?d?d"]
     assert_eq!(best["reaches_k"], true);
     // The least loss reaching 5: birth dates to the year, postal codes to
     // 3 digits (the third is always 0 here): 8 classes of exactly 5.
+    let opt = &k_fix["optimum"];
+    let levels: Vec<u64> = opt["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["level"].as_u64().unwrap())
+        .collect();
+    assert_eq!(levels, [2, 0, 2]);
+    assert_eq!(
+        (opt["k"].as_u64(), opt["suppressed"].as_u64()),
+        (Some(5), Some(0))
+    );
+    // Precision: (2/5 + 0/1 + 2/5) / 3.
+    assert!((opt["loss"].as_f64().unwrap() - 0.8 / 3.0).abs() < 1e-12);
     assert_eq!(
         best["steps"],
         serde_json::json!([
             "birth_date to year",
-            "sex kept",
-            "postal_code to its first 3 characters"
+            "sex kept as written",
+            "postal_code last 2 characters dropped"
         ])
     );
     assert_eq!(
@@ -585,4 +599,187 @@ hash_spaces = ["010-1234-?d?d?d?d"]
     // An unknown construction is refused.
     let (o, _) = report_json(&dir, &input, "hash_constructions = [\"md5\"]\n");
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Generalizes `v` as the report's built-in hierarchy `spec` does at `level`
+/// (of `top`), written again here to check the report's optimum.
+fn generalize(spec: &str, v: &str, level: usize, top: usize) -> String {
+    if level == 0 {
+        return v.to_string();
+    }
+    if level == top {
+        return "*".into();
+    }
+    match spec {
+        "date" => {
+            let y: i64 = v[..4].parse().unwrap();
+            match level {
+                1 => v[..7].to_string(),
+                2 => v[..4].to_string(),
+                3 => format!("{}", y.div_euclid(5)),
+                _ => format!("{}", y.div_euclid(10)),
+            }
+        }
+        "prefix" => v[..v.len().saturating_sub(level)].to_string(),
+        "mask" => format!(
+            "{}{}",
+            &v[..v.len().saturating_sub(level)],
+            "*".repeat(level)
+        ),
+        other => panic!("hierarchy {other} not expected here"),
+    }
+}
+
+#[test]
+fn a_refuted_k_claim_names_an_optimum_that_really_reaches_k_with_its_suppression() {
+    let dir = Workdir::new();
+    // 60 records in 6 groups of 10 on (birth year, 3 postal digits, sex),
+    // each record unique as written, plus 2 outliers no generalization below
+    // the top levels can merge: the optimum suppresses exactly those 2.
+    let mut csv = String::from("id,birth_date,sex,postal_code\n");
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    for i in 0..60 {
+        let g = i % 6;
+        rows.push((
+            format!(
+                "{}-{:02}-{:02}",
+                1960 + 10 * (g % 3),
+                1 + i % 12,
+                1 + i % 28
+            ),
+            if g < 3 { "F" } else { "M" }.to_string(),
+            format!("{}{:02}", 100 + g, i),
+        ));
+    }
+    rows.push(("1901-05-05".into(), "F".into(), "90011".into()));
+    rows.push(("1999-07-07".into(), "M".into(), "80022".into()));
+    for (i, (d, s, z)) in rows.iter().enumerate() {
+        csv.push_str(&format!("{i},{d},{s},{z}\n"));
+    }
+    let input = dir.write("export.csv", csv);
+    let (o, v) = report_json(
+        &dir,
+        &input,
+        "k_anonymity = { qi = [\"birth_date\", \"sex\", \"postal_code\"], k = 10 }\nmax_suppression = 0.05\n",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(v["parameters"]["max_suppression"], 0.05);
+    let fix = v["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["claim"].as_str().unwrap().starts_with("10-anonymous"))
+        .unwrap();
+    let opt = &fix["optimum"];
+    let cols = opt["columns"].as_array().unwrap();
+    let spec: Vec<(String, usize, usize)> = cols
+        .iter()
+        .map(|c| {
+            (
+                c["hierarchy"].as_str().unwrap().to_string(),
+                c["level"].as_u64().unwrap() as usize,
+                c["top"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(spec[0].0, "date");
+    assert_eq!(spec[2].0, "prefix");
+    // Re-count the classes of the optimum on the rows themselves.
+    let mut classes: std::collections::HashMap<Vec<String>, u64> = Default::default();
+    for (d, s, z) in &rows {
+        let key = [d, s, z]
+            .iter()
+            .zip(&spec)
+            .map(|(v, (h, l, t))| generalize(h, v, *l, *t))
+            .collect::<Vec<_>>();
+        *classes.entry(key).or_default() += 1;
+    }
+    let suppressed: u64 = classes.values().filter(|&&n| n < 10).sum();
+    let smallest_kept = classes.values().filter(|&&n| n >= 10).min().copied();
+    assert_eq!(opt["suppressed"].as_u64(), Some(suppressed));
+    assert_eq!(suppressed, 2, "{opt}");
+    assert_eq!(opt["k"].as_u64(), smallest_kept);
+    assert!(smallest_kept.unwrap() >= 10);
+    // Year, sex kept, 3 postal digits: the cheapest grouping of the 6 groups.
+    assert_eq!(
+        spec.iter().map(|s| s.1).collect::<Vec<_>>(),
+        [2, 0, 2],
+        "{opt}"
+    );
+    // The command line reproduces it; Markdown and HTML state it too.
+    let cmd = opt["command"].as_str().unwrap();
+    for part in [
+        "deid anonymize",
+        "--qi birth_date,sex,postal_code",
+        "--hierarchy birth_date=date",
+        "--hierarchy postal_code=prefix",
+        "--model k=10",
+        "--suppress 0.05",
+        "--metric precision",
+    ] {
+        assert!(cmd.contains(part), "{cmd}");
+    }
+    let c = dir.write(
+        "claims.toml",
+        "k_anonymity = { qi = [\"birth_date\", \"sex\", \"postal_code\"], k = 10 }\n",
+    );
+    let md = run(&["audit", "report", &input, "--claims", &c]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("Optimal generalization"), "{md}");
+    assert!(
+        md.contains("| birth_date | date | 2 of 5 | to year |"),
+        "{md}"
+    );
+    let html = run(&[
+        "audit", "report", &input, "--claims", &c, "--format", "html",
+    ]);
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.contains("Optimal generalization") && html.contains("deid anonymize"));
+}
+
+#[test]
+fn refuted_risk_claims_get_the_search_remedy_too() {
+    let dir = Workdir::new();
+    let input = export(&dir);
+    let (_, v) = report_json(
+        &dir,
+        &input,
+        "k_anonymity = { qi = [\"birth_date\", \"sex\", \"postal_code\"], k = 2 }\nmax_risk = 0.2\nmax_average_risk = 0.2\nmax_suppression = 0\nhash_spaces = [\"010-1234-?d?d?d?d\"]\n",
+    );
+    let remedies = v["remedies"].as_array().unwrap();
+    let highest = remedies
+        .iter()
+        .find(|r| {
+            r["claim"]
+                .as_str()
+                .unwrap()
+                .starts_with("highest re-identification")
+        })
+        .unwrap();
+    // Highest risk 0.2 is classes of 5: the same optimum as k = 5.
+    assert_eq!(highest["optimum"]["k"].as_u64(), Some(5));
+    assert!(
+        highest["optimum"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("--model k=5")
+    );
+    let average = remedies
+        .iter()
+        .find(|r| {
+            r["claim"]
+                .as_str()
+                .unwrap()
+                .starts_with("average re-identification")
+        })
+        .unwrap();
+    let a = &average["optimum"];
+    assert!(a["average_risk"].as_f64().unwrap() <= 0.2 + 1e-12, "{a}");
+    assert_eq!(a["suppressed"].as_u64(), Some(0));
+    assert!(a["command"].as_str().unwrap().contains("--max-risk 0.2"));
 }

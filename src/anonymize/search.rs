@@ -891,9 +891,16 @@ fn top_down(
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> Found {
     let m = p.heights.len();
-    let base = p.base();
+    let base = Arc::new(p.base());
     let zero = vec![0; m];
     let mut fails = vec![false; total];
+    // Hubs: classes of nodes two levels below an evaluated node in every
+    // column, kept (within a budget of entries) so that the nodes below
+    // the first ones evaluated are rolled up from a hub under them instead
+    // of from every counted combination.
+    let budget = (2 * base.keys.len()).max(1 << 22);
+    let mut hubs: Vec<(Vec<usize>, Arc<Classes>)> = Vec::new();
+    let mut hub_entries = 0usize;
     let mut top: Vec<NodeResult> = Vec::new();
     let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);
     for layer in layers.iter().rev() {
@@ -902,28 +909,74 @@ fn top_down(
         } else {
             f64::INFINITY
         };
-        let outcomes: Vec<(usize, Option<NodeResult>, bool)> = workers.install(|| {
-            layer
-                .par_iter()
+        // The nodes to evaluate, and hubs for those with no small source.
+        let mut todo: Vec<usize> = Vec::new();
+        let mut skip: Vec<(usize, bool)> = Vec::new();
+        for &idx in layer {
+            let mut levels = vec![0; m];
+            decode(idx, &p.heights, &mut levels);
+            let tagged = (0..m)
+                .filter(|&c| levels[c] + 1 < p.heights[c])
+                .any(|c| fails[idx + strides[c]]);
+            if tagged {
+                skip.push((idx, true));
+            } else if above(p.cheap_bound(&levels), threshold) {
+                skip.push((idx, false));
+            } else {
+                todo.push(idx);
+            }
+        }
+        if hub_entries < budget {
+            let mut new_hubs: Vec<Vec<usize>> = Vec::new();
+            for &idx in &todo {
+                let mut levels = vec![0; m];
+                decode(idx, &p.heights, &mut levels);
+                let covered = hubs
+                    .iter()
+                    .any(|(h, _)| h.iter().zip(&levels).all(|(a, b)| a <= b));
+                if covered || levels.iter().sum::<usize>() < 2 * m {
+                    continue;
+                }
+                let hub: Vec<usize> = levels.iter().map(|l| l.saturating_sub(2)).collect();
+                if !new_hubs.contains(&hub) {
+                    new_hubs.push(hub);
+                }
+            }
+            let made: Vec<(Vec<usize>, Classes)> = workers.install(|| {
+                new_hubs
+                    .into_par_iter()
+                    .map(|h| {
+                        let c = match source(&hubs, &h) {
+                            Some((from, src)) => p.roll_up(src, from, &h),
+                            None => p.roll_up(&base, &zero, &h),
+                        };
+                        (h, c)
+                    })
+                    .collect()
+            });
+            for (h, c) in made {
+                if hub_entries < budget {
+                    hub_entries += c.keys.len();
+                    hubs.push((h, Arc::new(c)));
+                }
+            }
+        }
+        let mut outcomes: Vec<(usize, Option<NodeResult>, bool)> = workers.install(|| {
+            todo.par_iter()
                 .map(|&idx| {
                     let mut levels = vec![0; m];
                     decode(idx, &p.heights, &mut levels);
-                    let tagged = (0..m)
-                        .filter(|&c| levels[c] + 1 < p.heights[c])
-                        .any(|c| fails[idx + strides[c]]);
-                    if tagged {
-                        return (idx, None, true);
-                    }
-                    if above(p.cheap_bound(&levels), threshold) {
-                        return (idx, None, false);
-                    }
-                    let classes = p.roll_up(&base, &zero, &levels);
+                    let classes = match source(&hubs, &levels) {
+                        Some((from, src)) => p.roll_up(src, from, &levels),
+                        None => p.roll_up(&base, &zero, &levels),
+                    };
                     let (r, _) = p.evaluate(&classes, &levels);
                     let fail = !r.anonymous;
                     (idx, Some(r), fail)
                 })
                 .collect()
         });
+        outcomes.extend(skip.into_iter().map(|(idx, fail)| (idx, None, fail)));
         for (idx, r, fail) in outcomes {
             fails[idx] = fail;
             match r {
@@ -942,4 +995,15 @@ fn top_down(
         }
     }
     (top, evaluated, skipped)
+}
+
+/// The hub with the fewest classes under `levels` (every column at most).
+fn source<'h>(
+    hubs: &'h [(Vec<usize>, Arc<Classes>)],
+    levels: &[usize],
+) -> Option<(&'h [usize], &'h Classes)> {
+    hubs.iter()
+        .filter(|(h, _)| h.iter().zip(levels).all(|(a, b)| a <= b))
+        .min_by_key(|(_, c)| c.keys.len())
+        .map(|(h, c)| (&h[..], &**c))
 }

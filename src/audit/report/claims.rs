@@ -92,6 +92,12 @@ pub struct Claims {
     /// `redact`): refuted by any identifier the free-text detectors find.
     #[serde(default)]
     pub no_identifiers_in_text: Vec<String>,
+    /// Highest average prosecutor risk accepted (classes / records, on the
+    /// quasi-identifiers measured).
+    pub max_average_risk: Option<f64>,
+    /// Largest share of records a generalization remedy may suppress
+    /// ([`super::MAX_SUPPRESSION`] when absent).
+    pub max_suppression: Option<f64>,
 }
 
 /// A delta-presence claim: every class's sample count over its population
@@ -216,6 +222,20 @@ impl Claims {
             if !(r > 0.0 && r <= 1.0) {
                 return bad(format!(
                     "max_risk = {r} is not a probability threshold: give R with 0 < R <= 1 (0.09 is the EMA / Health Canada threshold)"
+                ));
+            }
+        }
+        if let Some(r) = self.max_average_risk {
+            if !(r > 0.0 && r <= 1.0) {
+                return bad(format!(
+                    "max_average_risk = {r} is not a probability threshold: give R with 0 < R <= 1"
+                ));
+            }
+        }
+        if let Some(s) = self.max_suppression {
+            if !share_ok(s) {
+                return bad(format!(
+                    "max_suppression = {s} is not a share of the records: give 0 <= S <= 1"
                 ));
             }
         }

@@ -122,16 +122,42 @@ pub fn to_html(r: &Report) -> String {
                 esc(&m.claim),
                 esc(&m.remedy)
             ));
+            if let Some(x) = &m.optimum {
+                body.push_str(&format!(
+                    "<p>Optimal generalization ({:?} loss {:.4}; {} records, {:.2}%, suppressed of at most {:.2}%; smallest class {}, {} classes, average risk {:.4}; {} of {} nodes evaluated):</p><table><tr><th>Quasi-identifier</th><th>Hierarchy</th><th>Level</th><th>Generalization</th></tr>",
+                    x.metric,
+                    x.loss,
+                    x.suppressed,
+                    100.0 * x.suppressed_share,
+                    100.0 * x.suppression_limit,
+                    x.k,
+                    x.classes,
+                    x.average_risk,
+                    x.nodes_evaluated,
+                    x.lattice_nodes
+                ));
+                for c in &x.columns {
+                    body.push_str(&format!(
+                        "<tr><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td></tr>",
+                        esc(&c.column),
+                        esc(&c.hierarchy),
+                        c.level,
+                        c.top,
+                        esc(&c.generalization)
+                    ));
+                }
+                body.push_str(&format!("</table><pre>{}</pre>", esc(&x.command)));
+            }
             if !m.options.is_empty() {
-                body.push_str("<table><tr><th>Generalization</th><th>k</th><th>Classes</th><th>Suppressed to reach k</th><th>Reaches k</th></tr>");
+                body.push_str("<table><tr><th>Best generalizations</th><th>Smallest class</th><th>Classes</th><th>Suppressed</th><th>Loss</th></tr>");
                 for x in &m.options {
                     body.push_str(&format!(
-                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}</td></tr>",
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.4}</td></tr>",
                         esc(&x.steps.join("; ")),
                         x.k,
                         x.classes,
                         100.0 * x.suppressed_share,
-                        if x.reaches_k { "yes" } else { "no" }
+                        x.loss
                     ));
                 }
                 body.push_str("</table>");

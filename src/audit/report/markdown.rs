@@ -173,16 +173,38 @@ fn remedies(o: &mut String, r: &Report) {
     o.push_str("## Remedies\n\n");
     for m in &r.remedies {
         o.push_str(&format!("- **{}**: {}\n", m.claim, m.remedy));
+        if let Some(x) = &m.optimum {
+            o.push_str(&format!(
+                "\n  Optimal generalization ({:?} loss {:.4}; {} records, {:.2}%, suppressed of at most {:.2}%; smallest class {}, {} classes, average risk {:.4}; {} of {} nodes evaluated):\n\n  | quasi-identifier | hierarchy | level | generalization |\n  |---|---|---|---|\n",
+                x.metric,
+                x.loss,
+                x.suppressed,
+                100.0 * x.suppressed_share,
+                100.0 * x.suppression_limit,
+                x.k,
+                x.classes,
+                x.average_risk,
+                x.nodes_evaluated,
+                x.lattice_nodes
+            ));
+            for c in &x.columns {
+                o.push_str(&format!(
+                    "  | {} | {} | {} of {} | {} |\n",
+                    c.column, c.hierarchy, c.level, c.top, c.generalization
+                ));
+            }
+            o.push_str(&format!("\n  ```sh\n  {}\n  ```\n", x.command));
+        }
         if !m.options.is_empty() {
-            o.push_str("\n  | generalization | k | classes | suppressed to reach k | reaches k |\n  |---|---|---|---|---|\n");
+            o.push_str("\n  | best generalizations | smallest class | classes | suppressed | loss |\n  |---|---|---|---|---|\n");
             for x in &m.options {
                 o.push_str(&format!(
-                    "  | {} | {} | {} | {:.2}% | {} |\n",
+                    "  | {} | {} | {} | {:.2}% | {:.4} |\n",
                     x.steps.join("; "),
                     x.k,
                     x.classes,
                     100.0 * x.suppressed_share,
-                    if x.reaches_k { "yes" } else { "no" }
+                    x.loss
                 ));
             }
         }

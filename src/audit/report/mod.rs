@@ -12,6 +12,8 @@
 //! sampling_fraction = 0.01                             # optional: population uniqueness too
 //! hash_spaces = ["kr-mobile"]                          # optional: spaces for the hash audit
 //! no_identifiers_in_text = ["memo"]                    # free text holds no identifier (after redact)
+//! max_average_risk = 0.05                              # optional: average prosecutor risk (classes / records)
+//! max_suppression = 0.05                               # optional: records a remedy may suppress (5% by default)
 //! ```
 //!
 //! Each claim is SUPPORTED, REFUTED or NOT TESTED with its evidence. The
@@ -23,6 +25,7 @@ mod claims;
 mod criteria;
 mod html;
 mod markdown;
+mod optimum;
 mod remedy;
 mod verdict;
 
@@ -40,7 +43,8 @@ pub use claims::{Claims, DEFAULT_MAX_RISK, DeltaClaim, KClaim, KMapClaim, LinkCl
 pub use criteria::{Citation, FindingKind, criteria_for};
 pub use html::to_html;
 pub use markdown::to_markdown;
-pub use remedy::{GeneralizationOption, MAX_SUPPRESSION, Remedy, Trial};
+pub use optimum::{Optimum, OptimumColumn, REMEDY_METRIC};
+pub use remedy::{GeneralizationOption, MAX_SUPPRESSION, Remedy};
 pub use verdict::{build, build_with_progress};
 
 /// A claim's outcome.

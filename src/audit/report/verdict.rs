@@ -7,7 +7,8 @@ use std::vec::Vec;
 
 use super::claims::{Claims, UniqueClaim};
 use super::criteria::{FindingKind, criteria_for};
-use super::remedy::{MAX_SUPPRESSION, Remedy, Trial};
+use super::optimum::{self, Target};
+use super::remedy::{MAX_SUPPRESSION, Remedy};
 use super::{Adversary, ClaimResult, Finding, Linkable, Parameters, Report, ReportError, Status};
 use crate::audit::engine::{self, Classes, Digests};
 use crate::audit::hashes::{self, AuditOptions, ColumnReport};
@@ -114,21 +115,16 @@ pub fn build_with_progress(
         .collect();
     let mut digests = Digests::new(&present);
     let mut classes = Classes::new(&qi, None);
-    // The remedies' trial of generalizations rides the same pass.
-    let mut trial = claims.k_anonymity.as_ref().map(|k| Trial::new(&k.qi));
     progress.stage(format!("reading {}", input.display()), "rows", None);
     let mut rows = RowCounter(progress);
-    match (qi.is_empty(), &mut trial) {
-        (true, _) => engine::run(&mut table, &mut [&mut digests, &mut free_text, &mut rows])?,
-        (false, None) => engine::run(
+    if qi.is_empty() {
+        engine::run(&mut table, &mut [&mut digests, &mut free_text, &mut rows])?;
+    } else {
+        engine::run(
             &mut table,
             &mut [&mut digests, &mut classes, &mut free_text, &mut rows],
-        )?,
-        (false, Some(t)) => engine::run(
-            &mut table,
-            &mut [&mut digests, &mut classes, t, &mut free_text, &mut rows],
-        )?,
-    };
+        )?;
+    }
     let free_text = free_text.finish();
     let targets = digests.finish();
     let mut audit = audit.clone();
@@ -269,6 +265,8 @@ pub fn build_with_progress(
     // Claims.
     let mut results = Vec::new();
     let mut kinds: Vec<FindingKind> = Vec::new();
+    // Claims whose remedy is a lattice search: (index in results, target).
+    let mut searches: Vec<(usize, Target)> = Vec::new();
     for col in &claims.irreversible {
         let r = hashes.iter().find(|h| &h.column == col);
         results.push(match r {
@@ -332,6 +330,13 @@ pub fn build_with_progress(
             ),
         });
         kinds.push(FindingKind::KAnonymity);
+        searches.push((
+            results.len() - 1,
+            Target {
+                k: Some(kc.k),
+                average_risk: None,
+            },
+        ));
     }
     if let (Some(u), Some(r)) = (&claims.max_unique_share, &risk) {
         let share = match u {
@@ -442,7 +447,40 @@ pub fn build_with_progress(
         if let Some(m) = &max_risk_result {
             results.push(m.clone());
             kinds.push(FindingKind::MaxRisk);
+            // Highest risk 1 / smallest class at most R: classes of 1 / R.
+            searches.push((
+                results.len() - 1,
+                Target {
+                    k: Some(((1.0 / max_risk) - 1e-9).ceil().max(1.0) as u64),
+                    average_risk: None,
+                },
+            ));
         }
+    }
+    if let (Some(a), Some(r)) = (claims.max_average_risk, &risk) {
+        results.push(ClaimResult {
+            claim: format!(
+                "average re-identification probability at most {a} on {}",
+                r.quasi_identifiers.join(", ")
+            ),
+            status: if r.prosecutor.average_risk <= a + 1e-12 {
+                Status::Supported
+            } else {
+                Status::Refuted
+            },
+            evidence: format!(
+                "average {:.4} ({} classes over {} records)",
+                r.prosecutor.average_risk, r.classes, r.rows
+            ),
+        });
+        kinds.push(FindingKind::MaxRisk);
+        searches.push((
+            results.len() - 1,
+            Target {
+                k: None,
+                average_risk: Some(a),
+            },
+        ));
     }
 
     // Findings and the criteria they bear on.
@@ -505,7 +543,8 @@ pub fn build_with_progress(
 
     // Remedies for the refuted claims.
     let mut remedies = Vec::new();
-    for (c, kind) in results.iter().zip(&kinds) {
+    let suppression = claims.max_suppression.unwrap_or(MAX_SUPPRESSION);
+    for (i, (c, kind)) in results.iter().zip(&kinds).enumerate() {
         if c.status != Status::Refuted {
             continue;
         }
@@ -539,19 +578,14 @@ pub fn build_with_progress(
                         "[fields.{source}]\n{normalize}transform = \"pseudonymize\"\ncontext = \"{source}\"\n"
                     )),
                     options: Vec::new(),
+                    optimum: None,
                 });
             }
             FindingKind::KAnonymity | FindingKind::MaxRisk => {
-                let (Some(t), Some(kc)) = (&trial, &claims.k_anonymity) else {
+                let Some((_, target)) = searches.iter().find(|(j, _)| *j == i) else {
                     continue;
                 };
-                let k = if *kind == FindingKind::MaxRisk {
-                    (1.0 / max_risk).ceil() as u64
-                } else {
-                    kc.k
-                };
-                let kinds_of: Vec<Kind> = kc
-                    .qi
+                let kinds_of: Vec<Kind> = qi
                     .iter()
                     .map(|q| {
                         let n = q.to_ascii_lowercase();
@@ -563,24 +597,38 @@ pub fn build_with_progress(
                         }
                     })
                     .collect();
-                let options = t.options(&kinds_of, k);
-                let best = options.iter().find(|o| o.reaches_k);
-                remedies.push(Remedy {
-                    claim: c.claim.clone(),
-                    remedy: match best {
-                        Some(b) => format!(
-                            "generalize {} : k = {} without suppression; suppressing the {:.2}% of records in classes below {k} reaches k = {k}",
-                            b.steps.join(", "),
-                            b.k,
-                            100.0 * b.suppressed_share
-                        ),
-                        None => format!(
-                            "no combination of the built-in generalizations reaches k = {k} with at most {:.0}% of records suppressed on this file; generalize further with hierarchies or drop a quasi-identifier",
-                            100.0 * MAX_SUPPRESSION
-                        ),
+                let input_name = input.display().to_string();
+                let found = optimum::search(
+                    classes.counter(),
+                    &qi,
+                    &kinds_of,
+                    target,
+                    suppression,
+                    audit.threads,
+                    &input_name,
+                    progress,
+                );
+                remedies.push(match found {
+                    Ok(f) => Remedy {
+                        claim: c.claim.clone(),
+                        remedy: match &f.optimum {
+                            Some(o) => optimum::sentence(o, target),
+                            None => format!(
+                                "no generalization of the built-in hierarchies makes it hold with at most {:.2}% of records suppressed on this file (the whole lattice searched): allow more suppression (max_suppression), or drop a quasi-identifier",
+                                100.0 * suppression
+                            ),
+                        },
+                        policy: f.policy,
+                        options: f.options,
+                        optimum: f.optimum,
                     },
-                    policy: best.map(|b| b.policy.clone()),
-                    options,
+                    Err(e) => Remedy {
+                        claim: c.claim.clone(),
+                        remedy: format!("the generalization lattice could not be searched: {e}"),
+                        policy: None,
+                        options: Vec::new(),
+                        optimum: None,
+                    },
                 });
             }
             _ => {}
@@ -664,7 +712,7 @@ pub fn build_with_progress(
         hashed_columns: hashes.iter().map(|h| h.column.clone()).collect(),
         quasi_identifiers: qi.clone(),
         max_risk,
-        max_suppression: MAX_SUPPRESSION,
+        max_suppression: suppression,
         threads: audit.threads,
         born: audit.born,
     };

@@ -11,7 +11,7 @@
 //! when `n / π` is not an integer).
 //!
 //! Pitman's and the SNB model's maximum-likelihood equations are solved with
-//! [`solve`], a port of the two-dimensional Newton-Raphson solver ARX
+//! `solve`, a port of the two-dimensional Newton-Raphson solver ARX
 //! configures in `ARXSolverConfiguration`: the same stopping rule, the same
 //! iteration limits and the same sixteen prepared starting values, so that a
 //! solution exists here exactly when ARX finds one. ARX's solver also stops

@@ -200,10 +200,20 @@ impl ColumnTargets {
                 *lens.entry(d.len()).or_default() += 1;
             }
         }
+        // Full digest lengths, and for hex also the prefixes of longer
+        // digests real exports cut them to (16 or 32 hex characters of a
+        // SHA-256, 20 of a SHA-1), down to `MIN_PREFIX_BYTES`.
+        let hex = matches!(
+            enc,
+            DigestEncoding::HexLower | DigestEncoding::HexUpper | DigestEncoding::HexMixed
+        );
         self.digest_bytes = lens
             .into_iter()
-            .filter(|(l, _)| [16, 20, 28, 32, 48, 64].contains(l))
-            .max_by_key(|(_, n)| *n)
+            .filter(|(l, _)| {
+                [16, 20, 28, 32, 48, 64].contains(l)
+                    || (hex && (super::algo::MIN_PREFIX_BYTES..64).contains(l))
+            })
+            .max_by_key(|(l, n)| (*n, *l))
             .map(|(l, _)| l);
         for v in std::mem::take(&mut self.pending) {
             self.add(&v);

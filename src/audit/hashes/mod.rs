@@ -65,6 +65,11 @@ pub struct AuditOptions {
     pub threads: usize,
     /// Birth years for `kr-rrn`.
     pub born: (i32, i32),
+    /// Also read full-length digests as prefixes of longer ones (`--truncated`):
+    /// 32 hex characters as MD5 and as the first 16 bytes of SHA-1, SHA-224,
+    /// SHA-256, …; 40 as SHA-1 and as the first 20 bytes of SHA-224, SHA-256, ….
+    /// Lengths no algorithm has are read as prefixes whatever this says.
+    pub truncated: bool,
 }
 
 impl Default for AuditOptions {
@@ -76,6 +81,7 @@ impl Default for AuditOptions {
             construction: Construction::Plain,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             born: (1950, 2005),
+            truncated: false,
         }
     }
 }
@@ -93,6 +99,7 @@ impl std::fmt::Debug for AuditOptions {
             .field("construction", &self.construction)
             .field("threads", &self.threads)
             .field("born", &self.born)
+            .field("truncated", &self.truncated)
             .finish()
     }
 }
@@ -195,6 +202,13 @@ pub struct ColumnReport {
     pub encoding: Option<DigestEncoding>,
     /// Digest length in bytes.
     pub digest_bytes: Option<usize>,
+    /// When the digests are read as the leading bytes of longer ones: their
+    /// length in bytes (a length no algorithm has, or any with `--truncated`).
+    pub truncated_to_bytes: Option<usize>,
+    /// Matches expected by chance for a truncated digest: candidates hashed
+    /// × distinct targets / 2^(8 × prefix bytes). Near 0 means each match
+    /// shows the input; `None` for full-length digests.
+    pub expected_chance_matches: Option<f64>,
     /// Algorithms tried.
     pub algorithms: Vec<Algorithm>,
     /// Every run: space, format, algorithm, candidates, time, rate.
@@ -271,7 +285,9 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let algorithms = if !opts.algorithms.is_empty() {
         opts.algorithms.clone()
     } else {
-        t.digest_bytes.map(Algorithm::for_len).unwrap_or_default()
+        t.digest_bytes
+            .map(|l| Algorithm::for_prefix(l, opts.truncated))
+            .unwrap_or_default()
     };
     let mut spaces: Vec<Space> = opts.dictionary.iter().cloned().collect();
     spaces.extend(if opts.spaces.is_empty() {
@@ -280,7 +296,16 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
         opts.spaces.clone()
     });
     spaces.sort_by_key(|s| s.size()); // cheapest first
-    let targets = TargetSet::new(t.counts.keys().copied().collect());
+    // Digests shorter than an algorithm's are its leading bytes: compare
+    // that many (keys hold the first 16 bytes, so longer prefixes need no mask).
+    let prefix = match t.digest_bytes {
+        Some(l) if algorithms.iter().any(|a| a.digest_len() > l) => Some(l),
+        _ => None,
+    };
+    let targets = TargetSet::with_prefix(
+        t.counts.keys().copied().collect(),
+        prefix.map_or(16, |l| l.min(16)),
+    );
     let stop = AtomicBool::new(targets.is_empty());
     let start = Instant::now();
     let mut attempts = Vec::new();
@@ -370,7 +395,7 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
             seconds
         )
     } else if t.digest_bytes.is_none() {
-        "not tested: the column does not hold digests of a known length (16, 20, 28, 32, 48 or 64 bytes)".to_string()
+        "not tested: the column does not hold digests of a known length (16, 20, 28, 32, 48 or 64 bytes) or hex prefixes of at least 16 characters".to_string()
     } else if spaces.is_empty() {
         "not tested: no candidate space fits this column; give --space, a mask or --dict"
             .to_string()
@@ -386,6 +411,9 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
         malformed: t.malformed,
         encoding: t.encoding.filter(|_| t.digest_bytes.is_some()),
         digest_bytes: t.digest_bytes,
+        truncated_to_bytes: prefix,
+        expected_chance_matches: prefix
+            .map(|l| candidates as f64 * distinct as f64 / 2f64.powi(8 * l.min(16) as i32)),
         algorithms,
         attempts,
         candidates,

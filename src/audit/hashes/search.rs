@@ -128,6 +128,8 @@ pub fn search(
             let (space_name, format_name): (Arc<str>, Arc<str>) =
                 (space.name.as_str().into(), format.as_str().into());
             for (key, identifier) in new.into_inner().unwrap_or_default() {
+                // A truncated digest is found under its prefix.
+                let key = key & targets.mask();
                 if let std::collections::hash_map::Entry::Vacant(e) = found.entry(key) {
                     e.insert(Hit {
                         key,

@@ -17,6 +17,10 @@ pub struct TargetSet {
     /// `keys[starts[b]..starts[b + 1]]` are the keys whose top bits are `b`.
     starts: Vec<u32>,
     bucket_shift: u32,
+    /// The digest bits compared: all of the 16-byte key, or the leading
+    /// bytes of a truncated digest (the rest of a candidate's key is
+    /// cleared before the lookup).
+    mask: u128,
 }
 
 impl fmt::Debug for TargetSet {
@@ -73,7 +77,21 @@ impl TargetSet {
     /// Builds the set (duplicates removed). Memory: 16 bytes a target, two
     /// filters of 8 and 32 bits a target (8 and 16 past 4 M targets) and a
     /// bucket index of 2 to 4 bytes a target.
-    pub fn new(mut keys: Vec<u128>) -> Self {
+    pub fn new(keys: Vec<u128>) -> Self {
+        Self::with_prefix(keys, 16)
+    }
+
+    /// A set of digest prefixes of `bytes` bytes (1 to 16): candidates
+    /// match on their first `bytes` bytes only. `new` is `bytes = 16`,
+    /// where the mask keeps every bit and costs one AND a lookup.
+    pub fn with_prefix(mut keys: Vec<u128>, bytes: usize) -> Self {
+        let mask = match bytes.clamp(1, 16) {
+            16 => u128::MAX,
+            b => !(u128::MAX >> (8 * b)),
+        };
+        for k in &mut keys {
+            *k &= mask;
+        }
         keys.sort_unstable();
         keys.dedup();
         keys.truncate(u32::MAX as usize - 1);
@@ -101,7 +119,14 @@ impl TargetSet {
             far,
             starts,
             bucket_shift,
+            mask,
         }
+    }
+
+    /// The bits of a candidate's key that are compared; a hit is recorded
+    /// under `key & mask()`.
+    pub fn mask(&self) -> u128 {
+        self.mask
     }
 
     /// Number of distinct targets.
@@ -123,21 +148,21 @@ impl TargetSet {
         for (c, batch) in keys.chunks(BATCH).enumerate() {
             let mut words = [0u64; BATCH];
             for (w, &k) in words.iter_mut().zip(batch) {
-                *w = self.near.words[self.near.slot(k).0];
+                *w = self.near.words[self.near.slot(k & self.mask).0];
             }
             let mut passed = [0u8; BATCH];
             let mut n = 0;
             for (j, (&w, &k)) in words.iter().zip(batch).enumerate() {
-                let mask = self.near.slot(k).1;
+                let mask = self.near.slot(k & self.mask).1;
                 passed[n] = j as u8;
                 n += usize::from(w & mask == mask);
             }
             let passed = &passed[..n];
             for (w, &j) in words.iter_mut().zip(passed) {
-                *w = self.far.words[self.far.slot(batch[usize::from(j)]).0];
+                *w = self.far.words[self.far.slot(batch[usize::from(j)] & self.mask).0];
             }
             for (&w, &j) in words.iter().zip(passed) {
-                let k = batch[usize::from(j)];
+                let k = batch[usize::from(j)] & self.mask;
                 let mask = self.far.slot(k).1;
                 if w & mask == mask && self.in_bucket(k) {
                     hit(c * BATCH + usize::from(j));
@@ -166,6 +191,7 @@ impl TargetSet {
     pub fn prefetch(&self, key: u128) {
         #[cfg(target_arch = "x86_64")]
         {
+            let key = key & self.mask;
             crate::audit::hashes::shani::prefetch(&self.near.words[self.near.slot(key).0]);
             crate::audit::hashes::shani::prefetch(&self.far.words[self.far.slot(key).0]);
         }
@@ -176,6 +202,7 @@ impl TargetSet {
     /// Whether `key` is a target.
     #[inline]
     pub fn contains(&self, key: u128) -> bool {
+        let key = key & self.mask;
         let (i, mask) = self.near.slot(key);
         self.near.words[i] & mask == mask && self.past_near(key)
     }
@@ -225,6 +252,47 @@ mod tests {
                 let probe = (u128::from(next()) << 64) | u128::from(next());
                 assert_eq!(t.contains(probe), keys.binary_search(&probe).is_ok());
             }
+        }
+    }
+
+    #[test]
+    fn a_prefix_set_matches_on_the_leading_bytes_only() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for bytes in [8usize, 10, 15, 16] {
+            let full: Vec<u128> = (0..5000)
+                .map(|_| (u128::from(next()) << 64) | u128::from(next()))
+                .collect();
+            let t = TargetSet::with_prefix(full.clone(), bytes);
+            let mask = t.mask();
+            assert_eq!(mask.count_ones() as usize, 8 * bytes);
+            let mut prefixes: Vec<u128> = full.iter().map(|k| k & mask).collect();
+            prefixes.sort_unstable();
+            for &k in &full {
+                // A candidate agreeing on the prefix matches whatever follows.
+                assert!(t.contains(k | !mask) && t.contains(k & mask));
+                // One bit off inside the prefix does not (unless that is a target too).
+                let off = k ^ (1u128 << (128 - 8 * bytes));
+                assert_eq!(
+                    t.contains(off),
+                    prefixes.binary_search(&(off & mask)).is_ok()
+                );
+            }
+            let probes: Vec<u128> = (0..20_000)
+                .map(|_| (u128::from(next()) << 64) | u128::from(next()))
+                .chain(full.iter().map(|k| k ^ 1))
+                .collect();
+            let mut hits = Vec::new();
+            t.for_each_hit(&probes, |i| hits.push(i));
+            let want: Vec<usize> = (0..probes.len())
+                .filter(|&i| prefixes.binary_search(&(probes[i] & mask)).is_ok())
+                .collect();
+            assert_eq!(hits, want, "{bytes} bytes");
         }
     }
 }

@@ -184,7 +184,9 @@ pub fn build_with_progress(
             }
             // The candidates this column may take, announced when long.
             let algos = if opts.algorithms.is_empty() {
-                t.digest_bytes().map(hashes::Algorithm::for_len).unwrap_or_default()
+                t.digest_bytes()
+                    .map(|l| hashes::Algorithm::for_prefix(l, opts.truncated))
+                    .unwrap_or_default()
             } else {
                 opts.algorithms.clone()
             };

@@ -35,7 +35,13 @@ Without --space, the spaces that fit the column name are tried, cheapest first.
 
 Recovered identifiers are never printed: only masked samples. --reveal FILE writes the
 digest-to-identifier map (mode 0600) for an authorized auditor; it may not be one of the inputs.
-An --algo whose digest length no column has is refused. A CSV file whose first row looks like data
+Truncated digests: hex values of a length no algorithm has (16 to 126 hex characters, e.g. the
+first 16 or 32 hex characters of a SHA-256, or 20 of a SHA-1) are read as the leading bytes of every
+longer digest and matched on those bytes. 32 hex characters are MD5 unless --truncated says they
+may be a cut SHA-1/SHA-2 (likewise 40 for SHA-1); the JSON gives the expected number of chance
+matches. Prefixes shorter than 16 hex characters (64 bits) are not searched: a match would not
+show the input.
+An --algo whose digest length no column has (nor is longer than, for a prefix) is refused. A CSV file whose first row looks like data
 is refused: pass --no-header and name columns by number (-c 3).
 Exit status: 0 nothing reversed, 3 some column reversed, 1 bad input, 2 usage.")]
 pub struct Args {
@@ -84,6 +90,10 @@ pub struct Args {
     /// The --hmac-key-file holds hex text.
     #[arg(long, requires = "hmac_key_file")]
     hmac_key_hex: bool,
+    /// The digests may be truncated: also try 32- and 40-hex-character values (and any full
+    /// length) as the leading bytes of longer digests (e.g. the first 32 hex of a SHA-256).
+    #[arg(long)]
+    truncated: bool,
     /// Birth years for kr-rrn, e.g. 1950..2005.
     #[arg(long, value_name = "FROM..TO", default_value = "1950..2005", value_parser = parse_born)]
     born: (i32, i32),
@@ -144,6 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.threads = t;
     }
     opts.born = args.born;
+    opts.truncated = args.truncated;
     opts.algorithms.clone_from(&args.algorithms);
     for s in &args.spaces {
         opts.spaces.push(Space::parse(s, args.born).map_err(|e| {
@@ -247,9 +258,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let Some(len) = t.digest_bytes() else {
                 continue;
             };
-            if !opts.algorithms.iter().any(|a| a.digest_len() == len) {
+            let fits_len = Algorithm::for_prefix(len, opts.truncated);
+            if !opts.algorithms.iter().any(|a| fits_len.contains(a)) {
                 let forced: Vec<&str> = opts.algorithms.iter().map(|a| a.name()).collect();
-                let fits: Vec<&str> = Algorithm::for_len(len).iter().map(|a| a.name()).collect();
+                let fits: Vec<&str> = fits_len.iter().map(|a| a.name()).collect();
                 return Err(usage(format!(
                     "column {column} holds {len}-byte digests, which --algo {} cannot produce; {len}-byte digests are {}",
                     forced.join(", "),
@@ -331,6 +343,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "constructions": constructions.iter().map(Construction::label).collect::<Vec<_>>(),
                 "salt_file": args.salt_file.as_ref().map(|p| p.display().to_string()),
                 "born": opts.born,
+                "truncated": opts.truncated,
                 "threads": opts.threads,
             }),
         )?;
@@ -356,9 +369,14 @@ fn print_report(out: &mut dyn Write, r: &ColumnReport) -> std::io::Result<()> {
     let enc = r
         .encoding
         .map_or("unknown".to_string(), |e| format!("{e:?}").to_lowercase());
-    let len = r
-        .digest_bytes
-        .map_or("unknown".to_string(), |n| format!("{n} bytes"));
+    let len = match (r.digest_bytes, r.truncated_to_bytes) {
+        (_, Some(n)) => format!(
+            "{n}-byte prefix of longer digests ({:.1e} chance matches expected)",
+            r.expected_chance_matches.unwrap_or(0.0)
+        ),
+        (Some(n), None) => format!("{n} bytes"),
+        (None, None) => "unknown".to_string(),
+    };
     writeln!(
         out,
         "  values {} ({} distinct, {} empty, {} malformed); encoding {enc}; digest {len}",

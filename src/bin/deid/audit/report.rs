@@ -66,6 +66,10 @@ pub struct Args {
     /// Threads for the hash search, 1 to 256 [default: all cores].
     #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
+    /// Hashed columns may be truncated digests: also try 32- and 40-hex-character values as the
+    /// leading bytes of longer digests (lengths no algorithm has always are).
+    #[arg(long)]
+    truncated: bool,
     /// Input format [default: from the extension].
     #[arg(long = "input-format", value_name = "csv|jsonl")]
     input_format: Option<Format>,
@@ -111,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.threads {
         audit.threads = t;
     }
+    audit.truncated = args.truncated;
     // The report names the export's columns: refuse a first row of data.
     let table_opts = TableOptions::new()
         .format_opt(args.input_format)

@@ -379,8 +379,11 @@ fn sha256_iv(algo: Algorithm) -> Option<&'static [u32; 8]> {
 /// calling `computed` with each as soon as it is known (to prefetch what
 /// its lookup will need while the next ones are hashed).
 /// SHA-224/256 on a CPU with the x86 SHA extensions compress four blocks at
-/// once, interleaved, which more than doubles the rate of one core;
-/// otherwise the blocks are compressed one after the other.
+/// once, interleaved, which more than doubles the rate of one core (SHA-1
+/// likewise, src/audit/hashes/sha1ni.rs); MD5
+/// runs sixteen blocks at once on AVX-512 and eight on AVX2
+/// (src/audit/hashes/md5x.rs); otherwise the blocks are compressed one after
+/// the other.
 #[inline]
 pub(crate) fn block_keys(blocks: &[BlockKernel], out: &mut [u128], computed: impl Fn(u128)) {
     #[cfg(target_arch = "x86_64")]
@@ -408,6 +411,17 @@ pub(crate) fn block_keys(blocks: &[BlockKernel], out: &mut [u128], computed: imp
             }
             return;
         }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if blocks.first().is_some_and(|b| b.algo == Algorithm::Sha1)
+        && super::sha1ni::keys_into(blocks.iter().map(|b| &b.block[0]), out, &computed)
+    {
+        return;
+    }
+    if blocks.first().is_some_and(|b| b.algo == Algorithm::Md5)
+        && super::md5x::keys_into(blocks.iter().map(|b| &b.block[0]), out, &computed)
+    {
+        return;
     }
     for (b, o) in blocks.iter().zip(out) {
         *o = b.key();

@@ -29,7 +29,10 @@
 pub mod algo;
 pub mod dict;
 mod digests;
+mod md5x;
 pub mod search;
+#[cfg(target_arch = "x86_64")]
+mod sha1ni;
 #[cfg(target_arch = "x86_64")]
 mod shani;
 pub mod space;
@@ -138,7 +141,8 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// use deid::audit::hashes::{Algorithm, kernel};
 /// let sha256 = kernel(Algorithm::Sha256);
 /// assert!(["SHA-NI, 4 blocks interleaved", "rustcrypto, one block at a time"].contains(&sha256));
-/// assert_eq!(kernel(Algorithm::Md5), "rustcrypto, one block at a time");
+/// let md5 = kernel(Algorithm::Md5);
+/// assert!(["AVX-512, 16 blocks in lanes", "AVX2, 8 blocks in lanes", "rustcrypto, one block at a time"].contains(&md5));
 /// assert_eq!(kernel(Algorithm::Sha512), "rustcrypto hasher, one value at a time");
 /// ```
 pub fn kernel(algo: Algorithm) -> &'static str {
@@ -150,6 +154,20 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) && shani::ShaNi::detect().is_some() {
         return "SHA-NI, 4 blocks interleaved";
+    }
+    #[cfg(target_arch = "x86_64")]
+    if algo == Algorithm::Sha1 && sha1ni::Sha1Ni::detect().is_some() {
+        return "SHA-NI, 4 blocks interleaved";
+    }
+    // `algo::block_keys` hands MD5 to `md5x::keys_into`, which asks the
+    // same two tokens in this order.
+    if algo == Algorithm::Md5 {
+        if md5x::Md5x16::detect().is_some() {
+            return "AVX-512, 16 blocks in lanes";
+        }
+        if md5x::Md5x8::detect().is_some() {
+            return "AVX2, 8 blocks in lanes";
+        }
     }
     "rustcrypto, one block at a time"
 }

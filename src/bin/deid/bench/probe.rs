@@ -69,6 +69,7 @@ fn features() -> Vec<String> {
         (std::is_x86_feature_detected!("aes"), "AES-NI"),
         (std::is_x86_feature_detected!("pclmulqdq"), "PCLMULQDQ"),
         (std::is_x86_feature_detected!("avx2"), "AVX2"),
+        (std::is_x86_feature_detected!("avx512f"), "AVX-512F"),
     ];
     #[cfg(target_arch = "aarch64")]
     let found = [
@@ -125,11 +126,19 @@ fn paths() -> Vec<(String, String)> {
         ("pseudonymize batch (deid)".into(), batch_path()),
         ("sha1 (rustcrypto)".into(), pick(sha, hw[1], "software")),
         (
+            "sha1 hash reversal (deid)".into(),
+            kernel(Algorithm::Sha1).into(),
+        ),
+        (
             "aes (rustcrypto)".into(),
             pick(aes::hardware_accelerated(), hw[2], "software (fixsliced)"),
         ),
         ("ghash (rustcrypto)".into(), pick(ghash, hw[3], "software")),
-        ("md5".into(), "software".into()),
+        ("md5 (rustcrypto)".into(), "software".into()),
+        (
+            "md5 hash reversal (deid)".into(),
+            kernel(Algorithm::Md5).into(),
+        ),
         // ring dispatches on its own CPU probe and does not say which path.
         (
             "hmac-sha256, aes-gcm (ring)".into(),

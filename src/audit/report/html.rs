@@ -124,17 +124,8 @@ pub fn to_html(r: &Report) -> String {
             ));
             if let Some(x) = &m.optimum {
                 body.push_str(&format!(
-                    "<p>Optimal generalization ({:?} loss {:.4}; {} records, {:.2}%, suppressed of at most {:.2}%; smallest class {}, {} classes, average risk {:.4}; {} of {} nodes evaluated):</p><table><tr><th>Quasi-identifier</th><th>Hierarchy</th><th>Level</th><th>Generalization</th></tr>",
-                    x.metric,
-                    x.loss,
-                    x.suppressed,
-                    100.0 * x.suppressed_share,
-                    100.0 * x.suppression_limit,
-                    x.k,
-                    x.classes,
-                    x.average_risk,
-                    x.nodes_evaluated,
-                    x.lattice_nodes
+                    "<p>{}:</p><table><tr><th>Quasi-identifier</th><th>Hierarchy</th><th>Level</th><th>Generalization</th></tr>",
+                    esc(&x.summary())
                 ));
                 for c in &x.columns {
                     body.push_str(&format!(

@@ -175,17 +175,8 @@ fn remedies(o: &mut String, r: &Report) {
         o.push_str(&format!("- **{}**: {}\n", m.claim, m.remedy));
         if let Some(x) = &m.optimum {
             o.push_str(&format!(
-                "\n  Optimal generalization ({:?} loss {:.4}; {} records, {:.2}%, suppressed of at most {:.2}%; smallest class {}, {} classes, average risk {:.4}; {} of {} nodes evaluated):\n\n  | quasi-identifier | hierarchy | level | generalization |\n  |---|---|---|---|\n",
-                x.metric,
-                x.loss,
-                x.suppressed,
-                100.0 * x.suppressed_share,
-                100.0 * x.suppression_limit,
-                x.k,
-                x.classes,
-                x.average_risk,
-                x.nodes_evaluated,
-                x.lattice_nodes
+                "\n  {}:\n\n  | quasi-identifier | hierarchy | level | generalization |\n  |---|---|---|---|\n",
+                x.summary()
             ));
             for c in &x.columns {
                 o.push_str(&format!(

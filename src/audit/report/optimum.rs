@@ -77,6 +77,26 @@ pub struct Optimum {
     pub command: String,
 }
 
+impl Optimum {
+    /// One line on the optimum's cost and result, as the Markdown and HTML
+    /// reports print it above the table of levels.
+    pub fn summary(&self) -> String {
+        std::format!(
+            "Optimal generalization ({:?} loss {:.4}; {} records, {:.2}%, suppressed of at most {:.2}%; smallest class {}, {} classes, average risk {:.4}; {} of {} nodes evaluated)",
+            self.metric,
+            self.loss,
+            self.suppressed,
+            100.0 * self.suppressed_share,
+            100.0 * self.suppression_limit,
+            self.k,
+            self.classes,
+            self.average_risk,
+            self.nodes_evaluated,
+            self.lattice_nodes
+        )
+    }
+}
+
 /// What a remedy search looks for.
 #[derive(Clone, Debug)]
 pub(super) struct Target {

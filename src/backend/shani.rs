@@ -388,11 +388,10 @@ mod tests {
     use sha2::{Digest, Sha224, Sha256};
 
     fn padded(msg: &[u8]) -> [u8; 64] {
-        let mut block = [0u8; 64];
-        block[..msg.len()].copy_from_slice(msg);
-        block[msg.len()] = 0x80;
-        block[56..].copy_from_slice(&(msg.len() as u64 * 8).to_be_bytes());
-        block
+        crate::audit::hashes::algo::BlockKernel::padded(
+            crate::audit::hashes::Algorithm::Sha256,
+            msg,
+        )
     }
 
     fn prefix(digest: &[u8]) -> u128 {

@@ -322,15 +322,24 @@ impl BlockKernel {
         if !algo.has_block_kernel() || len > 55 {
             return None;
         }
-        let mut block = [[0u8; 64]];
-        block[0][len] = 0x80;
-        let bits = (len as u64) * 8;
-        if algo == Algorithm::Md5 {
-            block[0][56..].copy_from_slice(&bits.to_le_bytes());
-        } else {
-            block[0][56..].copy_from_slice(&bits.to_be_bytes());
-        }
+        let block = [Self::padded(algo, &[0u8; 55][..len])];
         Some(BlockKernel { algo, block })
+    }
+
+    /// `msg` (at most 55 bytes) as the one block `algo` compresses: the
+    /// message, 0x80, zeros, and the length in bits (little-endian for MD5,
+    /// big-endian for the SHA family).
+    pub(crate) fn padded(algo: Algorithm, msg: &[u8]) -> [u8; 64] {
+        let mut block = [0u8; 64];
+        block[..msg.len()].copy_from_slice(msg);
+        block[msg.len()] = 0x80;
+        let bits = (msg.len() as u64) * 8;
+        if algo == Algorithm::Md5 {
+            block[56..].copy_from_slice(&bits.to_le_bytes());
+        } else {
+            block[56..].copy_from_slice(&bits.to_be_bytes());
+        }
+        block
     }
 
     /// The first 16 bytes of the digest of the current block, big-endian.

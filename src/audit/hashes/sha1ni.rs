@@ -186,11 +186,7 @@ mod tests {
     use hmac::digest::Digest;
 
     fn padded(msg: &[u8]) -> [u8; 64] {
-        let mut block = [0u8; 64];
-        block[..msg.len()].copy_from_slice(msg);
-        block[msg.len()] = 0x80;
-        block[56..].copy_from_slice(&(msg.len() as u64 * 8).to_be_bytes());
-        block
+        crate::audit::hashes::algo::BlockKernel::padded(crate::audit::hashes::Algorithm::Sha1, msg)
     }
 
     #[test]

@@ -95,6 +95,11 @@ fn planted_prefixes_of_every_algorithm_are_reversed_exactly() {
             assert_eq!(col["digest_bytes"], hex_chars / 2, "{what}");
             assert_eq!(col["truncated_to_bytes"], hex_chars / 2, "{what}");
             assert_eq!(col["matches"][0]["algorithm"], algo.name(), "{what}");
+            let prefixes = format!("{}-byte prefixes of {} digests", hex_chars / 2, algo.name());
+            assert!(
+                col["verdict"].as_str().unwrap().contains(&prefixes),
+                "{what}: the verdict names the truncation"
+            );
             let chance = col["expected_chance_matches"].as_f64().unwrap();
             assert!(chance < 1e-9, "{what}: {chance}");
         }

@@ -402,12 +402,16 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let verdict = if !sample_hits.is_empty() {
         let m = &matches[0];
+        let digests = match prefix {
+            Some(l) => format!("{l}-byte prefixes of {} digests", m.algorithm.name()),
+            None => format!("{} digests", m.algorithm.name()),
+        };
         format!(
-            "REVERSED: {} of {} rows ({} distinct identifiers) recovered from {} digests of {} values written as {} in {:.1} s on this machine. A recipient can do the same: these digests are the identifiers, not pseudonyms.",
+            "REVERSED: {} of {} rows ({} distinct identifiers) recovered from {} of {} values written as {} in {:.1} s on this machine. A recipient can do the same: these digests are the identifiers, not pseudonyms.",
             reversed_rows,
             t.values,
             sample_hits.len(),
-            m.algorithm.name(),
+            digests,
             m.space,
             m.format,
             seconds

@@ -721,9 +721,43 @@ fn a_refuted_k_claim_names_an_optimum_that_really_reaches_k_with_its_suppression
         "--model k=10",
         "--suppress 0.05",
         "--metric precision",
+        "--policy-out fix-policy.toml",
     ] {
         assert!(cmd.contains(part), "{cmd}");
     }
+    // Run as printed (no argument here needs quoting), it writes the policy
+    // that `deid apply` turns into exactly that optimum, suppression included.
+    let fix_policy = dir.path().join("fix-policy.toml").display().to_string();
+    let args: Vec<&str> = cmd
+        .split(' ')
+        .skip(1)
+        .map(|a| {
+            if a == "fix-policy.toml" {
+                &fix_policy
+            } else {
+                a
+            }
+        })
+        .collect();
+    run(&args).assert_success();
+    let keys = dir.keygen("keys.json");
+    let out = dir.path().join("fixed.csv").display().to_string();
+    let o = run(&[
+        "apply",
+        "-p",
+        &fix_policy,
+        "-k",
+        &keys,
+        "-o",
+        &out,
+        "--json-summary",
+        &input,
+    ]);
+    o.assert_success();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let summary: Value = serde_json::from_str(stderr.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(summary["rows_suppressed"], 2, "{summary}");
+    assert_eq!(summary["rows_out"].as_u64(), Some(rows.len() as u64 - 2));
     let c = dir.write(
         "claims.toml",
         "k_anonymity = { qi = [\"birth_date\", \"sex\", \"postal_code\"], k = 10 }\n",

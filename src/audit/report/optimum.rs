@@ -30,6 +30,9 @@ use crate::scan::Kind;
 /// docs/ANONYMIZE.md).
 pub const REMEDY_METRIC: Metric = Metric::Precision;
 
+/// The file the remedy's `deid anonymize` command writes its policy to.
+pub const FIX_POLICY: &str = "fix-policy.toml";
+
 /// How many of the best transformations a remedy lists.
 const LISTED: usize = 3;
 
@@ -73,7 +76,8 @@ pub struct Optimum {
     pub nodes_evaluated: u64,
     /// Nodes in the lattice.
     pub lattice_nodes: u64,
-    /// The `deid anonymize` command that finds the same optimum.
+    /// The `deid anonymize` command that finds the same optimum and writes
+    /// the policy that applies it ([`FIX_POLICY`]).
     pub command: String,
 }
 
@@ -342,6 +346,10 @@ pub(super) fn search(
     command.push(format!("{suppress}"));
     command.push("--metric".into());
     command.push("precision".into());
+    // The policy `deid apply` runs to produce exactly this optimum,
+    // suppression included (docs/ANONYMIZE.md).
+    command.push("--policy-out".into());
+    command.push(FIX_POLICY.into());
     let options = result
         .nodes
         .iter()

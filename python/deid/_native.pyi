@@ -1,6 +1,7 @@
 """The compiled half of deid (Rust, PyO3). Use the functions of ``deid``,
 ``deid.audit`` and ``deid.spark``; this module is their engine."""
 
+import pathlib
 from os import PathLike
 from typing import Optional, Sequence, Tuple, Union
 
@@ -36,11 +37,16 @@ class Policy:
     """A policy (the TOML of ``deid apply --policy``), validated."""
 
     @staticmethod
-    def from_toml(text: str, source: str = "<policy>") -> "Policy":
-        """Parses TOML text. Raises PolicyError naming ``source``."""
+    def from_toml(text: str, source: str = "<policy>", base_dir: Optional[_Path] = None) -> "Policy":
+        """Parses TOML text; hierarchy files are read from ``base_dir``
+        (default: the current folder). Raises PolicyError naming ``source``."""
     @staticmethod
     def load(path: _Path) -> "Policy":
-        """Reads a policy file. Raises PolicyError naming the file."""
+        """Reads a policy file; hierarchy files are read from its folder.
+        Raises PolicyError naming the file."""
+    @property
+    def base_dir(self) -> pathlib.Path:
+        """The folder hierarchy files are read from."""
     @property
     def toml(self) -> str:
         """The TOML text as given."""

@@ -66,6 +66,7 @@ def _map(df: Any, policy: Policy, keyset: Keyset, direction: str) -> Any:
     # What the closure carries to the executors: the policy text and the
     # keyset's JSON, in memory (see the security note above).
     policy_text = policy.toml
+    base_dir = str(policy.base_dir)
     secret = keyset.to_json()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -75,7 +76,7 @@ def _map(df: Any, policy: Policy, keyset: Keyset, direction: str) -> Any:
 
         ctx = TaskContext.get()
         source = f"spark partition {ctx.partitionId()}" if ctx else "spark partition"
-        p = _deid.Policy.from_toml(policy_text, "<policy>")
+        p = _deid.Policy.from_toml(policy_text, "<policy>", base_dir)
         k = _deid.Keyset.from_json(secret.decode())
         first = 0
         for batch in batches:

@@ -219,27 +219,32 @@ impl PyKeyset {
 struct PyPolicy {
     inner: Arc<Policy>,
     text: String,
+    /// The folder hierarchy files are read from.
+    base_dir: PathBuf,
 }
 
 #[pymethods]
 impl PyPolicy {
-    /// Parses a policy from TOML text.
+    /// Parses a policy from TOML text. The hierarchy files of its
+    /// ``generalize`` rules are read from ``base_dir`` (default: the
+    /// current folder).
     #[staticmethod]
-    #[pyo3(signature = (text, source = "<policy>"))]
-    fn from_toml(py: Python<'_>, text: &str, source: &str) -> PyResult<Self> {
-        let policy = Policy::from_toml(text).map_err(|e| {
-            error(
-                py,
-                "PolicyError",
-                format!("{source}: {e}"),
-                Some(source),
-                None,
-                None,
-            )
-        })?;
+    #[pyo3(signature = (text, source = "<policy>", base_dir = None))]
+    fn from_toml(
+        py: Python<'_>,
+        text: &str,
+        source: &str,
+        base_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        let fail = |m: String| error(py, "PolicyError", m, Some(source), None, None);
+        let mut policy = Policy::from_toml(text).map_err(|e| fail(format!("{source}: {e}")))?;
+        let base_dir = base_dir.unwrap_or_else(|| PathBuf::from("."));
+        deid::anonymize::load_hierarchies(&mut policy, &base_dir)
+            .map_err(|e| fail(format!("{source}: {e}")))?;
         Ok(PyPolicy {
             inner: Arc::new(policy),
             text: text.to_string(),
+            base_dir,
         })
     }
 
@@ -257,7 +262,14 @@ impl PyPolicy {
                 None,
             )
         })?;
-        Self::from_toml(py, &text, &shown)
+        let base_dir = path.parent().map(PathBuf::from);
+        Self::from_toml(py, &text, &shown, base_dir)
+    }
+
+    /// The folder the policy's hierarchy files are read from.
+    #[getter]
+    fn base_dir(&self) -> PathBuf {
+        self.base_dir.clone()
     }
 
     /// The policy's TOML text, as given.

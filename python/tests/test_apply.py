@@ -212,3 +212,27 @@ def test_policy_fields():
     assert p.fields == {"a": "drop", "b": "keep"}
     assert repr(p) == "Policy(a=drop, b=keep)"
     assert "[fields.a]" in p.toml
+
+
+def test_generalize_with_a_hierarchy_and_level(keys, workdir):
+    # Built-in hierarchy: level 2 of `date` is the year, as `deid apply` writes it.
+    p = deid.Policy.from_toml('version = 1\n[fields.d]\ntransform = "generalize"\nhierarchy = "date"\nlevel = 2\n')
+    out = deid.apply(pa.table({"d": ["1988-08-08", None]}), p, keys)
+    assert out.column("d").to_pylist() == ["1988", None]
+    # A hierarchy file is read from the policy file's folder.
+    (workdir / "age.csv").write_text("34;<50;*\n70;>=50;*\n")
+    (workdir / "p.toml").write_text('version = 1\n[fields.age]\ntransform = "generalize"\nhierarchy = "age.csv"\nlevel = 1\n')
+    p = deid.Policy.load(workdir / "p.toml")
+    assert p.base_dir == workdir
+    assert deid.apply(pa.table({"age": ["34", "70"]}), p, keys).column("age").to_pylist() == ["<50", ">=50"]
+    # Record suppression needs a first pass over the whole input: refused.
+    with pytest.raises(deid.InputError) as e:
+        deid.apply(
+            pa.table({"d": ["1988-08-08"]}),
+            deid.Policy.from_toml(
+                'version = 1\n[fields.d]\ntransform = "generalize"\nhierarchy = "date"\nlevel = 2\n'
+                '[suppress]\nquasi_identifiers = ["d"]\nk = 2\n'
+            ),
+            keys,
+        )
+    assert "suppress" in str(e.value)

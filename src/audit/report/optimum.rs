@@ -77,7 +77,7 @@ pub struct Optimum {
     /// Nodes in the lattice.
     pub lattice_nodes: u64,
     /// The `deid anonymize` command that finds the same optimum and writes
-    /// the policy that applies it ([`FIX_POLICY`]).
+    /// the policy that applies it (`fix-policy.toml`).
     pub command: String,
 }
 

@@ -313,7 +313,8 @@ const SHA1_IV: [u32; 5] = [
     0x1032_5476,
     0xC3D2_E1F0,
 ];
-const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+/// MD5 initial state (RFC 1321, 3.3).
+pub(crate) const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 impl BlockKernel {
     /// A kernel for messages of exactly `len` bytes (≤ 55), or `None` if

@@ -14,11 +14,13 @@
 //! older compiler (the MSRV is 1.87) builds the AVX2 kernel only.
 #![allow(unsafe_code)]
 
-/// MD5 initial state (RFC 1321, 3.3).
-pub(crate) const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+// The kernels below exist on x86-64 only; elsewhere MD5 stays scalar.
+#[cfg(target_arch = "x86_64")]
+use super::algo::MD5_IV;
 
 /// Per-step additive constants `T[i] = floor(2^32 * abs(sin(i + 1)))`
 /// (RFC 1321, 3.4).
+#[cfg(target_arch = "x86_64")]
 const T: [u32; 64] = [
     0xd76a_a478,
     0xe8c7_b756,
@@ -87,6 +89,7 @@ const T: [u32; 64] = [
 ];
 
 /// Rotation amounts by round and step within a group of four.
+#[cfg(target_arch = "x86_64")]
 const S: [[u32; 4]; 4] = [
     [7, 12, 17, 22],
     [5, 9, 14, 20],
@@ -95,6 +98,7 @@ const S: [[u32; 4]; 4] = [
 ];
 
 /// The message word step `i` adds (RFC 1321, 3.4).
+#[cfg(target_arch = "x86_64")]
 const fn word(i: usize) -> usize {
     match i / 16 {
         0 => i,
@@ -130,6 +134,7 @@ fn key(st: [u32; 4]) -> u128 {
 }
 
 /// `s = step::<i>(s, w)` for each listed `i`.
+#[cfg(target_arch = "x86_64")]
 macro_rules! unroll {
     ($s:ident, $w:ident; $($i:literal)*) => { $( $s = step::<$i>($s, $w); )* };
 }
@@ -137,6 +142,7 @@ macro_rules! unroll {
 /// The 64 steps, written once over a vector type: expects `splat`, `add`,
 /// `rotl` and the round functions `ff`, `gg`, `hh`, `ii` in scope, and
 /// defines `compress`, fully unrolled (every constant an immediate).
+#[cfg(target_arch = "x86_64")]
 macro_rules! md5_compress {
     ($feature:literal, $v:ty) => {
         #[target_feature(enable = $feature)]

@@ -656,6 +656,18 @@ pub fn evaluate(
     config: &Config,
     levels: &[usize],
 ) -> Result<NodeResult, AnonymizeError> {
+    let (p, classes) = node_classes(counted, config, levels)?;
+    Ok(p.evaluate(&classes, levels).0)
+}
+
+/// The prepared request and the classes of the node at `levels`, rolled up
+/// from the counted combinations: what [`evaluate`] and [`suppressed`]
+/// both start from.
+fn node_classes<'a>(
+    counted: &'a Counted,
+    config: &'a Config,
+    levels: &[usize],
+) -> Result<(Prepared<'a>, Classes), AnonymizeError> {
     let p = Prepared::new(counted, config)?;
     if levels.len() != p.heights.len() || levels.iter().zip(&p.heights).any(|(l, h)| l >= h) {
         return Err(AnonymizeError::Request(
@@ -664,7 +676,7 @@ pub fn evaluate(
     }
     let zero = vec![0; levels.len()];
     let classes = p.roll_up(&p.base(), &zero, levels);
-    Ok(p.evaluate(&classes, levels).0)
+    Ok((p, classes))
 }
 
 /// Evaluates one transformation as [`evaluate`] does and calls `f` with the
@@ -681,14 +693,7 @@ pub fn suppressed(
     levels: &[usize],
     mut f: impl FnMut(&[&[u8]]),
 ) -> Result<NodeResult, AnonymizeError> {
-    let p = Prepared::new(counted, config)?;
-    if levels.len() != p.heights.len() || levels.iter().zip(&p.heights).any(|(l, h)| l >= h) {
-        return Err(AnonymizeError::Request(
-            "a level per quasi-identifier, each below its hierarchy's height".into(),
-        ));
-    }
-    let zero = vec![0; levels.len()];
-    let classes = p.roll_up(&p.base(), &zero, levels);
+    let (p, classes) = node_classes(counted, config, levels)?;
     let mut labels: Vec<&[u8]> = Vec::with_capacity(levels.len());
     for (i, &key) in classes.keys.iter().enumerate() {
         if p.class_holds(&classes, i).0 {

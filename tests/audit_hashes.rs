@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{Ran, Workdir, assert_no_plant, run};
+use common::{Ran, Workdir, assert_no_plant, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};
 
 fn digest(algo: Algorithm, c: &Construction, id: &str) -> Vec<u8> {
@@ -19,22 +17,6 @@ fn digest(algo: Algorithm, c: &Construction, id: &str) -> Vec<u8> {
 
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn write_csv(dir: &Workdir, name: &str, header: &str, values: &[String]) -> String {
-    let mut text = format!("id,{header}\n");
-    for (i, v) in values.iter().enumerate() {
-        text.push_str(&format!("{i},{v}\n"));
-    }
-    dir.write(name, text)
-}
-
-fn audit(args: &[&str]) -> (Output, serde_json::Value) {
-    let mut all = vec!["audit", "hashes", "--json"];
-    all.extend_from_slice(args);
-    let o = run(&all);
-    let doc = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
-    (o, doc)
 }
 
 const PHONES: [&str; 4] = [
@@ -52,8 +34,8 @@ fn every_algorithm_is_recovered() {
             .iter()
             .map(|p| hex(&digest(algo, &Construction::Plain, p)))
             .collect();
-        let f = write_csv(&dir, "h.csv", "h", &values);
-        let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+        let f = dir.id_column_csv("h.csv", "h", &values);
+        let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
         assert_eq!(
             o.status.code(),
             Some(3),
@@ -86,8 +68,8 @@ fn every_kr_mobile_format_and_encoding_is_recovered() {
             ("base64", data_encoding::BASE64.encode(&d)),
             ("base64-url", data_encoding::BASE64URL_NOPAD.encode(&d)),
         ] {
-            let f = write_csv(&dir, "h.csv", "h", &[text.clone(), text.clone()]);
-            let (o, doc) = audit(&[&f, "-c", "h", "--space", mask, "--algo", "sha256"]);
+            let f = dir.id_column_csv("h.csv", "h", &[text.clone(), text.clone()]);
+            let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", mask, "--algo", "sha256"]);
             assert_eq!(o.status.code(), Some(3), "{written} {enc}");
             // base64url text without '-' or '_' is also valid base64: either name is right.
             let expected = if enc == "base64-url" && !text.contains(['-', '_']) {
@@ -114,8 +96,8 @@ fn known_salt_and_leaked_key_are_recovered() {
             .iter()
             .map(|p| hex(&digest(Algorithm::Sha256, &c, p)))
             .collect();
-        let f = write_csv(&dir, "s.csv", "h", &values);
-        let (o, doc) = audit(&[
+        let f = dir.id_column_csv("s.csv", "h", &values);
+        let (o, doc) = audit_hashes(&[
             &f,
             "-c",
             "h",
@@ -133,7 +115,7 @@ fn known_salt_and_leaked_key_are_recovered() {
             format!("salt-{at}")
         );
         // Without the salt nothing matches.
-        let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+        let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
         assert_eq!(o.status.code(), Some(0));
         assert_eq!(doc["columns"][0]["reversed_rows"], 0);
     }
@@ -145,9 +127,9 @@ fn known_salt_and_leaked_key_are_recovered() {
         .iter()
         .map(|p| hex(&digest(Algorithm::Sha256, &c, p)))
         .collect();
-    let f = write_csv(&dir, "k.csv", "h", &values);
+    let f = dir.id_column_csv("k.csv", "h", &values);
     let keyfile = dir.write("key.bin", key);
-    let (o, doc) = audit(&[
+    let (o, doc) = audit_hashes(&[
         &f,
         "-c",
         "h",
@@ -164,8 +146,7 @@ fn known_salt_and_leaked_key_are_recovered() {
 #[test]
 fn keyed_pseudonyms_from_deid_apply_are_not_reversed_and_get_the_honest_verdict() {
     let dir = Workdir::new();
-    let input = write_csv(
-        &dir,
+    let input = dir.id_column_csv(
         "in.csv",
         "phone",
         &PHONES.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -181,7 +162,7 @@ fn keyed_pseudonyms_from_deid_apply_are_not_reversed_and_get_the_honest_verdict(
         "apply", "-q", "-p", &policy, "-k", &keys, "-o", &out, &input,
     ]);
     assert!(o.status.success());
-    let (o, doc) = audit(&[&out, "-c", "phone", "--space", "010-1234-?d?d?d?d"]);
+    let (o, doc) = audit_hashes(&[&out, "-c", "phone", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(0), "nothing reversed exits 0");
     let col = &doc["columns"][0];
     assert_eq!(col["reversed_rows"], 0);
@@ -208,8 +189,8 @@ fn mixed_and_malformed_columns_are_counted_exactly() {
     values.push("not-a-digest".into());
     values.push("abcd".into());
     values.push(String::new());
-    let f = write_csv(&dir, "m.csv", "h", &values);
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+    let f = dir.id_column_csv("m.csv", "h", &values);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(3));
     let col = &doc["columns"][0];
     assert_eq!(col["values"], 12);
@@ -241,7 +222,7 @@ fn naive_export_from_gen_reverses_with_a_dictionary_and_reveal_is_private() {
     let pd = dir.write("phones.txt", phones);
     let ed = dir.write("emails.txt", emails);
     let reveal = dir.file("reveal.csv");
-    let (o, doc) = audit(&[
+    let (o, doc) = audit_hashes(&[
         &data,
         "-c",
         "phone_sha256",
@@ -255,9 +236,9 @@ fn naive_export_from_gen_reverses_with_a_dictionary_and_reveal_is_private() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(doc["columns"][0]["reversed_rows"], 300);
     // Emails: the dictionary is uppercase; --dict-normalize email recovers them.
-    let (_, doc) = audit(&[&data, "-c", "email_sha256", "--dict", &ed]);
+    let (_, doc) = audit_hashes(&[&data, "-c", "email_sha256", "--dict", &ed]);
     assert_eq!(doc["columns"][0]["reversed_rows"], 0);
-    let (_, doc) = audit(&[
+    let (_, doc) = audit_hashes(&[
         &data,
         "-c",
         "email_sha256",
@@ -299,8 +280,8 @@ fn doc_distinct(data: &str) -> usize {
 #[test]
 fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
     let dir = Workdir::new();
-    let f = write_csv(&dir, "n.csv", "h", &["hello world".into(), "x".into()]);
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "?d"]);
+    let f = dir.id_column_csv("n.csv", "h", &["hello world".into(), "x".into()]);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "?d"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(
         doc["columns"][0]["verdict"]
@@ -308,10 +289,10 @@ fn a_column_of_non_digests_is_not_tested_and_bad_input_exits_1() {
             .unwrap()
             .starts_with("not tested")
     );
-    let (o, _) = audit(&[&f, "-c", "nope"]);
+    let (o, _) = audit_hashes(&[&f, "-c", "nope"]);
     assert_eq!(o.status.code(), Some(1));
     // An unknown space is a usage error, like any bad option value.
-    let (o, _) = audit(&[&f, "-c", "h", "--space", "bogus"]);
+    let (o, _) = audit_hashes(&[&f, "-c", "h", "--space", "bogus"]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -323,14 +304,14 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
         &Construction::Plain,
         "1234567890123456",
     ))];
-    let f = write_csv(&dir, "h.csv", "h", &values);
+    let f = dir.id_column_csv("h.csv", "h", &values);
     for (mask, size) in [
         ("?d".repeat(16), "10^16 candidates"),
         ("?a".repeat(12), "5.40e23 candidates"),
         ("?a".repeat(13), "5.13e25 candidates"),
         ("?a".repeat(40), "more than 3.4e38 candidates"),
     ] {
-        let (o, _) = audit(&[&f, "-c", "h", "--space", &mask]);
+        let (o, _) = audit_hashes(&[&f, "-c", "h", "--space", &mask]);
         let err = o.stderr_text();
         assert_eq!(o.status.code(), Some(1), "{mask}: {err}");
         assert!(err.contains(size), "{mask}: {err}");
@@ -338,6 +319,6 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
         assert!(err.contains("narrow it"), "{mask}: {err}");
         assert!(!err.contains("panicked"), "{mask}: {err}");
     }
-    let (o, _) = audit(&[&f, "-c", "h", "--space", &"?d".repeat(16)]);
+    let (o, _) = audit_hashes(&[&f, "-c", "h", "--space", &"?d".repeat(16)]);
     assert!(o.stderr_text().contains("about 6.3 years"));
 }

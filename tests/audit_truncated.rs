@@ -10,9 +10,7 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{Workdir, run};
+use common::{Workdir, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};
 
 fn hex(d: &[u8]) -> String {
@@ -25,20 +23,9 @@ fn digest(algo: Algorithm, c: &Construction, id: &str) -> Vec<u8> {
     out[..n].to_vec()
 }
 
+/// The digests as column `h` of a CSV file.
 fn write_csv(dir: &Workdir, name: &str, values: &[String]) -> String {
-    let mut text = "id,h\n".to_string();
-    for (i, v) in values.iter().enumerate() {
-        text.push_str(&format!("{i},{v}\n"));
-    }
-    dir.write(name, text)
-}
-
-fn audit(args: &[&str]) -> (Output, serde_json::Value) {
-    let mut all = vec!["audit", "hashes", "--json"];
-    all.extend_from_slice(args);
-    let o = run(&all);
-    let doc = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
-    (o, doc)
+    dir.id_column_csv(name, "h", values)
 }
 
 /// Phones in the searched space (planted) and digests of values outside it
@@ -73,7 +60,7 @@ fn planted_prefixes_of_every_algorithm_are_reversed_exactly() {
                 &column(algo, &Construction::Plain, hex_chars),
             );
             // The mask's last digits take the multi-buffer tail loop.
-            let (o, doc) = audit(&[
+            let (o, doc) = audit_hashes(&[
                 &f,
                 "-c",
                 "h",
@@ -114,7 +101,7 @@ fn without_algo_a_prefix_is_tried_under_every_longer_algorithm() {
         "h.csv",
         &column(Algorithm::Sha1, &Construction::Plain, 20),
     );
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(3));
     let col = &doc["columns"][0];
     assert_eq!(col["reversed_rows"], PLANTED.len());
@@ -134,7 +121,7 @@ fn salted_and_nested_prefixes_are_reversed() {
         upper: false,
     };
     let f = write_csv(&dir, "n.csv", &column(Algorithm::Sha256, &nested, 16));
-    let (o, doc) = audit(&[
+    let (o, doc) = audit_hashes(&[
         &f,
         "-c",
         "h",
@@ -157,7 +144,7 @@ fn salted_and_nested_prefixes_are_reversed() {
         prefix: true,
     };
     let f = write_csv(&dir, "h.csv", &column(Algorithm::Sha256, &salt, 16));
-    let (o, doc) = audit(&[
+    let (o, doc) = audit_hashes(&[
         &f,
         "-c",
         "h",
@@ -185,13 +172,13 @@ fn thirty_two_hex_characters_are_md5_unless_truncated_is_given() {
         "h.csv",
         &column(Algorithm::Sha256, &Construction::Plain, 32),
     );
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(0));
     let col = &doc["columns"][0];
     assert_eq!(col["algorithms"], serde_json::json!(["md5"]));
     assert_eq!(col["reversed_rows"], 0);
     assert!(col["truncated_to_bytes"].is_null());
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d", "--truncated"]);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d", "--truncated"]);
     assert_eq!(o.status.code(), Some(3));
     let col = &doc["columns"][0];
     assert_eq!(col["reversed_rows"], PLANTED.len());
@@ -204,7 +191,7 @@ fn thirty_two_hex_characters_are_md5_unless_truncated_is_given() {
         "m.csv",
         &column(Algorithm::Md5, &Construction::Plain, 32),
     );
-    let (_, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d", "--truncated"]);
+    let (_, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d", "--truncated"]);
     assert_eq!(doc["columns"][0]["reversed_rows"], PLANTED.len());
     assert_eq!(doc["columns"][0]["matches"][0]["algorithm"], "md5");
 }
@@ -228,7 +215,7 @@ fn keyed_pseudonyms_of_prefix_length_are_not_reversed() {
         "apply", "-q", "-p", &policy, "-k", &keys, "-o", &out, &input,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (o, doc) = audit(&[&out, "-c", "phone", "--space", "010-1234-?d?d?d?d"]);
+    let (o, doc) = audit_hashes(&[&out, "-c", "phone", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(0), "nothing reversed exits 0");
     let col = &doc["columns"][0];
     assert_eq!(col["truncated_to_bytes"], 8, "{col}");
@@ -245,7 +232,7 @@ fn prefixes_shorter_than_sixteen_hex_characters_are_not_searched() {
         "h.csv",
         &column(Algorithm::Sha256, &Construction::Plain, 14),
     );
-    let (o, doc) = audit(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
+    let (o, doc) = audit_hashes(&[&f, "-c", "h", "--space", "010-1234-?d?d?d?d"]);
     assert_eq!(o.status.code(), Some(0));
     let col = &doc["columns"][0];
     assert!(col["digest_bytes"].is_null(), "{col}");

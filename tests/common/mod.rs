@@ -126,6 +126,16 @@ mod cli {
         finish(deid().args(args), None)
     }
 
+    /// `deid audit hashes --json <args..>`: the run and its JSON document
+    /// (null when standard output is not JSON).
+    pub fn audit_hashes(args: &[&str]) -> (Output, serde_json::Value) {
+        let mut all = vec!["audit", "hashes", "--json"];
+        all.extend_from_slice(args);
+        let o = run(&all);
+        let doc = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+        (o, doc)
+    }
+
     /// Runs deid in `dir` (relative paths resolve there), no standard input.
     pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         finish(deid().args(args).current_dir(dir), None)
@@ -251,6 +261,16 @@ mod cli {
             args.extend_from_slice(&["-o", &path]);
             run(&args).assert_success();
             path
+        }
+
+        /// A CSV file `name` with the columns `id` (the row number) and
+        /// `column` (`values`); returns its path as an argument.
+        pub fn id_column_csv(&self, name: &str, column: &str, values: &[String]) -> String {
+            let mut text = format!("id,{column}\n");
+            for (i, v) in values.iter().enumerate() {
+                text.push_str(&format!("{i},{v}\n"));
+            }
+            self.write(name, text)
         }
 
         /// `deid keygen -o <name>`: a fresh keyset; returns its path as an

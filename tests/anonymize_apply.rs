@@ -110,6 +110,21 @@ fn apply(dir: &Workdir, policy: &str, data: &str, out: &str) -> serde_json::Valu
     serde_json::from_str(line.lines().last().unwrap_or_default()).unwrap()
 }
 
+/// The levels and predicted suppressed records of the best node in
+/// `deid anonymize --json` output (the run must have succeeded).
+fn best_node(o: &std::process::Output) -> (Vec<usize>, u64) {
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let node = &v["nodes"][0];
+    let levels = node["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_u64().unwrap() as usize)
+        .collect();
+    (levels, node["suppressed"].as_u64().unwrap())
+}
+
 #[test]
 fn policy_out_on_arx_example_gives_the_predicted_classes() {
     let dir = Workdir::new();
@@ -230,16 +245,7 @@ fn policy_out_with_builtins_keeps_every_other_column() {
         "--json",
         "-q",
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let node = &v["nodes"][0];
-    let levels: Vec<usize> = node["levels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_u64().unwrap() as usize)
-        .collect();
-    let predicted = node["suppressed"].as_u64().unwrap();
+    let (levels, predicted) = best_node(&o);
     let written = std::fs::read_to_string(&policy).unwrap();
     assert!(
         written.contains("hierarchy = \"interval:5,10,20\""),
@@ -306,16 +312,7 @@ fn adult_policy_out_reproduces_the_search() {
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&argv);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let node = &v["nodes"][0];
-    let levels: Vec<usize> = node["levels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_u64().unwrap() as usize)
-        .collect();
-    let predicted = node["suppressed"].as_u64().unwrap();
+    let (levels, predicted) = best_node(&o);
     eprintln!("Adult, 5 QIs, k=5, 2%, loss: {levels:?}, {predicted} suppressed");
 
     let out = dir.file("adult-safe.csv");

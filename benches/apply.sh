@@ -12,6 +12,12 @@
 # and the real policy on 1 thread vs all threads. Peak RSS shows memory is
 # bounded by chunk size, not input size. The generated data is cached under
 # bench-data/.
+#
+# Next to the measured time it prints the ideal: the all-keep floor plus, for
+# every row, the per-value costs `deid bench --full --threads 1` measures for
+# the policy's transforms (phone:KR normalizer + batched pseudonym, email
+# normalizer + deterministic AES-SIV at the column's mean length, year
+# generalization), divided by the threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-1000}
@@ -68,9 +74,14 @@ read -r _ py_s _ < <(run python python3 benches/apply_baseline.py bench-data/key
 $deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o bench-data/slice_deid.csv bench-data/slice.csv
 if cmp -s bench-data/slice_py.csv bench-data/slice_deid.csv; then same="identical"; else same="DIFFERENT"; fi
 
-python3 - "$bytes" "$real_s" "$keep_s" "$one_s" "$slice_bytes" "$py_s" "$real_rss" "$keep_rss" "$same" <<'PY'
-import sys
-b, real, keep, one, sb, py, rss, krss, same = sys.argv[1:]
+# Per-value costs on this machine, and the rows and mean lengths they apply to.
+$deid bench --full --threads 1 --json > bench-data/bench.json
+rows=$(( $(wc -l < "$data") - 1 ))
+
+python3 - "$bytes" "$real_s" "$keep_s" "$one_s" "$slice_bytes" "$py_s" "$real_rss" "$keep_rss" "$same" "$rows" "$(nproc)" <<'PY'
+import csv, json, sys
+b, real, keep, one, sb, py, rss, krss, same, rows, threads = sys.argv[1:]
+rows, threads = int(rows), int(threads)
 b, real, keep, one, sb, py = int(b), float(real), float(keep), float(one), int(sb), float(py)
 mbs = lambda n, s: n / 1e6 / max(s, 1e-9)
 r, k, o, p = mbs(b, real), mbs(b, keep), mbs(b, one), mbs(sb, py)
@@ -84,4 +95,38 @@ print(f"real / floor          {r/k:6.2f}   (target >= 0.85)")
 print(f"deid / python         {r/p:6.1f}x  (target >= 20)")
 print(f"all threads / 1       {r/o:6.2f}x  (target >= 1.7)")
 print(f"python and deid outputs on the slice: {same}")
+
+# The ideal: floor + rows x per-value costs / threads.
+cases = {}
+for r in json.load(open("bench-data/bench.json"))["results"]:
+    if r["threads"] == 1 and r["backend"] in ("rustcrypto", "-"):
+        cases.setdefault(r["name"], []).append((r["size"], r["ns_per_op"]))
+def cost(name, length):
+    """ns per value at `length` bytes: linear between the measured sizes."""
+    pts = sorted(cases[name])
+    if len(pts) == 1 or length <= pts[0][0]:
+        return pts[0][1]
+    for (s0, c0), (s1, c1) in zip(pts, pts[1:]):
+        if length <= s1:
+            return c0 + (c1 - c0) * (length - s0) / (s1 - s0)
+    return pts[-1][1]
+with open("bench-data/slice.csv", newline="", encoding="utf-8") as f:
+    sample = list(csv.DictReader(f))[:20000]
+email_len = sum(len(r["email"].strip().lower().encode()) for r in sample) / len(sample)
+parts = [
+    ("normalize/phone:KR", cost("normalize/phone:KR", 13)),
+    ("pseudonymize-batch/hex (11 B)", cost("pseudonymize-batch/hex", 11)),
+    ("normalize/email", cost("normalize/email", email_len)),
+    (f"encrypt/deterministic ({email_len:.0f} B)", cost("encrypt/deterministic", email_len)),
+    ("generalize/year", cost("generalize/year", 10)),
+]
+per_row = sum(ns for _, ns in parts)
+ideal = keep + rows * per_row * 1e-9 / threads
+print()
+print(f"per-value costs (deid bench --full, 1 thread), {rows:,} rows, {threads} threads:")
+for name, ns in parts:
+    print(f"  {name:<36}{ns:>8.0f} ns")
+print(f"  {'sum per row':<36}{per_row:>8.0f} ns")
+print(f"ideal = floor + rows x sum / threads   {ideal:8.2f} s")
+print(f"measured / ideal      {real/ideal:6.2f}   (target <= 1.10)")
 PY

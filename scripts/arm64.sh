@@ -11,20 +11,20 @@ for tool in qemu-aarch64 aarch64-linux-gnu-gcc; do
 done
 rustup target add aarch64-unknown-linux-gnu aarch64-unknown-linux-musl >/dev/null 2>&1 || true
 
-# The aarch64 builds use the `cross-check` profile (optimized, no LTO,
-# parallel codegen): this script checks behaviour, not speed, and the
-# outputs do not depend on the optimizer.
-echo "== building x86-64 (release) and aarch64 (gnu, static musl; profile cross-check) binaries"
-cargo build --release --quiet --bin deid
-cargo build --profile cross-check --quiet --bin deid --target aarch64-unknown-linux-gnu
+# Every build here uses the `quick-release` profile (optimized, no LTO,
+# parallel codegen; Cargo.toml): this script checks behaviour, not speed,
+# and the outputs do not depend on the optimizer.
+echo "== building x86-64 and aarch64 (gnu, static musl) binaries, profile quick-release"
+cargo build --profile quick-release --quiet --bin deid
+cargo build --profile quick-release --quiet --bin deid --target aarch64-unknown-linux-gnu
 targets=(aarch64-unknown-linux-gnu)
-if cargo build --profile cross-check --quiet --bin deid --target aarch64-unknown-linux-musl; then
+if cargo build --profile quick-release --quiet --bin deid --target aarch64-unknown-linux-musl; then
     targets+=(aarch64-unknown-linux-musl)
 else
     printf '\n!!!! SKIPPED: the static aarch64-unknown-linux-musl build failed\n\n' >&2
 fi
 
-host=target/release/deid
+host=target/quick-release/deid
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 install -m 600 tests/fixtures/keys.json "$work/keys.json"
@@ -38,7 +38,7 @@ policy=tests/fixtures/policy.toml
 check() { if cmp -s "$1" "$2"; then echo "  ok    $3"; else echo "  FAIL  $3 ($1 differs from $2)"; return 1; fi; }
 
 for t in "${targets[@]}"; do
-    bin=target/$t/cross-check/deid
+    bin=target/$t/quick-release/deid
     # DEID_EMULATED=1: deid bench says its timings are not performance figures
     # even if this qemu fakes an ARM /proc/cpuinfo.
     run() { DEID_EMULATED=1 qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" "$@"; }

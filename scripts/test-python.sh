@@ -25,9 +25,9 @@ fi
 "$venv/bin/python" -m pip install -q maturin pyarrow pandas polars duckdb pyspark pytest ||
     loud_skip "Python tests" "pip could not install maturin, pyarrow, pandas, polars, duckdb, pyspark, pytest"
 
-echo "== cargo build --release --bin deid (the reference the tests compare with)"
-cargo build --release --bin deid --quiet
-export DEID_BIN="$PWD/target/release/deid"
+echo "== cargo build --profile quick-release --bin deid (the reference the tests compare with)"
+cargo build --profile quick-release --bin deid --quiet
+export DEID_BIN="$PWD/target/quick-release/deid"
 export PYSPARK_PYTHON="$venv/bin/python"
 
 echo "== maturin build (abi3 wheel) and install"

@@ -3,6 +3,8 @@
 # that matter (full CLI, pure no_std core, core + alloc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each section prints the seconds since the command started.
+section() { printf '== [%ds] %s\n' "$SECONDS" "$*"; }
 # ARX's Adult census test data, derived from a PyPI copy of UCI Adult
 # (scripts/arx-adult.sh); the ARX agreement test needs it and says so if absent.
 if adult=$(scripts/arx-adult.sh); then
@@ -16,12 +18,15 @@ if ! python3 -c 'import pyarrow' 2>/dev/null; then
     python3 -m pip install --quiet pyarrow >&2 ||
         printf '\n!!!! could not install pyarrow: the pyarrow round-trip test is skipped (it fails under CI=true)\n\n' >&2
 fi
-echo "== cargo test (default features: std, ring, cli)"
+section "cargo test (default features: std, ring, cli)"
 cargo test --all-targets --quiet
 cargo test --doc --quiet
-echo "== deid anonymize against its exhaustive oracle on Adult (release: the oracle walks 12,960 nodes)"
-cargo test --release --test anonymize --quiet -- --ignored
-echo "== cargo test --no-default-features (no_std core, no alloc)"
+section "deid anonymize against its exhaustive oracle on Adult (optimized: the oracle walks 12,960 nodes)"
+# Profile quick-release (Cargo.toml): scripts/test-python.sh and
+# scripts/arm64.sh reuse the deid binary this builds.
+cargo test --profile quick-release --test anonymize --quiet -- --ignored
+section "cargo test --no-default-features (no_std core, no alloc)"
 cargo test --no-default-features --lib --tests --quiet
-echo "== cargo test --no-default-features --features alloc"
+section "cargo test --no-default-features --features alloc"
 cargo test --no-default-features --features alloc --lib --tests --quiet
+section "all tests passed"

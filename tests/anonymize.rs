@@ -438,9 +438,9 @@ const METRICS: [Metric; 4] = [
 /// UCI Adult (ARX's `data/adult.csv`) with ARX's hierarchies, k = 5 and 2%
 /// suppression: for every metric the search's optimum is the oracle's.
 /// The oracle evaluates all 12,960 nodes on 19,502 combinations: too slow
-/// unoptimized, so `scripts/test.sh` runs it with `--release --ignored`.
+/// unoptimized, so `scripts/test.sh` runs it optimized with `--ignored`.
 #[test]
-#[ignore = "exhaustive oracle: run with --release (scripts/test.sh does)"]
+#[ignore = "exhaustive oracle: run optimized (scripts/test.sh does)"]
 fn adult_optimum_equals_an_exhaustive_oracle() {
     let Some(adult) = std::env::var_os("DEID_ARX_ADULT") else {
         assert!(

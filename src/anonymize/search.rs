@@ -180,6 +180,7 @@ pub struct SearchResult {
 }
 
 /// A node's classes: packed label ids, sizes, sensitive counts.
+#[derive(Default)]
 struct Classes {
     keys: Vec<u128>,
     counts: Vec<u64>,
@@ -397,6 +398,40 @@ impl<'a> Prepared<'a> {
 
     /// Classes of `to`, rolled up from classes of `from` (≤ `to` in every column).
     fn roll_up(&self, src: &Classes, from: &[usize], to: &[usize]) -> Classes {
+        self.roll_up_within(src, from, to, usize::MAX)
+            .unwrap_or_default()
+    }
+
+    /// The most classes a node can have and still hold: every released
+    /// class has at least k records (and at least l, for distinct
+    /// l-diversity), so at most records / k of them are released, and each
+    /// other class suppresses at least one record. A node with more classes
+    /// than this suppresses more than the limit, whatever its class sizes.
+    fn class_cap(&self) -> usize {
+        let models = &self.config.models;
+        let k = models
+            .k
+            .unwrap_or(1)
+            .max(models.l_distinct.unwrap_or(1))
+            .max(1);
+        if k == 1 {
+            return usize::MAX;
+        }
+        let released = self.counted.rows / k;
+        usize::try_from(released.saturating_add(self.max_suppressed)).unwrap_or(usize::MAX)
+    }
+
+    /// As [`Prepared::roll_up`], but gives up (`None`) as soon as `to` has
+    /// more than `cap` classes: the search's failure test for the nodes with
+    /// almost as many classes as records, which then cost a fraction of a
+    /// pass over their source instead of a whole one.
+    fn roll_up_within(
+        &self,
+        src: &Classes,
+        from: &[usize],
+        to: &[usize],
+        cap: usize,
+    ) -> Option<Classes> {
         let changed: Vec<usize> = (0..to.len()).filter(|&c| from[c] != to[c]).collect();
         let mut out = Classes {
             keys: Vec::new(),
@@ -450,6 +485,7 @@ impl<'a> Prepared<'a> {
             if with_sens {
                 out.sens[s].extend_from_slice(&src.sens[i]);
             }
+            out.keys.len()
         };
         // Few possible labels combinations: a direct table instead of hashing.
         let space = to
@@ -468,14 +504,18 @@ impl<'a> Prepared<'a> {
                     let id = ((k & self.masks[c]) >> self.offsets[c]) as usize;
                     idx = idx * self.counted.columns[c].labels_at(l).max(1) + id;
                 }
-                add(&mut table[idx], k, i);
+                if add(&mut table[idx], k, i) > cap {
+                    return None;
+                }
             }
         } else {
             let mut index: FxHashMap<u128, u32> = FxHashMap::default();
-            index.reserve(src.keys.len() / 2);
+            index.reserve((src.keys.len() / 2).min(cap));
             for (i, &key) in src.keys.iter().enumerate() {
                 let k = lift(key);
-                add(index.entry(k).or_insert(u32::MAX), k, i);
+                if add(index.entry(k).or_insert(u32::MAX), k, i) > cap {
+                    return None;
+                }
             }
         }
         if with_sens && out.keys.len() < src.keys.len() {
@@ -493,7 +533,7 @@ impl<'a> Prepared<'a> {
                 s.truncate(w);
             }
         }
-        out
+        Some(out)
     }
 
     /// Whether class `i` satisfies every per-class model (k, l, t), with its
@@ -905,6 +945,7 @@ fn top_down(
     // of from every counted combination.
     let budget = (2 * base.keys.len()).max(1 << 22);
     let mut hubs: Vec<(Vec<usize>, Arc<Classes>)> = Vec::new();
+    let cap = p.class_cap();
     let mut hub_entries = 0usize;
     let mut top: Vec<NodeResult> = Vec::new();
     let (mut evaluated, mut skipped, mut done) = (0u64, 0u64, 0u64);
@@ -966,32 +1007,35 @@ fn top_down(
                 }
             }
         }
-        let mut outcomes: Vec<(usize, Option<NodeResult>, bool)> = workers.install(|| {
+        let mut outcomes: Vec<(usize, Option<NodeResult>, bool, bool)> = workers.install(|| {
             todo.par_iter()
                 .map(|&idx| {
                     let mut levels = vec![0; m];
                     decode(idx, &p.heights, &mut levels);
                     let classes = match source(&hubs, &levels) {
-                        Some((from, src)) => p.roll_up(src, from, &levels),
-                        None => p.roll_up(&base, &zero, &levels),
+                        Some((from, src)) => p.roll_up_within(src, from, &levels, cap),
+                        None => p.roll_up_within(&base, &zero, &levels, cap),
+                    };
+                    // Too many classes: fails, as an evaluation would say.
+                    let Some(classes) = classes else {
+                        return (idx, None, true, true);
                     };
                     let (r, _) = p.evaluate(&classes, &levels);
                     let fail = !r.anonymous;
-                    (idx, Some(r), fail)
+                    (idx, Some(r), fail, true)
                 })
                 .collect()
         });
-        outcomes.extend(skip.into_iter().map(|(idx, fail)| (idx, None, fail)));
-        for (idx, r, fail) in outcomes {
+        outcomes.extend(skip.into_iter().map(|(idx, fail)| (idx, None, fail, false)));
+        for (idx, r, fail, was_evaluated) in outcomes {
             fails[idx] = fail;
-            match r {
-                Some(r) => {
-                    evaluated += 1;
-                    if r.anonymous {
-                        insert_top(&mut top, r, top_n);
-                    }
-                }
-                None => skipped += 1,
+            if was_evaluated {
+                evaluated += 1;
+            } else {
+                skipped += 1;
+            }
+            if let Some(r) = r.filter(|r| r.anonymous) {
+                insert_top(&mut top, r, top_n);
             }
         }
         done += layer.len() as u64;

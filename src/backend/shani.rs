@@ -157,6 +157,42 @@ impl ShaNi {
         unsafe { key_n(iv, blocks) }
     }
 
+    /// What every block of a run shares, computed once from `block` (any
+    /// block of the run) and `iv` (SHA-256's or SHA-224's): the state after
+    /// rounds 0 and 1, which read the first 8 bytes only, and the message
+    /// words plus round constants of each later 16-byte group marked in
+    /// `constant` (`constant[0]` is ignored). [`ShaNi::key4_run`] then
+    /// skips that work for each block.
+    #[inline]
+    pub(crate) fn shared_run(
+        self,
+        iv: &[u32; 8],
+        block: &[u8; 64],
+        constant: [bool; 4],
+    ) -> SharedRun {
+        // SAFETY: a `ShaNi` exists only once `detect` has found every
+        // target feature `shared_run` is compiled for.
+        unsafe { shared_run(iv, block, constant) }
+    }
+
+    /// [`ShaNi::key4`] of four blocks of the run `run` was made for: each
+    /// has the same first 8 bytes as the block `run` was computed from, and
+    /// the same bytes in every 16-byte group marked constant. Rounds 0 and 1
+    /// (one `sha256rnds2` of the 32 a block) and the loading of the
+    /// constant groups are not repeated. Blocks outside the run get wrong
+    /// keys (the caller knows which bytes its blocks share).
+    #[inline]
+    pub(crate) fn key4_run(
+        self,
+        iv: &[u32; 8],
+        run: &SharedRun,
+        blocks: [&[u8; 64]; 4],
+    ) -> [u128; 4] {
+        // SAFETY: a `ShaNi` exists only once `detect` has found every
+        // target feature `key_run_n` is compiled for.
+        unsafe { key_run_n(iv, run, blocks) }
+    }
+
     /// HMAC-SHA256 of four short messages, each given as its one padded
     /// inner block, from the chaining values after the inner and outer pad
     /// blocks (`inner`, `outer`): two interleaved rounds of four
@@ -262,6 +298,91 @@ fn key_n<const N: usize>(iv: &[u32; 8], blocks: [&[u8; 64]; N]) -> [u128; N] {
     out
 }
 
+/// What the blocks of a run share, for [`ShaNi::key4_run`]; made by
+/// [`ShaNi::shared_run`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SharedRun {
+    /// The A, B, E, F register after rounds 0 and 1.
+    mid: __m128i,
+    /// Per 16-byte group: whether every block has the same bytes there.
+    constant: [bool; 4],
+    /// The group's message words, byte-swapped into lanes.
+    w: [__m128i; 4],
+    /// The group's words plus round constants: for its first two rounds,
+    /// and moved down for the next two.
+    wk: [(__m128i, __m128i); 4],
+}
+
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn shared_run(iv: &[u32; 8], block: &[u8; 64], constant: [bool; 4]) -> SharedRun {
+    let abef0 = _mm_set_epi32(iv[0] as i32, iv[1] as i32, iv[4] as i32, iv[5] as i32);
+    let cdgh0 = _mm_set_epi32(iv[2] as i32, iv[3] as i32, iv[6] as i32, iv[7] as i32);
+    let w: [__m128i; 4] = core::array::from_fn(|j| load(block, j));
+    let wk = core::array::from_fn(|j| {
+        let x = plus_k(w[j], j);
+        (x, _mm_shuffle_epi32(x, 0x0E))
+    });
+    // Only the low two words (W0 + K0, W1 + K1) are read by the instruction.
+    let mid = _mm_sha256rnds2_epu32(cdgh0, abef0, wk[0].0);
+    SharedRun {
+        mid,
+        constant: [false, constant[1], constant[2], constant[3]],
+        w,
+        wk,
+    }
+}
+
+/// [`key_n`] of the blocks of a run (see [`SharedRun`]).
+// Lanes are indexed in lockstep across several arrays, as in compress_words.
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn key_run_n<const N: usize>(iv: &[u32; 8], run: &SharedRun, blocks: [&[u8; 64]; N]) -> [u128; N] {
+    let abef0 = _mm_set_epi32(iv[0] as i32, iv[1] as i32, iv[4] as i32, iv[5] as i32);
+    let cdgh0 = _mm_set_epi32(iv[2] as i32, iv[3] as i32, iv[6] as i32, iv[7] as i32);
+    let mut w = [[abef0; N]; 4];
+    for j in 0..4 {
+        for l in 0..N {
+            w[j][l] = if run.constant[j] {
+                run.w[j]
+            } else {
+                load(blocks[l], j)
+            };
+        }
+    }
+    // Rounds 2 and 3 from the shared state after rounds 0 and 1.
+    let mut cdgh = [run.mid; N];
+    let mut abef = [abef0; N];
+    for l in 0..N {
+        abef[l] =
+            _mm_sha256rnds2_epu32(abef0, run.mid, _mm_shuffle_epi32(plus_k(w[0][l], 0), 0x0E));
+    }
+    for j in 1..4 {
+        if run.constant[j] {
+            let (lo, hi) = run.wk[j];
+            for l in 0..N {
+                cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], lo);
+            }
+            for l in 0..N {
+                abef[l] = _mm_sha256rnds2_epu32(abef[l], cdgh[l], hi);
+            }
+        } else {
+            let mut wk = [abef0; N];
+            for l in 0..N {
+                wk[l] = plus_k(w[j][l], j);
+            }
+            rounds4(&mut abef, &mut cdgh, wk);
+        }
+    }
+    rounds16_to_63(&mut abef, &mut cdgh, w);
+    let mut out = [0u128; N];
+    for l in 0..N {
+        out[l] = finish(_mm_add_epi32(abef[l], abef0), _mm_add_epi32(cdgh[l], cdgh0));
+    }
+    out
+}
+
 /// [`compress_n`] as each lane's whole state.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
@@ -304,7 +425,7 @@ fn compress_words<const N: usize>(
     let mut abef = [abef0; N];
     let mut cdgh = [cdgh0; N];
     // w[j][lane]: a ring of the last four groups of message words.
-    let mut w = first;
+    let w = first;
     for j in 0..4 {
         let mut wk = [abef0; N];
         for l in 0..N {
@@ -312,8 +433,26 @@ fn compress_words<const N: usize>(
         }
         rounds4(&mut abef, &mut cdgh, wk);
     }
+    rounds16_to_63(&mut abef, &mut cdgh, w);
+    let mut out = [(abef0, cdgh0); N];
+    for l in 0..N {
+        out[l] = (_mm_add_epi32(abef[l], abef0), _mm_add_epi32(cdgh[l], cdgh0));
+    }
+    out
+}
+
+/// Rounds 16 to 63 of each lane, given the ring `w` of its message words
+/// 0..16 (`w[j][lane]`: words `4j..4j+4`) and its state after round 15.
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn rounds16_to_63<const N: usize>(
+    abef: &mut [__m128i; N],
+    cdgh: &mut [__m128i; N],
+    mut w: [[__m128i; N]; 4],
+) {
     for i in 4..16 {
-        let mut wk = [abef0; N];
+        let mut wk = [_mm_setzero_si128(); N];
         for l in 0..N {
             let next = schedule(
                 w[i % 4][l],
@@ -324,13 +463,8 @@ fn compress_words<const N: usize>(
             w[i % 4][l] = next;
             wk[l] = plus_k(next, i);
         }
-        rounds4(&mut abef, &mut cdgh, wk);
+        rounds4(abef, cdgh, wk);
     }
-    let mut out = [(abef0, cdgh0); N];
-    for l in 0..N {
-        out[l] = (_mm_add_epi32(abef[l], abef0), _mm_add_epi32(cdgh[l], cdgh0));
-    }
-    out
 }
 
 /// A lane's state as message words in order: (a, b, c, d), (e, f, g, h).
@@ -435,6 +569,57 @@ mod tests {
         let abc_key = 0xba78_16bf_8f01_cfea_4141_40de_5dae_2223;
         let empty_key = 0xe3b0_c442_98fc_1c14_9afb_f4c8_996f_b924;
         assert_eq!(got, [abc_key, empty_key, empty_key, abc_key]);
+    }
+
+    /// Starting from what a run shares gives the same keys as the whole
+    /// compression, at every single-block length, for SHA-256 and SHA-224,
+    /// with every combination of 16-byte groups marked constant.
+    #[test]
+    fn key4_run_equals_sha256_and_sha224_at_every_length() {
+        let Some(ni) = ShaNi::detect() else {
+            return;
+        };
+        let mut x = 0x5851_f42d_4c95_7f2du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        };
+        for len in 0..=55usize {
+            for flags in 0..8u8 {
+                let constant = [false, flags & 1 != 0, flags & 2 != 0, flags & 4 != 0];
+                // Lane 0 at random; the others share its first 8 bytes and
+                // the groups marked constant, and differ elsewhere.
+                let mut msgs = [[0u8; 55]; 4];
+                for m in msgs.iter_mut() {
+                    m.iter_mut().for_each(|b| *b = next());
+                }
+                for i in 0..55 {
+                    if i < 8 || constant[i / 16] {
+                        let b = msgs[0][i];
+                        msgs.iter_mut().for_each(|m| m[i] = b);
+                    }
+                }
+                let blocks = msgs.map(|m| padded(&m[..len]));
+                let lanes = [&blocks[0], &blocks[1], &blocks[2], &blocks[3]];
+                for (iv, digest) in [
+                    (
+                        &SHA256_IV,
+                        (|m: &[u8]| prefix(&Sha256::digest(m))) as fn(&[u8]) -> u128,
+                    ),
+                    (&SHA224_IV, |m: &[u8]| prefix(&Sha224::digest(m))),
+                ] {
+                    // Made from any block of the run: the last one here.
+                    let run = ni.shared_run(iv, &blocks[3], constant);
+                    let got = ni.key4_run(iv, &run, lanes);
+                    for (g, m) in got.iter().zip(&msgs) {
+                        assert_eq!(*g, digest(&m[..len]), "len {len} flags {flags}");
+                    }
+                    assert_eq!(got, ni.key4(iv, lanes));
+                }
+            }
+        }
     }
 
     #[test]

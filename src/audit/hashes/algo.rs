@@ -394,24 +394,61 @@ fn sha256_iv(algo: Algorithm) -> Option<&'static [u32; 8]> {
 /// runs sixteen blocks at once on AVX-512 and eight on AVX2
 /// (src/audit/hashes/md5x.rs); otherwise the blocks are compressed one after
 /// the other.
+///
+/// The blocks have the same byte at each position `i` whose bit `1 << i` is
+/// set in `shared` (the caller knows: the positions its candidates do not
+/// vary at; 0 claims nothing). SHA-224/256 with SHA-NI then hash what every
+/// block shares once (src/backend/shani.rs, `ShaNi::key4_run`); a wrong
+/// claim gives wrong keys, which debug builds check.
 #[inline]
-pub(crate) fn block_keys(blocks: &[BlockKernel], out: &mut [u128], computed: impl Fn(u128)) {
+pub(crate) fn block_keys(
+    blocks: &[BlockKernel],
+    shared: u64,
+    out: &mut [u128],
+    computed: impl Fn(u128),
+) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = shared;
     #[cfg(target_arch = "x86_64")]
     if let Some(first) = blocks.first() {
         let iv = sha256_iv(first.algo);
         if let (Some(iv), Some(ni)) = (iv, super::shani::ShaNi::detect()) {
+            // What every block shares is hashed once for the whole call:
+            // rounds 0 and 1 (they read the first 8 bytes only) and the
+            // 16-byte groups past the candidate. The search's runs differ
+            // in their last digits, past byte 8 in every named space.
+            let all_shared = |from: u32, to: u32| {
+                let bytes = (u64::MAX >> (64 - (to - from))) << from;
+                shared & bytes == bytes
+            };
+            let run = (blocks.len() >= 8 && all_shared(0, 8)).then(|| {
+                let constant = [
+                    false,
+                    all_shared(16, 32),
+                    all_shared(32, 48),
+                    all_shared(48, 64),
+                ];
+                ni.shared_run(iv, &first.block[0], constant)
+            });
+            #[cfg(debug_assertions)]
+            for b in blocks {
+                for i in (0..64).filter(|i| shared & (1 << i) != 0) {
+                    debug_assert_eq!(b.block[0][i], first.block[0][i], "byte {i} is not shared");
+                }
+            }
             let mut groups = blocks.chunks_exact(4);
             let mut outs = out.chunks_exact_mut(4);
             for (g, o) in (&mut groups).zip(&mut outs) {
-                let keys = ni.key4(
-                    iv,
-                    [
-                        &g[0].block[0],
-                        &g[1].block[0],
-                        &g[2].block[0],
-                        &g[3].block[0],
-                    ],
-                );
+                let lanes = [
+                    &g[0].block[0],
+                    &g[1].block[0],
+                    &g[2].block[0],
+                    &g[3].block[0],
+                ];
+                let keys = match &run {
+                    Some(run) => ni.key4_run(iv, run, lanes),
+                    None => ni.key4(iv, lanes),
+                };
                 o.copy_from_slice(&keys);
                 keys.into_iter().for_each(&computed);
             }

@@ -1340,7 +1340,7 @@ impl BatchTransformer {
                     _ => {}
                 }
             }
-            if names.len() == leaf.indices.len() && !(dictionary && !b.per_row) {
+            if names.len() == leaf.indices.len() && (!dictionary || b.per_row) {
                 out.push(names);
             }
         }

@@ -1303,6 +1303,50 @@ impl BatchTransformer {
         out
     }
 
+    /// The output leaves, outside lists, that a transform fills with
+    /// values as distinct as its input's: `pseudonymize`, `encrypt` and
+    /// `fpe` when applying, except on a dictionary column whose output stays
+    /// a dictionary. Each is given by its field names from the root (the
+    /// leaf's Parquet column path). A dictionary encoder would only try and
+    /// give up on such a column: src/io/parquet.rs writes them plain.
+    pub fn distinct_leaves(&self) -> Vec<Vec<String>> {
+        use crate::transform::TransformKind;
+        let mut out = Vec::new();
+        if self.direction != Direction::Apply {
+            return out;
+        }
+        for (leaf, action) in self.leaves.iter().zip(&self.actions) {
+            let ColumnAction::Field(k) = *action else {
+                continue;
+            };
+            let b = &self.fields[k];
+            if leaf.in_list
+                || !matches!(
+                    b.processor.kind(),
+                    TransformKind::Pseudonymize | TransformKind::Encrypt | TransformKind::Fpe
+                )
+            {
+                continue;
+            }
+            let mut names = Vec::with_capacity(leaf.indices.len());
+            let mut fields = self.input.fields();
+            let mut dictionary = false;
+            for &i in &leaf.indices {
+                let Some(f) = fields.get(i) else { break };
+                names.push(f.name().clone());
+                match f.data_type() {
+                    DataType::Struct(c) => fields = c,
+                    DataType::Dictionary(..) => dictionary = true,
+                    _ => {}
+                }
+            }
+            if names.len() == leaf.indices.len() && (!dictionary || b.per_row) {
+                out.push(names);
+            }
+        }
+        out
+    }
+
     /// Whether a batch can come out with fewer rows than it went in
     /// (`on_error = "drop-record"` when applying).
     pub fn may_drop_rows(&self) -> bool {

@@ -517,10 +517,8 @@ mod tests {
         );
         let with_text = proptest::prop_oneof![
             bytes.clone(),
-            proptest::strategy::Strategy::prop_map(
-                "[0-9 +\u{a0}\u{3000}\u{85}-]{0,20}",
-                |s: alloc::string::String| s.into_bytes()
-            ),
+            proptest::strategy::Strategy::prop_map("[0-9 +\u{a0}\u{3000}\u{85}-]{0,20}", |s| s
+                .into_bytes()),
         ];
         proptest::proptest!(|(v in with_text, c in 0usize..6)| {
             let country = ["KR", "US", "JP", "CN", "GB", "DE"][c].parse::<Country>().unwrap();

@@ -362,15 +362,38 @@ fn email_text(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     lowercase(s, out)
 }
 
+/// The rule `phone:<country>` errors name.
+const PHONE_RULE: &str = "phone number";
+
 fn phone(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-    const RULE: &str = "phone number";
-    let s = text(input, RULE)?.trim();
+    // The common case first: a value that starts and ends with a visible
+    // ASCII byte has nothing to trim, and needs no UTF-8 check, since any
+    // non-ASCII byte is refused below with the same error a failed check
+    // gives. Other values are checked and trimmed as text.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !is_ascii_space(b));
+    if plain(input.first()) && plain(input.last()) {
+        phone_trimmed(country, input, out)
+    } else {
+        phone_text(country, input, out)
+    }
+}
+
+/// `phone` on any input: checked as UTF-8 and trimmed of Unicode
+/// whitespace, then read by [`phone_trimmed`].
+fn phone_text(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let s = text(input, PHONE_RULE)?.trim();
+    phone_trimmed(country, s.as_bytes(), out)
+}
+
+/// `phone` on an input with nothing to trim.
+fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    const RULE: &str = PHONE_RULE;
     // Digits only, remembering a leading '+'; separators may be spaces,
     // dashes, dots, slashes and parentheses, nothing else.
     let mut digits = [0u8; 24];
     let mut n = 0;
     let mut plus = false;
-    for (i, c) in s.bytes().enumerate() {
+    for (i, &c) in s.iter().enumerate() {
         match c {
             b'0'..=b'9' => {
                 *digits.get_mut(n).ok_or(Error::Invalid(RULE))? = c;
@@ -391,9 +414,9 @@ fn phone(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error>
         Some(d)
     } else if let Some(rest) = strip_intl_prefix(country, d) {
         Some(rest)
-    } else if d.starts_with(cc)
+    } else if starts(d, cc)
         && (min..=max).contains(&(d.len() - cc.len()))
-        && !(country.trunk_zero() && d.starts_with(b"0"))
+        && !(country.trunk_zero() && starts(d, b"0"))
     {
         Some(d)
     } else {
@@ -401,10 +424,10 @@ fn phone(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error>
     };
 
     let nsn: &[u8] = match intl {
-        Some(full) if full.starts_with(cc) => {
+        Some(full) if starts(full, cc) => {
             let rest = &full[cc.len()..];
             // "+82 (0)10 ..." style: a trunk zero written after the code.
-            if country.trunk_zero() && rest.starts_with(b"0") {
+            if country.trunk_zero() && starts(rest, b"0") {
                 &rest[1..]
             } else {
                 rest
@@ -412,17 +435,19 @@ fn phone(country: Country, input: &[u8], out: &mut [u8]) -> Result<usize, Error>
         }
         Some(full) => {
             // Another country's number: keep it as E.164 if plausible.
-            if !(8..=15).contains(&full.len()) || full.starts_with(b"0") {
+            if !(8..=15).contains(&full.len()) || starts(full, b"0") {
                 return Err(Error::Invalid(RULE));
             }
             return write_e164(&[], full, out);
         }
         // Chinese mobile numbers are dialled without the trunk zero.
         None if country == Country::CN && d.len() == 11 && d[0] == b'1' => d,
-        None if country.trunk_zero() => d.strip_prefix(b"0").ok_or(Error::Invalid(RULE))?,
+        None if country.trunk_zero() => starts(d, b"0")
+            .then(|| &d[1..])
+            .ok_or(Error::Invalid(RULE))?,
         None => d,
     };
-    if !(min..=max).contains(&nsn.len()) || nsn.starts_with(b"0") {
+    if !(min..=max).contains(&nsn.len()) || starts(nsn, b"0") {
         return Err(Error::Invalid(RULE));
     }
     if country == Country::US && nsn[0] < b'2' {
@@ -439,17 +464,21 @@ fn strip_intl_prefix(country: Country, d: &[u8]) -> Option<&[u8]> {
     let mut candidates = country
         .intl_prefixes()
         .iter()
-        .filter(|p| d.starts_with(p))
+        .filter(|p| starts(d, p))
         .map(|p| &d[p.len()..]);
     let first = candidates.next()?;
-    if first.starts_with(cc) {
+    if starts(first, cc) {
         return Some(first);
     }
-    Some(
-        candidates
-            .find(|rest| rest.starts_with(cc))
-            .unwrap_or(first),
-    )
+    Some(candidates.find(|rest| starts(rest, cc)).unwrap_or(first))
+}
+
+/// `s.starts_with(prefix)` for the few bytes of a phone number, compared
+/// inline (the slice method calls `memcmp`, which costs more than the
+/// comparison on these lengths).
+#[inline]
+fn starts(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
 fn write_e164(cc: &[u8], nsn: &[u8], out: &mut [u8]) -> Result<usize, Error> {
@@ -471,6 +500,39 @@ mod tests {
             let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
             let fast = email_ascii(v.as_bytes(), &mut a).map(|n| a[..n].to_vec());
             let text = email_text(v.as_bytes(), &mut b).map(|n| b[..n].to_vec());
+            proptest::prop_assert_eq!(fast, text);
+        });
+    }
+
+    #[test]
+    fn phone_ascii_path_equals_the_text_path() {
+        // Short inputs of digits, separators, '+', whitespace (ASCII and
+        // not), other ASCII and non-ASCII letters, under every country.
+        let bytes = proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"0123456789+ -./()\t\n\x0b\x0c\r\x1c#a".to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            0..26,
+        );
+        let with_text = proptest::prop_oneof![
+            bytes.clone(),
+            proptest::strategy::Strategy::prop_map("[0-9 +\u{a0}\u{3000}\u{85}-]{0,20}", |s| s
+                .into_bytes()),
+        ];
+        proptest::proptest!(|(v in with_text, c in 0usize..6)| {
+            let country = ["KR", "US", "JP", "CN", "GB", "DE"][c].parse::<Country>().unwrap();
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let fast = phone(country, &v, &mut a).map(|n| a[..n].to_vec());
+            let text = phone_text(country, &v, &mut b).map(|n| b[..n].to_vec());
+            proptest::prop_assert_eq!(fast, text);
+        });
+        // And on numbers written the usual ways, which mostly succeed.
+        proptest::proptest!(|(p in "(\\+82 ?|0)?(10|2|31)[-. ]?[0-9]{3,4}[-. ]?[0-9]{4}", c in 0usize..6)| {
+            let country = ["KR", "US", "JP", "CN", "GB", "DE"][c].parse::<Country>().unwrap();
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let fast = phone(country, p.as_bytes(), &mut a).map(|n| a[..n].to_vec());
+            let text = phone_text(country, p.as_bytes(), &mut b).map(|n| b[..n].to_vec());
             proptest::prop_assert_eq!(fast, text);
         });
     }

@@ -14,8 +14,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, make_array};
-use arrow_pyarrow::{PyArrowType, Table};
+use arrow_array::{
+    Array, ArrayRef, RecordBatch, RecordBatchIterator, RecordBatchReader, StringArray, make_array,
+};
+use arrow_pyarrow::{IntoPyArrow, PyArrowType, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use deid::arrow::BatchTransformer;
 use deid::audit::hashes::{
@@ -344,7 +346,10 @@ fn transform_batches(
     };
     let results = match threads {
         // One thread (a Spark task): no pool to set up per batch.
-        Some(1) => jobs.iter().map(|(b, start)| t.transform(b, *start)).collect(),
+        Some(1) => jobs
+            .iter()
+            .map(|(b, start)| t.transform(b, *start))
+            .collect(),
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
             Ok(pool) => pool.install(run),
             Err(_) => run(),
@@ -361,8 +366,8 @@ fn transform_batches(
 #[pyfunction]
 #[pyo3(signature = (data, policy, keyset, direction = "apply", source = "<table>", first_row = 0, threads = None))]
 #[allow(clippy::too_many_arguments)]
-fn transform_table(
-    py: Python<'_>,
+fn transform_table<'py>(
+    py: Python<'py>,
     data: PyArrowType<Table>,
     policy: &PyPolicy,
     keyset: &PyKeyset,
@@ -370,7 +375,7 @@ fn transform_table(
     source: &str,
     first_row: u64,
     threads: Option<usize>,
-) -> PyResult<PyArrowType<Table>> {
+) -> PyResult<Bound<'py, PyAny>> {
     let dir = self::direction(py, direction)?;
     let (batches, schema) = data.0.into_inner();
     let (policy, keys) = (Arc::clone(&policy.inner), Arc::clone(&keyset.inner));
@@ -380,8 +385,23 @@ fn transform_table(
         Ok::<_, InputError>((out, t.output_schema()))
     });
     let (out, schema) = out.map_err(|e| input_error(py, &e))?;
-    let table = Table::try_new(out, schema).map_err(|e| arrow_error(py, source, &e))?;
-    Ok(PyArrowType(table))
+    table_to_pyarrow(py, out, schema)
+}
+
+/// `batches` as one pyarrow Table, handed over through one Arrow C stream
+/// (pyarrow's `RecordBatchReader.read_all`): a single crossing of the C
+/// data interface for the whole table, where converting batch by batch
+/// would cost a reader and Python calls per batch. No value is copied.
+fn table_to_pyarrow(
+    py: Python<'_>,
+    batches: Vec<RecordBatch>,
+    schema: arrow_schema::SchemaRef,
+) -> PyResult<Bound<'_, PyAny>> {
+    let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
+        batches.into_iter().map(Ok),
+        schema,
+    ));
+    reader.into_pyarrow(py)?.call_method0("read_all")
 }
 
 /// Transforms one pyarrow Array with one field's spec (the JSON form of a

@@ -1211,17 +1211,18 @@ impl TextBuilder {
                 .map_err(bad)?,
             )),
             _ => {
-                let offsets: Vec<i32> = self
+                // Offsets never decrease: when the last fits, all do.
+                if self
                     .offsets
-                    .iter()
-                    .map(|&o| i32::try_from(o))
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| {
-                        InputErrorKind::Arrow(
-                            "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
-                                .to_owned(),
-                        )
-                    })?;
+                    .last()
+                    .is_some_and(|&o| i32::try_from(o).is_err())
+                {
+                    return Err(InputErrorKind::Arrow(
+                        "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
+                            .to_owned(),
+                    ));
+                }
+                let offsets: Vec<i32> = self.offsets.iter().map(|&o| o as i32).collect();
                 Ok(Arc::new(
                     StringArray::try_new(
                         OffsetBuffer::new(ScalarBuffer::from(offsets)),

@@ -552,10 +552,18 @@ mod tests {
     /// and the rest one at a time) reverses exactly the identifiers whose
     /// digest, computed by the digest crates one value at a time, is a
     /// target: none missed, none extra.
-    #[test]
-    fn the_kernels_reverse_exactly_what_the_scalar_hash_does() {
+    /// Searches pattern `p` with `algo` for the digests of every `step`-th
+    /// candidate and of the last one, mixed with `noise` keys that match
+    /// nothing, and asserts that exactly those candidates are reversed.
+    /// Returns the targets and the number of distinct candidates wanted.
+    fn assert_reverses_sampled(
+        p: &super::super::space::Pattern,
+        algo: Algorithm,
+        step: usize,
+        noise: u128,
+        threads: usize,
+    ) -> (TargetSet, usize) {
         use super::super::space::Format;
-        let p = super::super::space::mask("01?d?d-?d?d?d").unwrap();
         let all: Vec<Vec<u8>> = (0..p.size())
             .map(|i| {
                 let mut c = p.template.clone();
@@ -563,46 +571,56 @@ mod tests {
                 c
             })
             .collect();
+        let key = |id: &[u8]| {
+            let mut d = [0u8; 64];
+            let n = algo.hash(id, &mut d);
+            digest_key(&d[..n])
+        };
+        let mut want: Vec<&[u8]> = all.iter().step_by(step).map(Vec::as_slice).collect();
+        want.push(&all[all.len() - 1]);
+        let mut keys: Vec<u128> = want.iter().map(|id| key(id)).collect();
+        keys.extend((1..noise).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let targets = TargetSet::new(keys);
+        let space = Space {
+            name: "t".into(),
+            source: Source::Formats(vec![Format {
+                name: "f".into(),
+                patterns: vec![p.clone()],
+            }]),
+        };
+        let mut found = std::collections::HashMap::new();
+        search(
+            &targets,
+            &space,
+            &[algo],
+            &Construction::Plain,
+            threads,
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+            &mut found,
+        );
+        let mut got: Vec<&[u8]> = found.values().map(|h| h.identifier.as_slice()).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(
+            got,
+            want,
+            "{} {}",
+            algo.name(),
+            String::from_utf8_lossy(&p.template)
+        );
+        (targets, want.len())
+    }
+
+    #[test]
+    fn the_kernels_reverse_exactly_what_the_scalar_hash_does() {
+        let p = super::super::space::mask("01?d?d-?d?d?d").unwrap();
         for algo in [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256] {
-            let key = |id: &[u8]| {
-                let mut d = [0u8; 64];
-                let n = algo.hash(id, &mut d);
-                digest_key(&d[..n])
-            };
             // Every 37th candidate, the first and the last, and keys that
             // match nothing.
-            let mut want: Vec<&[u8]> = all.iter().step_by(37).map(Vec::as_slice).collect();
-            want.push(&all[all.len() - 1]);
-            let mut keys: Vec<u128> = want.iter().map(|id| key(id)).collect();
-            keys.extend((1..1000u128).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-            let targets = TargetSet::new(keys);
-            let space = Space {
-                name: "t".into(),
-                source: Source::Formats(vec![Format {
-                    name: "f".into(),
-                    patterns: vec![p.clone()],
-                }]),
-            };
-            let mut found = std::collections::HashMap::new();
-            search(
-                &targets,
-                &space,
-                &[algo],
-                &Construction::Plain,
-                2,
-                &AtomicU64::new(0),
-                &AtomicBool::new(false),
-                &mut found,
-            );
-            let mut got: Vec<&[u8]> = found.values().map(|h| h.identifier.as_slice()).collect();
-            got.sort_unstable();
-            want.sort_unstable();
-            want.dedup();
-            assert_eq!(got, want, "{}", algo.name());
-            assert_eq!(
-                scan_pattern(&p, 0, p.size(), &targets, algo),
-                want.len() as u64
-            );
+            let (targets, wanted) = assert_reverses_sampled(&p, algo, 37, 1000, 2);
+            assert_eq!(scan_pattern(&p, 0, p.size(), &targets, algo), wanted as u64);
         }
     }
 
@@ -614,7 +632,6 @@ mod tests {
     /// group of the block.
     #[test]
     fn the_shared_run_path_reverses_exactly_what_the_scalar_hash_does() {
-        use super::super::space::Format;
         let mut masks: Vec<String> = [
             "0101234?d?d?d?d",
             "010-1234-?d?d?d?d",
@@ -637,46 +654,7 @@ mod tests {
         for algo in [Algorithm::Sha256, Algorithm::Sha224] {
             for m in &masks {
                 let p = super::super::space::mask(m).unwrap();
-                let all: Vec<Vec<u8>> = (0..p.size())
-                    .map(|i| {
-                        let mut c = p.template.clone();
-                        p.seek(i, &mut c, &mut vec![0u8; p.vars.len()]);
-                        c
-                    })
-                    .collect();
-                let key = |id: &[u8]| {
-                    let mut d = [0u8; 64];
-                    let n = algo.hash(id, &mut d);
-                    digest_key(&d[..n])
-                };
-                let mut want: Vec<&[u8]> = all.iter().step_by(7).map(Vec::as_slice).collect();
-                want.push(&all[all.len() - 1]);
-                let mut keys: Vec<u128> = want.iter().map(|id| key(id)).collect();
-                keys.extend((1..200u128).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-                let targets = TargetSet::new(keys);
-                let space = Space {
-                    name: "t".into(),
-                    source: Source::Formats(vec![Format {
-                        name: "f".into(),
-                        patterns: vec![p.clone()],
-                    }]),
-                };
-                let mut found = std::collections::HashMap::new();
-                search(
-                    &targets,
-                    &space,
-                    &[algo],
-                    &Construction::Plain,
-                    1,
-                    &AtomicU64::new(0),
-                    &AtomicBool::new(false),
-                    &mut found,
-                );
-                let mut got: Vec<&[u8]> = found.values().map(|h| h.identifier.as_slice()).collect();
-                got.sort_unstable();
-                want.sort_unstable();
-                want.dedup();
-                assert_eq!(got, want, "{} {m}", algo.name());
+                assert_reverses_sampled(&p, algo, 7, 200, 1);
             }
         }
     }

@@ -57,7 +57,7 @@ for t in "${targets[@]}"; do
     check "$work/arm_decrypt.csv" "$work/x86_decrypt.csv" "decrypt round trip identical to x86-64"
     if run bench --help >/dev/null 2>&1 && run bench --quick >"$work/bench.txt" 2>&1; then
         echo "  ok    bench --quick ran (emulated: the timings below are not performance figures)"
-        sed 's/^/        /' "$work/bench.txt" | head -40
+        head -n 40 "$work/bench.txt" | sed 's/^/        /'
     else
         echo "  --    bench --quick not available in this build"
     fi

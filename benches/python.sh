@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${DEID_PY_VENV:-$PWD/target/py-venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q maturin pyarrow pyspark
+"$venv/bin/python" -m pip install -q maturin pyarrow pandas pyspark
 cargo build --release --bin deid --quiet
 export DEID_BIN="$PWD/target/release/deid"
 export PYSPARK_PYTHON="$venv/bin/python"

@@ -30,6 +30,14 @@ pub struct Layout {
     tail_start: usize,
 }
 
+impl Layout {
+    /// `YYYY-MM-DD` with nothing after it.
+    pub const ISO: Layout = Layout {
+        separator: Some(b'-'),
+        tail_start: 0,
+    };
+}
+
 impl Date {
     /// A valid date.
     ///

@@ -22,7 +22,7 @@
 
 use core::fmt::Write;
 
-use crate::date::Date;
+use crate::date::{Date, Layout};
 use crate::error::Error;
 
 /// One generalization rule.
@@ -90,16 +90,15 @@ impl Generalization {
     /// [`Error::Invalid`] naming what was expected (`date`, `number`, UTF-8);
     /// [`Error::BufferTooSmall`].
     pub fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        match *self {
+            Generalization::Year => return iso_prefix(value, 4, out),
+            Generalization::YearMonth => return iso_prefix(value, 7, out),
+            _ => {}
+        }
         let mut w = SliceWriter { buf: out, len: 0 };
         let res = match *self {
-            Generalization::Year => {
-                let (d, _) = Date::parse(value)?;
-                write!(w, "{:04}", d.year())
-            }
-            Generalization::YearMonth => {
-                let (d, _) = Date::parse(value)?;
-                write!(w, "{:04}-{:02}", d.year(), d.month())
-            }
+            // Written above, without `fmt`.
+            Generalization::Year | Generalization::YearMonth => Ok(()),
             Generalization::AgeBand { width, as_of } => {
                 let (d, _) = Date::parse(value)?;
                 let age = d.age_at(as_of);
@@ -190,6 +189,18 @@ fn number(value: &[u8]) -> Result<i64, Error> {
     }
 }
 
+/// The first `n` characters (4: year, 7: year and month) of the ISO form
+/// of the date `value`, written by the date's own digit writer: no `fmt` in
+/// this hot path.
+fn iso_prefix<'a>(value: &[u8], n: usize, out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+    let (d, _) = Date::parse(value)?;
+    let mut iso = [0u8; 10];
+    d.write(Layout::ISO, &[], &mut iso)?;
+    let dst = out.get_mut(..n).ok_or(Error::BufferTooSmall(n))?;
+    dst.copy_from_slice(&iso[..n]);
+    Ok(dst)
+}
+
 /// `core::fmt::Write` into a byte slice.
 pub(crate) struct SliceWriter<'a> {
     pub(crate) buf: &'a mut [u8],
@@ -258,6 +269,37 @@ mod tests {
             Err(Error::Invalid("date"))
         );
         assert!(run(Generalization::AgeBand { width: 10, as_of }, "2030-01-01").is_err());
+    }
+
+    #[test]
+    fn year_and_month_at_every_width_of_year() {
+        // Every day of years 0 to 9999 that a few strides reach, in all
+        // three layouts, with and without a time part.
+        let (first, last) = (
+            Date::new(0, 1, 1).unwrap().to_days(),
+            Date::new(9999, 12, 31).unwrap().to_days(),
+        );
+        for days in (first..=last).step_by(997).chain([first, last]) {
+            let d = Date::from_days(days);
+            let (y, m, day) = (d.year(), d.month(), d.day());
+            for text in [
+                format!("{y:04}-{m:02}-{day:02}"),
+                format!("{y:04}{m:02}{day:02}"),
+                format!("{y:04}/{m:02}/{day:02}T12:00:00"),
+            ] {
+                ok(Generalization::Year, &text, &format!("{y:04}"));
+                ok(Generalization::YearMonth, &text, &format!("{y:04}-{m:02}"));
+            }
+        }
+        let mut small = [0u8; 6];
+        assert_eq!(
+            Generalization::YearMonth.apply(b"1990-07-15", &mut small),
+            Err(Error::BufferTooSmall(7))
+        );
+        assert_eq!(
+            Generalization::Year.apply(b"1990-07-15", &mut small[..4]),
+            Ok(&b"1990"[..])
+        );
     }
 
     #[test]

@@ -250,3 +250,140 @@ fn parquet_over_the_limit_or_with_a_null_writes_nothing() {
         assert!(!Path::new(&out).exists(), "{input}");
     }
 }
+
+/// The batch API behind the Parquet path: class columns inside a struct
+/// and dictionary-encoded, keyed on their output values; a class column in
+/// a list is refused, and a row whose class column is null (or hidden
+/// under a null struct) fails, naming its row and column.
+#[test]
+fn batch_transformer_suppresses_by_output_values() {
+    use arrow_array::StructArray;
+    use arrow_array::builder::{ListBuilder, StringBuilder, StringDictionaryBuilder};
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_buffer::NullBuffer;
+    use arrow_schema::{DataType, Field, Fields};
+    use deid::arrow::BatchTransformer;
+    use deid::io::suppress::SuppressClasses;
+    use deid::policy::Direction;
+    use deid::{Keyset, MasterKey, Policy};
+
+    let keys = Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])]).unwrap();
+    let mut city = StringDictionaryBuilder::<Int32Type>::new();
+    for c in ["Seoul", "Suwon", "Busan", "Seoul", "Busan"] {
+        city.append_value(c);
+    }
+    let city: ArrayRef = Arc::new(city.finish());
+    let zip: ArrayRef = Arc::new(StringArray::from(vec![
+        "04524", "16489", "48058", "04999", "48011",
+    ]));
+    let fields = Fields::from(vec![
+        Field::new("city", city.data_type().clone(), true),
+        Field::new("zip", DataType::Utf8, true),
+    ]);
+    let person = |nulls: Option<NullBuffer>| -> ArrayRef {
+        Arc::new(StructArray::new(
+            fields.clone(),
+            vec![Arc::clone(&city), Arc::clone(&zip)],
+            nulls,
+        ))
+    };
+    let id: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]));
+    let batch =
+        RecordBatch::try_from_iter([("id", Arc::clone(&id)), ("person", person(None))]).unwrap();
+    // City masked to its first letter, zip to its first two digits.
+    let policy = Policy::from_toml(
+        "version = 1\n[fields.\"person.city\"]\ntransform = \"mask\"\nkeep_first = 1\nkeep_last = 0\n\
+         [fields.\"person.zip\"]\ntransform = \"mask\"\nkeep_first = 2\nkeep_last = 0\n",
+    )
+    .unwrap();
+    let mut classes = SuppressClasses::new(vec!["person.city".into(), "person.zip".into()]);
+    // (S****, 04***): ids 1 and 4; (S****, 16***) is not a class of the
+    // data's cities (Suwon masks to S****, zip 16*** : id 2).
+    classes.insert(&[b"S****", b"04***"]);
+    classes.insert(&[b"B****", b"99***"]);
+    let classes = Arc::new(classes);
+    let t = BatchTransformer::with_suppression(
+        &policy,
+        &keys,
+        batch.schema(),
+        Direction::Apply,
+        "t",
+        Some(Arc::clone(&classes)),
+    )
+    .unwrap();
+    assert!(t.may_drop_rows());
+    let out = t.transform_counted(&batch, 0).unwrap();
+    assert_eq!(out.rows_suppressed, 2);
+    assert_eq!(out.rows_dropped, 0);
+    let ids: Vec<i64> = out
+        .batch
+        .column(0)
+        .as_primitive::<arrow_array::types::Int64Type>()
+        .values()
+        .to_vec();
+    assert_eq!(ids, [2, 3, 5]);
+    let p = out.batch.column(1).as_struct();
+    let text = |a: &ArrayRef| -> Vec<String> {
+        let a = arrow_cast::cast(a, &DataType::Utf8).unwrap();
+        a.as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(text(p.column(0)), ["S****", "B****", "B****"]);
+    assert_eq!(text(p.column(1)), ["16***", "48***", "48***"]);
+
+    // Without the classes, a policy with [suppress] is refused.
+    let with_suppress = Policy::from_toml(&format!(
+        "{}[suppress]\nquasi_identifiers = [\"person.city\"]\nk = 2\n",
+        "version = 1\n[fields.\"person.city\"]\ntransform = \"mask\"\n"
+    ))
+    .unwrap();
+    let err =
+        BatchTransformer::new(&with_suppress, &keys, batch.schema(), Direction::Apply).unwrap_err();
+    assert!(err.to_string().contains("first pass"), "{err}");
+
+    // A null struct hides the class columns of row 3: that row fails.
+    let hidden = RecordBatch::try_from_iter([
+        ("id", Arc::clone(&id)),
+        (
+            "person",
+            person(Some(NullBuffer::from(vec![true, true, false, true, true]))),
+        ),
+    ])
+    .unwrap();
+    let t = BatchTransformer::with_suppression(
+        &policy,
+        &keys,
+        hidden.schema(),
+        Direction::Apply,
+        "t",
+        Some(Arc::clone(&classes)),
+    )
+    .unwrap();
+    let err = t.transform_counted(&hidden, 10).unwrap_err();
+    assert_eq!(err.row(), Some(13));
+    assert_eq!(err.column(), Some("person.city"));
+    assert!(err.to_string().contains("no single value"), "{err}");
+
+    // A class column inside a list has no one value per row: refused.
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for _ in 0..5 {
+        tags.values().append_value("a");
+        tags.append(true);
+    }
+    let tags: ArrayRef = Arc::new(tags.finish());
+    let listed = RecordBatch::try_from_iter([("tags", tags)]).unwrap();
+    let policy = Policy::from_toml("version = 1\n[fields.tags]\ntransform = \"mask\"\n").unwrap();
+    let err = BatchTransformer::with_suppression(
+        &policy,
+        &keys,
+        listed.schema(),
+        Direction::Apply,
+        "t",
+        Some(Arc::new(SuppressClasses::new(vec!["tags".into()]))),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("outside any list"), "{err}");
+}

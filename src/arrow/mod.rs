@@ -501,7 +501,7 @@ impl BatchTransformer {
                     |(_, a)| matches!((**a, k), (ColumnAction::Field(x), Some(k)) if x == k),
                 );
                 let leaf = match (at.next(), at.next()) {
-                    (Some((i, _)), None) if !t.leaves[i].in_list => i,
+                    (Some((i, _)), None) if !t.leaves[i].in_list && t.one_per_row(i) => i,
                     _ => {
                         return Err(err(
                             Some(c),
@@ -527,6 +527,32 @@ impl BatchTransformer {
         }
         t.output = Arc::new(Schema::new_with_metadata(out, t.input.metadata().clone()));
         Ok(t)
+    }
+
+    /// Whether leaf `i` holds one value per slot (not a list of values).
+    fn one_per_row(&self, i: usize) -> bool {
+        let mut fields = self.input.fields();
+        let mut leaf = None;
+        for &j in &self.leaves[i].indices {
+            let Some(f) = fields.get(j) else {
+                return false;
+            };
+            leaf = Some(f);
+            if let Some((children, _)) = struct_fields(f.data_type()) {
+                fields = children;
+            }
+        }
+        leaf.is_some_and(|f| {
+            !matches!(
+                f.data_type(),
+                DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::FixedSizeList(..)
+                    | DataType::ListView(_)
+                    | DataType::LargeListView(_)
+                    | DataType::Map(..)
+            )
+        })
     }
 
     /// The schema the transformer was bound to.

@@ -5,7 +5,7 @@
 //! only drops and counts: the CSV and JSON Lines pipeline
 //! (`src/io/process.rs`) and the Arrow batches of the Parquet path
 //! (`src/arrow/mod.rs`) key a record the same way, by
-//! [`SuppressClasses::contains`] on its output values, so every format
+//! `SuppressClasses::contains` on its output values, so every format
 //! leaves out the same records.
 
 use std::string::String;

@@ -387,3 +387,56 @@ fn batch_transformer_suppresses_by_output_values() {
     .unwrap_err();
     assert!(err.to_string().contains("outside any list"), "{err}");
 }
+
+/// `deid anonymize --policy-out` on JSON Lines (nested) and Parquet
+/// (typed): `deid apply` on the same file suppresses what it predicted.
+#[test]
+fn policy_out_on_jsonl_and_parquet_gives_the_predicted_suppression() {
+    let (dir, keys, _) = setup();
+    let nested: String = jsonl()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{{\"id\":{},\"p\":{{\"age\":{},\"zipcode\":{}}},\"gender\":{}}}\n",
+                v["id"], v["age"], v["zipcode"], v["gender"]
+            )
+        })
+        .collect();
+    dir.write("nested.jsonl", nested);
+    for (input, qi, out) in [
+        ("nested.jsonl", ["p.age", "p.zipcode"], "out.jsonl"),
+        ("data.parquet", ["age", "zipcode"], "out.parquet"),
+    ] {
+        let policy = dir.file(&format!("{input}.toml"));
+        let o = run(&[
+            "anonymize",
+            &dir.file(input),
+            "--qi",
+            &qi.join(","),
+            "--hierarchy",
+            &format!("{}={}", qi[0], dir.file("age.csv")),
+            "--hierarchy",
+            &format!("{}={}", qi[1], dir.file("zip.csv")),
+            "--model",
+            "k=3",
+            "--suppress",
+            "0.6",
+            "--json",
+            "--policy-out",
+            &policy,
+        ]);
+        assert!(o.status.success(), "{input}: {}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let predicted = v["nodes"][0]["suppressed"].as_u64().unwrap();
+        assert!(predicted > 0, "{input}: the test must suppress something");
+        let out = dir.file(out);
+        let o = apply(&keys, &policy, &dir.file(input), &out);
+        assert!(o.status.success(), "{input}: {}", text(&o.stderr));
+        let err = text(&o.stderr);
+        let summary: serde_json::Value =
+            serde_json::from_str(err.lines().last().unwrap_or_default()).unwrap();
+        assert_eq!(summary["rows_suppressed"], predicted, "{input}");
+        assert_eq!(summary["rows_out"], 7 - predicted, "{input}");
+    }
+}

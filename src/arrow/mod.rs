@@ -48,6 +48,14 @@
 //! hidden under a null struct or list slot are never copied: they come out
 //! null (or empty where the field cannot be null).
 //!
+//! # Record suppression
+//! A policy's `[suppress]` needs its classes counted over the whole input
+//! first (`deid::anonymize::suppression`); given them,
+//! [`BatchTransformer::with_suppression`] leaves out the rows whose output
+//! values in the class columns form a suppressed class, keyed as the CSV
+//! and JSON Lines pipeline keys a record (`src/io/suppress.rs`).
+//! [`BatchTransformer::new`] refuses such a policy.
+//!
 //! # Example
 //! ```
 //! use std::sync::Arc;

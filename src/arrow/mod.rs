@@ -48,6 +48,14 @@
 //! hidden under a null struct or list slot are never copied: they come out
 //! null (or empty where the field cannot be null).
 //!
+//! # Record suppression
+//! A policy's `[suppress]` needs its classes counted over the whole input
+//! first (`deid::anonymize::suppression`); given them,
+//! [`BatchTransformer::with_suppression`] leaves out the rows whose output
+//! values in the class columns form a suppressed class, keyed as the CSV
+//! and JSON Lines pipeline keys a record (`src/io/suppress.rs`).
+//! [`BatchTransformer::new`] refuses such a policy.
+//!
 //! # Example
 //! ```
 //! use std::sync::Arc;
@@ -90,6 +98,7 @@ use crate::field::{FieldProcessor, PseudonymBatch, Scratch};
 use crate::io::error::{InputError, InputErrorKind, check_unique_columns};
 use crate::io::pipeline::ColumnCount;
 use crate::io::rng::BufferedOsRng;
+use crate::io::suppress::SuppressClasses;
 use crate::key::Keyset;
 use crate::policy::{ColumnAction, Direction, OnError, Policy, PolicyError};
 use crate::transform::{EmptyRule, EncryptMode, TransformSpec};
@@ -130,6 +139,9 @@ pub struct BatchTransformer {
     dropped: Vec<String>,
     on_error: OnError,
     direction: Direction,
+    /// `[suppress]`: the classes to leave out and, per class column, the
+    /// leaf holding its output.
+    suppress: Option<(Arc<SuppressClasses>, Vec<usize>)>,
 }
 
 impl core::fmt::Debug for BatchTransformer {
@@ -149,6 +161,9 @@ pub struct BatchOutput {
     pub batch: RecordBatch,
     /// Rows left out under `on_error = "drop-record"`.
     pub rows_dropped: u64,
+    /// Rows left out by the policy's `[suppress]` (see
+    /// [`BatchTransformer::with_suppression`]).
+    pub rows_suppressed: u64,
     /// Non-null, non-empty values processed per field, aligned with
     /// [`BatchTransformer::counted_columns`].
     pub values: Vec<u64>,
@@ -392,19 +407,45 @@ impl BatchTransformer {
         direction: Direction,
         source: &str,
     ) -> Result<Self, InputError> {
+        Self::with_suppression(policy, keys, schema, direction, source, None)
+    }
+
+    /// As [`BatchTransformer::with_source`], leaving out (and counting in
+    /// [`BatchOutput::rows_suppressed`]) the rows whose output values in
+    /// the columns of `classes` form one of its classes: a policy's
+    /// `[suppress]`, its classes counted in a first pass over the whole
+    /// input by `deid::anonymize::suppression`. A row is keyed exactly as
+    /// the CSV and JSON Lines pipeline keys a record
+    /// (`src/io/suppress.rs`), so every format leaves out the same records.
+    /// Without `classes`, a policy with `[suppress]` is refused when
+    /// applying (a batch at a time cannot count the classes).
+    ///
+    /// # Errors
+    /// As [`BatchTransformer::new`], and a class column that is not one
+    /// transformed leaf outside any list; [`transform`](Self::transform)
+    /// fails a row whose class column is null.
+    pub fn with_suppression(
+        policy: &Policy,
+        keys: &Keyset,
+        schema: SchemaRef,
+        direction: Direction,
+        source: &str,
+        classes: Option<Arc<SuppressClasses>>,
+    ) -> Result<Self, InputError> {
         let err = |column: Option<&str>, kind| InputError::new(source, None, column, kind);
         let mut leaves = Vec::new();
         collect_leaves(schema.fields(), "", &[], false, &mut leaves);
         let paths: Vec<String> = leaves.iter().map(|l| l.path.clone()).collect();
         check_unique_columns(&paths).map_err(|k| err(None, k))?;
-        if direction == Direction::Apply && policy.suppress.is_some() {
+        let classes = classes.filter(|_| direction == Direction::Apply);
+        if direction == Direction::Apply && policy.suppress.is_some() && classes.is_none() {
             // Suppression needs every record's class before the first is
             // written; a batch at a time cannot honour it, so it refuses
             // rather than write records the policy leaves out.
             return Err(err(
                 None,
                 InputErrorKind::Policy(PolicyError::Suppress(
-                    "record suppression needs a first pass over the whole input, which a batch at a time cannot make (use deid apply on a CSV file)".into(),
+                    "record suppression needs a first pass over the whole input, which a batch at a time cannot make (use deid apply on the file)".into(),
                 )),
             ));
         }
@@ -454,7 +495,34 @@ impl BatchTransformer {
             dropped: binding.dropped.clone(),
             on_error: binding.on_error,
             direction,
+            suppress: None,
         };
+        if let Some(classes) = classes {
+            let mut qi = Vec::with_capacity(classes.columns().len());
+            for c in classes.columns() {
+                let k = binding
+                    .fields
+                    .iter()
+                    .position(|f| f.name == c.as_str())
+                    .filter(|&k| !t.fields[k].processor.drops_column());
+                let mut at = t.actions.iter().enumerate().filter(
+                    |(_, a)| matches!((**a, k), (ColumnAction::Field(x), Some(k)) if x == k),
+                );
+                let leaf = match (at.next(), at.next()) {
+                    (Some((i, _)), None) if !t.leaves[i].in_list && t.one_per_row(i) => i,
+                    _ => {
+                        return Err(err(
+                            Some(c),
+                            InputErrorKind::Policy(PolicyError::Suppress(std::format!(
+                                "quasi-identifier {c} must be one column the policy generalizes, outside any list"
+                            ))),
+                        ));
+                    }
+                };
+                qi.push(leaf);
+            }
+            t.suppress = Some((classes, qi));
+        }
         let mut leaf = 0;
         let mut out = Vec::new();
         for f in t.input.fields() {
@@ -467,6 +535,32 @@ impl BatchTransformer {
         }
         t.output = Arc::new(Schema::new_with_metadata(out, t.input.metadata().clone()));
         Ok(t)
+    }
+
+    /// Whether leaf `i` holds one value per slot (not a list of values).
+    fn one_per_row(&self, i: usize) -> bool {
+        let mut fields = self.input.fields();
+        let mut leaf = None;
+        for &j in &self.leaves[i].indices {
+            let Some(f) = fields.get(j) else {
+                return false;
+            };
+            leaf = Some(f);
+            if let Some((children, _)) = struct_fields(f.data_type()) {
+                fields = children;
+            }
+        }
+        leaf.is_some_and(|f| {
+            !matches!(
+                f.data_type(),
+                DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::FixedSizeList(..)
+                    | DataType::ListView(_)
+                    | DataType::LargeListView(_)
+                    | DataType::Map(..)
+            )
+        })
     }
 
     /// The schema the transformer was bound to.
@@ -621,6 +715,7 @@ impl BatchTransformer {
             fails: &mut fails,
             counts: &mut counts,
             subjects: &subjects,
+            qi: std::vec![None; self.suppress.as_ref().map_or(0, |(_, q)| q.len())],
         };
         let mut columns = Vec::with_capacity(self.output.fields().len());
         let mut leaf = 0;
@@ -638,6 +733,7 @@ impl BatchTransformer {
                 }
             }
         }
+        let qi = core::mem::take(&mut ctx.qi);
         if let Some((row, k, e)) = fails.first.take() {
             let p = &self.fields[k].processor;
             return Err(InputError::new(
@@ -661,10 +757,17 @@ impl BatchTransformer {
             &RecordBatchOptions::new().with_row_count(Some(n)),
         )
         .map_err(arrow_err)?;
-        let mut rows_dropped = 0;
-        let out = match fails.drop_rows {
+        let mut drop = fails.drop_rows.take();
+        let rows_dropped = drop
+            .as_ref()
+            .map_or(0, |rows| rows.iter().filter(|&&d| d).count() as u64);
+        let mut rows_suppressed = 0;
+        if let Some((classes, leaves)) = &self.suppress {
+            let rows = drop.get_or_insert_with(|| std::vec![false; n]);
+            rows_suppressed = self.suppressed_rows(classes, leaves, &qi, rows, first_row)?;
+        }
+        let out = match drop {
             Some(rows) if rows.iter().any(|&d| d) => {
-                rows_dropped = rows.iter().filter(|&&d| d).count() as u64;
                 let keep = BooleanArray::from(rows.iter().map(|&d| !d).collect::<Vec<bool>>());
                 arrow_select::filter::filter_record_batch(&out, &keep).map_err(arrow_err)?
             }
@@ -679,8 +782,75 @@ impl BatchTransformer {
         Ok(BatchOutput {
             batch: out,
             rows_dropped,
+            rows_suppressed,
             values,
         })
+    }
+
+    /// Marks in `rows` the rows (not already left out) whose output values
+    /// in the class columns (`qi`, the output leaves `leaves` with the
+    /// slots hidden under a null parent) form a class of `classes`, keyed
+    /// by [`SuppressClasses::contains`] as in CSV; returns how many.
+    fn suppressed_rows(
+        &self,
+        classes: &SuppressClasses,
+        leaves: &[usize],
+        qi: &[Option<(ArrayRef, Option<BooleanBuffer>)>],
+        rows: &mut [bool],
+        first_row: u64,
+    ) -> Result<u64, InputError> {
+        let fail = |row: Option<u64>, leaf: usize, kind| {
+            InputError::new(&self.source, row, Some(&self.leaves[leaf].path), kind)
+        };
+        let mut texts = Vec::with_capacity(leaves.len());
+        for (j, &leaf) in leaves.iter().enumerate() {
+            let Some((a, hidden)) = &qi[j] else {
+                return Err(fail(
+                    Some(first_row + 1),
+                    leaf,
+                    InputErrorKind::Arrow("the class column was not transformed".to_owned()),
+                ));
+            };
+            let text = as_text(a).map_err(|k| fail(Some(first_row + 1), leaf, k))?;
+            let nulls = text.logical_nulls();
+            texts.push((text, nulls, hidden.clone()));
+        }
+        let bytes: Vec<Bytes<'_>> = texts
+            .iter()
+            .zip(leaves)
+            .map(|((t, _, _), &leaf)| {
+                Bytes::of(t.as_ref()).ok_or_else(|| {
+                    fail(
+                        Some(first_row + 1),
+                        leaf,
+                        InputErrorKind::Arrow("no text form".to_owned()),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut key = Vec::new();
+        let mut n = 0;
+        for (r, left_out) in rows.iter_mut().enumerate() {
+            if *left_out {
+                continue;
+            }
+            for ((_, nulls, hidden), &leaf) in texts.iter().zip(leaves) {
+                if hidden.as_ref().is_some_and(|h| h.value(r))
+                    || nulls.as_ref().is_some_and(|nb| nb.is_null(r))
+                {
+                    return Err(fail(
+                        Some(first_row + r as u64 + 1),
+                        leaf,
+                        crate::io::suppress::no_single_value(),
+                    ));
+                }
+            }
+            if classes.contains(bytes.iter().map(|b| b.get(r)), &mut key) {
+                *left_out = true;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// The array of leaf `i` at row granularity (not inside a list).
@@ -723,8 +893,13 @@ impl BatchTransformer {
                         InputErrorKind::Arrow("no text form".to_owned()),
                     )
                 })?;
-                self.transform_leaf(k, &out_field, a, hidden, rows, ctx)
-                    .map(Some)
+                let out = self.transform_leaf(k, &out_field, a, hidden, rows, ctx)?;
+                if let Some((_, leaves)) = &self.suppress {
+                    if let Some(j) = leaves.iter().position(|&l| l == i) {
+                        ctx.qi[j] = Some((Arc::clone(&out), hidden.cloned()));
+                    }
+                }
+                Ok(Some(out))
             }
         }
     }
@@ -1097,6 +1272,9 @@ struct Ctx<'a> {
     fails: &'a mut Failures,
     counts: &'a mut [u64],
     subjects: &'a [Option<ArrayRef>],
+    /// `[suppress]`: each class column's output leaf, with the slots
+    /// hidden under a null parent.
+    qi: Vec<Option<(ArrayRef, Option<BooleanBuffer>)>>,
 }
 
 /// Slots hidden below a parent: hidden by the parent, or null in it.
@@ -1349,8 +1527,9 @@ impl BatchTransformer {
     }
 
     /// Whether a batch can come out with fewer rows than it went in
-    /// (`on_error = "drop-record"` when applying).
+    /// (`on_error = "drop-record"` or `[suppress]` when applying).
     pub fn may_drop_rows(&self) -> bool {
-        self.on_error == OnError::DropRecord && self.direction == Direction::Apply
+        (self.on_error == OnError::DropRecord || self.suppress.is_some())
+            && self.direction == Direction::Apply
     }
 }

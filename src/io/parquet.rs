@@ -515,6 +515,7 @@ struct Unit {
     rows_in: u64,
     rows_out: u64,
     dropped: u64,
+    suppressed: u64,
     values: Vec<u64>,
     bytes_in: u64,
 }
@@ -590,12 +591,13 @@ pub fn run(
             )
         }
     };
-    let transformer = BatchTransformer::with_source(
+    let transformer = BatchTransformer::with_suppression(
         policy,
         keys,
         Arc::clone(&schema),
         opts.pipeline.direction,
         source,
+        opts.pipeline.suppress.clone(),
     )?;
     let out_schema = transformer.output_schema();
     if out_schema.fields().is_empty() {
@@ -786,6 +788,7 @@ pub fn run(
                         rows_in: 0,
                         rows_out: 0,
                         dropped: 0,
+                        suppressed: 0,
                         values: std::vec![0; transformer.counted_columns().len()],
                         bytes_in: 0,
                     };
@@ -808,6 +811,7 @@ pub fn run(
                             unit.rows_in += batch.num_rows() as u64;
                             unit.rows_out += out.batch.num_rows() as u64;
                             unit.dropped += out.rows_dropped;
+                            unit.suppressed += out.rows_suppressed;
                             for (slot, v) in unit.values.iter_mut().zip(&out.values) {
                                 *slot += v;
                             }
@@ -988,6 +992,7 @@ pub fn run(
                     totals.rows_in += unit.rows_in;
                     totals.rows_out += unit.rows_out;
                     totals.rows_dropped += unit.dropped;
+                    totals.rows_suppressed += unit.suppressed;
                     for (slot, v) in totals.columns.iter_mut().zip(&unit.values) {
                         slot.values += v;
                     }

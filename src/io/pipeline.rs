@@ -45,7 +45,7 @@ pub struct PipelineOptions {
     chunk_bytes: usize,
     max_record: usize,
     pub(super) direction: Direction,
-    suppress: Option<std::sync::Arc<SuppressClasses>>,
+    pub(super) suppress: Option<std::sync::Arc<SuppressClasses>>,
 }
 
 impl Default for PipelineOptions {
@@ -107,8 +107,9 @@ impl PipelineOptions {
     }
     /// Leaves out (and counts in [`Summary::rows_suppressed`]) the records
     /// whose output values in the classes' columns form one of `classes`
-    /// (CSV input, applying): a policy's `[suppress]`, decided by
-    /// `deid::anonymize::suppression`.
+    /// (applying; CSV, JSON Lines, and Parquet through
+    /// [`ParquetOptions`](super::parquet::ParquetOptions)): a policy's
+    /// `[suppress]`, decided by `deid::anonymize::suppression`.
     pub fn suppress(mut self, classes: std::sync::Arc<SuppressClasses>) -> Self {
         self.suppress = Some(classes);
         self

@@ -59,8 +59,8 @@ impl<'p> Plan<'p> {
         })
     }
 
-    /// Suppresses the records of `classes` (CSV, applying): each of its
-    /// columns must be a field the policy transforms.
+    /// Suppresses the records of `classes` (CSV or JSON Lines, applying):
+    /// each of its columns must be a field the policy transforms.
     pub(crate) fn with_suppression(
         mut self,
         classes: Option<Arc<SuppressClasses>>,
@@ -73,10 +73,9 @@ impl<'p> Plan<'p> {
         if self.binding.direction != Direction::Apply {
             return Ok(self);
         }
-        if format != Format::Csv {
+        if format == Format::Parquet {
             return Err(refuse(
-                "record suppression works on CSV input (JSON Lines and Parquet are not supported yet)"
-                    .into(),
+                "Parquet goes through deid::io::parquet::run, which suppresses by batch".into(),
             ));
         }
         let mut idx = Vec::with_capacity(classes.columns().len());
@@ -456,7 +455,7 @@ fn shape(path: &str, e: PathError) -> (String, InputErrorKind) {
 fn jsonl_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
     let mut counts = vec![0u64; plan.processors.len()];
-    let (mut rows, mut dropped) = (0u64, 0u64);
+    let (mut rows, mut dropped, mut suppressed) = (0u64, 0u64, 0u64);
     for line in chunk.split(|&b| b == b'\n') {
         let line = trim_line(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -477,6 +476,14 @@ fn jsonl_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut
             }
             Err((path, kind)) => return Err(fail(Some(path), kind)),
         }
+        if let Some((classes, idx)) = &plan.suppress {
+            if json_suppressed(plan, classes, idx, &value, &mut w.text)
+                .map_err(|(path, kind)| fail(Some(path), kind))?
+            {
+                suppressed += 1;
+                continue;
+            }
+        }
         serde_json::to_writer(&mut out, &value)
             .map_err(|e| fail(None, InputErrorKind::Io(e.into())))?;
         out.push(b'\n');
@@ -485,10 +492,36 @@ fn jsonl_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut
         bytes: out,
         rows,
         dropped,
-        suppressed: 0,
+        suppressed,
         counts,
         bytes_in: chunk.len() as u64,
     })
+}
+
+/// Whether a transformed JSON record is in a suppressed class: its output
+/// value at each quasi-identifier path, keyed as the CSV path keys a
+/// record ([`SuppressClasses::contains`]). A path with no value (missing or
+/// null) or several (an array) fails the record: its class would not be
+/// the one the first pass counted.
+fn json_suppressed(
+    plan: &Plan<'_>,
+    classes: &SuppressClasses,
+    idx: &[usize],
+    value: &Value,
+    key: &mut Vec<u8>,
+) -> Result<bool, (String, InputErrorKind)> {
+    let mut texts: Vec<&str> = Vec::with_capacity(idx.len());
+    let mut found = Vec::new();
+    for &i in idx {
+        let path = plan.binding.fields[i].name;
+        found.clear();
+        json_path::values(value, path, &mut found).map_err(|e| shape(path, e))?;
+        match found[..] {
+            [Value::String(s)] => texts.push(s.as_str()),
+            _ => return Err((path.to_owned(), super::suppress::no_single_value())),
+        }
+    }
+    Ok(classes.contains(texts.iter().map(|s| s.as_bytes()), key))
 }
 
 fn transform_json(

@@ -1,8 +1,12 @@
 //! Record suppression in `apply`: the classes, by their output values in
 //! the policy's `[suppress]` quasi-identifier columns, whose records are
 //! left out. Which classes they are is decided before the run, by one
-//! pass over the input (`deid::anonymize::suppression`); the pipeline only
-//! drops and counts.
+//! pass over the input (`deid::anonymize::suppression`); the second pass
+//! only drops and counts: the CSV and JSON Lines pipeline
+//! (`src/io/process.rs`) and the Arrow batches of the Parquet path
+//! (`src/arrow/mod.rs`) key a record the same way, by
+//! `SuppressClasses::contains` on its output values, so every format
+//! leaves out the same records.
 
 use std::string::String;
 use std::vec::Vec;
@@ -71,6 +75,16 @@ impl SuppressClasses {
         encode(values, buf);
         self.keys.contains(&buf[..])
     }
+}
+
+/// The error of a record whose quasi-identifier has no single output value
+/// (JSON Lines: missing, null or an array; Parquet: null): the first pass
+/// counted it under another class (an absent value reads as empty there),
+/// so the run stops rather than release or drop it on a guess.
+pub(crate) fn no_single_value() -> crate::io::error::InputErrorKind {
+    crate::io::error::InputErrorKind::Policy(crate::policy::PolicyError::Suppress(
+        "a quasi-identifier of this record has no single value (missing, null or a list); record suppression needs one value per quasi-identifier in every record".into(),
+    ))
 }
 
 /// Length-prefixed values, so no two tuples share a key.

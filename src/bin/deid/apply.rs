@@ -50,8 +50,8 @@ phone:KR, e164:<CC>, email, rrn, frn, brn, card, ipv4, ipv6, passport:KR, driver
 The summary counts them per type.
 
 Record suppression: a [suppress] table (quasi_identifiers = [\"age\", ...], k = 5, and l, entropy_l,
-t, ordered_t with sensitive = \"COL\", max_risk, limit = 0.02) makes apply read the CSV input file
-twice: first to find the classes of the generalized quasi-identifiers that break a model (as
+t, ordered_t with sensitive = \"COL\", max_risk, limit = 0.02) makes apply read the input file
+(CSV, JSON Lines or Parquet; not standard input) twice: first to find the classes of the generalized quasi-identifiers that break a model (as
 `deid anonymize` counts them), then to write every other record. The summary counts the suppressed
 records; if more than limit x records would go, nothing is written. `deid anonymize --policy-out`
 writes such a policy.

@@ -136,13 +136,7 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         })
         .unwrap_or(format);
     let suppression = if direction == Direction::Apply && policy.suppress.is_some() {
-        Some(first_pass(
-            args,
-            &policy,
-            &policy_dir,
-            format,
-            output_format,
-        )?)
+        Some(first_pass(args, &policy, &policy_dir, format)?)
     } else {
         None
     };
@@ -160,7 +154,15 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         opts = opts.suppress(std::sync::Arc::new(s.classes));
     }
     if format == Format::Parquet || output_format == Format::Parquet {
-        return run_parquet(args, opts, direction, &policy, &keys, format, output_format);
+        return run_parquet(
+            args,
+            opts,
+            direction,
+            &policy,
+            &keys,
+            (format, output_format),
+            predicted,
+        );
     }
     if output_format != format {
         return Err(usage(format!(
@@ -184,19 +186,7 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         &opts,
         &mut on_progress,
     )?;
-    if let Some((rows, suppressed)) = predicted {
-        // The two passes must have read the same records: a file that
-        // changed in between fails the run before anything is committed.
-        if summary.rows_in != rows
-            || summary.rows_suppressed > suppressed
-            || summary.rows_suppressed + summary.rows_dropped < suppressed
-        {
-            anyhow::bail!(
-                "{source}: the input changed between the two passes of [suppress] ({rows} records, then {}); nothing was written",
-                summary.rows_in
-            );
-        }
-    }
+    check_passes(&source, predicted, &summary)?;
     output.commit()?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -207,25 +197,38 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
     Ok(summary)
 }
 
+/// The second pass of a `[suppress]` policy must have read the records of
+/// the first (`predicted`: records read, records to suppress): a file that
+/// changed in between fails the run before anything is committed.
+fn check_passes(source: &str, predicted: Option<(u64, u64)>, summary: &Summary) -> Result<()> {
+    if let Some((rows, suppressed)) = predicted {
+        if summary.rows_in != rows
+            || summary.rows_suppressed > suppressed
+            || summary.rows_suppressed + summary.rows_dropped < suppressed
+        {
+            anyhow::bail!(
+                "{source}: the input changed between the two passes of [suppress] ({rows} records, then {}); nothing was written",
+                summary.rows_in
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The first pass of a policy with `[suppress]`: which classes to leave
-/// out. Needs the input as a file (it is read twice) in CSV.
+/// out. Needs the input as a file (it is read twice), in any format
+/// `apply` reads.
 fn first_pass(
     args: &PipelineArgs,
     policy: &Policy,
     policy_dir: &Path,
     format: Format,
-    output_format: Format,
 ) -> Result<deid::anonymize::Suppression> {
     let Some(path) = args.input.as_deref().filter(|p| p.as_os_str() != "-") else {
         return Err(usage(
             "the policy has [suppress]: its classes are counted in a first pass over the input, so give the input as a file, not standard input",
         ));
     };
-    if format != Format::Csv || output_format != Format::Csv {
-        return Err(usage(
-            "the policy has [suppress]: record suppression works on CSV input and output (JSON Lines and Parquet are not supported yet)",
-        ));
-    }
     let topts = deid::io::table::TableOptions::new()
         .format_opt(Some(format))
         .delimiter(args.delimiter)
@@ -236,15 +239,17 @@ fn first_pass(
         .context("the policy has no [suppress]")
 }
 
-/// `apply` / `decrypt` with Parquet on at least one side.
+/// `apply` / `decrypt` with Parquet on at least one side; `predicted` is
+/// what the first pass of a `[suppress]` policy found (records read,
+/// records to suppress).
 fn run_parquet(
     args: &PipelineArgs,
     pipeline: PipelineOptions,
     direction: Direction,
     policy: &Policy,
     keys: &Keyset,
-    format: Format,
-    output_format: Format,
+    (format, output_format): (Format, Format),
+    predicted: Option<(u64, u64)>,
 ) -> Result<Summary> {
     use deid::io::parquet::{self, ParquetInput, ParquetOptions};
     let pair_ok = matches!(
@@ -291,6 +296,7 @@ fn run_parquet(
         &opts,
         &mut on_progress,
     )?;
+    check_passes(&source, predicted, &summary)?;
     output.commit()?;
     if let Some(b) = bar {
         b.finish_and_clear();

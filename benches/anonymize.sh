@@ -65,7 +65,7 @@ if [ -n "${ARX_BENCH:-}" ]; then
     # ArxAdult: a cold run in a fresh JVM, then ARX_WARMUP (3) warm-up runs and
     # the best / median of ARX_RUNS (5) runs, each read + encode + search;
     # search_s is ARX's own anonymize() time (median).
-    printf '%-34s%-20s%14s%8s%15s%9s%9s%9s%9s\n' run optimum loss supp checked cold_s best_s median_s search_s
+    printf '%-34s%-20s%14s%8s%16s%9s%9s%9s%9s\n' run optimum loss supp checked cold_s best_s median_s search_s
     for metric in precision discernibility loss entropy; do
         java -cp "$ARX_BENCH/classes:$ARX_BENCH/lib/*" ArxAdult "$adult" "$h" "$metric"
     done

@@ -22,8 +22,9 @@
 # deid in its JSON, plus the process time measured here).
 #
 # ARX_BENCH=path/to/dir with a built ARX and benches/arx/ArxAdult.java
-# compiled next to it (see benches/arx/README.md) adds ARX's runtime on
-# setting 1, same data, hierarchies, model, suppression limit and metric.
+# compiled next to it (benches/arx/build.sh makes it; benches/arx/README.md)
+# adds ARX's runtime on setting 1, same data, hierarchies, model,
+# suppression limit and metric.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
@@ -61,6 +62,10 @@ for metric in precision discernibility loss entropy; do
 done
 
 if [ -n "${ARX_BENCH:-}" ]; then
+    # ArxAdult: a cold run in a fresh JVM, then ARX_WARMUP (3) warm-up runs and
+    # the best / median of ARX_RUNS (5) runs, each read + encode + search;
+    # search_s is ARX's own anonymize() time (median).
+    printf '%-34s%-20s%14s%8s%16s%9s%9s%9s%9s\n' run optimum loss supp checked cold_s best_s median_s search_s
     for metric in precision discernibility loss entropy; do
         java -cp "$ARX_BENCH/classes:$ARX_BENCH/lib/*" ArxAdult "$adult" "$h" "$metric"
     done
@@ -79,5 +84,7 @@ for metric in precision loss; do
     row "gen ${rows} k=10 1% $metric" "bench-data/anon_gen_$metric.json" "$(echo "$t1 - $t0" | bc)"
 done
 echo "($(nproc) cores; load after: $(uptime | sed 's/.*load average: //'))"
-echo "ARX's Flash (Kohlmayer et al., \"Flash: Efficient, Stable and Optimal K-Anonymity\", 2012):"
-echo "no published Adult runtime for these settings was found (docs/ANONYMIZE.md); set ARX_BENCH to run ARX here."
+if [ -z "${ARX_BENCH:-}" ]; then
+    echo "ARX not run: set ARX_BENCH to a directory built by benches/arx/build.sh to time ARX's Flash"
+    echo "on the Adult setting side by side (benches/arx/README.md has the figures measured so far)."
+fi

@@ -377,8 +377,20 @@ impl Detectors {
         let Some(run) = Run::parse(b, i) else {
             return i + plus_at(b, i).max(1);
         };
+        // In a run cut before a space (identifiers written one after the
+        // other), a candidate starting in the last segments could go on past
+        // the cut: those segments are left to a new run that starts at the
+        // first of them, so an identifier is never split by the cut. (With
+        // too few segments to leave any, the run is read as it is, so the
+        // scan always moves on.)
+        let keep = MAX_SEGS_PER_CANDIDATE - 1;
+        let limit = if run.cut && run.nseg > keep {
+            run.nseg - keep
+        } else {
+            run.nseg
+        };
         let mut s = 0;
-        while s < run.nseg {
+        while s < limit {
             if run.seg_poisoned(s) {
                 s += 1;
                 continue;
@@ -401,7 +413,11 @@ impl Detectors {
             }
             s = if matched { e } else { s + 1 };
         }
-        run.end
+        if s < run.nseg {
+            run.groups[run.seg_start[s]].start
+        } else {
+            run.end
+        }
     }
 
     /// The rules of the module doc, on groups `g0..g1` of `run`.
@@ -773,6 +789,9 @@ struct Run {
     nseg: usize,
     poisoned: u16,
     end: usize,
+    /// Cut at [`MAX_GROUPS`] before a space: an identifier may go on past
+    /// `end`.
+    cut: bool,
 }
 
 impl Run {
@@ -788,6 +807,7 @@ impl Run {
             nseg: 0,
             poisoned: 0,
             end: i,
+            cut: false,
         };
         let mut p = i;
         let pl = plus_at(b, p);
@@ -834,7 +854,9 @@ impl Run {
                 _ => {}
             }
             if run.n == MAX_GROUPS {
-                if sep != Sep::Space {
+                if sep == Sep::Space {
+                    run.cut = true;
+                } else {
                     // Too long to read: the rest of it is consumed unread.
                     glued_tail = true;
                     p = skip_run(b, next);

@@ -183,6 +183,30 @@ fn cards() {
     none("94111-1111-1111-1111");
 }
 
+/// Identifiers written one after another, only spaces between them, make
+/// one long run of digit groups; the run is read in pieces of at most 12
+/// groups, and no identifier may be lost where a piece ends.
+#[test]
+fn identifiers_in_a_row_past_the_longest_run() {
+    const CARD: (Kind, &str) = (Kind::Card, "4000 0000 0000 0002");
+    const PHONE: (Kind, &str) = (Kind::Phone, "010-0000-0000");
+    // Cards of 4 groups and phones of 3: every way of crossing group 12.
+    for items in [
+        &[CARD, CARD, PHONE, CARD][..],
+        &[CARD, PHONE, CARD, CARD],
+        &[PHONE, PHONE, PHONE, CARD, CARD],
+        &[PHONE; 7],
+        &[CARD; 7],
+        &[PHONE, CARD, PHONE, CARD, PHONE, CARD, PHONE, CARD],
+    ] {
+        for sep in [" ", "  "] {
+            let texts: Vec<&str> = items.iter().map(|&(_, t)| t).collect();
+            let text = format!("{sep}{}{sep}", texts.join(sep));
+            assert_eq!(found(&text), items, "{text:?}");
+        }
+    }
+}
+
 #[test]
 fn ip_addresses() {
     one(Kind::Ipv4, "접속 IP 192.168.0.1 에서", "192.168.0.1");

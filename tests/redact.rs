@@ -269,6 +269,8 @@ proptest! {
         let mut memo = String::new();
         let mut needles = Vec::new();
         for (f, (id, needle)) in &items {
+            // As written (a spaced card number) and as its digits.
+            needles.push(id.clone());
             memo.push_str(f);
             // Identifiers are written apart from each other, as people do.
             memo.push(' ');

@@ -279,16 +279,27 @@ mod tests {
             Date::new(0, 1, 1).unwrap().to_days(),
             Date::new(9999, 12, 31).unwrap().to_days(),
         );
+        // Text written into a stack buffer: the core has no allocator.
+        fn text<'a>(buf: &'a mut [u8; 32], args: core::fmt::Arguments<'_>) -> &'a str {
+            let mut w = SliceWriter { buf, len: 0 };
+            w.write_fmt(args).unwrap();
+            let len = w.len;
+            core::str::from_utf8(&buf[..len]).unwrap()
+        }
+        let (mut a, mut b, mut c) = ([0u8; 32], [0u8; 32], [0u8; 32]);
         for days in (first..=last).step_by(997).chain([first, last]) {
             let d = Date::from_days(days);
             let (y, m, day) = (d.year(), d.month(), d.day());
-            for text in [
-                format!("{y:04}-{m:02}-{day:02}"),
-                format!("{y:04}{m:02}{day:02}"),
-                format!("{y:04}/{m:02}/{day:02}T12:00:00"),
-            ] {
-                ok(Generalization::Year, &text, &format!("{y:04}"));
-                ok(Generalization::YearMonth, &text, &format!("{y:04}-{m:02}"));
+            let year = text(&mut b, format_args!("{y:04}"));
+            let year_month = text(&mut c, format_args!("{y:04}-{m:02}"));
+            for layout in 0..3 {
+                let value = match layout {
+                    0 => text(&mut a, format_args!("{y:04}-{m:02}-{day:02}")),
+                    1 => text(&mut a, format_args!("{y:04}{m:02}{day:02}")),
+                    _ => text(&mut a, format_args!("{y:04}/{m:02}/{day:02}T12:00:00")),
+                };
+                ok(Generalization::Year, value, year);
+                ok(Generalization::YearMonth, value, year_month);
             }
         }
         let mut small = [0u8; 6];

@@ -20,6 +20,8 @@
 //! `3건 010 1234 5678` still finds the phone and `4111 1111 1111 1111`
 //! is one card. A segment glued to a letter or a digit (`ID0101234`,
 //! `12/010-1234-5678`) is never read. A `.` followed by a space ends a run.
+//! A segment of more than twelve groups is not read either, but what follows
+//! it after a space is: no length of text before an identifier hides it.
 //!
 //! Each candidate (one or more whole segments) goes through the rules below
 //! in this order; the first that accepts it wins, longer candidates first.
@@ -377,15 +379,21 @@ impl Detectors {
         let Some(run) = Run::parse(b, i) else {
             return i + plus_at(b, i).max(1);
         };
-        // In a run cut before a space (identifiers written one after the
-        // other), a candidate starting in the last segments could go on past
-        // the cut: those segments are left to a new run that starts at the
-        // first of them, so an identifier is never split by the cut. (With
-        // too few segments to leave any, the run is read as it is, so the
-        // scan always moves on.)
-        let keep = MAX_SEGS_PER_CANDIDATE - 1;
-        let limit = if run.cut && run.nseg > keep {
-            run.nseg - keep
+        // In a cut run (see `Run::cut`) a candidate may go on past the cut,
+        // and then holds at least `MAX_GROUPS + 1 - seg_start[s]` groups. A
+        // segment `s` is read here only when no candidate starting at it
+        // can cross the cut: too many groups or too many segments. The rest
+        // are left to a new run that starts at the first of them, so an
+        // identifier is never split by the cut. The first segment is always
+        // read here (`MAX_GROUPS` > `MAX_GROUPS_PER_CANDIDATE`), so the scan
+        // moves on.
+        let limit = if run.cut {
+            (0..run.nseg)
+                .find(|&s| {
+                    run.nseg - s < MAX_SEGS_PER_CANDIDATE
+                        && MAX_GROUPS + 1 - run.seg_start[s] <= MAX_GROUPS_PER_CANDIDATE
+                })
+                .unwrap_or(run.nseg)
         } else {
             run.nseg
         };
@@ -423,6 +431,9 @@ impl Detectors {
     /// The rules of the module doc, on groups `g0..g1` of `run`.
     fn classify(&self, b: &[u8], run: &Run, g0: usize, g1: usize) -> Option<Match> {
         let k = g1 - g0;
+        if k > MAX_GROUPS_PER_CANDIDATE {
+            return None;
+        }
         let start = run.groups[g0].start;
         let end = run.groups[g1 - 1].end;
         let mut dbuf = [0u8; MAX_DIGITS];
@@ -597,8 +608,13 @@ impl Detectors {
 
 /// The candidate spans at most this many segments joined by spaces.
 const MAX_SEGS_PER_CANDIDATE: usize = 5;
-/// Groups kept per run; a run with more ends at a space or is poisoned.
+/// A candidate holds at most this many groups (a card of 19 digits in
+/// fours has five).
+const MAX_GROUPS_PER_CANDIDATE: usize = 6;
+/// Groups kept per run; a run with more is cut (see `Run::cut`) or, when
+/// one segment goes on past it, poisoned.
 const MAX_GROUPS: usize = 12;
+const _: () = assert!(MAX_GROUPS > MAX_GROUPS_PER_CANDIDATE);
 /// Digits kept per group; a longer group poisons its segment.
 const MAX_GROUP_DIGITS: usize = 19;
 const MAX_DIGITS: usize = 24;
@@ -789,8 +805,8 @@ struct Run {
     nseg: usize,
     poisoned: u16,
     end: usize,
-    /// Cut at [`MAX_GROUPS`] before a space: an identifier may go on past
-    /// `end`.
+    /// Cut at [`MAX_GROUPS`] before a space, or before a segment that goes
+    /// on past the limit: an identifier may go on past `end`.
     cut: bool,
 }
 
@@ -854,10 +870,23 @@ impl Run {
                 _ => {}
             }
             if run.n == MAX_GROUPS {
+                // The segment being read starts after the last space.
+                let seg = (1..run.n)
+                    .rev()
+                    .find(|&j| run.seps[j - 1] == Sep::Space)
+                    .unwrap_or(0);
                 if sep == Sep::Space {
                     run.cut = true;
+                } else if seg > 0 {
+                    // The current segment goes on past the limit: the run
+                    // ends before it, and it is read again by a run of its
+                    // own, so what follows the long segment is still read.
+                    run.n = seg;
+                    p = run.groups[seg - 1].end;
+                    run.cut = true;
                 } else {
-                    // Too long to read: the rest of it is consumed unread.
+                    // One segment too long to read: the rest of it is
+                    // consumed unread.
                     glued_tail = true;
                     p = skip_run(b, next);
                 }
@@ -907,15 +936,17 @@ fn closes(b: &[u8], mut p: usize) -> bool {
     b.get(p) == Some(&b')')
 }
 
-/// Past every digit and strong separator from `p`.
+/// Past the segment that goes on from `p`: every digit and every `-`, dash
+/// or `.` between digits. It stops before spaces alone and parentheses, where
+/// another segment may start.
 fn skip_run(b: &[u8], mut p: usize) -> usize {
     loop {
         while let Some((_, l)) = digit_at(b, p) {
             p += l;
         }
         match sep_at(b, p) {
-            Some((_, next)) => p = next,
-            None => return p,
+            Some((Sep::Dash | Sep::Dot, next)) => p = next,
+            _ => return p,
         }
     }
 }

@@ -208,6 +208,27 @@ fn identifiers_in_a_row_past_the_longest_run() {
 }
 
 #[test]
+fn identifiers_after_a_segment_that_ends_past_the_longest_run() {
+    const PHONE: (Kind, &str) = (Kind::Phone, "010-1234-5678");
+    const CARD: (Kind, &str) = (Kind::Card, "4000 0000 0000 0002");
+    // Dash-joined groups (never an identifier) whose segment reaches or
+    // crosses group 12, then identifiers after a space: the long segment is
+    // skipped, what follows it is still read.
+    for groups in 1..=16 {
+        let long: Vec<String> = (1..=groups).map(|g| g.to_string()).collect();
+        let long = long.join("-");
+        for items in [&[PHONE][..], &[CARD], &[PHONE, CARD], &[CARD, PHONE, PHONE]] {
+            for lead in ["", "7 ", "7 8 9 "] {
+                let texts: Vec<&str> = items.iter().map(|&(_, t)| t).collect();
+                let text = format!("{lead}{long} {}", texts.join(" "));
+                let got = found(&text);
+                assert!(got.ends_with(items), "{text:?}: {got:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn ip_addresses() {
     one(Kind::Ipv4, "접속 IP 192.168.0.1 에서", "192.168.0.1");
     one(Kind::Ipv4, "ip=10.0.0.255.", "10.0.0.255");

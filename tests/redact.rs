@@ -251,6 +251,10 @@ fn filler() -> impl Strategy<Value = String> {
             Just("\n".to_string()),
             Just("\"".to_string()),
             Just("으로".to_string()),
+            // Long numbers that are not identifiers, read past the longest run.
+            Just("1-2-3-4-5-6-7-8-9-10-11-12-13".to_string()),
+            Just("20-24-01-15-09-30".to_string()),
+            Just("1 2 3 4 5 6 7 8 9 10 11 12".to_string()),
         ],
         0..6,
     )

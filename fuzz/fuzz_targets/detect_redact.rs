@@ -4,7 +4,9 @@
 //! Oracles: no panic; matches in order, not overlapping, on char
 //! boundaries, each normalizing; tags replace exactly the matched spans
 //! (the text between them is copied); tokens decrypt back to the normalized
-//! identifiers (a second redact of the restored text finds the same kinds).
+//! identifiers (a second redact of the restored text finds the same kinds);
+//! a phone number on a line of its own, planted anywhere in the text, is
+//! always found, whatever comes before or after it.
 #![no_main]
 
 use deid::detect::Detectors;
@@ -38,6 +40,19 @@ fuzz_target!(|data: &[u8]| {
         .expect("UTF-8 under 1 MiB redacts");
     assert_eq!(tagged, expected);
     assert_eq!(counts.iter().sum::<u64>(), matches.len() as u64);
+
+    let mut mid = text.len() / 2;
+    while !text.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    const PHONE: &str = "010-9876-5432";
+    let planted = format!("{}\n{PHONE}\n{}", &text[..mid], &text[mid..]);
+    let at = mid + 1;
+    let mut hit = false;
+    Detectors::all().scan(&planted, |m| {
+        hit |= m.start == at && m.end == at + PHONE.len()
+    });
+    assert!(hit, "a phone number on its own line is found");
 
     let key = MasterKey::from_bytes(1, [7u8; 32]);
     let r = Redactor::new(&key, "memo", Detectors::all(), Replace::Token, 16, Encoding::Hex)

@@ -169,6 +169,31 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
             "cannot write {output_format} from {format} input (conversions are CSV <-> Parquet)"
         )));
     }
+    run_to_output(
+        args,
+        direction,
+        size,
+        &source,
+        predicted,
+        |output, progress| {
+            Ok(pipeline::run(
+                &policy, &keys, input, &source, output, &opts, progress,
+            )?)
+        },
+    )
+}
+
+/// What every `apply` / `decrypt` does around its engine: the progress bar,
+/// the output written atomically (committed only once the engine and the
+/// `[suppress]` check succeed), and the summary.
+fn run_to_output(
+    args: &PipelineArgs,
+    direction: Direction,
+    size: Option<u64>,
+    source: &str,
+    predicted: Option<(u64, u64)>,
+    engine: impl FnOnce(&mut Output, &mut dyn FnMut(Progress)) -> Result<Summary>,
+) -> Result<Summary> {
     let bar = progress_bar(size, args.quiet);
     let mut on_progress = |p: Progress| {
         if let Some(b) = &bar {
@@ -177,16 +202,8 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
         }
     };
     let mut output = Output::open(args.output.as_deref())?;
-    let summary = pipeline::run(
-        &policy,
-        &keys,
-        input,
-        &source,
-        &mut output,
-        &opts,
-        &mut on_progress,
-    )?;
-    check_passes(&source, predicted, &summary)?;
+    let summary = engine(&mut output, &mut on_progress)?;
+    check_passes(source, predicted, &summary)?;
     output.commit()?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -279,32 +296,18 @@ fn run_parquet(
     let opts = ParquetOptions::from(pipeline)
         .output_format(output_format)
         .compression(args.compression);
-    let bar = progress_bar(size, args.quiet);
-    let mut on_progress = |p: Progress| {
-        if let Some(b) = &bar {
-            b.set_position(p.bytes);
-            b.set_message(format!("{} rows", p.rows));
-        }
-    };
-    let mut output = Output::open(args.output.as_deref())?;
-    let summary = parquet::run(
-        policy,
-        keys,
-        input,
+    run_to_output(
+        args,
+        direction,
+        size,
         &source,
-        &mut output,
-        &opts,
-        &mut on_progress,
-    )?;
-    check_passes(&source, predicted, &summary)?;
-    output.commit()?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    if !args.quiet {
-        print_summary(&summary, args.json_summary, direction)?;
-    }
-    Ok(summary)
+        predicted,
+        |output, progress| {
+            Ok(parquet::run(
+                policy, keys, input, &source, output, &opts, progress,
+            )?)
+        },
+    )
 }
 
 /// Reads a keyset, warning when others can read it.

@@ -496,15 +496,31 @@ impl<'a> Prepared<'a> {
             })
             .filter(|&p| p <= (4 * src.keys.len()).max(1 << 16));
         if let Some(space) = space {
+            // Per column: where its label sits in a key, its table when it
+            // changes, and its stride in the dense index (mixed radix over
+            // the label counts at `to`, so every index is below `space`).
+            let mut cols: Vec<(u128, u32, Option<&[u32]>, usize)> = Vec::with_capacity(to.len());
+            let mut stride = 1usize;
+            for (c, &l) in to.iter().enumerate().rev() {
+                let lifted = maps.iter().find(|&&(mc, _)| mc == c).map(|&(_, t)| t);
+                cols.push((self.masks[c], self.offsets[c], lifted, stride));
+                stride *= self.counted.columns[c].labels_at(l).max(1);
+            }
             let mut table = vec![u32::MAX; space];
             for (i, &key) in src.keys.iter().enumerate() {
-                let k = lift(key);
                 let mut idx = 0usize;
-                for (c, &l) in to.iter().enumerate() {
-                    let id = ((k & self.masks[c]) >> self.offsets[c]) as usize;
-                    idx = idx * self.counted.columns[c].labels_at(l).max(1) + id;
+                for &(mask, offset, lifted, stride) in &cols {
+                    let id = ((key & mask) >> offset) as usize;
+                    let id = match lifted {
+                        Some(t) => t.get(id).copied().unwrap_or(0) as usize,
+                        None => id,
+                    };
+                    idx += id * stride;
                 }
-                if add(&mut table[idx], k, i) > cap {
+                let slot = &mut table[idx];
+                // The lifted key is only needed for a new class.
+                let k = if *slot == u32::MAX { lift(key) } else { 0 };
+                if add(slot, k, i) > cap {
                     return None;
                 }
             }

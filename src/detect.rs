@@ -870,17 +870,12 @@ impl Run {
                 _ => {}
             }
             if run.n == MAX_GROUPS {
-                // The segment being read starts after the last space.
-                let seg = (1..run.n)
-                    .rev()
-                    .find(|&j| run.seps[j - 1] == Sep::Space)
-                    .unwrap_or(0);
                 if sep == Sep::Space {
                     run.cut = true;
-                } else if seg > 0 {
+                } else if let Some(seg) = run.last_segment_start() {
                     // The current segment goes on past the limit: the run
                     // ends before it, and it is read again by a run of its
-                    // own, so what follows the long segment is still read.
+                    // own, so what follows it is still read.
                     run.n = seg;
                     p = run.groups[seg - 1].end;
                     run.cut = true;
@@ -917,6 +912,12 @@ impl Run {
             run.poisoned |= 1 << (run.nseg - 1);
         }
         Some(run)
+    }
+
+    /// The first group of the segment being read, when a space comes
+    /// before it (segments are only known once the run is read).
+    fn last_segment_start(&self) -> Option<usize> {
+        (1..self.n).rev().find(|&j| self.seps[j - 1] == Sep::Space)
     }
 
     fn seg_poisoned(&self, s: usize) -> bool {

@@ -17,6 +17,7 @@ mod bench;
 mod decrypt;
 mod demo;
 mod generate;
+mod heap;
 mod keygen;
 mod paths;
 mod scan;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    heap::tune();
     signals::install();
     let result = match cli.command {
         Command::Keygen(a) => keygen::run(a),

@@ -88,6 +88,16 @@ impl Country {
         }
     }
 
+    /// The start every international call prefix of this country shares
+    /// (a unit test checks it): a number without it has none to strip.
+    const fn intl_root(self) -> &'static [u8] {
+        match self {
+            Country::US => b"011",
+            Country::JP => b"010",
+            Country::KR | Country::CN | Country::GB | Country::DE => b"00",
+        }
+    }
+
     /// Whether national numbers are dialled with a leading trunk `0`.
     const fn trunk_zero(self) -> bool {
         !matches!(self, Country::US)
@@ -460,6 +470,9 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
 /// `008` carrier prefix and `00` followed by `82`), so a prefix followed by
 /// this country's own calling code wins.
 fn strip_intl_prefix(country: Country, d: &[u8]) -> Option<&[u8]> {
+    if !starts(d, country.intl_root()) {
+        return None;
+    }
     let cc = country.calling_code();
     let mut candidates = country
         .intl_prefixes()
@@ -493,6 +506,22 @@ fn write_e164(cc: &[u8], nsn: &[u8], out: &mut [u8]) -> Result<usize, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_intl_prefix_starts_with_its_countrys_root() {
+        for c in [
+            Country::KR,
+            Country::US,
+            Country::JP,
+            Country::CN,
+            Country::GB,
+            Country::DE,
+        ] {
+            for p in c.intl_prefixes() {
+                assert!(p.starts_with(c.intl_root()), "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn email_ascii_path_equals_the_text_path() {

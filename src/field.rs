@@ -284,12 +284,20 @@ impl FieldProcessor {
                 EmptyRule::Transform => {}
             }
         }
+        if self.normalize.is_empty() {
+            return Ok(Some(value));
+        }
         let cap = self
             .normalize
             .iter()
             .fold(value.len(), |n, norm| norm.max_output_len(n));
-        a.resize(cap, 0);
-        b.resize(cap, 0);
+        // Grown, never shrunk: a normalizer writes into the front of its
+        // buffer and returns what it wrote.
+        for buf in [&mut *a, &mut *b] {
+            if buf.len() < cap {
+                buf.resize(cap, 0);
+            }
+        }
         apply_chain(&self.normalize, value, a, b).map(Some)
     }
 
@@ -436,10 +444,33 @@ impl PseudonymBatch {
         if !field.batches() {
             return Err(Error::Config("not a pseudonymize field"));
         }
-        let Some(v) = field.normalized(value, &mut scratch.a, &mut scratch.b)? else {
-            return Ok(None);
-        };
-        self.arena.extend_from_slice(v);
+        if let [norm] = field.normalize.as_slice() {
+            // One normalizer (the usual case) writes straight into the
+            // arena; a failure leaves the arena as it was.
+            if value.is_empty() && field.empty != EmptyRule::Transform {
+                return field
+                    .normalized(value, &mut scratch.a, &mut scratch.b)
+                    .map(|_| None);
+            }
+            let start = self.arena.len();
+            self.arena
+                .resize(start + norm.max_output_len(value.len()), 0);
+            match norm.apply(value, &mut self.arena[start..]) {
+                Ok(v) => {
+                    let end = start + v.len();
+                    self.arena.truncate(end);
+                }
+                Err(e) => {
+                    self.arena.truncate(start);
+                    return Err(e);
+                }
+            }
+        } else {
+            let Some(v) = field.normalized(value, &mut scratch.a, &mut scratch.b)? else {
+                return Ok(None);
+            };
+            self.arena.extend_from_slice(v);
+        }
         self.ends.push(self.arena.len());
         Ok(Some(self.ends.len() - 1))
     }
@@ -450,16 +481,45 @@ impl PseudonymBatch {
     /// # Errors
     /// [`Error::Config`] when `field` is not a `pseudonymize` field.
     pub fn compute(&mut self, field: &FieldProcessor) -> Result<(), Error> {
+        self.len = Self::output_len(field)?;
+        let mut out = core::mem::take(&mut self.out);
+        out.resize(self.ends.len() * self.len, 0);
+        let r = self.compute_into(field, &mut out);
+        self.out = out;
+        r
+    }
+
+    /// The length of every pseudonym `field` gives.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `field` is not a `pseudonymize` field.
+    pub fn output_len(field: &FieldProcessor) -> Result<usize, Error> {
+        match &field.op {
+            Op::Pseudonym(p) => Ok(p.output_len()),
+            _ => Err(Error::Config("not a pseudonymize field")),
+        }
+    }
+
+    /// Writes the pseudonym of every queued value with `field` into `out`,
+    /// back to back in queue order, [`PseudonymBatch::output_len`] bytes
+    /// each (for a caller that owns the output column's buffer; the
+    /// batch's own [`PseudonymBatch::get`] is left as it was).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `field` is not a `pseudonymize` field;
+    /// [`Error::BufferTooSmall`] when `out` cannot hold every pseudonym.
+    pub fn compute_into(&self, field: &FieldProcessor, out: &mut [u8]) -> Result<(), Error> {
         let Op::Pseudonym(p) = &field.op else {
             return Err(Error::Config("not a pseudonymize field"));
         };
-        self.len = p.output_len();
-        self.out.resize(self.ends.len() * self.len, 0);
+        let len = p.output_len();
+        let need = self.ends.len() * len;
+        let out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
         let mut start = 0;
         for (ends, out) in self
             .ends
             .chunks(Self::GROUP)
-            .zip(self.out.chunks_mut(Self::GROUP * self.len))
+            .zip(out.chunks_mut(Self::GROUP * len))
         {
             let mut values: [&[u8]; Self::GROUP] = [&[]; Self::GROUP];
             for (slot, &end) in values.iter_mut().zip(ends) {

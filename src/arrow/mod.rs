@@ -36,7 +36,8 @@
 //! they are; every other type is rendered by Arrow's cast to `Utf8`
 //! (`arrow-cast`): integers in decimal, floats in their shortest round-trip
 //! form, booleans as `true` / `false`, decimals plain (`1234.50`, scale
-//! kept), dates as ISO 8601 (`2024-01-10`), timestamps as ISO 8601 with a
+//! kept), dates as ISO 8601 (`2024-01-10`; `Date32` columns are written
+//! directly, to the same text), timestamps as ISO 8601 with a
 //! `T` and fractional seconds when non-zero (`2024-01-10T08:30:00`, with the
 //! offset when the column has a time zone), times as `08:30:00`. So
 //! `generalize to = "year"` on a `Date32` column gives `"2024"`.
@@ -1307,9 +1308,19 @@ impl BatchTransformer {
                 }
             }
         }
-        st.batch
-            .compute(&b.processor)
-            .map_err(|e| Fatal(column(), InputErrorKind::Value(b.processor.kind(), e)))?;
+        let value_error = |e| Fatal(column(), InputErrorKind::Value(b.processor.kind(), e));
+        if st.batch.len() == n {
+            // Every slot is a value, in queue order: the pseudonyms, back to
+            // back, are the column's bytes.
+            let width = PseudonymBatch::output_len(&b.processor).map_err(value_error)?;
+            let mut values = arrow_buffer::MutableBuffer::from_len_zeroed(n * width);
+            st.batch
+                .compute_into(&b.processor, values.as_slice_mut())
+                .map_err(value_error)?;
+            return fixed_width_text(values.into(), n, width, out.data_type())
+                .map_err(|kind| Fatal(column(), kind));
+        }
+        st.batch.compute(&b.processor).map_err(value_error)?;
         let width = st.batch.get(0).len();
         let mut w = TextBuilder::with_capacity(n, n * width, out.is_nullable());
         for slot in &st.slots {
@@ -1383,6 +1394,34 @@ fn list_parts<'a, O: OffsetSizeTrait>(
     let offsets: Vec<usize> = l.offsets().iter().map(|o| o.as_usize()).collect();
     let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
     (l, vh, vr)
+}
+
+/// A `Utf8` (or `LargeUtf8`) column of `n` values of `width` bytes each,
+/// laid back to back in `bytes`, none null.
+fn fixed_width_text(
+    bytes: arrow_buffer::Buffer,
+    n: usize,
+    width: usize,
+    t: &DataType,
+) -> Result<ArrayRef, InputErrorKind> {
+    let bad = |e: arrow_schema::ArrowError| InputErrorKind::Arrow(arrow_message(&e));
+    if *t == DataType::LargeUtf8 {
+        let offsets: Vec<i64> = (0..=n).map(|i| (i * width) as i64).collect();
+        return Ok(Arc::new(
+            LargeStringArray::try_new(OffsetBuffer::new(offsets.into()), bytes, None)
+                .map_err(bad)?,
+        ));
+    }
+    if i32::try_from(bytes.len()).is_err() {
+        return Err(InputErrorKind::Arrow(
+            "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
+                .to_owned(),
+        ));
+    }
+    let offsets: Vec<i32> = (0..=n).map(|i| (i * width) as i32).collect();
+    Ok(Arc::new(
+        StringArray::try_new(OffsetBuffer::new(offsets.into()), bytes, None).map_err(bad)?,
+    ))
 }
 
 /// Builds a `Utf8` or `LargeUtf8` column.

@@ -78,14 +78,7 @@ use crate::error::Error;
 use crate::normalize::{Country, Normalizer};
 
 /// The countries `e164:<CC>` detects (`+` and their calling code).
-pub const E164_COUNTRIES: [Country; 6] = [
-    Country::KR,
-    Country::US,
-    Country::JP,
-    Country::CN,
-    Country::GB,
-    Country::DE,
-];
+pub const E164_COUNTRIES: [Country; 6] = Country::ALL;
 
 /// The type of a detected identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

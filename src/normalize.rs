@@ -42,6 +42,16 @@ pub enum Country {
 }
 
 impl Country {
+    /// Every country, in declaration order.
+    pub const ALL: [Country; 6] = [
+        Country::KR,
+        Country::US,
+        Country::JP,
+        Country::CN,
+        Country::GB,
+        Country::DE,
+    ];
+
     /// ISO 3166-1 alpha-2 code.
     pub const fn code(self) -> &'static str {
         match self {
@@ -509,14 +519,7 @@ mod tests {
 
     #[test]
     fn every_intl_prefix_starts_with_its_countrys_root() {
-        for c in [
-            Country::KR,
-            Country::US,
-            Country::JP,
-            Country::CN,
-            Country::GB,
-            Country::DE,
-        ] {
+        for c in Country::ALL {
             for p in c.intl_prefixes() {
                 assert!(p.starts_with(c.intl_root()), "{c:?}");
             }

@@ -292,30 +292,14 @@ fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
     })
 }
 
-/// Days since 1970-01-01 of 0000-03-01 (the start of the proleptic
-/// Gregorian 400-year cycle that [`civil_date`] counts from).
-const DAYS_TO_EPOCH: i64 = 719_468;
-
-/// The proleptic Gregorian `(year, month, day)` of a day count from
-/// 1970-01-01, by whole 400-year cycles of 146,097 days.
-fn civil_date(days: i32) -> (i64, u32, u32) {
-    let z = i64::from(days) + DAYS_TO_EPOCH;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of the cycle, 0..=146_096
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // from March 1st
-    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// A `Date32` column as the `YYYY-MM-DD` text Arrow's cast gives it, written
-/// directly (the cast formats every date through `core::fmt`, which was
-/// about a twelfth of `apply`'s time on benches/parquet.sh). `None` for any
-/// other type, or when a date falls outside years 0 to 9999, where the
-/// cast's own form (a sign and five digits) is left to the cast.
+/// by [`crate::date::Date`] (the cast formats every date through
+/// `core::fmt`, which was about a twelfth of `apply`'s time on
+/// benches/parquet.sh). `None` for any other type, or when a date falls
+/// outside years 0 to 9999, where the cast's own form (a sign and five
+/// digits) is left to the cast.
 fn date32_text(a: &ArrayRef) -> Option<ArrayRef> {
+    use crate::date::{Date, Layout};
     let dates = a.as_primitive_opt::<arrow_array::types::Date32Type>()?;
     let n = dates.len();
     let mut values = Vec::with_capacity(n * 10);
@@ -323,21 +307,11 @@ fn date32_text(a: &ArrayRef) -> Option<ArrayRef> {
     offsets.push(0i32);
     for (i, &days) in dates.values().iter().enumerate() {
         if !dates.is_null(i) {
-            let (y, m, d) = civil_date(days);
-            let y = u32::try_from(y).ok().filter(|&y| y <= 9999)?;
-            let digit = |v: u32| b'0' + (v % 10) as u8;
-            values.extend_from_slice(&[
-                digit(y / 1000),
-                digit(y / 100),
-                digit(y / 10),
-                digit(y),
-                b'-',
-                digit(m / 10),
-                digit(m),
-                b'-',
-                digit(d / 10),
-                digit(d),
-            ]);
+            let at = values.len();
+            values.resize(at + 10, 0);
+            Date::from_days(i64::from(days))
+                .write(Layout::ISO, &[], &mut values[at..])
+                .ok()?;
         }
         offsets.push(i32::try_from(values.len()).ok()?);
     }

@@ -1378,23 +1378,44 @@ fn fixed_width_text(
     width: usize,
     t: &DataType,
 ) -> Result<ArrayRef, InputErrorKind> {
+    let offsets = (0..=n).map(|i| (i * width) as i64).collect();
+    text_array(t, offsets, bytes, None)
+}
+
+/// A `LargeUtf8` column when `t` is `LargeUtf8`, else a `Utf8` one, from
+/// offsets that never decrease; the values are checked to be UTF-8.
+fn text_array(
+    t: &DataType,
+    offsets: Vec<i64>,
+    values: arrow_buffer::Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef, InputErrorKind> {
     let bad = |e: arrow_schema::ArrowError| InputErrorKind::Arrow(arrow_message(&e));
     if *t == DataType::LargeUtf8 {
-        let offsets: Vec<i64> = (0..=n).map(|i| (i * width) as i64).collect();
         return Ok(Arc::new(
-            LargeStringArray::try_new(OffsetBuffer::new(offsets.into()), bytes, None)
-                .map_err(bad)?,
+            LargeStringArray::try_new(
+                OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                values,
+                nulls,
+            )
+            .map_err(bad)?,
         ));
     }
-    if i32::try_from(bytes.len()).is_err() {
+    // Offsets never decrease: when the last fits, all do.
+    if offsets.last().is_some_and(|&o| i32::try_from(o).is_err()) {
         return Err(InputErrorKind::Arrow(
             "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
                 .to_owned(),
         ));
     }
-    let offsets: Vec<i32> = (0..=n).map(|i| (i * width) as i32).collect();
+    let offsets: Vec<i32> = offsets.iter().map(|&o| o as i32).collect();
     Ok(Arc::new(
-        StringArray::try_new(OffsetBuffer::new(offsets.into()), bytes, None).map_err(bad)?,
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            values,
+            nulls,
+        )
+        .map_err(bad)?,
     ))
 }
 
@@ -1452,39 +1473,7 @@ impl TextBuilder {
         let nulls = self
             .any_null
             .then(|| NullBuffer::from(BooleanBuffer::from(self.valid)));
-        let bad = |e: arrow_schema::ArrowError| InputErrorKind::Arrow(arrow_message(&e));
-        match t {
-            DataType::LargeUtf8 => Ok(Arc::new(
-                LargeStringArray::try_new(
-                    OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
-                    self.values.into(),
-                    nulls,
-                )
-                .map_err(bad)?,
-            )),
-            _ => {
-                // Offsets never decrease: when the last fits, all do.
-                if self
-                    .offsets
-                    .last()
-                    .is_some_and(|&o| i32::try_from(o).is_err())
-                {
-                    return Err(InputErrorKind::Arrow(
-                        "a transformed column holds over 2 GiB of text in one batch; use smaller batches"
-                            .to_owned(),
-                    ));
-                }
-                let offsets: Vec<i32> = self.offsets.iter().map(|&o| o as i32).collect();
-                Ok(Arc::new(
-                    StringArray::try_new(
-                        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                        self.values.into(),
-                        nulls,
-                    )
-                    .map_err(bad)?,
-                ))
-            }
-        }
+        text_array(t, self.offsets, self.values.into(), nulls)
     }
 }
 

@@ -277,12 +277,8 @@ impl FieldProcessor {
         a: &'a mut Vec<u8>,
         b: &'a mut Vec<u8>,
     ) -> Result<Option<&'a [u8]>, Error> {
-        if value.is_empty() {
-            match self.empty {
-                EmptyRule::Keep => return Ok(None),
-                EmptyRule::Error => return Err(Error::Invalid("non-empty value")),
-                EmptyRule::Transform => {}
-            }
+        if self.empty_kept(value)? {
+            return Ok(None);
         }
         if self.normalize.is_empty() {
             return Ok(Some(value));
@@ -299,6 +295,18 @@ impl FieldProcessor {
             }
         }
         apply_chain(&self.normalize, value, a, b).map(Some)
+    }
+
+    /// Whether `value` is empty and stays empty, by the field's empty rule.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an empty value under `empty = "error"`.
+    fn empty_kept(&self, value: &[u8]) -> Result<bool, Error> {
+        match (value.is_empty(), self.empty) {
+            (false, _) | (true, EmptyRule::Transform) => Ok(false),
+            (true, EmptyRule::Keep) => Ok(true),
+            (true, EmptyRule::Error) => Err(Error::Invalid("non-empty value")),
+        }
     }
 
     /// Whether this field's values can go through a [`PseudonymBatch`]
@@ -447,10 +455,8 @@ impl PseudonymBatch {
         if let [norm] = field.normalize.as_slice() {
             // One normalizer (the usual case) writes straight into the
             // arena; a failure leaves the arena as it was.
-            if value.is_empty() && field.empty != EmptyRule::Transform {
-                return field
-                    .normalized(value, &mut scratch.a, &mut scratch.b)
-                    .map(|_| None);
+            if field.empty_kept(value)? {
+                return Ok(None);
             }
             let start = self.arena.len();
             self.arena

@@ -96,9 +96,8 @@ impl HmacSha256 {
     pub fn mac4(&self, data: [&[u8]; 4]) -> [[u8; 32]; 4] {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if let Some(ni) = self.ni {
-            if data.iter().all(|d| d.len() <= 55) {
-                let b = data.map(inner_block);
-                return ni.hmac4(&self.inner, &self.outer, [&b[0], &b[1], &b[2], &b[3]]);
+            if let Some(tags) = ni.hmac4(&self.inner, &self.outer, data) {
+                return tags;
             }
         }
         data.map(|d| self.mac(d))

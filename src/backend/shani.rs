@@ -12,8 +12,8 @@
 //! Two users share the kernel: the hash audit's search loop
 //! (src/audit/hashes/algo.rs, `ShaNi::key4`: the first 16 digest bytes)
 //! and HMAC-SHA256 of four short messages for the pseudonymizer's batch path
-//! (src/backend/rustcrypto.rs, [`ShaNi::hmac4`]: inner blocks, then outer
-//! blocks built in registers). [`ShaNi::compress4`] gives whole states (the
+//! (src/backend/rustcrypto.rs, [`ShaNi::hmac4`]: the inner blocks, then the
+//! outer ones, each built in registers). [`ShaNi::compress4`] gives whole states (the
 //! floor `deid bench` measures the batch path against).
 //!
 //! `unsafe` is confined to this module: the intrinsics need the `sha`,
@@ -193,21 +193,24 @@ impl ShaNi {
         unsafe { key_run_n(iv, run, blocks) }
     }
 
-    /// HMAC-SHA256 of four short messages, each given as its one padded
-    /// inner block, from the chaining values after the inner and outer pad
+    /// HMAC-SHA256 of four short messages (at most 55 bytes each, one
+    /// inner block) from the chaining values after the inner and outer pad
     /// blocks (`inner`, `outer`): two interleaved rounds of four
-    /// compressions, the outer message built in registers. Returns the
-    /// four 32-byte MACs.
+    /// compressions, both messages built in registers. Returns the four
+    /// 32-byte MACs, or `None` when a message is longer than 55 bytes.
     #[inline]
     pub fn hmac4(
         self,
         inner: &[u32; 8],
         outer: &[u32; 8],
-        blocks: [&[u8; 64]; 4],
-    ) -> [[u8; 32]; 4] {
+        data: [&[u8]; 4],
+    ) -> Option<[[u8; 32]; 4]> {
+        if data.iter().any(|d| d.len() > MAX_SHORT) {
+            return None;
+        }
         // SAFETY: a `ShaNi` exists only once `detect` has found every
         // target feature `hmac_n` is compiled for.
-        unsafe { hmac_n(inner, outer, blocks) }
+        Some(unsafe { hmac_n(inner, outer, data) })
     }
 
     /// The SHA-256 chaining values after compressing each of four blocks
@@ -478,18 +481,97 @@ fn state_words(abef: __m128i, cdgh: __m128i) -> (__m128i, __m128i) {
     )
 }
 
-/// HMAC-SHA256 of one padded inner block per lane, from the chaining values
-/// after the pad blocks: the inner compressions interleaved, then the outer
-/// ones, whose message (the inner digest and its padding) is built in
-/// registers.
+/// The longest message whose SHA-256 padding fits in its one block
+/// (64 bytes less the 0x80 byte and the 8-byte length).
+const MAX_SHORT: usize = 55;
+
+/// The one padded inner block of an HMAC message of at most
+/// [`MAX_SHORT`] bytes, as the four groups of message words
+/// [`compress_words`] takes. The length counts the 64-byte pad block
+/// already absorbed.
+///
+/// Built in registers from 64-bit reads of the message: a block written to
+/// memory a piece at a time and read back as vectors stalls each read until
+/// the pieces leave the store buffer, which cost as much as a third of the
+/// batch path's time.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
-fn hmac_n<const N: usize>(
-    inner: &[u32; 8],
-    outer: &[u32; 8],
-    blocks: [&[u8; 64]; N],
-) -> [[u8; 32]; N] {
-    let st = compress_n(inner, blocks);
+fn short_block(data: &[u8]) -> [__m128i; 4] {
+    let len = data.len();
+    let (whole, rest) = (len / 8, len % 8);
+    let tail = tail_word(data, rest);
+    // Word `k` (bytes 8k..8k + 8): the message's bytes, the 0x80 after
+    // them, and in the last word the length in bits, big-endian. No word is
+    // indexed by a run-time value, so none goes through memory.
+    let word = |k: usize| {
+        let bytes = if k < whole {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&data[8 * k..8 * k + 8]);
+            u64::from_le_bytes(w)
+        } else if k == whole {
+            tail | 0x80 << (8 * rest)
+        } else {
+            0
+        };
+        let bits = if k == 7 {
+            ((64 + len as u64) * 8).swap_bytes()
+        } else {
+            0
+        };
+        (bytes | bits) as i64
+    };
+    let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
+    [
+        _mm_shuffle_epi8(_mm_set_epi64x(word(1), word(0)), bswap),
+        _mm_shuffle_epi8(_mm_set_epi64x(word(3), word(2)), bswap),
+        _mm_shuffle_epi8(_mm_set_epi64x(word(5), word(4)), bswap),
+        _mm_shuffle_epi8(_mm_set_epi64x(word(7), word(6)), bswap),
+    ]
+}
+
+/// The last `rest` (0 to 7) bytes of `d` as a little-endian word, read as
+/// whole words: the last eight bytes, shifted, or for a message shorter
+/// than a word, two overlapping 4-byte reads (or the bytes one by one).
+#[inline]
+fn tail_word(d: &[u8], rest: usize) -> u64 {
+    let n = d.len();
+    if rest == 0 {
+        return 0;
+    }
+    if n >= 8 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&d[n - 8..]);
+        return u64::from_le_bytes(w) >> (8 * (8 - rest));
+    }
+    // The whole message is shorter than a word (`rest` is its length).
+    if n >= 4 {
+        let four = |b: &[u8]| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(b);
+            u64::from(u32::from_le_bytes(w))
+        };
+        return four(&d[..4]) | (four(&d[n - 4..]) >> (8 * (8 - n))) << 32;
+    }
+    d.iter().rev().fold(0, |w, &b| (w << 8) | u64::from(b))
+}
+
+/// HMAC-SHA256 of one message of at most [`MAX_SHORT`] bytes per lane,
+/// from the chaining values after the pad blocks: the inner compressions
+/// interleaved, then the outer ones, whose message (the inner digest and
+/// its padding) is built in registers.
+// Lanes are indexed in lockstep across several arrays.
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn hmac_n<const N: usize>(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; N]) -> [[u8; 32]; N] {
+    let mut first = [[_mm_setzero_si128(); N]; 4];
+    for l in 0..N {
+        let block = short_block(data[l]);
+        for j in 0..4 {
+            first[j][l] = block[j];
+        }
+    }
+    let st = compress_words(inner, first);
     // Words 8..16 of the outer block: 0x80 after the 32-byte digest, zeros,
     // and the length of pad block plus digest in bits, (64 + 32) * 8.
     let pad_lo = _mm_set_epi32(0, 0, 0, 0x8000_0000_u32 as i32);

@@ -426,6 +426,13 @@ impl PseudonymBatch {
         self.out.clear();
     }
 
+    /// Makes room for `values` more values of `bytes` bytes in all (after
+    /// normalization), so that queueing them does not reallocate.
+    pub fn reserve(&mut self, values: usize, bytes: usize) {
+        self.ends.reserve(values);
+        self.arena.reserve(bytes);
+    }
+
     /// Values queued since the last [`PseudonymBatch::clear`].
     pub fn len(&self) -> usize {
         self.ends.len()

@@ -247,6 +247,26 @@ impl Bytes<'_> {
         })
     }
 
+    /// The bytes of all values together (views: an estimate), to size
+    /// buffers once.
+    fn total_len(&self) -> usize {
+        fn span<O: arrow_array::OffsetSizeTrait>(o: &[O]) -> usize {
+            match (o.first(), o.last()) {
+                (Some(a), Some(b)) => (*b - *a).as_usize(),
+                _ => 0,
+            }
+        }
+        match self {
+            Bytes::S(a) => span(a.value_offsets()),
+            Bytes::Ls(a) => span(a.value_offsets()),
+            Bytes::B(a) => span(a.value_offsets()),
+            Bytes::Lb(a) => span(a.value_offsets()),
+            Bytes::Sv(a) => a.len() * 16,
+            Bytes::Bv(a) => a.len() * 16,
+            Bytes::F(a) => a.len() * a.value_length().max(0) as usize,
+        }
+    }
+
     fn get(&self, i: usize) -> &[u8] {
         match self {
             Bytes::S(a) => a.value(i).as_bytes(),
@@ -1247,6 +1267,10 @@ impl BatchTransformer {
         let st = &mut *ctx.st;
         st.batch.clear();
         st.slots.clear();
+        // Sized once: grown value by value, the buffers were copied as
+        // they doubled.
+        st.slots.reserve(n);
+        st.batch.reserve(n, bytes.total_len() + 4 * n);
         for i in 0..n {
             if hidden.is_some_and(|h| h.value(i)) {
                 st.slots.push(Slot::Hidden);

@@ -8,7 +8,7 @@
 //! removed only from the file's first bytes, and a quoted field still open at
 //! the end of the input is an error, never a silently swallowed tail.
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::vec::Vec;
 
 use super::error::InputErrorKind;
@@ -60,16 +60,21 @@ impl<R: Read> ChunkReader<R> {
     }
 
     fn fill(&mut self, want: usize) -> Result<(), InputErrorKind> {
-        let mut tmp = [0u8; 64 * 1024];
+        // Room for all of `want` at once, read straight into it: no copy
+        // through a stack buffer, and no copies as the buffer doubles.
+        self.buf.reserve(want.saturating_sub(self.buf.len()));
         while self.buf.len() < want && !self.eof {
-            let room = (want - self.buf.len()).min(tmp.len());
-            match self.input.read(&mut tmp[..room]) {
-                Ok(0) => self.eof = true,
+            let room = want - self.buf.len();
+            // `read_to_end` on `take(room)` reads until `room` bytes are in
+            // or the input ends (it retries interrupted reads itself).
+            match (&mut self.input)
+                .take(room as u64)
+                .read_to_end(&mut self.buf)
+            {
                 Ok(n) => {
-                    self.buf.extend_from_slice(&tmp[..n]);
                     self.bytes += n as u64;
+                    self.eof = n < room;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(InputErrorKind::Io(e)),
             }
             if !self.started && (self.buf.len() >= 3 || self.eof) {

@@ -488,7 +488,9 @@ const MAX_SHORT: usize = 55;
 /// The one padded inner block of an HMAC message of at most
 /// [`MAX_SHORT`] bytes, as the four groups of message words
 /// [`compress_words`] takes. The length counts the 64-byte pad block
-/// already absorbed.
+/// already absorbed. The same block as the scalar path's `inner_block`
+/// (src/backend/rustcrypto.rs), which writes it to memory for
+/// `compress256`; `mac4` is tested equal to `mac` at every length.
 ///
 /// Built in registers from 64-bit reads of the message: a block written to
 /// memory a piece at a time and read back as vectors stalls each read until

@@ -242,6 +242,74 @@ mod tests {
         ));
     }
 
+    /// Gives at most 7 bytes a read and fails every third read with
+    /// `Interrupted` (as a pipe or a signal would), or with `Other` once
+    /// `fail_at` bytes are out.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        calls: usize,
+        fail_at: Option<usize>,
+        out: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            if self.fail_at.is_some_and(|f| self.out >= f) {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = buf.len().min(7).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            self.out += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn short_and_interrupted_reads_lose_nothing() {
+        let mut input = String::from("\u{feff}h,v\n");
+        for i in 0..3000 {
+            input.push_str(&std::format!("{i},\"x\ny {i}\"\n"));
+        }
+        let trickle = Trickle {
+            data: input.as_bytes(),
+            calls: 0,
+            fail_at: None,
+            out: 0,
+        };
+        let mut r = ChunkReader::new(trickle, Format::Csv, b',', 1000);
+        let mut got = r.first_record().unwrap().unwrap();
+        let mut n = 0;
+        while let Some(c) = r.next_chunk().unwrap() {
+            got.extend_from_slice(&c);
+            n += 1;
+        }
+        assert!(n > 10);
+        assert_eq!(got, input.as_bytes()[3..], "the BOM goes, nothing else");
+        assert_eq!(r.bytes_read(), input.len() as u64);
+
+        let failing = Trickle {
+            data: input.as_bytes(),
+            calls: 0,
+            fail_at: Some(5000),
+            out: 0,
+        };
+        let mut r = ChunkReader::new(failing, Format::Csv, b',', 1000);
+        r.first_record().unwrap();
+        let err = loop {
+            match r.next_chunk() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("a read error must not look like the end of input"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, InputErrorKind::Io(_)));
+    }
+
     #[test]
     fn only_the_first_bytes_are_a_bom() {
         let mut r = ChunkReader::new("\u{feff}h\n\u{feff}x\n".as_bytes(), Format::Csv, b',', 4096);

@@ -224,14 +224,21 @@ impl ShaNi {
     }
 }
 
+/// The `pshufb` mask that reverses the bytes of each 32-bit lane: between
+/// SHA-256's big-endian words and the CPU's little-endian lanes.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn bswap32() -> __m128i {
+    _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203)
+}
+
 /// A 16-byte group of big-endian message words, byte-swapped to lanes.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
 fn load(block: &[u8; 64], i: usize) -> __m128i {
-    let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
     let group: &[u8; 16] = block[16 * (i % 4)..][..16].try_into().unwrap_or(&[0; 16]);
     // SAFETY: `group` is 16 readable bytes; loadu has no alignment need.
-    _mm_shuffle_epi8(unsafe { _mm_loadu_si128(group.as_ptr().cast()) }, bswap)
+    _mm_shuffle_epi8(unsafe { _mm_loadu_si128(group.as_ptr().cast()) }, bswap32())
 }
 
 /// The message words `w[4i..4i+4]` plus their round constants.
@@ -522,7 +529,7 @@ fn short_block(data: &[u8]) -> [__m128i; 4] {
         };
         (bytes | bits) as i64
     };
-    let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
+    let bswap = bswap32();
     [
         _mm_shuffle_epi8(_mm_set_epi64x(word(1), word(0)), bswap),
         _mm_shuffle_epi8(_mm_set_epi64x(word(3), word(2)), bswap),
@@ -584,7 +591,7 @@ fn hmac_n<const N: usize>(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; N]) 
         first[3][l] = pad_hi;
     }
     let st = compress_words(outer, first);
-    let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
+    let bswap = bswap32();
     let mut out = [[0u8; 32]; N];
     for (o, &(abef, cdgh)) in out.iter_mut().zip(&st) {
         let (abcd, efgh) = state_words(abef, cdgh);

@@ -63,6 +63,8 @@ impl<R: Read> ChunkReader<R> {
         // Room for all of `want` at once, read straight into it: no copy
         // through a stack buffer, and no copies as the buffer doubles.
         self.buf.reserve(want.saturating_sub(self.buf.len()));
+        // One pass fills to `want` or the end of input; a second follows
+        // only when the first removed a byte order mark.
         while self.buf.len() < want && !self.eof {
             let room = want - self.buf.len();
             // `read_to_end` on `take(room)` reads until `room` bytes are in

@@ -464,6 +464,7 @@ pub(crate) fn keys_into<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::hashes::algo::MD5_IV;
     use hmac::digest::Digest;
 
     fn padded(msg: &[u8]) -> [u8; 64] {

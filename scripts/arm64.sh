@@ -73,5 +73,18 @@ for t in "${targets[@]}"; do
     else
         echo "  --    bench --quick not available in this build"
     fi
+    # The interleaved SHA-256 kernel (src/backend/armsha2.rs) and every
+    # path that uses it, against the scalar code and the digest crates.
+    echo "== $t: unit tests of the SHA-256 kernels and the HMAC batch path under qemu-aarch64"
+    runner="CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUNNER"
+    if env "$runner=qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+        cargo test --profile quick-release --quiet --target "$t" --lib -- backend:: audit::hashes \
+        >"$work/unit.txt" 2>&1; then
+        echo "  ok    $(grep -E '^test result' "$work/unit.txt" | head -n 1)"
+    else
+        echo "  FAIL  unit tests under qemu-aarch64:"
+        tail -n 40 "$work/unit.txt" | sed 's/^/        /'
+        exit 1
+    fi
 done
 echo "arm64: all checks passed"

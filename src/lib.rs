@@ -131,9 +131,9 @@
 //! # MSRV
 //!
 //! Rust 1.87, as `rust-version` in Cargo.toml says, and CI checks with that
-//! toolchain: the SHA-NI kernel of the hash audit uses safe
-//! `#[target_feature]` functions (1.86) that call `std::arch` intrinsics
-//! without `unsafe` blocks (1.87). The `no_std` core alone builds with the
+//! toolchain: the interleaved SHA-256 kernels (SHA-NI on x86-64, the ARMv8
+//! SHA2 instructions on AArch64) use safe `#[target_feature]` functions
+//! (1.86) that call `std::arch` intrinsics without `unsafe` blocks (1.87). The `no_std` core alone builds with the
 //! same toolchain.
 #![no_std]
 // No panics in library code: errors are values (tests may unwrap).

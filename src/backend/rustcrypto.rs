@@ -9,7 +9,7 @@ use sha2::Sha256;
 use crate::CryptoError;
 
 /// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
-const SHA256_IV: [u32; 8] = [
+pub(crate) const SHA256_IV: [u32; 8] = [
     0x6a09_e667,
     0xbb67_ae85,
     0x3c6e_f372,
@@ -32,6 +32,10 @@ pub struct HmacSha256 {
     /// The four-way kernel of [`HmacSha256::mac4`], if this CPU has it.
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     ni: Option<super::shani::ShaNi>,
+    /// The two-way kernel [`HmacSha256::mac4`] runs twice, if this CPU
+    /// has it.
+    #[cfg(all(feature = "std", target_arch = "aarch64"))]
+    arm: Option<super::armsha2::Sha2Arm>,
 }
 
 impl Drop for HmacSha256 {
@@ -71,6 +75,8 @@ impl HmacSha256 {
             outer,
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             ni: super::shani::ShaNi::detect(),
+            #[cfg(all(feature = "std", target_arch = "aarch64"))]
+            arm: super::armsha2::Sha2Arm::detect(),
         }
     }
 
@@ -89,15 +95,26 @@ impl HmacSha256 {
     /// [`HmacSha256::mac`]. When all four are short (at most 55 bytes) and
     /// the CPU has the SHA extensions, the four inner compressions run
     /// interleaved, then the four outer ones (src/backend/shani.rs): the
-    /// SHA unit's latency is filled by the other lanes. Otherwise (no
-    /// SHA-NI, `no_std`, another architecture, a long message) each goes
-    /// through [`HmacSha256::mac`].
+    /// SHA unit's latency is filled by the other lanes. On AArch64 with the
+    /// SHA2 instructions, two pairs run interleaved (src/backend/armsha2.rs).
+    /// Otherwise (no such instructions, `no_std`, another architecture, a
+    /// long message) each goes through [`HmacSha256::mac`].
     #[inline]
     pub fn mac4(&self, data: [&[u8]; 4]) -> [[u8; 32]; 4] {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if let Some(ni) = self.ni {
             if let Some(tags) = ni.hmac4(&self.inner, &self.outer, data) {
                 return tags;
+            }
+        }
+        #[cfg(all(feature = "std", target_arch = "aarch64"))]
+        if let Some(arm) = self.arm {
+            let [a, b, c, d] = data;
+            if let (Some([ta, tb]), Some([tc, td])) = (
+                arm.hmac2(&self.inner, &self.outer, [a, b]),
+                arm.hmac2(&self.inner, &self.outer, [c, d]),
+            ) {
+                return [ta, tb, tc, td];
             }
         }
         data.map(|d| self.mac(d))
@@ -108,6 +125,10 @@ impl HmacSha256 {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if self.ni.is_some() {
             return "SHA-NI, 4 values interleaved";
+        }
+        #[cfg(all(feature = "std", target_arch = "aarch64"))]
+        if self.arm.is_some() {
+            return "ARMv8 SHA2, 2 values interleaved";
         }
         "rustcrypto, one value at a time"
     }

@@ -22,6 +22,7 @@
 //! them, so the hot loops do not check again.
 #![allow(unsafe_code)]
 
+use super::SHA256_K as K;
 use core::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_extract_epi32, _mm_loadu_si128, _mm_set_epi32,
     _mm_set_epi64x, _mm_setzero_si128, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32,
@@ -39,74 +40,6 @@ pub(crate) fn prefetch(word: &u64) {
     // from a reference anyway. SSE is part of the x86-64 baseline.
     unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(word).cast()) }
 }
-
-/// SHA-256 round constants (FIPS 180-4, 4.2.2).
-static K: [u32; 64] = [
-    0x428a_2f98,
-    0x7137_4491,
-    0xb5c0_fbcf,
-    0xe9b5_dba5,
-    0x3956_c25b,
-    0x59f1_11f1,
-    0x923f_82a4,
-    0xab1c_5ed5,
-    0xd807_aa98,
-    0x1283_5b01,
-    0x2431_85be,
-    0x550c_7dc3,
-    0x72be_5d74,
-    0x80de_b1fe,
-    0x9bdc_06a7,
-    0xc19b_f174,
-    0xe49b_69c1,
-    0xefbe_4786,
-    0x0fc1_9dc6,
-    0x240c_a1cc,
-    0x2de9_2c6f,
-    0x4a74_84aa,
-    0x5cb0_a9dc,
-    0x76f9_88da,
-    0x983e_5152,
-    0xa831_c66d,
-    0xb003_27c8,
-    0xbf59_7fc7,
-    0xc6e0_0bf3,
-    0xd5a7_9147,
-    0x06ca_6351,
-    0x1429_2967,
-    0x27b7_0a85,
-    0x2e1b_2138,
-    0x4d2c_6dfc,
-    0x5338_0d13,
-    0x650a_7354,
-    0x766a_0abb,
-    0x81c2_c92e,
-    0x9272_2c85,
-    0xa2bf_e8a1,
-    0xa81a_664b,
-    0xc24b_8b70,
-    0xc76c_51a3,
-    0xd192_e819,
-    0xd699_0624,
-    0xf40e_3585,
-    0x106a_a070,
-    0x19a4_c116,
-    0x1e37_6c08,
-    0x2748_774c,
-    0x34b0_bcb5,
-    0x391c_0cb3,
-    0x4ed8_aa4a,
-    0x5b9c_ca4f,
-    0x682e_6ff3,
-    0x748f_82ee,
-    0x78a5_636f,
-    0x84c8_7814,
-    0x8cc7_0208,
-    0x90be_fffa,
-    0xa450_6ceb,
-    0xbef9_a3f7,
-    0xc671_78f2,
-];
 
 /// Proof that this CPU has the SHA extensions (and SSSE3, SSE4.1): only
 /// [`ShaNi::detect`] makes one.
@@ -129,16 +62,7 @@ pub struct ShaNi(());
 
 impl ShaNi {
     /// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
-    pub const SHA256_IV: [u32; 8] = [
-        0x6a09_e667,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ];
+    pub const SHA256_IV: [u32; 8] = super::rustcrypto::SHA256_IV;
 
     /// A token if the CPU can run the four-way kernel.
     pub fn detect() -> Option<Self> {
@@ -610,56 +534,15 @@ fn hmac_n<const N: usize>(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; N]) 
 mod tests {
     use super::*;
     use crate::audit::hashes::algo::{SHA224_IV, SHA256_IV};
+    use crate::backend::kernel_checks::{padded, prefix};
     use sha2::{Digest, Sha224, Sha256};
-
-    fn padded(msg: &[u8]) -> [u8; 64] {
-        crate::audit::hashes::algo::BlockKernel::padded(
-            crate::audit::hashes::Algorithm::Sha256,
-            msg,
-        )
-    }
-
-    fn prefix(digest: &[u8]) -> u128 {
-        u128::from_be_bytes(digest[..16].try_into().unwrap())
-    }
 
     #[test]
     fn equals_sha256_and_sha224_on_every_single_block_length() {
         let Some(ni) = ShaNi::detect() else {
             return; // the kernel is never used on this CPU
         };
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..=55 {
-            let mut m = [[0u8; 55]; 2];
-            for byte in m.iter_mut().flatten() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *byte = x as u8;
-            }
-            let msgs = [
-                &m[0][..len],
-                &m[1][..len],
-                &m[0][..len / 2],
-                &m[1][len / 2..len],
-            ];
-            let blocks = msgs.map(padded);
-            let lanes = [&blocks[0], &blocks[1], &blocks[2], &blocks[3]];
-            let got = ni.key4(&SHA256_IV, lanes);
-            for (g, msg) in got.iter().zip(msgs) {
-                assert_eq!(*g, prefix(&Sha256::digest(msg)), "len {len}");
-            }
-            let got = ni.key4(&SHA224_IV, lanes);
-            for (g, msg) in got.iter().zip(msgs) {
-                assert_eq!(*g, prefix(&Sha224::digest(msg)), "len {len}");
-            }
-        }
-        // FIPS 180-2 appendix B.1 ("abc") and the empty message, in every lane.
-        let (abc, empty) = (padded(b"abc"), padded(b""));
-        let got = ni.key4(&SHA256_IV, [&abc, &empty, &empty, &abc]);
-        let abc_key = 0xba78_16bf_8f01_cfea_4141_40de_5dae_2223;
-        let empty_key = 0xe3b0_c442_98fc_1c14_9afb_f4c8_996f_b924;
-        assert_eq!(got, [abc_key, empty_key, empty_key, abc_key]);
+        crate::backend::kernel_checks::keys_equal_digests(|iv, b| ni.key4(iv, b));
     }
 
     /// Starting from what a run shares gives the same keys as the whole
@@ -718,24 +601,7 @@ mod tests {
         let Some(ni) = ShaNi::detect() else {
             return;
         };
-        let mut x = 0x0123_4567_89ab_cdefu64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for _ in 0..64 {
-            let iv: [u32; 8] = core::array::from_fn(|_| next() as u32);
-            let blocks: [[u8; 64]; 4] =
-                core::array::from_fn(|_| core::array::from_fn(|_| next() as u8));
-            let got = ni.compress4(&iv, [&blocks[0], &blocks[1], &blocks[2], &blocks[3]]);
-            for (g, b) in got.iter().zip(&blocks) {
-                let mut st = iv;
-                sha2::block_api::compress256(&mut st, core::slice::from_ref(b));
-                assert_eq!(*g, st);
-            }
-        }
+        crate::backend::kernel_checks::states_equal_compress256(|iv, b| ni.compress4(iv, b));
         assert_eq!(ShaNi::SHA256_IV, SHA256_IV);
     }
 }

@@ -140,7 +140,7 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// ```
 /// use deid::audit::hashes::{Algorithm, kernel};
 /// let sha256 = kernel(Algorithm::Sha256);
-/// assert!(["SHA-NI, 4 blocks interleaved", "rustcrypto, one block at a time"].contains(&sha256));
+/// assert!(["SHA-NI, 4 blocks interleaved", "ARMv8 SHA2, 2 blocks interleaved", "rustcrypto, one block at a time"].contains(&sha256));
 /// let md5 = kernel(Algorithm::Md5);
 /// assert!(["AVX-512, 16 blocks in lanes", "AVX2, 8 blocks in lanes", "rustcrypto, one block at a time"].contains(&md5));
 /// assert_eq!(kernel(Algorithm::Sha512), "rustcrypto hasher, one value at a time");
@@ -154,6 +154,12 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) && shani::ShaNi::detect().is_some() {
         return "SHA-NI, 4 blocks interleaved";
+    }
+    #[cfg(target_arch = "aarch64")]
+    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224)
+        && crate::backend::armsha2::Sha2Arm::detect().is_some()
+    {
+        return "ARMv8 SHA2, 2 blocks interleaved";
     }
     #[cfg(target_arch = "x86_64")]
     if algo == Algorithm::Sha1 && sha1ni::Sha1Ni::detect().is_some() {

@@ -260,7 +260,7 @@ fn batch_cases(key: &MasterKey, v: &mut Vec<Case>) -> anyhow::Result<()> {
 }
 
 /// Eight one-block compressions: two four-way kernel calls where the CPU has
-/// the SHA extensions, else eight `compress256` calls (HMAC's inner and
+/// the x86 SHA extensions, four two-way ones on AArch64 with SHA2, else eight `compress256` calls (HMAC's inner and
 /// outer hash of four values, each outer block made from an inner state).
 fn two_blocks_four_way(block: &[u8; 64]) -> [[u32; 8]; 4] {
     let iv = [
@@ -288,6 +288,15 @@ fn two_blocks_four_way(block: &[u8; 64]) -> [[u32; 8]; 4] {
         let st = ni.compress4(&iv, [block; 4]);
         let st2 = ni.compress4(&iv, [block; 4]);
         return core::array::from_fn(|i| core::array::from_fn(|j| st[i][j] ^ st2[i][j]));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if let Some(arm) = deid::backend::armsha2::Sha2Arm::detect() {
+        // Four two-way compressions, as `mac4` runs two pairs of HMACs.
+        let [a, b] = arm.compress2(&iv, [block; 2]);
+        let [c, d] = arm.compress2(&iv, [block; 2]);
+        let [e, f] = arm.compress2(&iv, [&again(&a), &again(&b)]);
+        let [g, h] = arm.compress2(&iv, [&again(&c), &again(&d)]);
+        return [e, f, g, h];
     }
     let one = |b: &[u8; 64]| {
         let mut st = iv;

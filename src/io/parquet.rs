@@ -48,6 +48,7 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 use super::error::{InputError, InputErrorKind};
 use super::format::Format;
 use super::pipeline::{PipelineOptions, Progress, Summary};
+use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
 use crate::arrow::{BatchTransformer, arrow_message};
 use crate::key::Keyset;
@@ -673,14 +674,11 @@ pub fn run(
         }
         csv_leaves = text_columns(&out_schema);
         let mut header = Vec::new();
-        {
-            let mut w = csv::WriterBuilder::new()
-                .delimiter(opts.pipeline.delimiter)
-                .from_writer(&mut header);
-            w.write_record(&csv_leaves)
-                .map_err(|e| err(None, InputErrorKind::Io(e.into())))?;
-            w.flush().map_err(|e| err(None, InputErrorKind::Io(e)))?;
+        let mut w = CsvWriter::new(opts.pipeline.delimiter);
+        for name in &csv_leaves {
+            w.field(&mut header, name.as_bytes());
         }
+        w.end_record(&mut header);
         counting
             .write_all(&header)
             .map_err(|e| err(None, InputErrorKind::Io(e)))?;
@@ -1241,18 +1239,14 @@ fn write_csv(
         ));
     }
     let cols: Vec<&StringArray> = leaves.iter().map(|a| a.as_string::<i32>()).collect();
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(out);
+    let mut w = CsvWriter::new(delimiter);
     for i in 0..batch.num_rows() {
         for c in &cols {
             let v = if c.is_null(i) { "" } else { c.value(i) };
-            w.write_field(v).map_err(|e| InputErrorKind::Io(e.into()))?;
+            w.field(out, v.as_bytes());
         }
-        w.write_record(None::<&[u8]>)
-            .map_err(|e| InputErrorKind::Io(e.into()))?;
+        w.end_record(out);
     }
-    w.flush().map_err(InputErrorKind::Io)?;
     Ok(())
 }
 

@@ -263,8 +263,7 @@ pub fn run(
         .map_err(|k| err(if header_row.is_some() { Some(0) } else { None }, None, k))?;
     let mut bytes_out = 0u64;
     if let Some(names) = &header_row {
-        let header =
-            process::csv_header(&plan, names, opts.delimiter).map_err(|k| err(None, None, k))?;
+        let header = process::csv_header(&plan, names, opts.delimiter);
         output
             .write_all(&header)
             .map_err(|e| err(None, None, InputErrorKind::Io(e)))?;

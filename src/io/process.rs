@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::error::InputErrorKind;
 use super::json_path::{self, PathError};
 use super::pipeline::ColumnCount;
-use super::record::{CsvParser, CsvRecord};
+use super::record::{CsvParser, CsvRecord, CsvWriter};
 use super::rng::BufferedOsRng;
 use super::suppress::SuppressClasses;
 use super::table::Format;
@@ -229,27 +229,22 @@ pub(crate) fn process_chunk(
 }
 
 /// The header line for the kept columns (empty when none is kept).
-pub(crate) fn csv_header(
-    plan: &Plan<'_>,
-    names: &[String],
-    delimiter: u8,
-) -> Result<Vec<u8>, InputErrorKind> {
+pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Vec<u8> {
+    let mut out = Vec::new();
     let kept: Vec<&String> = names
         .iter()
         .zip(&plan.binding.columns)
         .filter(|(_, a)| **a != ColumnAction::Drop)
         .map(|(c, _)| c)
         .collect();
-    let mut out = Vec::new();
     if !kept.is_empty() {
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .from_writer(&mut out);
-        w.write_record(kept)
-            .map_err(|e| InputErrorKind::Io(e.into()))?;
-        w.flush().map_err(InputErrorKind::Io)?;
+        let mut w = CsvWriter::new(delimiter);
+        for name in kept {
+            w.field(&mut out, name.as_bytes());
+        }
+        w.end_record(&mut out);
     }
-    Ok(out)
+    out
 }
 
 /// CSV records read before their `pseudonymize` fields are computed
@@ -276,9 +271,8 @@ struct Group {
 /// time, once the group's `pseudonymize` values are computed together. The
 /// bytes are those of transforming each value on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
-    let mut wtr = csv::WriterBuilder::new()
-        .delimiter(w.parser.delimiter())
-        .from_writer(Vec::with_capacity(chunk.len() + chunk.len() / 2));
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
+    let mut wtr = CsvWriter::new(w.parser.delimiter());
     let n = plan.processors.len();
     let mut counts = vec![0u64; n];
     let (mut rows, mut dropped, mut suppressed) = (0u64, 0u64, 0u64);
@@ -391,34 +385,28 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                         .map_err(|e| fail(None, plan.value_error(i, e).1))?;
                 }
             }
-            let io = |e: csv::Error| fail(None, InputErrorKind::Io(e.into()));
             for r in 0..len {
                 let rec = &g.recs[r];
                 for (col, action) in columns.iter().enumerate() {
-                    match *action {
-                        ColumnAction::Keep => wtr.write_field(rec.get(col).unwrap_or_default()),
-                        ColumnAction::Drop => Ok(()),
-                        ColumnAction::Field(i) if batched[i] => wtr.write_field(
-                            g.slots[r * n + i].map_or(&[][..], |j| g.batches[i].get(j)),
-                        ),
-                        ColumnAction::Field(i) => wtr.write_field(&g.bufs[r * n + i]),
-                    }
-                    .map_err(io)?;
+                    let value = match *action {
+                        ColumnAction::Keep => rec.get(col).unwrap_or_default(),
+                        ColumnAction::Drop => continue,
+                        ColumnAction::Field(i) if batched[i] => {
+                            g.slots[r * n + i].map_or(&[][..], |j| g.batches[i].get(j))
+                        }
+                        ColumnAction::Field(i) => &g.bufs[r * n + i],
+                    };
+                    wtr.field(&mut out, value);
                 }
-                wtr.write_record(None::<&[u8]>).map_err(io)?;
+                wtr.end_record(&mut out);
             }
         }
         Ok(())
     })();
     w.group = g;
     result?;
-    let bytes = wtr.into_inner().map_err(|e| ChunkError {
-        local_row: rows,
-        column: None,
-        kind: InputErrorKind::Io(e.into_error()),
-    })?;
     Ok(ChunkOut {
-        bytes,
+        bytes: out,
         rows,
         dropped,
         suppressed,

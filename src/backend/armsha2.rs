@@ -250,6 +250,5 @@ mod tests {
             return;
         };
         states_equal_compress256(|iv, b| arm.compress2(iv, b));
-        assert_eq!(Sha2Arm::SHA256_IV, crate::backend::rustcrypto::SHA256_IV);
     }
 }

@@ -108,7 +108,9 @@ impl HmacSha256 {
             }
         }
         #[cfg(all(feature = "std", target_arch = "aarch64"))]
-        if let Some(arm) = self.arm {
+        // Only when all four fit one block: a long value in the second
+        // pair would otherwise waste the first pair's work.
+        if let Some(arm) = self.arm.filter(|_| data.iter().all(|d| d.len() <= 55)) {
             let [a, b, c, d] = data;
             if let (Some([ta, tb]), Some([tc, td])) = (
                 arm.hmac2(&self.inner, &self.outer, [a, b]),

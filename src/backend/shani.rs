@@ -602,6 +602,5 @@ mod tests {
             return;
         };
         crate::backend::kernel_checks::states_equal_compress256(|iv, b| ni.compress4(iv, b));
-        assert_eq!(ShaNi::SHA256_IV, SHA256_IV);
     }
 }

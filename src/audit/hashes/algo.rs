@@ -286,16 +286,9 @@ pub(crate) struct BlockKernel {
     pub(crate) block: [[u8; 64]; 1],
 }
 
-pub(crate) const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
+/// SHA-256's initial state (FIPS 180-4, 5.3.3), the one the HMAC backend uses.
+pub(crate) const SHA256_IV: [u32; 8] = crate::backend::rustcrypto::SHA256_IV;
+/// SHA-224's initial state (FIPS 180-4, 5.3.2).
 pub(crate) const SHA224_IV: [u32; 8] = [
     0xc105_9ed8,
     0x367c_d507,

@@ -260,8 +260,9 @@ fn batch_cases(key: &MasterKey, v: &mut Vec<Case>) -> anyhow::Result<()> {
 }
 
 /// Eight one-block compressions: two four-way kernel calls where the CPU has
-/// the x86 SHA extensions, four two-way ones on AArch64 with SHA2, else eight `compress256` calls (HMAC's inner and
-/// outer hash of four values, each outer block made from an inner state).
+/// the x86 SHA extensions, four two-way ones on AArch64 with SHA2, else
+/// eight `compress256` calls (HMAC's inner and outer hash of four values,
+/// each outer block made from an inner state).
 fn two_blocks_four_way(block: &[u8; 64]) -> [[u32; 8]; 4] {
     let iv = [
         0x6a09_e667,

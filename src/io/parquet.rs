@@ -674,11 +674,7 @@ pub fn run(
         }
         csv_leaves = text_columns(&out_schema);
         let mut header = Vec::new();
-        let mut w = CsvWriter::new(opts.pipeline.delimiter);
-        for name in &csv_leaves {
-            w.field(&mut header, name.as_bytes());
-        }
-        w.end_record(&mut header);
+        CsvWriter::new(opts.pipeline.delimiter).record(&mut header, &csv_leaves);
         counting
             .write_all(&header)
             .map_err(|e| err(None, InputErrorKind::Io(e)))?;
@@ -1241,11 +1237,11 @@ fn write_csv(
     let cols: Vec<&StringArray> = leaves.iter().map(|a| a.as_string::<i32>()).collect();
     let mut w = CsvWriter::new(delimiter);
     for i in 0..batch.num_rows() {
-        for c in &cols {
-            let v = if c.is_null(i) { "" } else { c.value(i) };
-            w.field(out, v.as_bytes());
-        }
-        w.end_record(out);
+        w.record(
+            out,
+            cols.iter()
+                .map(|c| if c.is_null(i) { "" } else { c.value(i) }),
+        );
     }
     Ok(())
 }

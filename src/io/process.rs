@@ -238,11 +238,7 @@ pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Ve
         .map(|(c, _)| c)
         .collect();
     if !kept.is_empty() {
-        let mut w = CsvWriter::new(delimiter);
-        for name in kept {
-            w.field(&mut out, name.as_bytes());
-        }
-        w.end_record(&mut out);
+        CsvWriter::new(delimiter).record(&mut out, kept);
     }
     out
 }

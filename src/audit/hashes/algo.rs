@@ -430,26 +430,10 @@ pub(crate) fn block_keys(
                     debug_assert_eq!(b.block[0][i], first.block[0][i], "byte {i} is not shared");
                 }
             }
-            let mut groups = blocks.chunks_exact(4);
-            let mut outs = out.chunks_exact_mut(4);
-            for (g, o) in (&mut groups).zip(&mut outs) {
-                let lanes = [
-                    &g[0].block[0],
-                    &g[1].block[0],
-                    &g[2].block[0],
-                    &g[3].block[0],
-                ];
-                let keys = match &run {
-                    Some(run) => ni.key4_run(iv, run, lanes),
-                    None => ni.key4(iv, lanes),
-                };
-                o.copy_from_slice(&keys);
-                keys.into_iter().for_each(&computed);
-            }
-            for (b, o) in groups.remainder().iter().zip(outs.into_remainder()) {
-                *o = b.key();
-                computed(*o);
-            }
+            in_lanes(first_blocks(blocks), out, &computed, |lanes| match &run {
+                Some(run) => ni.key4_run(iv, run, lanes),
+                None => ni.key4(iv, lanes),
+            });
             return;
         }
     }
@@ -459,34 +443,60 @@ pub(crate) fn block_keys(
             sha256_iv(first.algo),
             crate::backend::armsha2::Sha2Arm::detect(),
         ) {
-            let mut pairs = blocks.chunks_exact(2);
-            let mut outs = out.chunks_exact_mut(2);
-            for (g, o) in (&mut pairs).zip(&mut outs) {
-                let keys = arm.key2(iv, [&g[0].block[0], &g[1].block[0]]);
-                o.copy_from_slice(&keys);
-                keys.into_iter().for_each(&computed);
-            }
-            for (b, o) in pairs.remainder().iter().zip(outs.into_remainder()) {
-                *o = b.key();
-                computed(*o);
-            }
+            in_lanes(first_blocks(blocks), out, &computed, |pair| {
+                arm.key2(iv, pair)
+            });
             return;
         }
     }
     #[cfg(target_arch = "x86_64")]
     if blocks.first().is_some_and(|b| b.algo == Algorithm::Sha1)
-        && super::sha1ni::keys_into(blocks.iter().map(|b| &b.block[0]), out, &computed)
+        && super::sha1ni::keys_into(first_blocks(blocks), out, &computed)
     {
         return;
     }
     if blocks.first().is_some_and(|b| b.algo == Algorithm::Md5)
-        && super::md5x::keys_into(blocks.iter().map(|b| &b.block[0]), out, &computed)
+        && super::md5x::keys_into(first_blocks(blocks), out, &computed)
     {
         return;
     }
     for (b, o) in blocks.iter().zip(out) {
         *o = b.key();
         computed(*o);
+    }
+}
+
+/// The first block of each kernel (the only one of a single-block kernel).
+fn first_blocks(blocks: &[BlockKernel]) -> impl ExactSizeIterator<Item = &[u8; 64]> + Clone {
+    blocks.iter().map(|b| &b.block[0])
+}
+
+/// Keys of `blocks` into `out` by a kernel of `N` interleaved lanes,
+/// `computed` called with each in order. A last partial group is padded
+/// with its own first block, and only its real keys are kept: one call of
+/// the kernel costs less than the blocks it leaves over hashed one at a
+/// time.
+#[inline]
+pub(crate) fn in_lanes<'a, const N: usize>(
+    mut blocks: impl Iterator<Item = &'a [u8; 64]>,
+    out: &mut [u128],
+    computed: &impl Fn(u128),
+    kernel: impl Fn([&'a [u8; 64]; N]) -> [u128; N],
+) {
+    let mut outs = out.iter_mut();
+    while let Some(first) = blocks.next() {
+        let mut group = [first; N];
+        let mut n = 1;
+        for (slot, b) in group.iter_mut().skip(1).zip(&mut blocks) {
+            *slot = b;
+            n += 1;
+        }
+        // The keys lead the zip: it must not take an output slot it has no
+        // key for.
+        for (&k, o) in kernel(group)[..n].iter().zip(&mut outs) {
+            *o = k;
+            computed(k);
+        }
     }
 }
 

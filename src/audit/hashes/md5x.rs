@@ -428,33 +428,11 @@ pub(crate) fn keys_into<'a>(
     out: &mut [u128],
     computed: &impl Fn(u128),
 ) -> bool {
-    fn run<'a, const N: usize>(
-        mut blocks: impl ExactSizeIterator<Item = &'a [u8; 64]>,
-        out: &mut [u128],
-        computed: &impl Fn(u128),
-        kernel: impl Fn([&'a [u8; 64]; N]) -> [u128; N],
-    ) {
-        let mut done = 0;
-        while let Some(first) = blocks.next() {
-            let mut group = [first; N];
-            let mut n = 1;
-            for (slot, b) in group.iter_mut().skip(1).zip(&mut blocks) {
-                *slot = b;
-                n += 1;
-            }
-            let keys = kernel(group);
-            for (o, &k) in out.iter_mut().skip(done).zip(&keys[..n]) {
-                *o = k;
-                computed(k);
-            }
-            done += n;
-        }
-    }
     if let Some(x) = Md5x16::detect() {
-        run(blocks, out, computed, |g| x.keys(g));
+        super::algo::in_lanes(blocks, out, computed, |g| x.keys(g));
         true
     } else if let Some(x) = Md5x8::detect() {
-        run(blocks, out, computed, |g| x.keys(g));
+        super::algo::in_lanes(blocks, out, computed, |g| x.keys(g));
         true
     } else {
         false

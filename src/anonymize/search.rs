@@ -204,6 +204,11 @@ struct Prepared<'a> {
     constant: f64,
     max_suppressed: u64,
     n: f64,
+    /// `fan[c][level][label]`: the labels one level lower in column c
+    /// that some record has and that generalize to `label` (empty at
+    /// level 0): the most pieces a class can split into when that column
+    /// goes one level down.
+    fan: Vec<Vec<Vec<u32>>>,
 }
 
 const UNIT: f64 = 1.0;
@@ -320,6 +325,26 @@ impl<'a> Prepared<'a> {
                     .collect()
             })
             .collect();
+        let fan = counted
+            .columns
+            .iter()
+            .zip(&freq)
+            .map(|(col, f)| {
+                (0..col.height())
+                    .map(|l| {
+                        let mut v = vec![0u32; if l == 0 { 0 } else { col.labels_at(l) }];
+                        if l > 0 {
+                            for (id, &count) in f[l - 1].iter().enumerate() {
+                                if count > 0 {
+                                    v[col.up(l - 1, id as u32) as usize] += 1;
+                                }
+                            }
+                        }
+                        v
+                    })
+                    .collect()
+            })
+            .collect();
         let suppressed_cost = match config.metric {
             Metric::Precision | Metric::Loss => m as f64 * UNIT,
             Metric::Entropy => m as f64 * n.max(1.0).log2(),
@@ -337,6 +362,7 @@ impl<'a> Prepared<'a> {
             constant,
             max_suppressed: (config.suppress * n + 1e-9).floor() as u64,
             n,
+            fan,
         })
     }
 
@@ -377,6 +403,33 @@ impl<'a> Prepared<'a> {
             .map(|(c, &l)| self.bound[c][l])
             .sum();
         self.finish(total)
+    }
+
+    /// A lower bound of the discernibility of the node one level below
+    /// `upper` in column `c`, from `upper`'s classes: a class of S records
+    /// splits into at most f pieces (the labels under its own in column
+    /// c that occur), whose squares add up to at least S^2 / min(f, S),
+    /// and a suppressed record costs n >= any class size. When only
+    /// k-anonymity and distinct l-diversity decide which classes are
+    /// suppressed, a class that fails them in `upper` fails in every
+    /// piece: all its records are suppressed below too.
+    fn split_bound(&self, upper: &Classes, levels: &[usize], c: usize) -> f64 {
+        let models = &self.config.models;
+        let piecewise =
+            models.l_entropy.is_none() && models.t_equal.is_none() && models.t_ordered.is_none();
+        let fan = &self.fan[c][levels[c]];
+        let mut total = 0.0;
+        for (i, (&key, &size)) in upper.keys.iter().zip(&upper.counts).enumerate() {
+            let s = size as f64;
+            if piecewise && !self.class_holds(upper, i).0 {
+                total += s * self.suppressed_cost;
+                continue;
+            }
+            let id = ((key & self.masks[c]) >> self.offsets[c]) as usize;
+            let f = fan.get(id).copied().unwrap_or(u32::MAX).max(1);
+            total += s * s / (f as f64).min(s);
+        }
+        total
     }
 
     fn base(&self) -> Classes {
@@ -800,6 +853,10 @@ pub fn brute_force(counted: &Counted, config: &Config) -> Result<SearchResult, A
     })
 }
 
+/// A node of the top-down walk: its result when evaluated, whether it
+/// fails, whether it was evaluated, and its classes when kept.
+type Outcome4 = (usize, Option<NodeResult>, bool, bool, Option<Arc<Classes>>);
+
 /// What happened to a node.
 enum Outcome {
     Pruned,
@@ -962,6 +1019,8 @@ fn top_down(
     let budget = (2 * base.keys.len()).max(1 << 22);
     let mut hubs: Vec<(Vec<usize>, Arc<Classes>)> = Vec::new();
     let mut futile: Vec<Vec<usize>> = Vec::new();
+    // The classes of the layer above, for Prepared::split_bound.
+    let mut upper: FxHashMap<usize, Arc<Classes>> = FxHashMap::default();
     let cap = p.class_cap();
     let mut hub_entries = 0usize;
     let mut top: Vec<NodeResult> = Vec::new();
@@ -1062,28 +1121,53 @@ fn top_down(
                 }
             }
         }
-        let mut outcomes: Vec<(usize, Option<NodeResult>, bool, bool)> = workers.install(|| {
+        // Discernibility: a node whose bound from a successor's classes
+        // (Prepared::split_bound) exceeds the N-th best loss is skipped.
+        let split = p.config.metric == Metric::Discernibility && threshold.is_finite();
+        let left = AtomicI64::new(budget as i64);
+        let mut outcomes: Vec<Outcome4> = workers.install(|| {
             todo.par_iter()
                 .map(|&idx| {
                     let mut levels = vec![0; m];
                     decode(idx, &p.heights, &mut levels);
+                    if split {
+                        for c in (0..m).filter(|&c| levels[c] + 1 < p.heights[c]) {
+                            if let Some(u) = upper.get(&(idx + strides[c])) {
+                                let mut ul = levels.clone();
+                                ul[c] += 1;
+                                if above(p.split_bound(u, &ul, c), threshold) {
+                                    return (idx, None, false, false, None);
+                                }
+                            }
+                        }
+                    }
                     let classes = match source(&hubs, &levels) {
                         Some((from, src)) => p.roll_up_within(src, from, &levels, cap),
                         None => p.roll_up_within(&base, &zero, &levels, cap),
                     };
                     // Too many classes: fails, as an evaluation would say.
                     let Some(classes) = classes else {
-                        return (idx, None, true, true);
+                        return (idx, None, true, true, None);
                     };
                     let (r, _) = p.evaluate(&classes, &levels);
                     let fail = !r.anonymous;
-                    (idx, Some(r), fail, true)
+                    let len = classes.keys.len() as i64;
+                    let keep = p.config.metric == Metric::Discernibility
+                        && left.fetch_sub(len, Ordering::Relaxed) >= len;
+                    (idx, Some(r), fail, true, keep.then(|| Arc::new(classes)))
                 })
                 .collect()
         });
-        outcomes.extend(skip.into_iter().map(|(idx, fail)| (idx, None, fail, false)));
-        for (idx, r, fail, was_evaluated) in outcomes {
+        outcomes.extend(
+            skip.into_iter()
+                .map(|(idx, fail)| (idx, None, fail, false, None)),
+        );
+        upper.clear();
+        for (idx, r, fail, was_evaluated, classes) in outcomes {
             fails[idx] = fail;
+            if let Some(c) = classes {
+                upper.insert(idx, c);
+            }
             if was_evaluated {
                 evaluated += 1;
             } else {

@@ -424,7 +424,7 @@ impl Md5x16 {
 /// has neither.
 #[inline]
 pub(crate) fn keys_into<'a>(
-    blocks: impl ExactSizeIterator<Item = &'a [u8; 64]> + Clone,
+    blocks: impl Iterator<Item = &'a [u8; 64]>,
     out: &mut [u128],
     computed: &impl Fn(u128),
 ) -> bool {

@@ -155,7 +155,7 @@ fn compress_n<const N: usize>(iv: &[u32; 5], blocks: [&[u8; 64]; N]) -> [([u64; 
 /// its first block. `false` (nothing written) without the SHA extensions.
 #[inline]
 pub(crate) fn keys_into<'a>(
-    blocks: impl ExactSizeIterator<Item = &'a [u8; 64]>,
+    blocks: impl Iterator<Item = &'a [u8; 64]>,
     out: &mut [u128],
     computed: &impl Fn(u128),
 ) -> bool {

@@ -520,19 +520,13 @@ fn non_monotone_models_match_the_exhaustive_search() {
             },
         ] {
             let cfg = Config {
-                models: models.clone(),
+                models,
                 suppress: 0.34,
                 metric,
                 top: 5,
                 threads: 2,
             };
-            let fast = anonymize::search(&c, &cfg, None).unwrap();
-            let slow = anonymize::brute_force(&c, &cfg).unwrap();
-            assert!(!slow.nodes.is_empty(), "{models:?}");
-            let levels = |r: &anonymize::SearchResult| -> Vec<Vec<usize>> {
-                r.nodes.iter().map(|n| n.levels.clone()).collect()
-            };
-            assert_eq!(levels(&fast), levels(&slow), "{metric:?} {models:?}");
+            search_equals_brute_force(&c, &cfg);
         }
     }
 }
@@ -603,23 +597,40 @@ fn monotone_models_match_the_exhaustive_search_on_generated_data() {
             ),
         ] {
             let cfg = Config {
-                models: models.clone(),
+                models,
                 suppress,
                 metric,
                 top: 5,
                 threads: 2,
             };
-            let fast = anonymize::search(&c, &cfg, None).unwrap();
-            let slow = anonymize::brute_force(&c, &cfg).unwrap();
-            assert!(!slow.nodes.is_empty(), "{models:?}");
-            let levels = |r: &anonymize::SearchResult| -> Vec<Vec<usize>> {
-                r.nodes.iter().map(|n| n.levels.clone()).collect()
-            };
-            assert_eq!(levels(&fast), levels(&slow), "{metric:?} {models:?}");
+            let (fast, slow) = search_equals_brute_force(&c, &cfg);
             assert!(
                 fast.evaluated < slow.evaluated,
-                "{metric:?} {models:?}: nothing pruned"
+                "{metric:?} {:?}: nothing pruned",
+                cfg.models
             );
         }
     }
+}
+
+/// Asserts that the search's best nodes (`config.top`) are the exhaustive
+/// evaluation's, in order, and that some node holds; returns both results.
+fn search_equals_brute_force(
+    counted: &Counted,
+    config: &Config,
+) -> (anonymize::SearchResult, anonymize::SearchResult) {
+    let fast = anonymize::search(counted, config, None).unwrap();
+    let slow = anonymize::brute_force(counted, config).unwrap();
+    assert!(!slow.nodes.is_empty(), "{:?}", config.models);
+    let levels = |r: &anonymize::SearchResult| -> Vec<Vec<usize>> {
+        r.nodes.iter().map(|n| n.levels.clone()).collect()
+    };
+    assert_eq!(
+        levels(&fast),
+        levels(&slow),
+        "{:?} {:?}",
+        config.metric,
+        config.models
+    );
+    (fast, slow)
 }

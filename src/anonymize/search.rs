@@ -1,23 +1,27 @@
-//! The exact search of the generalization lattice.
+//! The exact search of the generalization lattice (docs/ANONYMIZE.md).
 //!
-//! A node gives each quasi-identifier a level of its hierarchy. Nodes are
-//! visited bottom-up, one layer (sum of levels) at a time, the nodes of a
-//! layer in parallel. A node's classes are rolled up from a predecessor's
-//! classes (one level more in one column, kept from the layer before while
-//! a memory budget allows) or from the counted combinations, never from the
-//! rows.
+//! A node gives each quasi-identifier a level of its hierarchy. A node's
+//! classes are rolled up from the classes of a node under it (kept while a
+//! memory budget allows) or from the counted combinations, never from the
+//! rows. Nodes are visited one layer (sum of levels) at a time, the nodes
+//! of a layer in parallel, in one of two walks:
 //!
-//! Pruning uses only what is provable for every model and suppression
-//! limit: each metric has a lower bound that cannot decrease from a node to
-//! its successors (the loss of the generalization alone, with suppressed
-//! records counted as fully generalized it can only grow; for
-//! discernibility, the sum of squared class sizes, which merging classes
-//! only grows). A node whose bound exceeds the loss of the N-th best
-//! transformation found so far is skipped, and so are all its successors.
-//! Privacy models are not used to prune: with suppression, entropy
-//! l-diversity, t-closeness and average risk are not monotone (merging a
-//! class that holds with one that does not can fail, suppressing more), so
-//! every node that could still be optimal is evaluated.
+//! - **Bottom-up**, for every model: a node is rolled up from a
+//!   predecessor kept from the layer before. Pruning uses only what is
+//!   provable for every model and suppression limit: each metric has a
+//!   lower bound that cannot decrease from a node to its successors (the
+//!   loss of the generalization alone, a suppressed record costing at least
+//!   as much as any label; for discernibility, the sum of squared class
+//!   sizes, which merging classes only grows). A node whose bound exceeds
+//!   the loss of the N-th best transformation found so far is skipped, and
+//!   so are all its successors. With suppression, entropy l-diversity,
+//!   t-closeness and average risk are not monotone (merging a class that
+//!   holds with one that does not can fail, suppressing more), so every
+//!   node that could still be optimal is evaluated.
+//! - **Top-down**, when the models are monotone ([`Models`]): a node with a
+//!   successor that fails cannot hold and is skipped (predictive tagging);
+//!   the others are rolled up from hubs (nodes below them, counted once)
+//!   unless a bound prunes them.
 
 use std::string::String;
 use std::sync::Arc;
@@ -72,6 +76,15 @@ impl Models {
 
     fn is_empty(&self) -> bool {
         !self.needs_sensitive() && self.k.is_none() && self.max_risk.is_none()
+    }
+
+    /// Whether a class that fails the models fails in every piece it splits
+    /// into: true when only k-anonymity and distinct l-diversity judge a
+    /// class (a piece has no more records and no more distinct values),
+    /// false when entropy l-diversity or t-closeness do (a piece of a
+    /// failing class may hold).
+    fn pieces_of_failing_fail(&self) -> bool {
+        self.l_entropy.is_none() && self.t_equal.is_none() && self.t_ordered.is_none()
     }
 }
 
@@ -185,6 +198,19 @@ struct Classes {
     keys: Vec<u128>,
     counts: Vec<u64>,
     sens: Vec<Vec<(u32, u64)>>,
+}
+
+/// A node's classes, kept for bounding the nodes one level below it
+/// (Prepared::split_bound). When only k-anonymity and distinct l-diversity
+/// decide which classes are suppressed, a class suppressed here is
+/// suppressed in every piece it splits into below: such classes are kept
+/// only as the records they suppress.
+struct Upper {
+    /// Records of the classes suppressed here and in every piece below.
+    suppressed: u64,
+    /// The other classes: packed label ids and sizes.
+    keys: Vec<u128>,
+    counts: Vec<u64>,
 }
 
 /// Everything precomputed from the counted combinations.
@@ -406,30 +432,45 @@ impl<'a> Prepared<'a> {
     }
 
     /// A lower bound of the discernibility of the node one level below
-    /// `upper` in column `c`, from `upper`'s classes: a class of S records
-    /// splits into at most f pieces (the labels under its own in column
-    /// c that occur), whose squares add up to at least S^2 / min(f, S),
-    /// and a suppressed record costs n >= any class size. When only
-    /// k-anonymity and distinct l-diversity decide which classes are
-    /// suppressed, a class that fails them in `upper` fails in every
-    /// piece: all its records are suppressed below too.
-    fn split_bound(&self, upper: &Classes, levels: &[usize], c: usize) -> f64 {
-        let models = &self.config.models;
-        let piecewise =
-            models.l_entropy.is_none() && models.t_equal.is_none() && models.t_ordered.is_none();
+    /// `upper` in column `c`, from `upper`'s classes (see [`Upper`]): a
+    /// class of S records splits into at most f pieces (the labels under
+    /// its own in column c that occur), whose squares add up to at least
+    /// S^2 / min(f, S), and a record suppressed in every piece costs n.
+    fn split_bound(&self, upper: &Upper, levels: &[usize], c: usize) -> f64 {
         let fan = &self.fan[c][levels[c]];
-        let mut total = 0.0;
-        for (i, (&key, &size)) in upper.keys.iter().zip(&upper.counts).enumerate() {
+        let mut total = upper.suppressed as f64 * self.suppressed_cost;
+        for (&key, &size) in upper.keys.iter().zip(&upper.counts) {
             let s = size as f64;
-            if piecewise && !self.class_holds(upper, i).0 {
-                total += s * self.suppressed_cost;
-                continue;
-            }
             let id = ((key & self.masks[c]) >> self.offsets[c]) as usize;
             let f = fan.get(id).copied().unwrap_or(u32::MAX).max(1);
             total += s * s / (f as f64).min(s);
         }
         total
+    }
+
+    /// `classes` as the layer below bounds itself from them.
+    fn upper(&self, classes: Classes) -> Upper {
+        if !self.config.models.pieces_of_failing_fail() {
+            return Upper {
+                suppressed: 0,
+                keys: classes.keys,
+                counts: classes.counts,
+            };
+        }
+        let mut upper = Upper {
+            suppressed: 0,
+            keys: Vec::new(),
+            counts: Vec::new(),
+        };
+        for (i, (&key, &size)) in classes.keys.iter().zip(&classes.counts).enumerate() {
+            if self.class_holds(&classes, i).0 {
+                upper.keys.push(key);
+                upper.counts.push(size);
+            } else {
+                upper.suppressed += size;
+            }
+        }
+        upper
     }
 
     fn base(&self) -> Classes {
@@ -853,9 +894,30 @@ pub fn brute_force(counted: &Counted, config: &Config) -> Result<SearchResult, A
     })
 }
 
-/// A node of the top-down walk: its result when evaluated, whether it
-/// fails, whether it was evaluated, and its classes when kept.
-type Outcome4 = (usize, Option<NodeResult>, bool, bool, Option<Arc<Classes>>);
+/// What the top-down walk learned about a node.
+struct Visit {
+    idx: usize,
+    /// Its result, when it was evaluated and its classes counted.
+    result: Option<NodeResult>,
+    /// It cannot hold, nor can any node under it.
+    fails: bool,
+    /// It was evaluated (rather than skipped by a bound or a tag).
+    evaluated: bool,
+    /// Its classes, kept for the layer below.
+    classes: Option<Upper>,
+}
+
+impl Visit {
+    fn skipped(idx: usize, fails: bool) -> Self {
+        Visit {
+            idx,
+            result: None,
+            fails,
+            evaluated: false,
+            classes: None,
+        }
+    }
+}
 
 /// What happened to a node.
 enum Outcome {
@@ -1020,7 +1082,7 @@ fn top_down(
     let mut hubs: Vec<(Vec<usize>, Arc<Classes>)> = Vec::new();
     let mut futile: Vec<Vec<usize>> = Vec::new();
     // The classes of the layer above, for Prepared::split_bound.
-    let mut upper: FxHashMap<usize, Arc<Classes>> = FxHashMap::default();
+    let mut upper: FxHashMap<usize, Upper> = FxHashMap::default();
     let cap = p.class_cap();
     let mut hub_entries = 0usize;
     let mut top: Vec<NodeResult> = Vec::new();
@@ -1033,17 +1095,17 @@ fn top_down(
         };
         // The nodes to evaluate, and hubs for those with no small source.
         let mut todo: Vec<usize> = Vec::new();
-        let mut skip: Vec<(usize, bool)> = Vec::new();
+        let mut visits: Vec<Visit> = Vec::new();
         for &idx in layer {
             let mut levels = vec![0; m];
             decode(idx, &p.heights, &mut levels);
-            let tagged = (0..m)
+            let successors = (0..m)
                 .filter(|&c| levels[c] + 1 < p.heights[c])
-                .any(|c| fails[idx + strides[c]]);
-            if tagged {
-                skip.push((idx, true));
+                .map(|c| idx + strides[c]);
+            if successors.clone().any(|s| fails[s]) {
+                visits.push(Visit::skipped(idx, true));
             } else if above(p.cheap_bound(&levels), threshold) {
-                skip.push((idx, false));
+                visits.push(Visit::skipped(idx, false));
             } else {
                 todo.push(idx);
             }
@@ -1067,20 +1129,15 @@ fn top_down(
                 let hub: Vec<usize> = levels.iter().map(|l| l.saturating_sub(depth)).collect();
                 let wanted = if depth == 2 {
                     levels.iter().sum::<usize>() >= 2 * m
-                        && !hubs
-                            .iter()
-                            .any(|(h, _)| h.iter().zip(&levels).all(|(a, b)| a <= b))
+                        && !hubs.iter().any(|(h, _)| within(h, &levels))
                 } else {
                     // A hub of every column at level 0 is the counted
                     // combinations.
                     hub.iter().any(|&l| l > 0)
-                        && !hubs.iter().any(|(h, _)| {
-                            h.iter().zip(&levels).all(|(a, b)| a <= b)
-                                && h.iter().zip(&hub).all(|(a, b)| a >= b)
-                        })
-                        && !futile
+                        && !hubs
                             .iter()
-                            .any(|f| hub.iter().zip(f).all(|(a, b)| a <= b))
+                            .any(|(h, _)| within(h, &levels) && within(&hub, h))
+                        && !futile.iter().any(|f| within(&hub, f))
                 };
                 if wanted && !new_hubs.contains(&hub) {
                     new_hubs.push(hub);
@@ -1091,9 +1148,8 @@ fn top_down(
             // source, only for a layer with many nodes to evaluate per hub
             // added.
             if depth == 1 && todo.len() < 8 * new_hubs.len() {
-                new_hubs.retain(|h| {
-                    source(&hubs, h).map_or(base.keys.len(), |(_, c)| c.keys.len()) <= 1 << 16
-                });
+                new_hubs
+                    .retain(|h| source(&hubs, h).map_or(&*base, |(_, c)| c).keys.len() <= 1 << 16);
             }
             let made: Vec<(Vec<usize>, Option<Classes>)> = workers.install(|| {
                 new_hubs
@@ -1125,7 +1181,7 @@ fn top_down(
         // (Prepared::split_bound) exceeds the N-th best loss is skipped.
         let split = p.config.metric == Metric::Discernibility && threshold.is_finite();
         let left = AtomicI64::new(budget as i64);
-        let mut outcomes: Vec<Outcome4> = workers.install(|| {
+        visits.extend(workers.install(|| {
             todo.par_iter()
                 .map(|&idx| {
                     let mut levels = vec![0; m];
@@ -1136,44 +1192,48 @@ fn top_down(
                                 let mut ul = levels.clone();
                                 ul[c] += 1;
                                 if above(p.split_bound(u, &ul, c), threshold) {
-                                    return (idx, None, false, false, None);
+                                    return Visit::skipped(idx, false);
                                 }
                             }
                         }
                     }
-                    let classes = match source(&hubs, &levels) {
-                        Some((from, src)) => p.roll_up_within(src, from, &levels, cap),
-                        None => p.roll_up_within(&base, &zero, &levels, cap),
-                    };
+                    let (from, src) = source(&hubs, &levels).unwrap_or((&zero, &base));
                     // Too many classes: fails, as an evaluation would say.
-                    let Some(classes) = classes else {
-                        return (idx, None, true, true, None);
+                    let Some(classes) = p.roll_up_within(src, from, &levels, cap) else {
+                        return Visit {
+                            evaluated: true,
+                            ..Visit::skipped(idx, true)
+                        };
                     };
                     let (r, _) = p.evaluate(&classes, &levels);
-                    let fail = !r.anonymous;
                     let len = classes.keys.len() as i64;
+                    // A node that fails tags every node under it: no
+                    // bound is needed from it.
                     let keep = p.config.metric == Metric::Discernibility
+                        && r.anonymous
                         && left.fetch_sub(len, Ordering::Relaxed) >= len;
-                    (idx, Some(r), fail, true, keep.then(|| Arc::new(classes)))
+                    Visit {
+                        idx,
+                        fails: !r.anonymous,
+                        result: Some(r),
+                        evaluated: true,
+                        classes: keep.then(|| p.upper(classes)),
+                    }
                 })
-                .collect()
-        });
-        outcomes.extend(
-            skip.into_iter()
-                .map(|(idx, fail)| (idx, None, fail, false, None)),
-        );
+                .collect::<Vec<_>>()
+        }));
         upper.clear();
-        for (idx, r, fail, was_evaluated, classes) in outcomes {
-            fails[idx] = fail;
-            if let Some(c) = classes {
-                upper.insert(idx, c);
+        for v in visits {
+            fails[v.idx] = v.fails;
+            if let Some(c) = v.classes {
+                upper.insert(v.idx, c);
             }
-            if was_evaluated {
+            if v.evaluated {
                 evaluated += 1;
             } else {
                 skipped += 1;
             }
-            if let Some(r) = r.filter(|r| r.anonymous) {
+            if let Some(r) = v.result.filter(|r| r.anonymous) {
                 insert_top(&mut top, r, top_n);
             }
         }
@@ -1185,13 +1245,18 @@ fn top_down(
     (top, evaluated, skipped)
 }
 
-/// The hub with the fewest classes under `levels` (every column at most).
+/// Whether node `lower` is at or under node `upper` (every column at most).
+fn within(lower: &[usize], upper: &[usize]) -> bool {
+    lower.iter().zip(upper).all(|(a, b)| a <= b)
+}
+
+/// The hub with the fewest classes under `levels`, if any.
 fn source<'h>(
     hubs: &'h [(Vec<usize>, Arc<Classes>)],
     levels: &[usize],
 ) -> Option<(&'h [usize], &'h Classes)> {
     hubs.iter()
-        .filter(|(h, _)| h.iter().zip(levels).all(|(a, b)| a <= b))
+        .filter(|(h, _)| within(h, levels))
         .min_by_key(|(_, c)| c.keys.len())
         .map(|(h, c)| (&h[..], &**c))
 }

@@ -38,6 +38,11 @@ use std::vec::Vec;
 
 use rustc_hash::FxHashMap;
 
+use crate::io::chunk::ChunkReader;
+use crate::io::error::InputErrorKind;
+use crate::io::record::{CsvParser, CsvRecord};
+use crate::io::table::Format;
+
 use super::AnonymizeError;
 use crate::date::Date;
 use crate::transform::generalize::Generalization;
@@ -196,63 +201,82 @@ impl HierarchyFile {
     /// Ragged rows, empty fields, a value with two rows, a label whose next
     /// level differs between rows, malformed CSV, or no row.
     pub fn parse(path: &Path, bytes: &[u8], delimiter: u8) -> Result<Self, AnonymizeError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .delimiter(delimiter)
-            .flexible(true)
-            .from_reader(bytes);
+        // The input layer's CSV grammar (src/io/chunk.rs, src/io/record.rs),
+        // as for every CSV deid reads: a BOM removed, a quote left open at
+        // the end or closed before the field's end refused.
+        let mut chunks = ChunkReader::new(bytes, Format::Csv, delimiter, bytes.len());
+        let mut parser = CsvParser::new(delimiter);
+        let mut rec = CsvRecord::new();
         let mut rows: Vec<Vec<Box<[u8]>>> = Vec::new();
         let mut index: FxHashMap<Box<[u8]>, usize> = FxHashMap::default();
-        let mut rec = csv::ByteRecord::new();
         let mut line = 0u64;
+        let malformed =
+            |line: u64, rule: &str| AnonymizeError::hierarchy(path, Some(line), rule.into());
         loop {
-            line += 1;
-            match reader.read_byte_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let row = e.position().map_or(line, |p| p.record() + 1);
-                    return Err(AnonymizeError::hierarchy(
-                        path,
-                        Some(row),
-                        "malformed CSV (a quote left open?)".to_string(),
+            let chunk = match chunks.next_chunk() {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(InputErrorKind::UnterminatedQuote) => {
+                    return Err(malformed(
+                        line + 1,
+                        "malformed CSV: a quote is never closed",
                     ));
                 }
-            }
-            // A blank line (csv skips them) or a trailing empty field set.
-            if rec.len() == 1 && rec[0].is_empty() {
-                continue;
-            }
-            if let Some(first) = rows.first() {
-                if rec.len() != first.len() {
+                Err(_) => {
+                    return Err(malformed(
+                        line + 1,
+                        "malformed CSV: a record too long to read",
+                    ));
+                }
+            };
+            parser.restart();
+            let mut pos = 0;
+            loop {
+                let found = parser.read(&chunk, &mut pos, &mut rec).map_err(|_| {
+                    malformed(
+                        line + 1,
+                        "malformed CSV: text between a closing quote and the delimiter",
+                    )
+                })?;
+                if !found {
+                    break;
+                }
+                line += 1;
+                // A record of one empty field (a line of just `""`): no value.
+                if rec.len() == 1 && rec.get(0).is_some_and(<[u8]>::is_empty) {
+                    continue;
+                }
+                if let Some(first) = rows.first() {
+                    if rec.len() != first.len() {
+                        return Err(AnonymizeError::hierarchy(
+                            path,
+                            Some(line),
+                            format!(
+                                "ragged row: {} levels where row 1 has {} (every value needs every level)",
+                                rec.len(),
+                                first.len()
+                            ),
+                        ));
+                    }
+                }
+                if let Some(gap) = rec.iter().position(<[u8]>::is_empty) {
                     return Err(AnonymizeError::hierarchy(
                         path,
                         Some(line),
-                        format!(
-                            "ragged row: {} levels where row 1 has {} (every value needs every level)",
-                            rec.len(),
-                            first.len()
-                        ),
+                        format!("gap: level {gap} is empty"),
                     ));
                 }
+                let row: Vec<Box<[u8]>> = rec.iter().map(Into::into).collect();
+                if let Some(&other) = index.get(&row[0]) {
+                    return Err(AnonymizeError::hierarchy(
+                        path,
+                        Some(line),
+                        format!("the value has a row already (row {})", other + 1),
+                    ));
+                }
+                index.insert(row[0].clone(), rows.len());
+                rows.push(row);
             }
-            if let Some(gap) = rec.iter().position(<[u8]>::is_empty) {
-                return Err(AnonymizeError::hierarchy(
-                    path,
-                    Some(line),
-                    format!("gap: level {gap} is empty"),
-                ));
-            }
-            let row: Vec<Box<[u8]>> = rec.iter().map(Into::into).collect();
-            if let Some(&other) = index.get(&row[0]) {
-                return Err(AnonymizeError::hierarchy(
-                    path,
-                    Some(line),
-                    format!("the value has a row already (row {})", other + 1),
-                ));
-            }
-            index.insert(row[0].clone(), rows.len());
-            rows.push(row);
         }
         if rows.is_empty() {
             return Err(AnonymizeError::hierarchy(path, None, "no row".to_string()));
@@ -640,6 +664,23 @@ mod tests {
         // Values never appear in errors.
         let e = parse("secret1;x;*\nsecret2;x;other\n").unwrap_err();
         assert!(!e.contains("secret") && !e.contains("other"), "{e}");
+    }
+
+    /// Hierarchy files are read with the same CSV grammar as every input
+    /// (src/io/chunk.rs): what it refuses there, it refuses here, with the
+    /// row; what it accepts (a BOM, quoted delimiters, CRLF, no final line
+    /// end) reads the same.
+    #[test]
+    fn files_use_the_input_layers_csv_grammar() {
+        let e = parse("a;x;*\n\"b\"c;x;*\n").unwrap_err();
+        assert!(e.contains("row 2") && e.contains("closing quote"), "{e}");
+        assert!(!e.contains("\"b\""), "the value is not echoed: {e}");
+        let e = parse("a;x;*\nb;\"x;*\n").unwrap_err();
+        assert!(e.contains("row 2") && e.contains("never closed"), "{e}");
+        let h = parse("\u{feff}\"a;1\";x;*\r\n\"b\"\"\";x;*").unwrap();
+        let values: Vec<&[u8]> = h.rows.iter().map(|r| &r[0][..]).collect();
+        assert_eq!(values, [&b"a;1"[..], &b"b\""[..]]);
+        assert_eq!(h.height(), 3);
     }
 
     #[test]

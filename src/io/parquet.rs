@@ -627,7 +627,6 @@ pub fn run(
         Src::Parquet { meta, .. } => Some(meta.metadata()),
         Src::Csv(_) => None,
     };
-    let mut plan = CopyPlan::decode_all(&schema);
     let mut sink = if parquet_out {
         let mut props = WriterProperties::builder().set_compression(codec.parquet());
         // Pseudonyms, tokens and FF1 outputs are as distinct as their
@@ -649,29 +648,9 @@ pub fn run(
         let (w, f) = w
             .into_serialized_writer()
             .map_err(|e| err(None, parquet_error(&e)))?;
-        if let Some(m) = in_meta {
-            plan = CopyPlan::new(
-                &transformer,
-                &schema,
-                &out_schema,
-                m.file_metadata().schema_descr(),
-                Some(w.schema_descr()),
-                codec.parquet(),
-            );
-        }
         factory = Some(f);
         Sink::Parquet(w)
     } else {
-        if let Some(m) = in_meta {
-            plan = CopyPlan::new(
-                &transformer,
-                &schema,
-                &out_schema,
-                m.file_metadata().schema_descr(),
-                None,
-                codec.parquet(),
-            );
-        }
         csv_leaves = text_columns(&out_schema);
         let mut header = Vec::new();
         CsvWriter::new(opts.pipeline.delimiter).record(&mut header, &csv_leaves);
@@ -679,6 +658,21 @@ pub fn run(
             .write_all(&header)
             .map_err(|e| err(None, InputErrorKind::Io(e)))?;
         Sink::Csv(counting)
+    };
+    // Which column chunks go to the output as they are (Parquet in).
+    let plan = match in_meta {
+        Some(m) => CopyPlan::new(
+            &transformer,
+            &schema,
+            &out_schema,
+            m.file_metadata().schema_descr(),
+            match &sink {
+                Sink::Parquet(w) => Some(w.schema_descr()),
+                Sink::Csv(_) => None,
+            },
+            codec.parquet(),
+        ),
+        None => CopyPlan::decode_all(&schema),
     };
 
     // Work items: row groups (Parquet) or batches of CSV rows.

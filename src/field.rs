@@ -90,12 +90,13 @@ impl fmt::Debug for FieldProcessor {
 
 impl FieldProcessor {
     /// Compiles `spec` for `column` with the default backend. New tokens use
-    /// the keyset's primary key; [`FieldProcessor::reverse`] opens tokens of
-    /// any key in the set (found by the id in the token).
+    /// the key `spec.key` pins, else the keyset's primary key;
+    /// [`FieldProcessor::reverse`] opens tokens of any key in the set (found
+    /// by the id in the token) and FF1 values with the key new ones use.
     ///
     /// # Errors
     /// [`Error::Config`] for options the primitives refuse (e.g. a context
-    /// over 255 bytes).
+    /// over 255 bytes), or a pinned key the keyset does not have.
     pub fn new(column: &str, spec: &FieldSpec, keys: &Keyset) -> Result<Self, Error> {
         Self::with_backend(Backend::default(), column, spec, keys)
     }
@@ -111,7 +112,13 @@ impl FieldProcessor {
         keys: &Keyset,
     ) -> Result<Self, Error> {
         let ctx = spec.context.as_deref().unwrap_or(column);
-        let primary = keys.primary();
+        // The field's own key when the policy pins one, else the keyset's.
+        let primary = match spec.key {
+            Some(id) => keys.get(id).ok_or(Error::Config(
+                "the field's `key` is not a key of the keyset",
+            ))?,
+            None => keys.primary(),
+        };
         // Primary first: it makes new tokens; the rest only open old ones.
         let ordered = || {
             core::iter::once(primary).chain(

@@ -190,6 +190,13 @@ pub enum PolicyError {
     UnlistedColumns(Vec<String>),
     /// The `[suppress]` table cannot be used as written (names the rule).
     Suppress(String),
+    /// A field pins a key (`key = <id>`) that the keyset does not hold.
+    UnknownKey {
+        /// The field.
+        field: String,
+        /// The key id it pins.
+        key: u32,
+    },
     /// A `dateshift` subject column absent from the input.
     MissingSubject {
         /// The dateshift field.
@@ -226,6 +233,10 @@ impl fmt::Display for PolicyError {
                     "field '{field}' shifts dates by subject column '{subject}', which the input does not have"
                 )
             }
+            PolicyError::UnknownKey { field, key } => write!(
+                f,
+                "field '{field}' pins `key = {key}`, which the keyset does not hold"
+            ),
         }
     }
 }
@@ -246,6 +257,27 @@ impl Policy {
             return Err(PolicyError::Version(policy.version));
         }
         Ok(policy)
+    }
+
+    /// Checks that every key a field pins (`key = <id>`) is in `keys`,
+    /// before anything is read or written. Without the check the run would
+    /// still fail closed, at the first field, with less to go on.
+    ///
+    /// # Errors
+    /// [`PolicyError::UnknownKey`] for the first field whose key is missing.
+    #[cfg(feature = "alloc")]
+    pub fn check_keys(&self, keys: &crate::key::Keyset) -> Result<(), PolicyError> {
+        match self.fields.iter().find_map(|(name, spec)| {
+            spec.key
+                .filter(|&k| keys.get(k).is_none())
+                .map(|k| (name, k))
+        }) {
+            Some((field, key)) => Err(PolicyError::UnknownKey {
+                field: field.clone(),
+                key,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Checks the policy against an input's columns before anything is

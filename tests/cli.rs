@@ -392,6 +392,77 @@ fn keygen_writes_0600_never_prints_the_secret_and_rotates() {
     assert_eq!(json["keys"][0]["secret"], secret.as_str(), "old key kept");
 }
 
+/// A field pins a key with `key = <id>` (docs/FORMAT.md, "Keys per
+/// field"): after `keygen --rotate`, FF1 values made with the old primary
+/// decrypt only with the old key pinned, a pinned pseudonym stays the one
+/// the old key made, and a pin the keyset lacks or on a keyless transform
+/// is refused with nothing written.
+#[test]
+fn a_field_pins_a_key_across_rotation() {
+    let dir = Workdir::new();
+    let k = dir.file("k.json");
+    run(&["keygen", "-o", &k]).assert_success();
+    let data = dir.write(
+        "in.csv",
+        "acct,phone\n1234567890,010-1234-5678\n9876543210,010-9999-0000\n",
+    );
+    let policy = |pin: &str| {
+        dir.write(
+            "p.toml",
+            format!(
+                "version = 1\n[fields.acct]\ntransform = \"fpe\"\n{pin}\n[fields.phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n{pin}\n"
+            ),
+        )
+    };
+    let apply = |pol: &str, out: &str| run(&["apply", "-q", "-p", pol, "-k", &k, "-o", out, &data]);
+    let decrypt = |pol: &str, input: &str, out: &str| {
+        run(&["decrypt", "-q", "-p", pol, "-k", &k, "-o", out, input])
+    };
+    let read = |f: &str| std::fs::read_to_string(f).unwrap();
+    let before = dir.file("before.csv");
+    apply(&policy(""), &before).assert_success();
+    assert!(!read(&before).contains("1234567890"), "{}", read(&before));
+
+    run(&["keygen", "-o", &k, "--rotate"]).assert_success();
+    // The new primary opens the old FF1 values as other digits.
+    let wrong = dir.file("wrong.csv");
+    decrypt(&policy(""), &before, &wrong).assert_success();
+    assert!(!read(&wrong).contains("1234567890"), "{}", read(&wrong));
+    // Pinned to key 1, they come back, and the same policy makes the same
+    // values and pseudonyms as before the rotation.
+    let pinned = policy("key = 1");
+    let back = dir.file("back.csv");
+    decrypt(&pinned, &before, &back).assert_success();
+    assert!(
+        read(&back).contains("1234567890") && read(&back).contains("9876543210"),
+        "{}",
+        read(&back)
+    );
+    let again = dir.file("again.csv");
+    apply(&pinned, &again).assert_success();
+    assert_eq!(read(&again), read(&before));
+    // The unpinned policy now uses key 2: other values.
+    let rotated = dir.file("rotated.csv");
+    apply(&policy(""), &rotated).assert_success();
+    assert_ne!(read(&rotated), read(&before));
+
+    // Refused, with nothing written: a key the keyset does not have, and a
+    // key on a transform that has none.
+    let none = dir.file("none.csv");
+    let refused = |pol: &str, why: &str| {
+        let o = apply(pol, &none);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(why), "{}", text(&o.stderr));
+        assert!(!std::path::Path::new(&none).exists());
+    };
+    refused(&policy("key = 9"), "field 'acct' pins `key = 9`");
+    let keep = dir.write(
+        "keep.toml",
+        "version = 1\n[fields.acct]\ntransform = \"keep\"\nkey = 1\n",
+    );
+    refused(&keep, "option `key` does not apply to `keep`");
+}
+
 #[test]
 fn readable_keyset_draws_a_warning() {
     let (dir, pol, _keys) = setup(PHONE_POLICY);

@@ -195,6 +195,10 @@ pub struct FieldSpec {
     pub normalize: Vec<Normalizer>,
     /// Key-derivation context; `None` means the column name.
     pub context: Option<String>,
+    /// The key, by id in the keyset, that makes this field's new tokens and
+    /// pseudonyms and opens its FF1 values; `None` means the keyset's
+    /// primary (docs/FORMAT.md, "Keys per field").
+    pub key: Option<u32>,
     /// What happens to empty values.
     pub empty: EmptyRule,
     /// The transform and its options.
@@ -207,6 +211,7 @@ impl FieldSpec {
         FieldSpec {
             normalize: Vec::new(),
             context: None,
+            key: None,
             empty: EmptyRule::Keep,
             transform,
         }
@@ -235,6 +240,8 @@ struct RawFieldSpec {
     transform: TransformKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     empty: Option<EmptyRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,6 +290,7 @@ impl From<FieldSpec> for RawFieldSpec {
             normalize: spec.normalize,
             transform: spec.transform.kind(),
             context: spec.context,
+            key: spec.key,
             // Only a non-default rule is written, as a policy author would.
             empty: (spec.empty != EmptyRule::default()).then_some(spec.empty),
             bytes: None,
@@ -379,7 +387,9 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
         let kind = raw.transform;
         // Which options each transform takes; anything else is a mistake
         // worth reporting (a typo'd option silently ignored is a leak risk).
-        let given: [(&str, bool, &[TransformKind]); 20] = [
+        let keyed: &[TransformKind] =
+            &[K::Pseudonymize, K::Encrypt, K::Fpe, K::Dateshift, K::Redact];
+        let given: [(&str, bool, &[TransformKind]); 21] = [
             ("hierarchy", raw.hierarchy.is_some(), &[K::Generalize]),
             ("level", raw.level.is_some(), &[K::Generalize]),
             (
@@ -407,11 +417,8 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
             ("mask_char", raw.mask_char.is_some(), &[K::Mask]),
             ("max_days", raw.max_days.is_some(), &[K::Dateshift]),
             ("subject", raw.subject.is_some(), &[K::Dateshift]),
-            (
-                "context",
-                raw.context.is_some(),
-                &[K::Pseudonymize, K::Encrypt, K::Fpe, K::Dateshift, K::Redact],
-            ),
+            ("context", raw.context.is_some(), keyed),
+            ("key", raw.key.is_some(), keyed),
         ];
         for (name, present, allowed) in given {
             if present && !allowed.contains(&kind) {
@@ -560,6 +567,7 @@ impl TryFrom<RawFieldSpec> for FieldSpec {
         Ok(FieldSpec {
             normalize: raw.normalize,
             context: raw.context,
+            key: raw.key,
             empty: raw.empty.unwrap_or_default(),
             transform,
         })
@@ -613,6 +621,7 @@ fn hierarchy_rule(raw: RawFieldSpec) -> Result<FieldSpec, String> {
     Ok(FieldSpec {
         normalize: Vec::new(),
         context: None,
+        key: None,
         empty: EmptyRule::Transform,
         transform: TransformSpec::GeneralizeHierarchy(HierarchyRule::new(
             hierarchy, level, delimiter,

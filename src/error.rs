@@ -29,7 +29,8 @@ impl std::error::Error for CryptoError {}
 pub enum Error {
     /// A token did not authenticate or decode (opaque on purpose).
     Crypto(CryptoError),
-    /// The token names a key id that the keyset does not hold.
+    /// A token, or a field's pinned `key`, names a key id that the keyset
+    /// does not hold.
     UnknownKeyId(u32),
     /// The caller's output buffer is too small; the payload is the length needed.
     BufferTooSmall(usize),
@@ -48,7 +49,7 @@ impl fmt::Display for Error {
         match self {
             Error::Crypto(e) => e.fmt(f),
             Error::UnknownKeyId(id) => {
-                write!(f, "token names key id {id}, which the keyset does not hold")
+                write!(f, "key id {id} is not in the keyset")
             }
             Error::BufferTooSmall(n) => write!(f, "output buffer too small ({n} bytes needed)"),
             Error::Invalid(rule) => write!(f, "value is not a valid {rule}"),

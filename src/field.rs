@@ -96,7 +96,8 @@ impl FieldProcessor {
     ///
     /// # Errors
     /// [`Error::Config`] for options the primitives refuse (e.g. a context
-    /// over 255 bytes), or a pinned key the keyset does not have.
+    /// over 255 bytes); [`Error::UnknownKeyId`] for a pinned key the keyset
+    /// does not hold.
     pub fn new(column: &str, spec: &FieldSpec, keys: &Keyset) -> Result<Self, Error> {
         Self::with_backend(Backend::default(), column, spec, keys)
     }
@@ -114,9 +115,7 @@ impl FieldProcessor {
         let ctx = spec.context.as_deref().unwrap_or(column);
         // The field's own key when the policy pins one, else the keyset's.
         let primary = match spec.key {
-            Some(id) => keys.get(id).ok_or(Error::Config(
-                "the field's `key` is not a key of the keyset",
-            ))?,
+            Some(id) => keys.get(id).ok_or(Error::UnknownKeyId(id))?,
             None => keys.primary(),
         };
         // Primary first: it makes new tokens; the rest only open old ones.

@@ -90,6 +90,38 @@ pub struct Binding<'p> {
     pub direction: Direction,
 }
 
+impl Binding<'_> {
+    /// Compiles each bound field's transform with `keys`, in
+    /// [`Binding::fields`] order: the one place a binding becomes
+    /// [`FieldProcessor`](crate::field::FieldProcessor)s, for every format
+    /// and both directions.
+    ///
+    /// # Errors
+    /// [`PolicyError::UnknownKey`] for a field pinning a key `keys` does not
+    /// hold; [`PolicyError::Field`] for options its primitive refuses. Both
+    /// name the field, before any record is read.
+    pub fn processors(
+        &self,
+        keys: &crate::key::Keyset,
+    ) -> Result<Vec<crate::field::FieldProcessor>, PolicyError> {
+        self.fields
+            .iter()
+            .map(|f| {
+                crate::field::FieldProcessor::new(f.name, f.spec, keys).map_err(|e| match e {
+                    crate::error::Error::UnknownKeyId(key) => PolicyError::UnknownKey {
+                        field: f.name.into(),
+                        key,
+                    },
+                    error => PolicyError::Field {
+                        field: f.name.into(),
+                        error,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
 /// What happens to columns the policy does not name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -197,6 +229,14 @@ pub enum PolicyError {
         /// The key id it pins.
         key: u32,
     },
+    /// A field's options are refused by its transform's primitive (e.g. a
+    /// `context` over 255 bytes).
+    Field {
+        /// The field.
+        field: String,
+        /// What the primitive refused.
+        error: crate::error::Error,
+    },
     /// A `dateshift` subject column absent from the input.
     MissingSubject {
         /// The dateshift field.
@@ -237,6 +277,7 @@ impl fmt::Display for PolicyError {
                 f,
                 "field '{field}' pins `key = {key}`, which the keyset does not hold"
             ),
+            PolicyError::Field { field, error } => write!(f, "field '{field}': {error}"),
         }
     }
 }
@@ -257,27 +298,6 @@ impl Policy {
             return Err(PolicyError::Version(policy.version));
         }
         Ok(policy)
-    }
-
-    /// Checks that every key a field pins (`key = <id>`) is in `keys`,
-    /// before anything is read or written. Without the check the run would
-    /// still fail closed, at the first field, with less to go on.
-    ///
-    /// # Errors
-    /// [`PolicyError::UnknownKey`] for the first field whose key is missing.
-    #[cfg(feature = "alloc")]
-    pub fn check_keys(&self, keys: &crate::key::Keyset) -> Result<(), PolicyError> {
-        match self.fields.iter().find_map(|(name, spec)| {
-            spec.key
-                .filter(|&k| keys.get(k).is_none())
-                .map(|k| (name, k))
-        }) {
-            Some((field, key)) => Err(PolicyError::UnknownKey {
-                field: field.clone(),
-                key,
-            }),
-            None => Ok(()),
-        }
     }
 
     /// Checks the policy against an input's columns before anything is
@@ -467,6 +487,38 @@ impl Default for Policy {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn processors_name_the_field_they_refuse() {
+        use crate::key::{Keyset, MasterKey};
+        let keys = Keyset::from_keys(alloc::vec![MasterKey::from_bytes(1, [1; 32])]).unwrap();
+        let columns = ["acct".to_string(), "note".to_string()];
+        let compile = |text: &str| {
+            let policy = Policy::from_toml(text).unwrap();
+            let binding = policy.bind(&columns, Direction::Apply).unwrap();
+            binding.processors(&keys).map(|p| p.len())
+        };
+        let base = "version = 1\n[fields.note]\ntransform = \"keep\"\n[fields.acct]\ntransform = \"fpe\"\n";
+        assert_eq!(compile(base), Ok(2));
+        assert_eq!(compile(&(base.to_string() + "key = 1\n")), Ok(2));
+        assert_eq!(
+            compile(&(base.to_string() + "key = 9\n")),
+            Err(PolicyError::UnknownKey {
+                field: "acct".into(),
+                key: 9
+            })
+        );
+        // A hierarchy rule whose file was not loaded
+        // (`deid::anonymize::load_hierarchies`) has nothing to look up.
+        let unloaded = "version = 1\n[fields.acct]\ntransform = \"generalize\"\nhierarchy = \"h.csv\"\nlevel = 1\n";
+        match compile(unloaded) {
+            Err(PolicyError::Field { field, error }) => {
+                assert_eq!(field, "acct");
+                assert!(matches!(error, crate::error::Error::Config(_)), "{error:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn design_md_example_parses() {

@@ -508,14 +508,11 @@ impl BatchTransformer {
         let binding = policy
             .bind_paths(&paths, direction)
             .map_err(|e| err(None, InputErrorKind::Policy(e)))?;
+        let processors = binding
+            .processors(keys)
+            .map_err(|e| err(None, InputErrorKind::Policy(e)))?;
         let mut fields = Vec::with_capacity(binding.fields.len());
-        for f in &binding.fields {
-            let processor = FieldProcessor::new(f.name, f.spec, keys).map_err(|e| {
-                err(
-                    Some(f.name),
-                    InputErrorKind::Value(f.spec.transform.kind(), e),
-                )
-            })?;
+        for (f, processor) in binding.fields.iter().zip(processors) {
             let per_row = direction == Direction::Apply
                 && matches!(
                     f.spec.transform,

@@ -44,14 +44,7 @@ impl<'p> Plan<'p> {
             Format::Jsonl | Format::Parquet => policy.bind_paths(columns, direction),
         }
         .map_err(|e| InputErrorKind::Policy(redact_unlisted(e, columns)))?;
-        let processors = binding
-            .fields
-            .iter()
-            .map(|f| {
-                FieldProcessor::new(f.name, f.spec, keys)
-                    .map_err(|e| InputErrorKind::Value(f.spec.transform.kind(), e))
-            })
-            .collect::<Result<_, _>>()?;
+        let processors = binding.processors(keys).map_err(InputErrorKind::Policy)?;
         Ok(Plan {
             binding,
             processors,

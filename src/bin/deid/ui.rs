@@ -117,9 +117,6 @@ pub fn run_pipeline(args: &PipelineArgs, direction: Direction) -> Result<Summary
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?;
     }
     let keys = load_keyset(&args.keys)?;
-    policy
-        .check_keys(&keys)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.policy.display()))?;
     let (input, source, size) = open_input(args.input.as_deref())?;
     let format = match args.format {
         Some(f) => f,

@@ -210,22 +210,22 @@ impl HierarchyFile {
         let mut rows: Vec<Vec<Box<[u8]>>> = Vec::new();
         let mut index: FxHashMap<Box<[u8]>, usize> = FxHashMap::default();
         let mut line = 0u64;
-        let malformed =
-            |line: u64, rule: &str| AnonymizeError::hierarchy(path, Some(line), rule.into());
+        // Every refusal names the file and the row, never a value.
+        let at = |row: u64, rule: String| AnonymizeError::hierarchy(path, Some(row), rule);
         loop {
             let chunk = match chunks.next_chunk() {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
                 Err(InputErrorKind::UnterminatedQuote) => {
-                    return Err(malformed(
+                    return Err(at(
                         line + 1,
-                        "malformed CSV: a quote is never closed",
+                        "malformed CSV: a quote is never closed".into(),
                     ));
                 }
                 Err(_) => {
-                    return Err(malformed(
+                    return Err(at(
                         line + 1,
-                        "malformed CSV: a record too long to read",
+                        "malformed CSV: a record too long to read".into(),
                     ));
                 }
             };
@@ -233,9 +233,9 @@ impl HierarchyFile {
             let mut pos = 0;
             loop {
                 let found = parser.read(&chunk, &mut pos, &mut rec).map_err(|_| {
-                    malformed(
+                    at(
                         line + 1,
-                        "malformed CSV: text between a closing quote and the delimiter",
+                        "malformed CSV: text between a closing quote and the delimiter".into(),
                     )
                 })?;
                 if !found {
@@ -248,9 +248,8 @@ impl HierarchyFile {
                 }
                 if let Some(first) = rows.first() {
                     if rec.len() != first.len() {
-                        return Err(AnonymizeError::hierarchy(
-                            path,
-                            Some(line),
+                        return Err(at(
+                            line,
                             format!(
                                 "ragged row: {} levels where row 1 has {} (every value needs every level)",
                                 rec.len(),
@@ -260,17 +259,12 @@ impl HierarchyFile {
                     }
                 }
                 if let Some(gap) = rec.iter().position(<[u8]>::is_empty) {
-                    return Err(AnonymizeError::hierarchy(
-                        path,
-                        Some(line),
-                        format!("gap: level {gap} is empty"),
-                    ));
+                    return Err(at(line, format!("gap: level {gap} is empty")));
                 }
                 let row: Vec<Box<[u8]>> = rec.iter().map(Into::into).collect();
                 if let Some(&other) = index.get(&row[0]) {
-                    return Err(AnonymizeError::hierarchy(
-                        path,
-                        Some(line),
+                    return Err(at(
+                        line,
                         format!("the value has a row already (row {})", other + 1),
                     ));
                 }
@@ -288,9 +282,8 @@ impl HierarchyFile {
             for (r, row) in rows.iter().enumerate() {
                 match parent.get(&row[level][..]) {
                     Some(&first) if rows[first][level + 1] != row[level + 1] => {
-                        return Err(AnonymizeError::hierarchy(
-                            path,
-                            Some(r as u64 + 1),
+                        return Err(at(
+                            r as u64 + 1,
                             format!(
                                 "inconsistent levels: its level-{level} label is also in row {} with a different level-{} label (levels must nest)",
                                 first + 1,

@@ -200,6 +200,30 @@ struct Classes {
     sens: Vec<Vec<(u32, u64)>>,
 }
 
+impl Classes {
+    /// Adds class `i` of `src` to the class at `slot` (a new class, keyed
+    /// `key`, when the slot is `u32::MAX`); returns how many classes there
+    /// are. Inlined: a roll-up calls it once per source class.
+    #[inline(always)]
+    fn add(&mut self, slot: &mut u32, key: u128, src: &Classes, i: usize) -> usize {
+        let with_sens = !src.sens.is_empty();
+        if *slot == u32::MAX {
+            *slot = self.keys.len() as u32;
+            self.keys.push(key);
+            self.counts.push(0);
+            if with_sens {
+                self.sens.push(Vec::new());
+            }
+        }
+        let s = *slot as usize;
+        self.counts[s] += src.counts[i];
+        if with_sens {
+            self.sens[s].extend_from_slice(&src.sens[i]);
+        }
+        self.keys.len()
+    }
+}
+
 /// A node's classes, kept for bounding the nodes one level below it
 /// (Prepared::split_bound). When only k-anonymity and distinct l-diversity
 /// decide which classes are suppressed, a class suppressed here is
@@ -527,9 +551,12 @@ impl<'a> Prepared<'a> {
         cap: usize,
     ) -> Option<Classes> {
         let changed: Vec<usize> = (0..to.len()).filter(|&c| from[c] != to[c]).collect();
+        // Room for every class up front (no copies as it grows; pages never
+        // written are never faulted in).
+        let room = src.keys.len().min(cap.saturating_add(1));
         let mut out = Classes {
-            keys: Vec::new(),
-            counts: Vec::new(),
+            keys: Vec::with_capacity(room),
+            counts: Vec::with_capacity(room),
             sens: Vec::new(),
         };
         let with_sens = !src.sens.is_empty();
@@ -565,22 +592,8 @@ impl<'a> Prepared<'a> {
             }
             k
         };
-        let mut add = |slot: &mut u32, k: u128, i: usize| {
-            if *slot == u32::MAX {
-                *slot = out.keys.len() as u32;
-                out.keys.push(k);
-                out.counts.push(0);
-                if with_sens {
-                    out.sens.push(Vec::new());
-                }
-            }
-            let s = *slot as usize;
-            out.counts[s] += src.counts[i];
-            if with_sens {
-                out.sens[s].extend_from_slice(&src.sens[i]);
-            }
-            out.keys.len()
-        };
+        // Keys of at most 64 bits (the usual case) take the cheaper shifts.
+        let narrow = self.masks.last().is_none_or(|&m| m >> 64 == 0);
         // Few possible labels combinations: a direct table instead of hashing.
         let space = to
             .iter()
@@ -588,33 +601,63 @@ impl<'a> Prepared<'a> {
             .try_fold(1usize, |a, (c, &l)| {
                 a.checked_mul(self.counted.columns[c].labels_at(l).max(1))
             })
-            .filter(|&p| p <= (4 * src.keys.len()).max(1 << 16));
+            .filter(|&p| p <= (4 * src.keys.len()).max(1 << 16) && u32::try_from(p).is_ok());
         if let Some(space) = space {
-            // Per column: where its label sits in a key, its table when it
-            // changes, and its stride in the dense index (mixed radix over
+            // Per column: where its label sits in a key, and for each of its
+            // labels at `from` that label's part of the dense index (its
+            // label at `to` times the column's stride, a mixed radix over
             // the label counts at `to`, so every index is below `space`).
-            let mut cols: Vec<(u128, u32, Option<&[u32]>, usize)> = Vec::with_capacity(to.len());
-            let mut stride = 1usize;
+            let mut parts: Vec<(u32, u128, Vec<u32>)> = Vec::with_capacity(to.len());
+            let mut stride = 1u32;
             for (c, &l) in to.iter().enumerate().rev() {
                 let lifted = maps.iter().find(|&&(mc, _)| mc == c).map(|&(_, t)| t);
-                cols.push((self.masks[c], self.offsets[c], lifted, stride));
-                stride *= self.counted.columns[c].labels_at(l).max(1);
+                let labels = self.counted.columns[c].labels_at(from[c]) as u32;
+                let part = (0..labels)
+                    .map(|id| match lifted {
+                        Some(t) => t.get(id as usize).copied().unwrap_or(0) * stride,
+                        None => id * stride,
+                    })
+                    .collect();
+                parts.push((self.offsets[c], self.masks[c] >> self.offsets[c], part));
+                // `space` fits in u32 and bounds the product: no overflow.
+                stride *= self.counted.columns[c].labels_at(l).max(1) as u32;
             }
             let mut table = vec![u32::MAX; space];
             for (i, &key) in src.keys.iter().enumerate() {
-                let mut idx = 0usize;
-                for &(mask, offset, lifted, stride) in &cols {
-                    let id = ((key & mask) >> offset) as usize;
-                    let id = match lifted {
-                        Some(t) => t.get(id).copied().unwrap_or(0) as usize,
-                        None => id,
-                    };
-                    idx += id * stride;
-                }
-                let slot = &mut table[idx];
+                let idx = if narrow {
+                    let key = key as u64;
+                    parts.iter().fold(0u32, |idx, (offset, mask, part)| {
+                        let id = ((key >> offset) & *mask as u64) as usize;
+                        idx + part.get(id).copied().unwrap_or(0)
+                    })
+                } else {
+                    parts.iter().fold(0u32, |idx, (offset, mask, part)| {
+                        let id = ((key >> offset) & mask) as usize;
+                        idx + part.get(id).copied().unwrap_or(0)
+                    })
+                };
+                let slot = &mut table[idx as usize];
                 // The lifted key is only needed for a new class.
                 let k = if *slot == u32::MAX { lift(key) } else { 0 };
-                if add(slot, k, i) > cap {
+                if out.add(slot, k, src, i) > cap {
+                    return None;
+                }
+            }
+        } else if narrow {
+            // Keys of at most 64 bits hash as u64 (one multiply, not two).
+            let lifts: Vec<(u32, u64, &[u32])> = maps
+                .iter()
+                .map(|&(c, table)| (self.offsets[c], self.masks[c] as u64, table))
+                .collect();
+            let mut index: FxHashMap<u64, u32> = FxHashMap::default();
+            index.reserve((src.keys.len() / 2).min(cap));
+            for (i, &key) in src.keys.iter().enumerate() {
+                let k = lifts.iter().fold(key as u64, |k, &(offset, mask, table)| {
+                    let id = ((k & mask) >> offset) as usize;
+                    let up = table.get(id).copied().unwrap_or(0);
+                    (k & !mask) | (u64::from(up) << offset)
+                });
+                if out.add(index.entry(k).or_insert(u32::MAX), k.into(), src, i) > cap {
                     return None;
                 }
             }
@@ -623,7 +666,7 @@ impl<'a> Prepared<'a> {
             index.reserve((src.keys.len() / 2).min(cap));
             for (i, &key) in src.keys.iter().enumerate() {
                 let k = lift(key);
-                if add(index.entry(k).or_insert(u32::MAX), k, i) > cap {
+                if out.add(index.entry(k).or_insert(u32::MAX), k, src, i) > cap {
                     return None;
                 }
             }
@@ -1259,4 +1302,123 @@ fn source<'h>(
         .filter(|(h, _)| within(h, levels))
         .min_by_key(|(_, c)| c.keys.len())
         .map(|(h, c)| (&h[..], &**c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anonymize::hierarchy::HierarchySpec;
+    use crate::io::table::{Format, TableOptions, TableReader};
+    use std::collections::BTreeMap;
+    use std::string::ToString;
+    use std::vec;
+
+    /// `m` integer columns of `rows` rows, values below `values`, each with
+    /// the hierarchy value / interval of 10 / `*`.
+    fn counted(m: usize, rows: usize, values: u64) -> Counted {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let names: Vec<String> = (0..m).map(|i| std::format!("q{i}")).collect();
+        let mut data = names.join(",") + "\n";
+        for _ in 0..rows {
+            let row: Vec<String> = (0..m)
+                .map(|_| {
+                    // Many rows share a few values: classes merge.
+                    let v = if next(3) == 0 { next(values) } else { next(4) };
+                    v.to_string()
+                })
+                .collect();
+            data.push_str(&(row.join(",") + "\n"));
+        }
+        let mut table = TableReader::from_reader(
+            std::boxed::Box::new(std::io::Cursor::new(data.into_bytes())),
+            "t.csv",
+            Format::Csv,
+            &TableOptions::new(),
+        )
+        .unwrap();
+        let hierarchies: Vec<_> = (0..m)
+            .map(|_| {
+                "interval:10"
+                    .parse::<HierarchySpec>()
+                    .unwrap()
+                    .load()
+                    .unwrap()
+            })
+            .collect();
+        Counted::read(&mut table, &names, &hierarchies, None).unwrap()
+    }
+
+    /// The classes of `levels` counted directly: each combination's labels.
+    fn direct(c: &Counted, levels: &[usize]) -> BTreeMap<Vec<u32>, u64> {
+        let m = c.names.len();
+        let mut out = BTreeMap::new();
+        for (ids, &n) in c.keys.chunks(m).zip(&c.counts) {
+            let labels = ids
+                .iter()
+                .enumerate()
+                .map(|(col, &id)| c.columns[col].generalize_all(levels[col])[id as usize])
+                .collect();
+            *out.entry(labels).or_default() += n;
+        }
+        out
+    }
+
+    /// Rolled-up classes as label tuples.
+    fn labels(p: &Prepared<'_>, classes: &Classes) -> BTreeMap<Vec<u32>, u64> {
+        let mut out = BTreeMap::new();
+        for (&key, &n) in classes.keys.iter().zip(&classes.counts) {
+            let labels = (0..p.masks.len())
+                .map(|col| ((key & p.masks[col]) >> p.offsets[col]) as u32)
+                .collect();
+            assert!(out.insert(labels, n).is_none(), "a class twice");
+        }
+        out
+    }
+
+    /// Every roll-up path (narrow keys of at most 64 bits and wide ones,
+    /// dense table and hash, from the counted combinations and from a node
+    /// under) gives the classes a direct count gives.
+    #[test]
+    fn roll_ups_equal_a_direct_count() {
+        // 4 columns of 40 values: 24-bit keys. 12 columns: 72 bits.
+        for (m, values) in [(4, 40), (12, 40)] {
+            let c = counted(m, 600, values);
+            let config = Config {
+                models: Models {
+                    k: Some(2),
+                    ..Models::default()
+                },
+                suppress: 0.0,
+                metric: Metric::Precision,
+                top: 1,
+                threads: 1,
+            };
+            let p = Prepared::new(&c, &config).unwrap();
+            assert_eq!(p.masks.last().unwrap() >> 64 != 0, m == 12);
+            let base = p.base();
+            let zero = vec![0; m];
+            let total = lattice_size(&p.heights).unwrap();
+            let mut levels = vec![0; m];
+            for idx in (0..total).step_by(total / 400 + 1).chain([total - 1]) {
+                decode(idx, &p.heights, &mut levels);
+                let expected = direct(&c, &levels);
+                let from_base = p.roll_up(&base, &zero, &levels);
+                assert_eq!(labels(&p, &from_base), expected, "{levels:?}");
+                let under: Vec<usize> = levels.iter().map(|l| l / 2).collect();
+                let mid = p.roll_up(&base, &zero, &under);
+                let from_mid = p.roll_up(&mid, &under, &levels);
+                assert_eq!(labels(&p, &from_mid), expected, "{levels:?}");
+                // Capped below its class count, a roll-up gives up.
+                let n = expected.len();
+                assert!(p.roll_up_within(&mid, &under, &levels, n - 1).is_none());
+                assert!(p.roll_up_within(&mid, &under, &levels, n).is_some());
+            }
+        }
+    }
 }

@@ -62,6 +62,16 @@ fn config(k: u64, suppress: f64, metric: Metric) -> Config {
     }
 }
 
+/// A seeded xorshift: `next(n)` is below `n`.
+fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * b.abs().max(1.0)
 }
@@ -496,13 +506,7 @@ fn adult_optimum_equals_an_exhaustive_oracle() {
 fn wide_class_keys_give_the_oracles_optimum() {
     const M: usize = 12;
     let dir = Workdir::new();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
     let names: Vec<String> = (0..M).map(|i| format!("q{i}")).collect();
     let mut data = names.join(",") + "\n";
     let mut seen: Vec<std::collections::HashSet<u64>> = vec![Default::default(); M];
@@ -605,13 +609,7 @@ fn non_monotone_models_match_the_exhaustive_search() {
 #[test]
 fn monotone_models_match_the_exhaustive_search_on_generated_data() {
     let dir = Workdir::new();
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut next = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
     let mut data = String::from("age,zip,sex,job,diagnosis\n");
     for _ in 0..1500 {
         // Skewed: a few values are common, most are rare.

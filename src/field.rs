@@ -239,8 +239,8 @@ impl FieldProcessor {
         scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        out.clear();
         let Some(v) = self.normalized(value, &mut scratch.a, &mut scratch.b)? else {
+            out.clear();
             return Ok(());
         };
         match &self.op {
@@ -265,13 +265,20 @@ impl FieldProcessor {
                 run(&s.for_subject(subject), v, out)
             }
             Op::Keep => {
+                out.clear();
                 out.extend_from_slice(v);
                 Ok(())
             }
-            Op::Redact(r) => r.redact(v, out).map(|_| ()),
+            Op::Redact(r) => {
+                out.clear();
+                r.redact(v, out).map(|_| ())
+            }
             #[cfg(feature = "std")]
             Op::Hierarchy(h) => h.generalize(v, out),
-            Op::Drop => Ok(()),
+            Op::Drop => {
+                out.clear();
+                Ok(())
+            }
         }
     }
 
@@ -285,6 +292,14 @@ impl FieldProcessor {
     ) -> Result<Option<&'a [u8]>, Error> {
         if self.empty_kept(value)? {
             return Ok(None);
+        }
+        if let [norm] = self.normalize.as_slice() {
+            // One normalizer (the usual case): straight into `a`.
+            let cap = norm.max_output_len(value.len());
+            if a.len() < cap {
+                a.resize(cap, 0);
+            }
+            return norm.apply(value, a).map(Some);
         }
         if self.normalize.is_empty() {
             return Ok(Some(value));
@@ -564,16 +579,26 @@ fn run<T: Transform + ?Sized>(t: &T, v: &[u8], out: &mut Vec<u8>) -> Result<(), 
     fill(out, t.max_output_len(v.len()), |o| Ok(t.apply(v, o)?.len()))
 }
 
-/// Sizes `out` to `max_len`, lets `write` fill its front and keeps what it wrote.
+/// Sizes `out` to `max_len`, lets `write` fill its front and keeps what it
+/// wrote (nothing on an error). `out` is resized, not cleared first: only
+/// the bytes past its last length are zeroed, and a column of same-length
+/// outputs zeroes none.
 fn fill(
     out: &mut Vec<u8>,
     max_len: usize,
     write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
 ) -> Result<(), Error> {
     out.resize(max_len, 0);
-    let n = write(out)?;
-    out.truncate(n);
-    Ok(())
+    match write(out) {
+        Ok(n) => {
+            out.truncate(n);
+            Ok(())
+        }
+        Err(e) => {
+            out.clear();
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]

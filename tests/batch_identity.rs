@@ -74,13 +74,18 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// The CSV file for `rows` (header `id,a,b,d`), the output expected from
-/// transforming each value on its own (rows with a failing value left out)
-/// and whether any row failed.
-fn csv_case(rows: &[[Vec<u8>; 3]]) -> (Vec<u8>, Vec<u8>, bool) {
+/// The CSV file for `rows` (header `id,a,b,d`, fields separated by
+/// `delimiter`), the output expected from transforming each value on its
+/// own (rows with a failing value left out) and whether any row failed.
+fn csv_case(rows: &[[Vec<u8>; 3]], delimiter: u8) -> (Vec<u8>, Vec<u8>, bool) {
     let ps = processors();
-    let mut input = csv::Writer::from_writer(Vec::new());
-    let mut expected = csv::Writer::from_writer(Vec::new());
+    let writer = || {
+        csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new())
+    };
+    let mut input = writer();
+    let mut expected = writer();
     input.write_record(["id", "a", "b", "d"]).unwrap();
     expected.write_record(["id", "a", "b", "d"]).unwrap();
     let mut any_failed = false;
@@ -125,14 +130,23 @@ fn pipeline(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// Delimiters include bytes of the token alphabets (`a`, `0`, `-`, `_`),
+    /// after which a pseudonym must be quoted.
     #[test]
     fn csv_batched_equals_one_at_a_time(
         rows in proptest::collection::vec([value(), value(), value()], 0..300),
         threads in 1usize..3,
+        delimiter in prop_oneof![
+            4 => Just(b','), 1 => Just(b';'), 1 => Just(b'\t'), 1 => Just(b'a'),
+            1 => Just(b'0'), 1 => Just(b'-'), 1 => Just(b'_'),
+        ],
     ) {
-        let (input, expected, any_failed) = csv_case(&rows);
+        let (input, expected, any_failed) = csv_case(&rows, delimiter);
         // Small chunks: groups end inside chunks and chunks inside groups.
-        let opts = PipelineOptions::new().threads(threads).chunk_bytes(4096);
+        let opts = PipelineOptions::new()
+            .threads(threads)
+            .chunk_bytes(4096)
+            .delimiter(delimiter);
         let got = pipeline(&policy("drop-record"), input.clone(), &opts).unwrap();
         prop_assert_eq!(got, expected);
         // Failing mode: an error exactly when some row fails.

@@ -236,67 +236,89 @@ pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Ve
     out
 }
 
-/// CSV records read before their `pseudonymize` fields are computed
+/// CSV records written before their `pseudonymize` fields are computed
 /// together (four at a time where the CPU allows, src/field.rs).
 const GROUP: usize = 64;
 
-/// Up to [`GROUP`] records of a chunk and their transformed fields, until
-/// they are written.
+/// A group of CSV records on its way into the chunk's output: the values of
+/// the fields computed together, and where their pseudonyms go.
 #[derive(Default)]
 struct Group {
-    recs: Vec<CsvRecord>,
-    /// Output of the fields transformed one at a time, at
-    /// `[record * fields + field]`.
-    bufs: Vec<Vec<u8>>,
-    /// Per field: the values of a batched field in this group.
+    rec: CsvRecord,
+    /// Per field: its values in this group (fields computed together only).
     batches: Vec<PseudonymBatch>,
-    /// A batched field's value: its index in the field's batch (`None`: an
-    /// empty value kept empty), at `[record * fields + field]`.
-    slots: Vec<Option<usize>>,
+    /// Where each queued pseudonym goes in the output.
+    holes: Vec<Hole>,
+    /// The suppressed classes' columns of the current record, back to back.
+    qi: Vec<u8>,
+    qi_ends: Vec<usize>,
 }
 
-/// Every record is parsed and its fields transformed in order (a record
-/// that fails leaves nothing behind); records are written a group at a
-/// time, once the group's `pseudonymize` values are computed together. The
-/// bytes are those of transforming each value on its own.
+/// A pseudonym's place in the chunk's output, filled once its batch is
+/// computed.
+struct Hole {
+    at: usize,
+    field: usize,
+    index: usize,
+}
+
+/// Every record is parsed and written straight into the chunk's output,
+/// column by column, as its fields are transformed (no record is held). A
+/// `pseudonymize` field's value is queued and its place held (a pseudonym
+/// has a fixed length); every [`GROUP`] records the queued values are
+/// computed together and copied into their places. A record that fails
+/// leaves nothing behind. The bytes are those of transforming each value
+/// on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
-    let mut wtr = CsvWriter::new(w.parser.delimiter());
+    let delimiter = w.parser.delimiter();
+    let mut wtr = CsvWriter::new(delimiter);
     let n = plan.processors.len();
     let mut counts = vec![0u64; n];
     let (mut rows, mut dropped, mut suppressed) = (0u64, 0u64, 0u64);
     let mut key = Vec::new();
     let columns = &plan.binding.columns;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
-    // Fields computed together: pseudonyms being applied and written.
-    let batched: Vec<bool> = plan
+    let suppress = plan.suppress.as_ref();
+    // The pseudonym length of each field computed together: pseudonyms
+    // being applied and written, whose text (ASCII letters, digits, `-` and
+    // `_`) never needs quotes under this delimiter, and that no suppressed
+    // class reads.
+    let token_safe = !(delimiter.is_ascii_alphanumeric() || matches!(delimiter, b'-' | b'_'));
+    let batched: Vec<Option<usize>> = plan
         .binding
         .fields
         .iter()
         .zip(&plan.processors)
-        .map(|(f, p)| {
-            plan.binding.direction == Direction::Apply
+        .enumerate()
+        .map(|(i, (f, p))| {
+            let batch = plan.binding.direction == Direction::Apply
                 && p.batches()
+                && token_safe
                 && columns[f.column] != ColumnAction::Drop
+                && !suppress.is_some_and(|(_, idx)| idx.contains(&i));
+            batch.then(|| PseudonymBatch::output_len(p).ok()).flatten()
         })
         .collect();
+    // Per field: its place among the suppressed classes' columns.
+    let qi_slot: Vec<Option<usize>> = (0..n)
+        .map(|i| suppress.and_then(|(_, idx)| idx.iter().position(|&j| j == i)))
+        .collect();
     let mut g = core::mem::take(&mut w.group);
-    g.recs.resize_with(GROUP, CsvRecord::new);
-    g.bufs.resize_with(GROUP * n, Vec::new);
     g.batches.resize_with(n, PseudonymBatch::default);
-    g.slots.resize(GROUP * n, None);
+    let mut buf = core::mem::take(&mut w.out);
     let mut pos = 0;
     w.parser.restart();
     let result = (|| {
         let mut more = true;
         while more {
-            // Read and transform up to GROUP records.
-            let mut len = 0;
             g.batches.iter_mut().for_each(PseudonymBatch::clear);
+            g.holes.clear();
+            let mut len = 0;
             while len < GROUP {
                 more = w
                     .parser
-                    .read(chunk, &mut pos, &mut g.recs[len])
+                    .read(chunk, &mut pos, &mut g.rec)
                     .map_err(|_| ChunkError {
                         local_row: rows + 1,
                         column: None,
@@ -311,7 +333,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                     column,
                     kind,
                 };
-                let rec = &g.recs[len];
+                let rec = &g.rec;
                 if rec.len() != columns.len() {
                     return Err(fail(
                         None,
@@ -321,47 +343,82 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                         },
                     ));
                 }
+                let record_start = out.len();
+                let holes_before = g.holes.len();
+                g.qi.clear();
+                g.qi_ends.clear();
+                g.qi_ends.resize(qi_slot.iter().flatten().count(), 0);
                 let mut failed = None;
-                for (i, f) in plan.binding.fields.iter().enumerate() {
-                    if columns[f.column] == ColumnAction::Drop {
-                        continue;
-                    }
-                    let value = rec.get(f.column).unwrap_or_default();
-                    let at = len * n + i;
-                    let r = if batched[i] {
+                for (col, action) in columns.iter().enumerate() {
+                    let value = rec.get(col).unwrap_or_default();
+                    let i = match *action {
+                        ColumnAction::Keep => {
+                            wtr.field(&mut out, value);
+                            continue;
+                        }
+                        ColumnAction::Drop => continue,
+                        ColumnAction::Field(i) => i,
+                    };
+                    let r = if let Some(len) = batched[i] {
                         g.batches[i]
                             .push(&plan.processors[i], value, &mut w.scratch)
-                            .map(|q| g.slots[at] = q)
+                            .map(|q| {
+                                let at = wtr.begin_field(&mut out);
+                                if let Some(index) = q {
+                                    // A placeholder in every token alphabet.
+                                    out.resize(at + len, b'a');
+                                    g.holes.push(Hole {
+                                        at,
+                                        field: i,
+                                        index,
+                                    });
+                                }
+                                wtr.end_field(&mut out, at);
+                            })
                     } else {
-                        let subject = f.subject.and_then(|s| rec.get(s));
-                        plan.transform(i, value, subject, w, &mut g.bufs[at])
+                        let subject = plan.binding.fields[i].subject.and_then(|s| rec.get(s));
+                        plan.transform(i, value, subject, w, &mut buf).map(|()| {
+                            if let Some(k) = qi_slot[i] {
+                                g.qi.extend_from_slice(&buf);
+                                g.qi_ends[k] = g.qi.len();
+                            }
+                            wtr.field(&mut out, &buf);
+                        })
                     };
-                    match r {
-                        Ok(()) => counts[i] += u64::from(!value.is_empty()),
-                        Err(e) => {
-                            failed = Some(plan.value_error(i, e));
-                            break;
-                        }
+                    if let Err(e) = r {
+                        failed = Some((i, e));
+                        break;
                     }
+                    counts[i] += u64::from(!value.is_empty());
                 }
-                if let Some((column, kind)) = failed {
+                if let Some((i, e)) = failed {
+                    out.truncate(record_start);
+                    g.holes.truncate(holes_before);
+                    wtr = CsvWriter::new(delimiter);
+                    let (column, kind) = first_failure(plan, rec, i, e, w, &mut buf);
                     if plan.skips(&kind) {
                         dropped += 1;
                         continue;
                     }
                     return Err(fail(Some(column), kind));
                 }
-                if let Some((classes, idx)) = &plan.suppress {
-                    let qi = idx.iter().map(|&i| &g.bufs[len * n + i][..]);
+                if let Some((classes, _)) = suppress {
+                    let qi = g.qi_ends.iter().scan(0, |start, &end| {
+                        let v = g.qi.get(*start..end);
+                        *start = end;
+                        v
+                    });
                     if classes.contains(qi, &mut key) {
+                        out.truncate(record_start);
+                        wtr = CsvWriter::new(delimiter);
                         suppressed += 1;
                         continue;
                     }
                 }
+                if any_output {
+                    wtr.end_record(&mut out);
+                }
                 len += 1;
-            }
-            if !any_output || len == 0 {
-                continue;
             }
             let fail = |column, kind| ChunkError {
                 local_row: rows,
@@ -369,30 +426,22 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                 kind,
             };
             for (i, b) in g.batches.iter_mut().enumerate() {
-                if batched[i] {
+                if batched[i].is_some() && !b.is_empty() {
                     b.compute(&plan.processors[i])
                         .map_err(|e| fail(None, plan.value_error(i, e).1))?;
                 }
             }
-            for r in 0..len {
-                let rec = &g.recs[r];
-                for (col, action) in columns.iter().enumerate() {
-                    let value = match *action {
-                        ColumnAction::Keep => rec.get(col).unwrap_or_default(),
-                        ColumnAction::Drop => continue,
-                        ColumnAction::Field(i) if batched[i] => {
-                            g.slots[r * n + i].map_or(&[][..], |j| g.batches[i].get(j))
-                        }
-                        ColumnAction::Field(i) => &g.bufs[r * n + i],
-                    };
-                    wtr.field(&mut out, value);
+            for h in &g.holes {
+                let token = g.batches[h.field].get(h.index);
+                if let Some(place) = out.get_mut(h.at..h.at + token.len()) {
+                    place.copy_from_slice(token);
                 }
-                wtr.end_record(&mut out);
             }
         }
         Ok(())
     })();
     w.group = g;
+    w.out = buf;
     result?;
     Ok(ChunkOut {
         bytes: out,
@@ -402,6 +451,31 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
         counts,
         bytes_in: chunk.len() as u64,
     })
+}
+
+/// The error of a record whose field `i` (by column order) failed with
+/// `e`: its first failing field in policy order, as the JSON Lines and
+/// Arrow paths report it. The fields before `i` in policy order are
+/// transformed again on their own; only failures pay for this.
+fn first_failure(
+    plan: &Plan<'_>,
+    rec: &CsvRecord,
+    i: usize,
+    e: Error,
+    w: &mut Worker,
+    buf: &mut Vec<u8>,
+) -> (String, InputErrorKind) {
+    for (j, f) in plan.binding.fields.iter().enumerate().take(i) {
+        if plan.binding.columns[f.column] == ColumnAction::Drop {
+            continue;
+        }
+        let value = rec.get(f.column).unwrap_or_default();
+        let subject = f.subject.and_then(|s| rec.get(s));
+        if let Err(e) = plan.transform(j, value, subject, w, buf) {
+            return plan.value_error(j, e);
+        }
+    }
+    plan.value_error(i, e)
 }
 
 /// A line without its line ending.

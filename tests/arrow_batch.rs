@@ -177,6 +177,55 @@ fn struct_paths_and_lists() {
     );
 }
 
+/// A record with two failing fields is reported at its first failing field
+/// in policy order (policy fields are sorted by name), whatever the column
+/// order, by the CSV pipeline and by the Arrow path alike.
+#[test]
+fn csv_and_arrow_name_the_same_first_failure() {
+    let p = policy(
+        "[fields.b_phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n\
+         [fields.a_card]\ntransform = \"fpe\"\n",
+    );
+    // Rows: both fine; only b_phone fails; both fail (a_card has too few
+    // digits for FF1).
+    for (phone, card, column) in [
+        ("not-a-phone", "4111-1111-1111", "b_phone"),
+        ("not-a-phone", "12", "a_card"),
+    ] {
+        let phones = ["010-1234-5678", phone];
+        let cards = ["4111-1111-1111", card];
+        let batch = RecordBatch::try_from_iter([
+            (
+                "b_phone",
+                Arc::new(StringArray::from(phones.to_vec())) as ArrayRef,
+            ),
+            (
+                "a_card",
+                Arc::new(StringArray::from(cards.to_vec())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+        let arrow = t.transform(&batch, 0).unwrap_err();
+        let mut csv = String::from("b_phone,a_card\n");
+        for (a, b) in phones.iter().zip(cards) {
+            csv.push_str(&format!("{a},{b}\n"));
+        }
+        let csv = deid::io::pipeline::run(
+            &p,
+            &keys(),
+            Box::new(std::io::Cursor::new(csv.into_bytes())),
+            "in.csv",
+            &mut Vec::new(),
+            &deid::io::pipeline::PipelineOptions::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!((arrow.row(), arrow.column()), (Some(2), Some(column)));
+        assert_eq!((csv.row(), csv.column()), (Some(2), Some(column)));
+    }
+}
+
 #[test]
 fn failures_name_row_and_column_never_the_value() {
     let phone: ArrayRef = Arc::new(StringArray::from(vec![

@@ -193,10 +193,12 @@ impl Failures {
         }
     }
 
-    /// In fail mode, whether a failure at or before `row` is already known
-    /// (the rest of the column cannot change which error is reported).
+    /// In fail mode, whether a failure before `row` is already known (the
+    /// rest of the column cannot change which error is reported). A failure
+    /// in `row` itself does not settle it: another column of the row may be
+    /// earlier in policy order.
     fn settled(&self, row: usize) -> bool {
-        matches!(&self.first, Some((r, _, _)) if *r <= row as u64)
+        matches!(&self.first, Some((r, _, _)) if *r < row as u64)
     }
 }
 

@@ -18,7 +18,8 @@ use deid::{
     MasterKey, Normalizer, Pseudonymizer, RandomizedCipher,
 };
 
-/// Value sizes (bytes) of the size-generic cases.
+/// Value sizes (bytes) of the size-generic cases, unless `--sizes` says
+/// otherwise.
 pub const SIZES: [usize; 4] = [8, 16, 64, 256];
 
 /// What to run.
@@ -30,6 +31,8 @@ pub struct Config {
     pub threads: usize,
     /// Only cases whose name contains this.
     pub filter: Option<String>,
+    /// Value sizes (bytes) of the size-generic cases.
+    pub sizes: Vec<usize>,
 }
 
 /// One measured case.
@@ -77,10 +80,10 @@ fn ok_len<T: AsRef<[u8]> + ?Sized>(r: Result<&T, deid::Error>) -> usize {
     r.map_or(0, |v| v.as_ref().len())
 }
 
-fn cases() -> anyhow::Result<Vec<Case>> {
+fn cases(sizes: &[usize]) -> anyhow::Result<Vec<Case>> {
     let key = bench_key();
     let mut v = Vec::new();
-    for &size in &SIZES {
+    for &size in sizes {
         for &backend in Backend::available() {
             for enc in [Encoding::Hex, Encoding::Base32, Encoding::Base64Url] {
                 let p = Arc::new(Pseudonymizer::with_backend(
@@ -430,7 +433,7 @@ pub fn run(
     cfg: &Config,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<Vec<CaseResult>> {
-    let all = cases()?;
+    let all = cases(&cfg.sizes)?;
     let selected: Vec<&Case> = all
         .iter()
         .filter(|c| cfg.filter.as_deref().is_none_or(|f| c.name.contains(f)))
@@ -458,7 +461,7 @@ mod tests {
 
     #[test]
     fn every_case_produces_output() {
-        for c in cases().unwrap() {
+        for c in cases(&SIZES).unwrap() {
             let mut w = (c.make)();
             assert!(w(&c.input) > 0, "{} produced nothing", c.name);
             if c.name.starts_with("hash-reversal/") {
@@ -470,7 +473,7 @@ mod tests {
 
     #[test]
     fn covers_the_transforms_sizes_and_backends() {
-        let names: Vec<String> = cases().unwrap().into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = cases(&SIZES).unwrap().into_iter().map(|c| c.name).collect();
         for n in [
             "pseudonymize/hex",
             "pseudonymize/base32",
@@ -489,7 +492,7 @@ mod tests {
         ] {
             assert!(names.iter().any(|x| x == n), "missing {n}");
         }
-        let c = cases().unwrap();
+        let c = cases(&SIZES).unwrap();
         for s in SIZES {
             assert!(
                 c.iter()
@@ -510,6 +513,7 @@ mod tests {
             budget_ms: 1,
             threads: 2,
             filter: Some("generalize/year".into()),
+            sizes: SIZES.to_vec(),
         };
         let r = run(&cfg, &mut |_, _| {}).unwrap();
         assert_eq!(r.len(), 2);

@@ -41,6 +41,7 @@ Examples:
   deid bench --json > board.json    # one JSON document to collect across devices
   deid bench --compare laptop.json board.json
   deid bench --filter pseudonymize --full
+  deid bench --filter encrypt --sizes 22   # at a column's mean length
 
 Under emulation (qemu-user, or DEID_EMULATED=1) the output says the timings are not performance figures.")]
 pub struct Args {
@@ -62,6 +63,10 @@ pub struct Args {
     /// Only cases whose name contains this (e.g. `encrypt`, `hash-reversal`).
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
+    /// Value lengths in bytes of the cases that take any length (pseudonymize,
+    /// encrypt), e.g. a column's mean length [default: 8,16,64,256].
+    #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=4096))]
+    sizes: Vec<u16>,
 }
 
 fn load(path: &PathBuf) -> anyhow::Result<Report> {
@@ -87,6 +92,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1),
         filter: args.filter,
+        sizes: if args.sizes.is_empty() {
+            cases::SIZES.to_vec()
+        } else {
+            args.sizes.iter().map(|&n| usize::from(n)).collect()
+        },
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
@@ -136,6 +146,7 @@ mod tests {
             budget_ms: 1,
             threads: 2,
             filter: Some("generalize/year".into()),
+            sizes: cases::SIZES.to_vec(),
         };
         let r = Report {
             machine: probe::machine(),

@@ -178,6 +178,19 @@ pub mod scan;
 #[cfg(feature = "std")]
 pub mod synth;
 
+/// A seeded xorshift64 generator for the unit tests' random inputs: the
+/// same values on every run, with no dependency.
+#[cfg(all(test, feature = "std"))]
+pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 pub use backend::Backend;
 pub use date::Date;
 pub use encoding::Encoding;

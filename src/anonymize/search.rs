@@ -1316,13 +1316,8 @@ mod tests {
     /// `m` integer columns of `rows` rows, values below `values`, each with
     /// the hierarchy value / interval of 10 / `*`.
     fn counted(m: usize, rows: usize, values: u64) -> Counted {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng() % n;
         let names: Vec<String> = (0..m).map(|i| std::format!("q{i}")).collect();
         let mut data = names.join(",") + "\n";
         for _ in 0..rows {

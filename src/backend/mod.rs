@@ -113,13 +113,6 @@ pub(crate) mod kernel_checks {
         u128::from_be_bytes(digest[..16].try_into().unwrap())
     }
 
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
-
     /// `keys(iv, blocks)` equals the first 16 bytes of SHA-256 and SHA-224
     /// in every lane at every single-block length (lanes of different
     /// lengths side by side), and the FIPS 180-2 appendix B.1 answers for
@@ -127,10 +120,9 @@ pub(crate) mod kernel_checks {
     pub(crate) fn keys_equal_digests<const N: usize>(
         keys: impl Fn(&[u32; 8], [&[u8; 64]; N]) -> [u128; N],
     ) {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for len in 0..=55 {
-            let m: [[u8; 55]; N] =
-                core::array::from_fn(|_| core::array::from_fn(|_| xorshift(&mut x) as u8));
+            let m: [[u8; 55]; N] = core::array::from_fn(|_| core::array::from_fn(|_| next() as u8));
             // Even lanes hold `len` bytes, odd ones the last `len - len / 2`.
             let msgs: [&[u8]; N] = core::array::from_fn(|l| {
                 if l % 2 == 0 {
@@ -166,11 +158,11 @@ pub(crate) mod kernel_checks {
     pub(crate) fn states_equal_compress256<const N: usize>(
         compress: impl Fn(&[u32; 8], [&[u8; 64]; N]) -> [[u32; 8]; N],
     ) {
-        let mut x = 0x0123_4567_89ab_cdefu64;
+        let mut next = crate::xorshift(0x0123_4567_89ab_cdef);
         for _ in 0..64 {
-            let iv: [u32; 8] = core::array::from_fn(|_| xorshift(&mut x) as u32);
+            let iv: [u32; 8] = core::array::from_fn(|_| next() as u32);
             let blocks: [[u8; 64]; N] =
-                core::array::from_fn(|_| core::array::from_fn(|_| xorshift(&mut x) as u8));
+                core::array::from_fn(|_| core::array::from_fn(|_| next() as u8));
             let got = compress(&iv, core::array::from_fn(|l| &blocks[l]));
             for (g, b) in got.iter().zip(&blocks) {
                 let mut st = iv;

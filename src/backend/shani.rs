@@ -553,13 +553,8 @@ mod tests {
         let Some(ni) = ShaNi::detect() else {
             return;
         };
-        let mut x = 0x5851_f42d_4c95_7f2du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        };
+        let mut rng = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut next = || rng() as u8;
         for len in 0..=55usize {
             for flags in 0..8u8 {
                 let constant = [false, flags & 1 != 0, flags & 2 != 0, flags & 4 != 0];

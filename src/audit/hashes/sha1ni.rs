@@ -180,13 +180,7 @@ mod tests {
         let Some(ni) = Sha1Ni::detect() else {
             return; // the kernel is never used on this CPU
         };
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for len in 0..=55usize {
             let raw: [[u8; 64]; 4] =
                 core::array::from_fn(|_| core::array::from_fn(|_| next() as u8));

@@ -227,13 +227,7 @@ mod tests {
 
     #[test]
     fn target_set_agrees_with_a_binary_search() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         for n in [1usize, 2, 3, 100, 65_537] {
             let mut keys: Vec<u128> = (0..n)
                 .map(|_| (u128::from(next()) << 64) | u128::from(next()))
@@ -257,13 +251,7 @@ mod tests {
 
     #[test]
     fn a_prefix_set_matches_on_the_leading_bytes_only() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for bytes in [8usize, 10, 15, 16] {
             let full: Vec<u128> = (0..5000)
                 .map(|_| (u128::from(next()) << 64) | u128::from(next()))

@@ -49,3 +49,31 @@ fn emulation_note_and_bad_filter() {
     let bad = run(&["bench", "--compare", "/nonexistent.json", "/x.json"]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn sizes_replace_the_default_lengths() {
+    let out = run(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--threads",
+        "1",
+        "--filter",
+        "encrypt/deterministic",
+        "--sizes",
+        "22,40",
+    ]);
+    out.assert_success();
+    let v = out.stdout_json();
+    let sizes: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [22, 40]);
+    for bad in ["0", "5000", "x"] {
+        let out = run(&["bench", "--sizes", bad]);
+        assert_eq!(out.status.code(), Some(2), "--sizes {bad}");
+    }
+}

@@ -293,14 +293,6 @@ impl FieldProcessor {
         if self.empty_kept(value)? {
             return Ok(None);
         }
-        if let [norm] = self.normalize.as_slice() {
-            // One normalizer (the usual case): straight into `a`.
-            let cap = norm.max_output_len(value.len());
-            if a.len() < cap {
-                a.resize(cap, 0);
-            }
-            return norm.apply(value, a).map(Some);
-        }
         if self.normalize.is_empty() {
             return Ok(Some(value));
         }
@@ -309,8 +301,10 @@ impl FieldProcessor {
             .iter()
             .fold(value.len(), |n, norm| norm.max_output_len(n));
         // Grown, never shrunk: a normalizer writes into the front of its
-        // buffer and returns what it wrote.
-        for buf in [&mut *a, &mut *b] {
+        // buffer and returns what it wrote. `b` is written only from the
+        // second normalizer on (one normalizer, the usual case, needs `a`).
+        let used = if self.normalize.len() > 1 { 2 } else { 1 };
+        for buf in [&mut *a, &mut *b].into_iter().take(used) {
             if buf.len() < cap {
                 buf.resize(cap, 0);
             }

@@ -254,6 +254,10 @@ struct Group {
     qi_ends: Vec<usize>,
 }
 
+/// What a pseudonym's place holds until its batch is computed: a letter of
+/// every token alphabet, as long as the longest pseudonym (32 bytes as hex).
+const PLACEHOLDER: [u8; 64] = [b'a'; 64];
+
 /// A pseudonym's place in the chunk's output, filled once its batch is
 /// computed.
 struct Hole {
@@ -297,13 +301,17 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                 && token_safe
                 && columns[f.column] != ColumnAction::Drop
                 && !suppress.is_some_and(|(_, idx)| idx.contains(&i));
-            batch.then(|| PseudonymBatch::output_len(p).ok()).flatten()
+            batch
+                .then(|| PseudonymBatch::output_len(p).ok())
+                .flatten()
+                .filter(|&len| len <= PLACEHOLDER.len())
         })
         .collect();
     // Per field: its place among the suppressed classes' columns.
     let qi_slot: Vec<Option<usize>> = (0..n)
         .map(|i| suppress.and_then(|(_, idx)| idx.iter().position(|&j| j == i)))
         .collect();
+    let qi_columns = suppress.map_or(0, |(_, idx)| idx.len());
     let mut g = core::mem::take(&mut w.group);
     g.batches.resize_with(n, PseudonymBatch::default);
     let mut buf = core::mem::take(&mut w.out);
@@ -347,7 +355,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                 let holes_before = g.holes.len();
                 g.qi.clear();
                 g.qi_ends.clear();
-                g.qi_ends.resize(qi_slot.iter().flatten().count(), 0);
+                g.qi_ends.resize(qi_columns, 0);
                 let mut failed = None;
                 for (col, action) in columns.iter().enumerate() {
                     let value = rec.get(col).unwrap_or_default();
@@ -362,18 +370,16 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                     let r = if let Some(len) = batched[i] {
                         g.batches[i]
                             .push(&plan.processors[i], value, &mut w.scratch)
-                            .map(|q| {
-                                let at = wtr.begin_field(&mut out);
-                                if let Some(index) = q {
-                                    // A placeholder in every token alphabet.
-                                    out.resize(at + len, b'a');
+                            .map(|q| match q {
+                                Some(index) => {
+                                    wtr.field(&mut out, &PLACEHOLDER[..len]);
                                     g.holes.push(Hole {
-                                        at,
+                                        at: out.len() - len,
                                         field: i,
                                         index,
                                     });
                                 }
-                                wtr.end_field(&mut out, at);
+                                None => wtr.field(&mut out, b""),
                             })
                     } else {
                         let subject = plan.binding.fields[i].subject.and_then(|s| rec.get(s));

@@ -383,44 +383,15 @@ impl CsvWriter {
     /// Appends one field of the current record to `out`.
     #[inline]
     pub fn field(&mut self, out: &mut Vec<u8>, value: &[u8]) {
-        self.begin_field(out);
+        if self.fields > 0 {
+            out.push(self.delimiter);
+        }
+        self.fields += 1;
         self.wrote |= self.fields > 1 || !value.is_empty();
         if !needs_quotes(value, self.delimiter) {
             out.extend_from_slice(value);
             return;
         }
-        self.quoted(out, value);
-    }
-
-    /// Starts a field whose bytes the caller then appends to `out` itself
-    /// (a value computed straight into the output, with no buffer of its
-    /// own); returns where they begin, for [`CsvWriter::end_field`].
-    #[inline]
-    pub fn begin_field(&mut self, out: &mut Vec<u8>) -> usize {
-        if self.fields > 0 {
-            out.push(self.delimiter);
-        }
-        self.fields += 1;
-        out.len()
-    }
-
-    /// Ends the field begun at `start`: `out[start..]` is its value, quoted
-    /// in place where it needs quotes, so the bytes are those
-    /// [`CsvWriter::field`] writes for the same value.
-    #[inline]
-    pub fn end_field(&mut self, out: &mut Vec<u8>, start: usize) {
-        let Some(value) = out.get(start..) else {
-            return;
-        };
-        self.wrote |= self.fields > 1 || !value.is_empty();
-        if needs_quotes(value, self.delimiter) {
-            let value = out.split_off(start);
-            self.quoted(out, &value);
-        }
-    }
-
-    /// `value` in quotes, its quotes doubled.
-    fn quoted(&self, out: &mut Vec<u8>, value: &[u8]) {
         out.reserve(value.len() + 2);
         out.push(b'"');
         for piece in value.split_inclusive(|&b| b == b'"') {

@@ -411,24 +411,21 @@ pub(crate) fn block_keys(
             // rounds 0 and 1 (they read the first 8 bytes only) and the
             // 16-byte groups past the candidate. The search's runs differ
             // in their last digits, past byte 8 in every named space.
-            let all_shared = |from: u32, to: u32| {
-                let bytes = (u64::MAX >> (64 - (to - from))) << from;
-                shared & bytes == bytes
-            };
-            let run = (blocks.len() >= 8 && all_shared(0, 8)).then(|| {
-                let constant = [
-                    false,
-                    all_shared(16, 32),
-                    all_shared(32, 48),
-                    all_shared(48, 64),
-                ];
-                ni.shared_run(iv, &first.block[0], constant)
-            });
+            let run = (blocks.len() >= 8 && shared & 0xff == 0xff)
+                .then(|| ni.shared_run(iv, &first.block[0], shared));
             #[cfg(debug_assertions)]
             for b in blocks {
                 for i in (0..64).filter(|i| shared & (1 << i) != 0) {
                     debug_assert_eq!(b.block[0][i], first.block[0][i], "byte {i} is not shared");
                 }
+            }
+            // With AVX-512 as well, sixteen more blocks go through the
+            // vector lanes while the SHA unit works on four.
+            if let Some(x) = super::shani::ShaNiAvx512::detect() {
+                in_lanes(first_blocks(blocks), out, &computed, |lanes| {
+                    x.key20(iv, run.as_ref(), lanes)
+                });
+                return;
             }
             in_lanes(first_blocks(blocks), out, &computed, |lanes| match &run {
                 Some(run) => ni.key4_run(iv, run, lanes),
@@ -532,6 +529,48 @@ mod tests {
             assert!(BlockKernel::new(algo, 56).is_none());
         }
         assert!(BlockKernel::new(Algorithm::Sha512, 10).is_none());
+    }
+
+    /// Whatever kernel this CPU takes (twenty-way, four-way, two-way,
+    /// sixteen or eight lanes, one at a time) gives each block its own key,
+    /// for every number of blocks up to three groups of twenty and a few
+    /// (partial last groups), with blocks that share nothing and blocks
+    /// that share all but their last two message bytes (the search's runs).
+    #[test]
+    fn block_keys_equal_one_block_at_a_time_for_any_count() {
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        for algo in [
+            Algorithm::Md5,
+            Algorithm::Sha1,
+            Algorithm::Sha224,
+            Algorithm::Sha256,
+        ] {
+            for n in 1..=65usize {
+                for run in [false, true] {
+                    let len = 11;
+                    let base: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                    let blocks: Vec<BlockKernel> = (0..n)
+                        .map(|_| {
+                            let mut k = BlockKernel::new(algo, len).unwrap();
+                            k.block[0][..len].copy_from_slice(&base);
+                            let from = if run { len - 2 } else { 0 };
+                            for b in &mut k.block[0][from..len] {
+                                *b = next() as u8;
+                            }
+                            k
+                        })
+                        .collect();
+                    let shared = if run { !(0b11 << (len - 2)) } else { 0 };
+                    let mut out = vec![0u128; n];
+                    let seen = std::cell::Cell::new(0);
+                    block_keys(&blocks, shared, &mut out, |_| seen.set(seen.get() + 1));
+                    assert_eq!(seen.get(), n, "{} n {n}", algo.name());
+                    for (b, k) in blocks.iter().zip(&out) {
+                        assert_eq!(*k, b.key(), "{} n {n} run {run}", algo.name());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -140,7 +140,13 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// ```
 /// use deid::audit::hashes::{Algorithm, kernel};
 /// let sha256 = kernel(Algorithm::Sha256);
-/// assert!(["SHA-NI, 4 blocks interleaved", "ARMv8 SHA2, 2 blocks interleaved", "rustcrypto, one block at a time"].contains(&sha256));
+/// assert!([
+///     "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
+///     "SHA-NI, 4 blocks interleaved",
+///     "ARMv8 SHA2, 2 blocks interleaved",
+///     "rustcrypto, one block at a time",
+/// ]
+/// .contains(&sha256));
 /// let md5 = kernel(Algorithm::Md5);
 /// assert!(["AVX-512, 16 blocks in lanes", "AVX2, 8 blocks in lanes", "rustcrypto, one block at a time"].contains(&md5));
 /// assert_eq!(kernel(Algorithm::Sha512), "rustcrypto hasher, one value at a time");
@@ -149,11 +155,17 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     if !algo.has_block_kernel() {
         return "rustcrypto hasher, one value at a time";
     }
-    // `algo::block_keys` takes the four-way kernel for exactly these two
-    // (they share SHA-256's compression) once `ShaNi::detect` succeeds.
+    // `algo::block_keys` takes the twenty-way kernel for exactly these two
+    // (they share SHA-256's compression) once `ShaNiAvx512::detect`
+    // succeeds, else the four-way one once `ShaNi::detect` does.
     #[cfg(target_arch = "x86_64")]
-    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) && shani::ShaNi::detect().is_some() {
-        return "SHA-NI, 4 blocks interleaved";
+    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) {
+        if shani::ShaNiAvx512::detect().is_some() {
+            return "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved";
+        }
+        if shani::ShaNi::detect().is_some() {
+            return "SHA-NI, 4 blocks interleaved";
+        }
     }
     #[cfg(target_arch = "aarch64")]
     if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224)

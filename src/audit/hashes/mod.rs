@@ -364,10 +364,23 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let seconds = start.elapsed().as_secs_f64();
     let candidates: u64 = attempts.iter().map(|a| a.candidates).sum();
 
+    // Rows per reversed digest: both sides in key order and walked
+    // together, as a million lookups at random in `counts` (tens of MB)
+    // cost most of what follows the search.
+    let mut sample_hits: Vec<Hit> = hits.into_values().collect();
+    sample_hits.sort_unstable_by_key(|h| h.key);
+    let mut counted: Vec<(u128, u64)> = if sample_hits.is_empty() {
+        Vec::new()
+    } else {
+        t.counts.iter().map(|(&k, &n)| (k, n)).collect()
+    };
+    counted.sort_unstable_by_key(|&(k, _)| k);
+    let mut counted = counted.into_iter().peekable();
     let mut by_match: HashMap<(Algorithm, &str, &str), (u64, u64)> = HashMap::new();
     let mut reversed_rows = 0;
-    for (key, hit) in &hits {
-        let rows = t.counts.get(key).copied().unwrap_or(0);
+    for hit in &sample_hits {
+        while counted.next_if(|&(k, _)| k < hit.key).is_some() {}
+        let rows = counted.next_if(|&(k, _)| k == hit.key).map_or(0, |(_, n)| n);
         reversed_rows += rows;
         let e = by_match
             .entry((hit.algorithm, &hit.space, &hit.format))
@@ -387,8 +400,6 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
         })
         .collect();
     matches.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.format.cmp(&b.format)));
-    let mut sample_hits: Vec<Hit> = hits.into_values().collect();
-    sample_hits.sort_unstable_by_key(|h| h.key);
     let mask = Mask {
         keep_first: 3,
         keep_last: 2,

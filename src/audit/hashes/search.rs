@@ -127,7 +127,11 @@ pub fn search(
             let mut reversed = 0;
             let (space_name, format_name): (Arc<str>, Arc<str>) =
                 (space.name.as_str().into(), format.as_str().into());
-            for (key, identifier) in new.into_inner().unwrap_or_default() {
+            let new = new.into_inner().unwrap_or_default();
+            // Grown once, not doubled again and again while a million
+            // digests go in.
+            found.reserve(new.len());
+            for (key, identifier) in new {
                 // A truncated digest is found under its prefix.
                 let key = key & targets.mask();
                 if let std::collections::hash_map::Entry::Vacant(e) = found.entry(key) {

@@ -262,7 +262,19 @@ impl HmacKey {
         }
     }
 
-    /// The code path of [`HmacKey::mac4`] on this machine.
+    /// HMAC-SHA256 of twenty short messages at once where the backend and
+    /// CPU allow ([`rustcrypto::HmacSha256::mac20`]), else `None`.
+    #[inline]
+    pub(crate) fn mac20(&self, data: [&[u8]; 20]) -> Option<[[u8; 32]; 20]> {
+        match self {
+            HmacKey::RustCrypto(k) => k.mac20(data),
+            #[cfg(feature = "ring")]
+            HmacKey::Ring(_) => None,
+        }
+    }
+
+    /// The code path of [`HmacKey::mac4`] and [`HmacKey::mac20`] on this
+    /// machine.
     pub(crate) fn mac4_path(&self) -> &'static str {
         match self {
             HmacKey::RustCrypto(k) => k.mac4_path(),

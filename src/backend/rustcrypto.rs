@@ -32,6 +32,9 @@ pub struct HmacSha256 {
     /// The four-way kernel of [`HmacSha256::mac4`], if this CPU has it.
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     ni: Option<super::shani::ShaNi>,
+    /// The twenty-way kernel of [`HmacSha256::mac20`], if this CPU has it.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    ni512: Option<super::shani::ShaNiAvx512>,
     /// The two-way kernel [`HmacSha256::mac4`] runs twice, if this CPU
     /// has it.
     #[cfg(all(feature = "std", target_arch = "aarch64"))]
@@ -75,6 +78,8 @@ impl HmacSha256 {
             outer,
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             ni: super::shani::ShaNi::detect(),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            ni512: super::shani::ShaNiAvx512::detect(),
             #[cfg(all(feature = "std", target_arch = "aarch64"))]
             arm: super::armsha2::Sha2Arm::detect(),
         }
@@ -122,8 +127,29 @@ impl HmacSha256 {
         data.map(|d| self.mac(d))
     }
 
-    /// The code path [`HmacSha256::mac4`] takes for short messages here.
+    /// HMAC-SHA256 of twenty short messages (at most 55 bytes each) at
+    /// once, equal to twenty calls of [`HmacSha256::mac`], when the CPU has
+    /// both the SHA extensions and AVX-512: four inner compressions on the
+    /// SHA unit and sixteen in AVX-512 lanes run interleaved, then the
+    /// outer ones (src/backend/shani.rs). `None` without that kernel or
+    /// when a message is longer: then use [`HmacSha256::mac4`].
+    #[inline]
+    pub fn mac20(&self, data: [&[u8]; 20]) -> Option<[[u8; 32]; 20]> {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if let Some(x) = self.ni512 {
+            return x.hmac20(&self.inner, &self.outer, data);
+        }
+        let _ = data;
+        None
+    }
+
+    /// The code path [`HmacSha256::mac20`] and [`HmacSha256::mac4`] take
+    /// for short messages here.
     pub fn mac4_path(&self) -> &'static str {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if self.ni512.is_some() {
+            return "SHA-NI 4 + AVX-512 16 values, interleaved";
+        }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if self.ni.is_some() {
             return "SHA-NI, 4 values interleaved";
@@ -261,6 +287,32 @@ mod tests {
                 let want: [u8; 32] = m.finalize().into_bytes().into();
                 assert_eq!(h.mac(&msg[..len]), want, "key {key_len} msg {len}");
                 assert!(h.verify(&msg[..len], &want).is_ok());
+            }
+        }
+    }
+
+    /// `mac20`, where this CPU has its kernel, equals `mac` lane by lane
+    /// at every length 0..=55 in every lane (lanes of different lengths
+    /// side by side), several keys; a message past 55 bytes in any lane
+    /// gives `None`.
+    #[test]
+    fn mac20_equals_mac_at_every_length() {
+        for key_len in [0usize, 32, 65] {
+            let key: [u8; 65] = core::array::from_fn(|i| (i * 11 + key_len) as u8);
+            let h = HmacSha256::new(&key[..key_len]);
+            let msg: [u8; 300] = core::array::from_fn(|i| (i * 29 + 3) as u8);
+            for len in 0..=55usize {
+                let data: [&[u8]; 20] = core::array::from_fn(|l| {
+                    let n = (len + l * 7) % 56;
+                    &msg[l * 11..l * 11 + n]
+                });
+                let Some(tags) = h.mac20(data) else {
+                    return; // no twenty-way kernel on this CPU
+                };
+                assert_eq!(tags, data.map(|d| h.mac(d)), "key {key_len} len {len}");
+                let mut long = data;
+                long[len % 20] = &msg[..56 + len];
+                assert_eq!(h.mac20(long), None);
             }
         }
     }

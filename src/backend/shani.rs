@@ -145,7 +145,7 @@ impl ShaNi {
     }
 }
 
-/// Proof that this CPU has the SHA extensions and AVX-512F, and that this
+/// Proof that this CPU has the SHA extensions and AVX-512F and BW, and that this
 /// compiler could build the kernel that uses both (the AVX-512 intrinsics
 /// are stable from Rust 1.89): only [`ShaNiAvx512::detect`] makes one.
 ///
@@ -168,7 +168,8 @@ impl ShaNiAvx512 {
     #[rustversion::since(1.89)]
     fn detect_impl() -> Option<Self> {
         let ni = ShaNi::detect()?;
-        std::is_x86_feature_detected!("avx512f").then_some(ShaNiAvx512(ni))
+        (std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw"))
+            .then_some(ShaNiAvx512(ni))
     }
 
     #[rustversion::before(1.89)]
@@ -193,6 +194,38 @@ impl ShaNiAvx512 {
         unsafe { avx512::key20(iv, run, blocks) }
     }
 
+    /// [`ShaNi::hmac4`] of twenty short messages (at most 55 bytes each):
+    /// the inner compressions of all twenty, four on the SHA unit and
+    /// sixteen in AVX-512 lanes, interleaved, then the outer ones. `None`
+    /// when a message is longer than 55 bytes.
+    #[rustversion::since(1.89)]
+    #[inline]
+    pub(crate) fn hmac20(
+        self,
+        inner: &[u32; 8],
+        outer: &[u32; 8],
+        data: [&[u8]; 20],
+    ) -> Option<[[u8; 32]; 20]> {
+        if data.iter().any(|d| d.len() > MAX_SHORT) {
+            return None;
+        }
+        // SAFETY: a `ShaNiAvx512` exists only once `detect` has found every
+        // target feature `hmac20` is compiled for.
+        Some(unsafe { avx512::hmac20(inner, outer, data) })
+    }
+
+    #[rustversion::before(1.89)]
+    #[inline]
+    pub(crate) fn hmac20(
+        self,
+        inner: &[u32; 8],
+        outer: &[u32; 8],
+        data: [&[u8]; 20],
+    ) -> Option<[[u8; 32]; 20]> {
+        let _ = (self, inner, outer, data);
+        unreachable!("no ShaNiAvx512 token before Rust 1.89")
+    }
+
     #[rustversion::before(1.89)]
     #[inline]
     pub(crate) fn key20(
@@ -210,10 +243,13 @@ impl ShaNiAvx512 {
 /// with the SHA unit's four blocks.
 #[rustversion::since(1.89)]
 mod avx512 {
-    use super::{K, SharedRun, finish, load, plus_k, schedule};
+    use super::{K, SharedRun, bswap32, finish, load, plus_k, schedule, short_block, state_words};
     use core::arch::x86_64::{
-        __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_sha256rnds2_epu32, _mm_shuffle_epi32,
-        _mm512_add_epi32, _mm512_loadu_si512, _mm512_ror_epi32, _mm512_set1_epi32,
+        __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_setzero_si128, _mm_sha256rnds2_epu32,
+        _mm_shuffle_epi8, _mm_shuffle_epi32, _mm_storeu_si128, _mm512_add_epi32,
+        _mm512_broadcast_i32x4, _mm512_i32gather_epi32, _mm512_i32scatter_epi32,
+        _mm512_loadu_si512, _mm512_mask_set1_epi8, _mm512_mask_set1_epi64, _mm512_maskz_loadu_epi8,
+        _mm512_ror_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_shuffle_epi8,
         _mm512_srli_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi32, _mm512_unpackhi_epi32,
         _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
     };
@@ -321,35 +357,144 @@ mod avx512 {
     }
 
     /// See [`super::ShaNiAvx512::key20`].
-    // Lanes are indexed in lockstep across several arrays.
-    #[allow(clippy::needless_range_loop)]
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
     pub(super) fn key20(
         iv: &[u32; 8],
         run: Option<&SharedRun>,
         blocks: [&[u8; 64]; 20],
     ) -> [u128; 20] {
-        const N: usize = 4;
-        let abef0 = _mm_set_epi32(iv[0] as i32, iv[1] as i32, iv[4] as i32, iv[5] as i32);
-        let cdgh0 = _mm_set_epi32(iv[2] as i32, iv[3] as i32, iv[6] as i32, iv[7] as i32);
-        let ni: [&[u8; 64]; N] = core::array::from_fn(|l| blocks[l]);
-        let lanes: [&[u8; 64]; 16] = core::array::from_fn(|l| blocks[N + l]);
         // The SHA unit's blocks: groups of four message words.
-        let mut w = [[abef0; N]; 4];
-        for j in 0..4 {
-            for l in 0..N {
-                w[j][l] = match run {
-                    Some(run) if run.constant[j] => run.w[j],
-                    _ => load(ni[l], j),
-                };
-            }
-        }
+        let w: [[__m128i; 4]; 4] = core::array::from_fn(|j| {
+            core::array::from_fn(|l| match run {
+                Some(run) if run.constant[j] => run.w[j],
+                _ => load(blocks[l], j),
+            })
+        });
         // The lanes' blocks: one message word a register.
+        let lanes: [&[u8; 64]; 16] = core::array::from_fn(|l| blocks[4 + l]);
         let varying = run.map_or(u16::MAX, |r| r.varying);
-        let mut v: [__m512i; 16] = core::array::from_fn(|j| match run {
+        let v: [__m512i; 16] = core::array::from_fn(|j| match run {
             Some(run) if varying & (1 << j) == 0 => splat(run.words[j]),
             _ => column(&lanes, j),
         });
+        let (ni, s) = compress20(iv, run, w, v);
+        let vector = keys16(&s);
+        core::array::from_fn(|l| match l.checked_sub(4) {
+            None => finish(ni[l].0, ni[l].1),
+            Some(lane) => vector[lane],
+        })
+    }
+
+    /// See [`super::ShaNiAvx512::hmac20`].
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    pub(super) fn hmac20(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; 20]) -> [[u8; 32]; 20] {
+        let mut w = [[_mm_setzero_si128(); 4]; 4];
+        for (l, d) in data[..4].iter().enumerate() {
+            for (j, group) in short_block(d).into_iter().enumerate() {
+                w[j][l] = group;
+            }
+        }
+        // The lanes' inner blocks: each padded in a register (the masked
+        // load reads the message's bytes only), byte-swapped into words,
+        // then gathered word by word into columns.
+        let bswap512 = _mm512_broadcast_i32x4(bswap32());
+        let mut rows = [[0u32; 16]; 16];
+        for (row, d) in rows.iter_mut().zip(&data[4..]) {
+            let len = d.len(); // at most 55: checked by the caller
+            // SAFETY: the mask selects the first `len` bytes, all inside
+            // `d`; masked-off bytes are not read and cannot fault.
+            let x = unsafe { _mm512_maskz_loadu_epi8((1u64 << len) - 1, d.as_ptr().cast()) };
+            let x = _mm512_mask_set1_epi8(x, 1u64 << len, 0x80_u8 as i8);
+            let bits = ((64 + len as u64) * 8).swap_bytes();
+            let x = _mm512_mask_set1_epi64(x, 0x80, bits as i64);
+            // SAFETY: `row` is 64 writable bytes; storeu has no alignment need.
+            unsafe {
+                _mm512_storeu_si512(row.as_mut_ptr().cast(), _mm512_shuffle_epi8(x, bswap512))
+            };
+        }
+        let across = _mm512_setr_epi32(
+            0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
+        );
+        let v: [__m512i; 16] = core::array::from_fn(|j| {
+            // SAFETY: offsets `16 l + j` (l, j < 16) index the 256 words
+            // of `rows`.
+            unsafe {
+                _mm512_i32gather_epi32::<4>(
+                    _mm512_add_epi32(across, splat(j as u32)),
+                    rows.as_ptr().cast(),
+                )
+            }
+        });
+        let (ni, s) = compress20(inner, None, w, v);
+        // The outer blocks: the inner digest, 0x80, zeros, and the length
+        // of pad block plus digest in bits, (64 + 32) * 8. In the lanes the
+        // inner state registers are the first eight message words as they
+        // stand.
+        let pad_lo = _mm_set_epi32(0, 0, 0, 0x8000_0000_u32 as i32);
+        let pad_hi = _mm_set_epi32((64 + 32) * 8, 0, 0, 0);
+        let mut w = [[pad_lo; 4]; 4];
+        for (l, &(abef, cdgh)) in ni.iter().enumerate() {
+            (w[0][l], w[1][l]) = state_words(abef, cdgh);
+            w[3][l] = pad_hi;
+        }
+        let v: [__m512i; 16] = core::array::from_fn(|j| match j {
+            0..8 => s[j],
+            8 => splat(0x8000_0000),
+            15 => splat((64 + 32) * 8),
+            _ => splat(0),
+        });
+        let (ni, s) = compress20(outer, None, w, v);
+        let mut out = [[0u8; 32]; 20];
+        let bswap = bswap32();
+        for (o, &(abef, cdgh)) in out.iter_mut().zip(&ni) {
+            let (abcd, efgh) = state_words(abef, cdgh);
+            let (lo, hi) = o.split_at_mut(16);
+            // SAFETY: `lo` and `hi` are 16 writable bytes each; storeu has
+            // no alignment need.
+            unsafe {
+                _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm_shuffle_epi8(abcd, bswap));
+                _mm_storeu_si128(hi.as_mut_ptr().cast(), _mm_shuffle_epi8(efgh, bswap));
+            }
+        }
+        // Lane `l`'s word `i` goes to bytes 32 l + 4 i of the lanes' tags.
+        let lanes = out[4..].as_mut_ptr().cast::<u8>();
+        let down = _mm512_setr_epi32(
+            0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120,
+        );
+        for (i, x) in s.iter().enumerate() {
+            // SAFETY: offsets `8 l + i` (l < 16, i < 8) index the 128 words
+            // of `out[4..]`, sixteen 32-byte tags back to back.
+            unsafe {
+                _mm512_i32scatter_epi32::<4>(
+                    lanes.cast(),
+                    _mm512_add_epi32(down, splat(i as u32)),
+                    _mm512_shuffle_epi8(*x, bswap512),
+                )
+            }
+        }
+        out
+    }
+
+    /// One block on the SHA unit per entry of `w` (`w[j][l]`: words
+    /// `4j..4j + 4` of block `l`) and one in every lane of `v` (`v[j]`:
+    /// word `j`), from `iv`, the two interleaved four rounds at a time.
+    /// With `run`, rounds 0 and 1 are taken from it (the blocks share
+    /// their first 8 bytes with the block it was made from). Returns the
+    /// chaining values after the final addition: (ABEF, CDGH) per block,
+    /// and a..h across the lanes.
+    // Lanes are indexed in lockstep across several arrays.
+    #[allow(clippy::needless_range_loop)]
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    #[inline]
+    fn compress20(
+        iv: &[u32; 8],
+        run: Option<&SharedRun>,
+        mut w: [[__m128i; 4]; 4],
+        mut v: [__m512i; 16],
+    ) -> ([(__m128i, __m128i); 4], [__m512i; 8]) {
+        const N: usize = 4;
+        let abef0 = _mm_set_epi32(iv[0] as i32, iv[1] as i32, iv[4] as i32, iv[5] as i32);
+        let cdgh0 = _mm_set_epi32(iv[2] as i32, iv[3] as i32, iv[6] as i32, iv[7] as i32);
         let mut abef = [abef0; N];
         let mut cdgh = [cdgh0; N];
         let lane_iv: [__m512i; 8] = core::array::from_fn(|i| splat(iv[i]));
@@ -392,11 +537,10 @@ mod avx512 {
         for (x, i) in s.iter_mut().zip(lane_iv) {
             *x = add(*x, i);
         }
-        let vector = keys16(&s);
-        core::array::from_fn(|l| match l.checked_sub(N) {
-            None => finish(_mm_add_epi32(abef[l], abef0), _mm_add_epi32(cdgh[l], cdgh0)),
-            Some(lane) => vector[lane],
-        })
+        let ni = core::array::from_fn(|l| {
+            (_mm_add_epi32(abef[l], abef0), _mm_add_epi32(cdgh[l], cdgh0))
+        });
+        (ni, s)
     }
 
     /// The upper two words plus constants moved down, for the second

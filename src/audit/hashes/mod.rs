@@ -380,7 +380,9 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let mut reversed_rows = 0;
     for hit in &sample_hits {
         while counted.next_if(|&(k, _)| k < hit.key).is_some() {}
-        let rows = counted.next_if(|&(k, _)| k == hit.key).map_or(0, |(_, n)| n);
+        let rows = counted
+            .next_if(|&(k, _)| k == hit.key)
+            .map_or(0, |(_, n)| n);
         reversed_rows += rows;
         let e = by_match
             .entry((hit.algorithm, &hit.space, &hit.format))

@@ -389,7 +389,7 @@ impl FieldProcessor {
 /// The values of one `pseudonymize` field gathered to be computed together:
 /// each is checked and normalized as [`FieldProcessor::transform`] does,
 /// then [`PseudonymBatch::compute`] runs
-/// [`Pseudonymizer::pseudonymize_batch`] over all of them (four at a time
+/// [`Pseudonymizer::pseudonymize_batch`] over all of them (twenty or four at a time
 /// where the CPU allows). The results are byte-identical to
 /// [`FieldProcessor::transform`] on each value.
 ///

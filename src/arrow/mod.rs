@@ -1239,7 +1239,7 @@ impl BatchTransformer {
     /// [`Self::scalar_leaf`] for a `pseudonymize` field being applied, a
     /// column at a time: every value is checked and normalized in row
     /// order (so failures are charged exactly as one at a time), then all
-    /// pseudonyms are computed together (four at a time where the CPU
+    /// pseudonyms are computed together (twenty or four at a time where the CPU
     /// allows, src/field.rs), then the column is built from them.
     #[allow(clippy::too_many_arguments)]
     fn pseudonym_leaf(

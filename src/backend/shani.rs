@@ -181,7 +181,6 @@ impl ShaNiAvx512 {
     /// the other sixteen in AVX-512 lanes. With `run` (made by
     /// [`ShaNi::shared_run`] for these blocks), rounds 0 and 1 are not
     /// repeated and the lanes load only the message words that differ.
-    #[rustversion::since(1.89)]
     #[inline]
     pub(crate) fn key20(
         self,
@@ -198,7 +197,6 @@ impl ShaNiAvx512 {
     /// the inner compressions of all twenty, four on the SHA unit and
     /// sixteen in AVX-512 lanes, interleaved, then the outer ones. `None`
     /// when a message is longer than 55 bytes.
-    #[rustversion::since(1.89)]
     #[inline]
     pub(crate) fn hmac20(
         self,
@@ -213,28 +211,23 @@ impl ShaNiAvx512 {
         // target feature `hmac20` is compiled for.
         Some(unsafe { avx512::hmac20(inner, outer, data) })
     }
+}
 
-    #[rustversion::before(1.89)]
-    #[inline]
-    pub(crate) fn hmac20(
-        self,
-        inner: &[u32; 8],
-        outer: &[u32; 8],
-        data: [&[u8]; 20],
-    ) -> Option<[[u8; 32]; 20]> {
-        let _ = (self, inner, outer, data);
+/// Before Rust 1.89 no `ShaNiAvx512` is ever made, so these are never
+/// called.
+#[rustversion::before(1.89)]
+mod avx512 {
+    use super::SharedRun;
+
+    pub(super) unsafe fn key20(
+        _: &[u32; 8],
+        _: Option<&SharedRun>,
+        _: [&[u8; 64]; 20],
+    ) -> [u128; 20] {
         unreachable!("no ShaNiAvx512 token before Rust 1.89")
     }
 
-    #[rustversion::before(1.89)]
-    #[inline]
-    pub(crate) fn key20(
-        self,
-        iv: &[u32; 8],
-        run: Option<&SharedRun>,
-        blocks: [&[u8; 64]; 20],
-    ) -> [u128; 20] {
-        let _ = (self, iv, run, blocks);
+    pub(super) unsafe fn hmac20(_: &[u32; 8], _: &[u32; 8], _: [&[u8]; 20]) -> [[u8; 32]; 20] {
         unreachable!("no ShaNiAvx512 token before Rust 1.89")
     }
 }

@@ -38,7 +38,7 @@ mod shani;
 pub mod space;
 mod targets;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -339,13 +339,13 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
         _ => None,
     };
     let targets = TargetSet::with_prefix(
-        t.counts.keys().copied().collect(),
+        t.counts.iter().map(|&(k, _)| k).collect(),
         prefix.map_or(16, |l| l.min(16)),
     );
     let stop = AtomicBool::new(targets.is_empty());
     let start = Instant::now();
     let mut attempts = Vec::new();
-    let mut hits: HashMap<u128, Hit> = HashMap::new();
+    let mut hits: Vec<Hit> = Vec::new();
     for space in &spaces {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -365,18 +365,12 @@ pub fn audit(t: ColumnTargets, opts: &AuditOptions, progress: &AtomicU64) -> Col
     let candidates: u64 = attempts.iter().map(|a| a.candidates).sum();
 
     // Rows per reversed digest: both sides in key order and walked
-    // together, as a million lookups at random in `counts` (tens of MB)
-    // cost most of what follows the search.
-    let mut sample_hits: Vec<Hit> = hits.into_values().collect();
-    sample_hits.sort_unstable_by_key(|h| h.key);
-    let mut counted: Vec<(u128, u64)> = if sample_hits.is_empty() {
-        Vec::new()
-    } else {
-        t.counts.iter().map(|(&k, &n)| (k, n)).collect()
-    };
-    counted.sort_unstable_by_key(|&(k, _)| k);
-    let mut counted = counted.into_iter().peekable();
-    let mut by_match: HashMap<(Algorithm, &str, &str), (u64, u64)> = HashMap::new();
+    // together, as a million lookups at random (tens of MB) would cost
+    // most of what follows the search.
+    let sample_hits = hits;
+    let mut counted = t.counts.iter().copied().peekable();
+    // Keyed by names of the spaces tried, looked up once a reversed digest.
+    let mut by_match: FxHashMap<(Algorithm, &str, &str), (u64, u64)> = FxHashMap::default();
     let mut reversed_rows = 0;
     for hit in &sample_hits {
         while counted.next_if(|&(k, _)| k < hit.key).is_some() {}

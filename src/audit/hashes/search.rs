@@ -79,7 +79,8 @@ impl Attempt {
 }
 
 /// Runs every candidate of `space` under each algorithm, adding what it
-/// reverses to `found` (first match of a digest wins). `progress` counts
+/// reverses to `found`, which is kept in key order with one hit a digest
+/// (the first match of a digest wins). `progress` counts
 /// candidates done; the search stops as soon as every target is reversed,
 /// or when `stop` is set.
 #[allow(clippy::too_many_arguments)]
@@ -91,7 +92,7 @@ pub fn search(
     threads: usize,
     progress: &AtomicU64,
     stop: &AtomicBool,
-    found: &mut std::collections::HashMap<u128, Hit>,
+    found: &mut Vec<Hit>,
 ) -> Vec<Attempt> {
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
@@ -127,24 +128,36 @@ pub fn search(
             let mut reversed = 0;
             let (space_name, format_name): (Arc<str>, Arc<str>) =
                 (space.name.as_str().into(), format.as_str().into());
-            let new = new.into_inner().unwrap_or_default();
-            // Grown once, not doubled again and again while a million
-            // digests go in.
-            found.reserve(new.len());
-            for (key, identifier) in new {
-                // A truncated digest is found under its prefix.
-                let key = key & targets.mask();
-                if let std::collections::hash_map::Entry::Vacant(e) = found.entry(key) {
-                    e.insert(Hit {
-                        key,
-                        identifier,
-                        algorithm: algo,
-                        space: Arc::clone(&space_name),
-                        format: Arc::clone(&format_name),
-                    });
-                    reversed += 1;
-                }
+            // A truncated digest is found under its prefix. The unit's hits
+            // are sorted and merged into `found`: a million of them cost a
+            // million table inserts otherwise, on one core after the search.
+            let mut new = new.into_inner().unwrap_or_default();
+            for (key, _) in &mut new {
+                *key &= targets.mask();
             }
+            new.sort_unstable_by_key(|&(key, _)| key);
+            new.dedup_by_key(|(key, _)| *key);
+            let old = std::mem::take(found);
+            found.reserve(old.len() + new.len());
+            let mut old = old.into_iter().peekable();
+            for (key, identifier) in new {
+                while let Some(h) = old.next_if(|h| h.key < key) {
+                    found.push(h);
+                }
+                if let Some(h) = old.next_if(|h| h.key == key) {
+                    found.push(h);
+                    continue;
+                }
+                found.push(Hit {
+                    key,
+                    identifier,
+                    algorithm: algo,
+                    space: Arc::clone(&space_name),
+                    format: Arc::clone(&format_name),
+                });
+                reversed += 1;
+            }
+            found.extend(old);
             attempts.push(Attempt {
                 space: space.name.clone(),
                 format,
@@ -535,7 +548,7 @@ mod tests {
         };
         let ids: [&[u8]; 3] = [b"042", b"3000001", b"3999999"];
         let targets = TargetSet::new(ids.iter().map(|id| key(id)).collect());
-        let mut found = std::collections::HashMap::new();
+        let mut found = Vec::new();
         let attempts = search(
             &targets,
             &space,
@@ -547,8 +560,10 @@ mod tests {
             &mut found,
         );
         assert_eq!(attempts.len(), 1);
+        assert!(found.is_sorted_by_key(|h| h.key));
         for id in ids {
-            assert_eq!(found[&key(id)].identifier, id);
+            let i = found.binary_search_by_key(&key(id), |h| h.key);
+            assert_eq!(i.map(|i| found[i].identifier.as_slice()), Ok(id));
         }
     }
 
@@ -592,7 +607,7 @@ mod tests {
                 patterns: vec![p.clone()],
             }]),
         };
-        let mut found = std::collections::HashMap::new();
+        let mut found = Vec::new();
         search(
             &targets,
             &space,
@@ -603,7 +618,7 @@ mod tests {
             &AtomicBool::new(false),
             &mut found,
         );
-        let mut got: Vec<&[u8]> = found.values().map(|h| h.identifier.as_slice()).collect();
+        let mut got: Vec<&[u8]> = found.iter().map(|h| h.identifier.as_slice()).collect();
         got.sort_unstable();
         want.sort_unstable();
         want.dedup();
@@ -684,7 +699,7 @@ mod tests {
             1,
             &AtomicU64::new(0),
             &AtomicBool::new(false),
-            &mut std::collections::HashMap::new(),
+            &mut Vec::new(),
         );
         assert!(attempts.is_empty());
     }

@@ -12,8 +12,8 @@ pub struct TargetSet {
     /// Sorted, distinct.
     keys: Vec<u128>,
     /// A small filter that stays in the core's cache, then a larger one.
-    near: Filter,
-    far: Filter,
+    near: Filter<true>,
+    far: Filter<false>,
     /// `keys[starts[b]..starts[b + 1]]` are the keys whose top bits are `b`.
     starts: Vec<u32>,
     bucket_shift: u32,
@@ -33,18 +33,19 @@ impl fmt::Debug for TargetSet {
 
 /// A blocked Bloom filter: one 64-bit word chosen by the top bits of one
 /// half of a key, two bits in it chosen by the low bits of the other half,
-/// so a test is one memory access and a few 64-bit shifts.
+/// so a test is one memory access and a few 64-bit shifts. `HIGH` says
+/// which half picks the word (the other picks the bits), so two filters
+/// can look at disjoint bits; it is a type parameter because the probe
+/// loops are the search's hottest code after the hashing, and a run-time
+/// choice between the halves costs a select in each probe.
 #[derive(Debug, Clone)]
-struct Filter {
+struct Filter<const HIGH: bool> {
     words: Vec<u64>,
     shift: u32,
-    /// Which half of the key picks the word (the other picks the bits), so
-    /// the two filters look at disjoint bits.
-    high: bool,
 }
 
-impl Filter {
-    fn new(keys: &[u128], bits_per_key: usize, high: bool) -> Self {
+impl<const HIGH: bool> Filter<HIGH> {
+    fn new(keys: &[u128], bits_per_key: usize) -> Self {
         let bits = (keys.len().max(1) * bits_per_key)
             .next_power_of_two()
             .clamp(1 << 16, 1 << 34);
@@ -52,7 +53,6 @@ impl Filter {
         let mut f = Filter {
             words: vec![0; words],
             shift: 64 - words.trailing_zeros(),
-            high,
         };
         for &k in keys {
             let (i, m) = f.slot(k);
@@ -65,7 +65,7 @@ impl Filter {
     #[inline]
     fn slot(&self, key: u128) -> (usize, u64) {
         let (hi, lo) = ((key >> 64) as u64, key as u64);
-        let (pick, bits) = if self.high { (hi, lo) } else { (lo, hi) };
+        let (pick, bits) = if HIGH { (hi, lo) } else { (lo, hi) };
         (
             (pick >> self.shift) as usize,
             (1 << (bits & 63)) | (1 << ((bits >> 6) & 63)),
@@ -100,8 +100,8 @@ impl TargetSet {
         // million targets; the far one then lets about 1 in 250 of those
         // through to the bucket lookup. Memory latency, not hashing, is what
         // a lookup costs, so the common case touches only cached memory.
-        let near = Filter::new(&keys, 8, true);
-        let far = Filter::new(&keys, if keys.len() <= 1 << 22 { 32 } else { 16 }, false);
+        let near = Filter::new(&keys, 8);
+        let far = Filter::new(&keys, if keys.len() <= 1 << 22 { 32 } else { 16 });
         // One to two keys a bucket: a lookup reads one or two cache lines,
         // where a binary search over millions of keys misses ~20 times.
         let buckets = (keys.len() / 2).max(2).next_power_of_two();

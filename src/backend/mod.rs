@@ -275,9 +275,9 @@ impl HmacKey {
 
     /// The code path of [`HmacKey::mac4`] and [`HmacKey::mac20`] on this
     /// machine.
-    pub(crate) fn mac4_path(&self) -> &'static str {
+    pub(crate) fn batch_path(&self) -> &'static str {
         match self {
-            HmacKey::RustCrypto(k) => k.mac4_path(),
+            HmacKey::RustCrypto(k) => k.batch_path(),
             #[cfg(feature = "ring")]
             HmacKey::Ring(_) => "ring, one value at a time",
         }

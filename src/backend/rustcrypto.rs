@@ -145,7 +145,7 @@ impl HmacSha256 {
 
     /// The code path [`HmacSha256::mac20`] and [`HmacSha256::mac4`] take
     /// for short messages here.
-    pub fn mac4_path(&self) -> &'static str {
+    pub fn batch_path(&self) -> &'static str {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if self.ni512.is_some() {
             return "SHA-NI 4 + AVX-512 16 values, interleaved";

@@ -350,7 +350,7 @@ mod avx512 {
     }
 
     /// See [`super::ShaNiAvx512::key20`].
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
     pub(super) fn key20(
         iv: &[u32; 8],
         run: Option<&SharedRun>,
@@ -477,7 +477,7 @@ mod avx512 {
     /// and a..h across the lanes.
     // Lanes are indexed in lockstep across several arrays.
     #[allow(clippy::needless_range_loop)]
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
     #[inline]
     fn compress20(
         iv: &[u32; 8],

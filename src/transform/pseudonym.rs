@@ -146,25 +146,25 @@ impl Pseudonymizer {
         let need = values.len().saturating_mul(len);
         let out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
         let mut slots = out.chunks_exact_mut(len);
+        // Each slot is exactly `output_len` bytes: the encoding of
+        // `self.bytes` bytes of a tag.
+        let mut encode = |tags: &[[u8; 32]]| {
+            for (tag, slot) in tags.iter().zip(&mut slots) {
+                self.encoding.encode_exact(&tag[..self.bytes], slot);
+            }
+        };
         // Twenty at a time where the CPU runs them together, then fours.
         let mut rest = values;
         while let Some((group, after)) = rest.split_first_chunk::<20>() {
             let Some(tags) = self.mac.mac20(*group) else {
                 break;
             };
-            for (tag, slot) in tags.iter().zip(&mut slots) {
-                self.encoding.encode_exact(&tag[..self.bytes], slot);
-            }
+            encode(&tags);
             rest = after;
         }
         let mut groups = rest.chunks_exact(4);
         for group in &mut groups {
-            let tags = self.mac.mac4([group[0], group[1], group[2], group[3]]);
-            for (tag, slot) in tags.iter().zip(&mut slots) {
-                // `slot` is exactly `output_len` bytes: the encoding of
-                // `self.bytes` bytes.
-                self.encoding.encode_exact(&tag[..self.bytes], slot);
-            }
+            encode(&self.mac.mac4([group[0], group[1], group[2], group[3]]));
         }
         for (value, slot) in groups.remainder().iter().zip(slots) {
             self.pseudonymize(value, slot)?;
@@ -175,7 +175,7 @@ impl Pseudonymizer {
     /// The code path [`Self::mac4`] and [`Self::pseudonymize_batch`] take
     /// for short values on this machine, e.g. `SHA-NI, 4 values interleaved`.
     pub fn batch_path(&self) -> &'static str {
-        self.mac.mac4_path()
+        self.mac.batch_path()
     }
 }
 

@@ -233,9 +233,10 @@ mod avx512 {
 }
 
 /// SHA-256 in the sixteen 32-bit lanes of AVX-512 registers, interleaved
-/// with the SHA unit's four blocks.
+/// with the SHA unit's four blocks. Its lane helpers (`add`, `splat`,
+/// `xor3`, `choose`) also serve the MD5 lanes (src/audit/hashes/md5x.rs).
 #[rustversion::since(1.89)]
-mod avx512 {
+pub(crate) mod avx512 {
     use super::{K, SharedRun, bswap32, finish, load, plus_k, schedule, short_block, state_words};
     use core::arch::x86_64::{
         __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_setzero_si128, _mm_sha256rnds2_epu32,
@@ -247,23 +248,36 @@ mod avx512 {
         _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
     };
 
+    /// Lane-wise 32-bit addition.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn add(x: __m512i, y: __m512i) -> __m512i {
+    pub(crate) fn add(x: __m512i, y: __m512i) -> __m512i {
         _mm512_add_epi32(x, y)
     }
 
+    /// `x` in every lane.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn splat(x: u32) -> __m512i {
+    pub(crate) fn splat(x: u32) -> __m512i {
         _mm512_set1_epi32(x as i32)
     }
 
-    /// x ^ y ^ z in one instruction.
+    // `vpternlogd` computes any function of three bits: bit `4x + 2y + z`
+    // of the immediate is its value at x, y, z.
+
+    /// `x ^ y ^ z` in one instruction (SHA-256's Σ, MD5's H).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn xor3(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
+    pub(crate) fn xor3(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
         _mm512_ternarylogic_epi32::<0x96>(x, y, z)
+    }
+
+    /// `(x & y) | (!x & z)`: bits of `y` where `x` is set, else of `z`
+    /// (SHA-256's Ch, MD5's F).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(crate) fn choose(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
+        _mm512_ternarylogic_epi32::<0xCA>(x, y, z)
     }
 
     /// One round on every lane: `s` is a..h, `wk` the round's message word
@@ -277,7 +291,7 @@ mod avx512 {
             _mm512_ror_epi32::<11>(e),
             _mm512_ror_epi32::<25>(e),
         );
-        let ch = _mm512_ternarylogic_epi32::<0xCA>(e, f, g);
+        let ch = choose(e, f, g);
         let t1 = add(add(h, sigma1), add(ch, wk));
         let sigma0 = xor3(
             _mm512_ror_epi32::<2>(a),
@@ -630,8 +644,10 @@ fn key_n<const N: usize>(iv: &[u32; 8], blocks: [&[u8; 64]; N]) -> [u128; N] {
 }
 
 /// What the blocks of a run share, for [`ShaNi::key4_run`]; made by
-/// [`ShaNi::shared_run`].
+/// [`ShaNi::shared_run`]. The lanes' fields (`words`, `varying`,
+/// `after2`) are read by the AVX-512 kernel only, which needs Rust 1.89.
 #[derive(Clone, Copy, Debug)]
+#[rustversion::attr(before(1.89), allow(dead_code))]
 pub(crate) struct SharedRun {
     /// The A, B, E, F register after rounds 0 and 1.
     mid: __m128i,

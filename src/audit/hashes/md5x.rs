@@ -256,22 +256,14 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{MD5_IV, S, T, word};
-    md5_compress!("avx512f", __m512i);
+    // F is SHA-256's Ch and H its three-way xor: the SHA-256 lanes' helpers.
+    use crate::backend::shani::avx512::{add, choose as ff, splat, xor3 as hh};
     use core::arch::x86_64::{
-        __m512i, _mm512_add_epi32, _mm512_loadu_si512, _mm512_rolv_epi32, _mm512_set1_epi32,
-        _mm512_storeu_si512, _mm512_ternarylogic_epi32,
+        __m512i, _mm512_loadu_si512, _mm512_rolv_epi32, _mm512_set1_epi32, _mm512_storeu_si512,
+        _mm512_ternarylogic_epi32,
     };
+    md5_compress!("avx512f", __m512i);
 
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn splat(x: u32) -> __m512i {
-        _mm512_set1_epi32(x as i32)
-    }
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn add(x: __m512i, y: __m512i) -> __m512i {
-        _mm512_add_epi32(x, y)
-    }
     /// A rotation by a per-lane count (all equal): `vprolvd`, one uop like
     /// `vprold`, whose count must be a constant.
     #[target_feature(enable = "avx512f")]
@@ -279,22 +271,12 @@ mod avx512 {
     fn rotl(x: __m512i, s: u32) -> __m512i {
         _mm512_rolv_epi32(x, _mm512_set1_epi32(s as i32))
     }
-    // Truth tables for `vpternlogd` (bit `4x + 2y + z` of the immediate is
-    // the function's value at x, y, z).
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn ff(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
-        _mm512_ternarylogic_epi32::<0xCA>(x, y, z)
-    }
+    // G and I as `vpternlogd` truth tables (bit `4x + 2y + z` of the
+    // immediate is the function's value at x, y, z).
     #[target_feature(enable = "avx512f")]
     #[inline]
     fn gg(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
         _mm512_ternarylogic_epi32::<0xE4>(x, y, z)
-    }
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn hh(x: __m512i, y: __m512i, z: __m512i) -> __m512i {
-        _mm512_ternarylogic_epi32::<0x96>(x, y, z)
     }
     #[target_feature(enable = "avx512f")]
     #[inline]

@@ -464,7 +464,7 @@ pub(crate) fn block_keys(
 }
 
 /// The first block of each kernel (the only one of a single-block kernel).
-fn first_blocks(blocks: &[BlockKernel]) -> impl Iterator<Item = &[u8; 64]> {
+fn first_blocks(blocks: &[BlockKernel]) -> impl ExactSizeIterator<Item = &[u8; 64]> {
     blocks.iter().map(|b| &b.block[0])
 }
 

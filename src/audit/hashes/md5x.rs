@@ -139,9 +139,19 @@ macro_rules! unroll {
     ($s:ident, $w:ident; $($i:literal)*) => { $( $s = step::<$i>($s, $w); )* };
 }
 
+/// `s = step::<i>(s, w)` and `t = step::<i>(t, x)` for each listed `i`:
+/// two chains of steps side by side.
+#[cfg(target_arch = "x86_64")]
+macro_rules! unroll2 {
+    ($s:ident, $w:ident, $t:ident, $x:ident; $($i:literal)*) => {
+        $( $s = step::<$i>($s, $w); $t = step::<$i>($t, $x); )*
+    };
+}
+
 /// The 64 steps, written once over a vector type: expects `splat`, `add`,
 /// `rotl` and the round functions `ff`, `gg`, `hh`, `ii` in scope, and
-/// defines `compress`, fully unrolled (every constant an immediate).
+/// defines `compress` and `compress2`, fully unrolled (every constant an
+/// immediate).
 #[cfg(target_arch = "x86_64")]
 macro_rules! md5_compress {
     ($feature:literal, $v:ty) => {
@@ -176,6 +186,32 @@ macro_rules! md5_compress {
                 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
                 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63);
             [add(s[0], iv[0]), add(s[1], iv[1]), add(s[2], iv[2]), add(s[3], iv[3])]
+        }
+
+        /// Two sets of lanes at once, their steps alternating. Each step
+        /// waits on the one before it (about five instructions in a
+        /// chain), so one set leaves most of the vector units idle; the
+        /// other set's step fills them.
+        #[allow(dead_code)] // the AVX2 kernel runs one set
+        #[target_feature(enable = $feature)]
+        #[inline]
+        fn compress2(w: &[$v; 16], x: &[$v; 16]) -> ([$v; 4], [$v; 4]) {
+            let iv = [
+                splat(MD5_IV[0]),
+                splat(MD5_IV[1]),
+                splat(MD5_IV[2]),
+                splat(MD5_IV[3]),
+            ];
+            let (mut s, mut t) = (iv, iv);
+            unroll2!(s, w, t, x;
+                0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+                16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+                32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+                48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63);
+            let fin = |s: [$v; 4]| {
+                [add(s[0], iv[0]), add(s[1], iv[1]), add(s[2], iv[2]), add(s[3], iv[3])]
+            };
+            (fin(s), fin(t))
         }
     };
 }
@@ -287,14 +323,35 @@ mod avx512 {
     /// Sixteen final states, lane-major.
     #[target_feature(enable = "avx512f")]
     pub(super) fn states(w: &[[u32; 16]; 16]) -> [[u32; 4]; 16] {
+        lane_major(compress(&load(w)))
+    }
+
+    /// Thirty-two final states, lane-major: `w`'s sixteen, then `x`'s.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn states2(w: &[[u32; 16]; 16], x: &[[u32; 16]; 16]) -> [[u32; 4]; 32] {
+        let (s, t) = compress2(&load(w), &load(x));
+        let (s, t) = (lane_major(s), lane_major(t));
+        core::array::from_fn(|l| if l < 16 { s[l] } else { t[l - 16] })
+    }
+
+    /// Word-major rows into registers.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn load(w: &[[u32; 16]; 16]) -> [__m512i; 16] {
         let mut v = [_mm512_set1_epi32(0); 16];
         for (v, row) in v.iter_mut().zip(w) {
             // SAFETY: `row` is 64 readable bytes; loadu has no alignment need.
             *v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
         }
-        let [a, b, c, d] = compress(&v);
+        v
+    }
+
+    /// Final states a, b, c, d across the lanes as one state a lane.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn lane_major(st: [__m512i; 4]) -> [[u32; 4]; 16] {
         let mut out = [[0u32; 16]; 4];
-        for (o, x) in out.iter_mut().zip([a, b, c, d]) {
+        for (o, x) in out.iter_mut().zip(st) {
             // SAFETY: `o` is 64 writable bytes; storeu has no alignment need.
             unsafe { _mm512_storeu_si512(o.as_mut_ptr().cast(), x) };
         }
@@ -398,20 +455,59 @@ impl Md5x16 {
         let _ = (self, blocks);
         [[0; 4]; 16]
     }
+
+    /// The first 16 digest bytes of each of thirty-two padded single
+    /// blocks: two sets of sixteen lanes, interleaved.
+    #[inline]
+    pub(crate) fn keys32(self, blocks: [&[u8; 64]; 32]) -> [u128; 32] {
+        self.states32(blocks).map(key)
+    }
+
+    /// The MD5 state after compressing each of thirty-two blocks.
+    #[rustversion::since(1.89)]
+    #[inline]
+    pub(crate) fn states32(self, blocks: [&[u8; 64]; 32]) -> [[u32; 4]; 32] {
+        let half = |h: usize| -> [&[u8; 64]; 16] { core::array::from_fn(|l| blocks[16 * h + l]) };
+        let (w, x) = (transpose(&half(0)), transpose(&half(1)));
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: a `Md5x16` exists only once `detect` has found
+            // AVX-512F, the target feature `states2` is compiled for.
+            unsafe { avx512::states2(&w, &x) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (w, x);
+            unreachable!("no Md5x16 token off x86-64")
+        }
+    }
+
+    /// Never called: no token exists on a compiler without AVX-512.
+    #[rustversion::before(1.89)]
+    #[inline]
+    pub(crate) fn states32(self, blocks: [&[u8; 64]; 32]) -> [[u32; 4]; 32] {
+        let _ = (self, blocks);
+        [[0; 4]; 32]
+    }
 }
 
 /// Keys of `blocks` (padded single MD5 blocks) into `out`, `computed`
-/// called with each: sixteen at a time on AVX-512, eight on AVX2, the
-/// remainder as one padded group. `false` (nothing written) when the CPU
-/// has neither.
+/// called with each: thirty-two at a time then sixteen on AVX-512, eight
+/// on AVX2, the remainder as one padded group. `false` (nothing written)
+/// when the CPU has neither.
 #[inline]
 pub(crate) fn keys_into<'a>(
-    blocks: impl Iterator<Item = &'a [u8; 64]>,
+    mut blocks: impl ExactSizeIterator<Item = &'a [u8; 64]>,
     out: &mut [u128],
     computed: &impl Fn(u128),
 ) -> bool {
     if let Some(x) = Md5x16::detect() {
-        super::algo::in_lanes(blocks, out, computed, |g| x.keys(g));
+        // Whole groups of thirty-two, then what is left by sixteens (a
+        // last group of four costs one set of lanes, not two).
+        let pairs = blocks.len() / 32 * 32;
+        let (head, tail) = out.split_at_mut(pairs.min(out.len()));
+        super::algo::in_lanes((&mut blocks).take(pairs), head, computed, |g| x.keys32(g));
+        super::algo::in_lanes(blocks, tail, computed, |g| x.keys(g));
         true
     } else if let Some(x) = Md5x8::detect() {
         super::algo::in_lanes(blocks, out, computed, |g| x.keys(g));
@@ -529,18 +625,35 @@ mod tests {
         vectors(|b| x.keys(b));
     }
 
+    /// The two interleaved sets of lanes: every lane of both against the
+    /// `md5` crate, so a step of one set reading the other's words fails.
     #[test]
-    fn keys_into_covers_a_partial_last_group() {
-        let mut x = 7u64;
-        let blocks: [[u8; 64]; 37] = random_blocks(&mut x);
-        let mut out = [0u128; 37];
-        let seen = std::cell::Cell::new(0);
-        if !keys_into(blocks.iter(), &mut out, &|_| seen.set(seen.get() + 1)) {
+    fn avx512_pair_equals_scalar_at_every_length_and_rfc1321() {
+        let Some(x) = Md5x16::detect() else {
             return;
-        }
-        assert_eq!(seen.get(), 37);
-        for (o, b) in out.iter().zip(&blocks) {
-            assert_eq!(*o, key(scalar(b)));
+        };
+        check(|b| x.states32(b));
+        vectors(|b| x.keys32(b));
+    }
+
+    /// Any count of blocks (whole pairs of sixteen, a set of sixteen, a
+    /// padded rest) gives every key, in order, each reported once.
+    #[test]
+    fn keys_into_covers_every_count_of_blocks() {
+        let mut x = 7u64;
+        let blocks: [[u8; 64]; 101] = random_blocks(&mut x);
+        for n in (0..=70).chain([95, 96, 97, 100, 101]) {
+            let mut out = [0u128; 101];
+            let seen = std::cell::Cell::new(0);
+            if !keys_into(blocks[..n].iter(), &mut out[..n], &|_| {
+                seen.set(seen.get() + 1)
+            }) {
+                return;
+            }
+            assert_eq!(seen.get(), n);
+            for (i, (o, b)) in out[..n].iter().zip(&blocks).enumerate() {
+                assert_eq!(*o, key(scalar(b)), "block {i} of {n}");
+            }
         }
     }
 }

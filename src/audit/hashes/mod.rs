@@ -181,7 +181,7 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     // same two tokens in this order.
     if algo == Algorithm::Md5 {
         if md5x::Md5x16::detect().is_some() {
-            return "AVX-512, 16 blocks in lanes";
+            return "AVX-512, 2 x 16 blocks in lanes, interleaved";
         }
         if md5x::Md5x8::detect().is_some() {
             return "AVX2, 8 blocks in lanes";

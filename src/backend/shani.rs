@@ -237,11 +237,12 @@ mod avx512 {
 /// `xor3`, `choose`) also serve the MD5 lanes (src/audit/hashes/md5x.rs).
 #[rustversion::since(1.89)]
 pub(crate) mod avx512 {
-    use super::{K, SharedRun, bswap32, finish, load, plus_k, schedule, short_block, state_words};
+    use super::{
+        K, SharedRun, bswap32, finish, load, outer_blocks, plus_k, schedule, short_blocks, tags,
+    };
     use core::arch::x86_64::{
-        __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_setzero_si128, _mm_sha256rnds2_epu32,
-        _mm_shuffle_epi8, _mm_shuffle_epi32, _mm_storeu_si128, _mm512_add_epi32,
-        _mm512_broadcast_i32x4, _mm512_i32gather_epi32, _mm512_i32scatter_epi32,
+        __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_sha256rnds2_epu32, _mm_shuffle_epi32,
+        _mm512_add_epi32, _mm512_broadcast_i32x4, _mm512_i32gather_epi32, _mm512_i32scatter_epi32,
         _mm512_loadu_si512, _mm512_mask_set1_epi8, _mm512_mask_set1_epi64, _mm512_maskz_loadu_epi8,
         _mm512_ror_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_shuffle_epi8,
         _mm512_srli_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi32, _mm512_unpackhi_epi32,
@@ -395,12 +396,7 @@ pub(crate) mod avx512 {
     /// See [`super::ShaNiAvx512::hmac20`].
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
     pub(super) fn hmac20(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; 20]) -> [[u8; 32]; 20] {
-        let mut w = [[_mm_setzero_si128(); 4]; 4];
-        for (l, d) in data[..4].iter().enumerate() {
-            for (j, group) in short_block(d).into_iter().enumerate() {
-                w[j][l] = group;
-            }
-        }
+        let w = short_blocks([data[0], data[1], data[2], data[3]]);
         // The lanes' inner blocks: each padded in a register (the masked
         // load reads the message's bytes only), byte-swapped into words,
         // then gathered word by word into columns.
@@ -437,13 +433,7 @@ pub(crate) mod avx512 {
         // of pad block plus digest in bits, (64 + 32) * 8. In the lanes the
         // inner state registers are the first eight message words as they
         // stand.
-        let pad_lo = _mm_set_epi32(0, 0, 0, 0x8000_0000_u32 as i32);
-        let pad_hi = _mm_set_epi32((64 + 32) * 8, 0, 0, 0);
-        let mut w = [[pad_lo; 4]; 4];
-        for (l, &(abef, cdgh)) in ni.iter().enumerate() {
-            (w[0][l], w[1][l]) = state_words(abef, cdgh);
-            w[3][l] = pad_hi;
-        }
+        let w = outer_blocks(&ni);
         let v: [__m512i; 16] = core::array::from_fn(|j| match j {
             0..8 => s[j],
             8 => splat(0x8000_0000),
@@ -452,17 +442,7 @@ pub(crate) mod avx512 {
         });
         let (ni, s) = compress20(outer, None, w, v);
         let mut out = [[0u8; 32]; 20];
-        let bswap = bswap32();
-        for (o, &(abef, cdgh)) in out.iter_mut().zip(&ni) {
-            let (abcd, efgh) = state_words(abef, cdgh);
-            let (lo, hi) = o.split_at_mut(16);
-            // SAFETY: `lo` and `hi` are 16 writable bytes each; storeu has
-            // no alignment need.
-            unsafe {
-                _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm_shuffle_epi8(abcd, bswap));
-                _mm_storeu_si128(hi.as_mut_ptr().cast(), _mm_shuffle_epi8(efgh, bswap));
-            }
-        }
+        out[..4].copy_from_slice(&tags(&ni));
         // Lane `l`'s word `i` goes to bytes 32 l + 4 i of the lanes' tags.
         let lanes = out[4..].as_mut_ptr().cast::<u8>();
         let down = _mm512_setr_epi32(
@@ -946,27 +926,51 @@ fn tail_word(d: &[u8], rest: usize) -> u64 {
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
 fn hmac_n<const N: usize>(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; N]) -> [[u8; 32]; N] {
-    let mut first = [[_mm_setzero_si128(); N]; 4];
+    let st = compress_words(inner, short_blocks(data));
+    let st = compress_words(outer, outer_blocks(&st));
+    tags(&st)
+}
+
+/// The inner blocks of `N` short HMAC messages ([`short_block`]) as
+/// [`compress_words`] takes them: `[j][l]` is words `4j..4j + 4` of
+/// message `l`.
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn short_blocks<const N: usize>(data: [&[u8]; N]) -> [[__m128i; N]; 4] {
+    let mut blocks = [[_mm_setzero_si128(); N]; 4];
     for l in 0..N {
         let block = short_block(data[l]);
         for j in 0..4 {
-            first[j][l] = block[j];
+            blocks[j][l] = block[j];
         }
     }
-    let st = compress_words(inner, first);
-    // Words 8..16 of the outer block: 0x80 after the 32-byte digest, zeros,
-    // and the length of pad block plus digest in bits, (64 + 32) * 8.
+    blocks
+}
+
+/// The outer HMAC blocks after the inner compressions that left `st`:
+/// the 32-byte inner digest, then 0x80, zeros and the length of pad block
+/// plus digest in bits, (64 + 32) * 8.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn outer_blocks<const N: usize>(st: &[(__m128i, __m128i); N]) -> [[__m128i; N]; 4] {
     let pad_lo = _mm_set_epi32(0, 0, 0, 0x8000_0000_u32 as i32);
     let pad_hi = _mm_set_epi32((64 + 32) * 8, 0, 0, 0);
-    let mut first = [[pad_lo; N]; 4];
+    let mut blocks = [[pad_lo; N]; 4];
     for (l, &(abef, cdgh)) in st.iter().enumerate() {
-        (first[0][l], first[1][l]) = state_words(abef, cdgh);
-        first[3][l] = pad_hi;
+        (blocks[0][l], blocks[1][l]) = state_words(abef, cdgh);
+        blocks[3][l] = pad_hi;
     }
-    let st = compress_words(outer, first);
+    blocks
+}
+
+/// The 32-byte digests (big-endian words a..h) of final chaining values.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+#[inline]
+fn tags<const N: usize>(st: &[(__m128i, __m128i); N]) -> [[u8; 32]; N] {
     let bswap = bswap32();
     let mut out = [[0u8; 32]; N];
-    for (o, &(abef, cdgh)) in out.iter_mut().zip(&st) {
+    for (o, &(abef, cdgh)) in out.iter_mut().zip(st) {
         let (abcd, efgh) = state_words(abef, cdgh);
         let (lo, hi) = o.split_at_mut(16);
         // SAFETY: `lo` and `hi` are 16 writable bytes each; storeu has no

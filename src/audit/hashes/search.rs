@@ -22,6 +22,45 @@ use super::space::{Pattern, Source, Space};
 
 pub use super::targets::TargetSet;
 
+/// Merges one unit's hits `new` (digest key, identifier) into `found`,
+/// which is sorted by key and stays so; returns how many keys are new.
+///
+/// A truncated digest is found under its prefix: keys are masked with
+/// `mask` first. Where several candidates give one key (a prefix that two
+/// identifiers share), the smallest identifier is kept, so a run's answer
+/// does not depend on which thread found what first; a key already in
+/// `found` keeps its earlier hit. Sorting and merging costs a million hits
+/// far less than a million table inserts, on one core after the search.
+fn merge_hits(
+    found: &mut Vec<Hit>,
+    mut new: Vec<(u128, Vec<u8>)>,
+    mask: u128,
+    hit: impl Fn(u128, Vec<u8>) -> Hit,
+) -> u64 {
+    for (key, _) in &mut new {
+        *key &= mask;
+    }
+    new.sort_unstable();
+    new.dedup_by_key(|(key, _)| *key);
+    let old = std::mem::take(found);
+    found.reserve(old.len() + new.len());
+    let mut old = old.into_iter().peekable();
+    let mut reversed = 0;
+    for (key, identifier) in new {
+        while let Some(h) = old.next_if(|h| h.key < key) {
+            found.push(h);
+        }
+        if let Some(h) = old.next_if(|h| h.key == key) {
+            found.push(h);
+            continue;
+        }
+        found.push(hit(key, identifier));
+        reversed += 1;
+    }
+    found.extend(old);
+    reversed
+}
+
 /// A reversed digest. Its `Debug` shows the algorithm and format, never
 /// the identifier or the digest.
 #[derive(Clone)]
@@ -125,39 +164,21 @@ pub fn search(
             let remaining = targets.len().saturating_sub(found.len());
             let n = pool
                 .install(|| unit.run(targets, algo, construction, progress, stop, &new, remaining));
-            let mut reversed = 0;
             let (space_name, format_name): (Arc<str>, Arc<str>) =
                 (space.name.as_str().into(), format.as_str().into());
-            // A truncated digest is found under its prefix. The unit's hits
-            // are sorted and merged into `found`: a million of them cost a
-            // million table inserts otherwise, on one core after the search.
-            let mut new = new.into_inner().unwrap_or_default();
-            for (key, _) in &mut new {
-                *key &= targets.mask();
-            }
-            new.sort_unstable_by_key(|&(key, _)| key);
-            new.dedup_by_key(|(key, _)| *key);
-            let old = std::mem::take(found);
-            found.reserve(old.len() + new.len());
-            let mut old = old.into_iter().peekable();
-            for (key, identifier) in new {
-                while let Some(h) = old.next_if(|h| h.key < key) {
-                    found.push(h);
-                }
-                if let Some(h) = old.next_if(|h| h.key == key) {
-                    found.push(h);
-                    continue;
-                }
-                found.push(Hit {
-                    key,
-                    identifier,
-                    algorithm: algo,
-                    space: Arc::clone(&space_name),
-                    format: Arc::clone(&format_name),
-                });
-                reversed += 1;
-            }
-            found.extend(old);
+            let hit = |key, identifier| Hit {
+                key,
+                identifier,
+                algorithm: algo,
+                space: Arc::clone(&space_name),
+                format: Arc::clone(&format_name),
+            };
+            let reversed = merge_hits(
+                found,
+                new.into_inner().unwrap_or_default(),
+                targets.mask(),
+                hit,
+            );
             attempts.push(Attempt {
                 space: space.name.clone(),
                 format,
@@ -565,6 +586,34 @@ mod tests {
             let i = found.binary_search_by_key(&key(id), |h| h.key);
             assert_eq!(i.map(|i| found[i].identifier.as_slice()), Ok(id));
         }
+    }
+
+    /// Hits merge into `found` in key order; a prefix that two candidates
+    /// share keeps the smaller identifier, whatever order they came in; a
+    /// key found before keeps its hit.
+    #[test]
+    fn merged_hits_are_sorted_and_their_choice_repeatable() {
+        let hit = |key, identifier| Hit {
+            key,
+            identifier,
+            algorithm: Algorithm::Sha256,
+            space: "s".into(),
+            format: "f".into(),
+        };
+        let mask = !0u128 << 64;
+        let mut found = vec![hit(5 << 64, b"old".to_vec())];
+        let new = vec![
+            ((9 << 64) | 1, b"b".to_vec()),
+            ((5 << 64) | 3, b"new".to_vec()),
+            ((9 << 64) | 2, b"a".to_vec()),
+            (2 << 64, b"c".to_vec()),
+        ];
+        assert_eq!(merge_hits(&mut found, new, mask, hit), 2);
+        let got: Vec<(u128, &[u8])> = found
+            .iter()
+            .map(|h| (h.key >> 64, h.identifier.as_slice()))
+            .collect();
+        assert_eq!(got, [(2, &b"c"[..]), (5, &b"old"[..]), (9, &b"a"[..])]);
     }
 
     /// Every block kernel (MD5 in vector lanes, SHA-256 four-way, SHA-1

@@ -4,7 +4,7 @@
 //! `cargo bench --bench batch_floor`
 //!
 //! Five loops, each timed in short slices (about 1 ms) taken in turn, 400
-//! rounds: so a neighbour's load falls on all four alike, and the fastest
+//! rounds: so a neighbour's load falls on all five alike, and the fastest
 //! slice of each is its uncontended cost. Printed per value, with the
 //! median slice next to it:
 //!

@@ -432,8 +432,9 @@ impl fmt::Debug for PseudonymBatch {
 impl PseudonymBatch {
     /// Values gathered per call of [`Pseudonymizer::pseudonymize_batch`]
     /// (their slices live on the stack): whole groups of its twenty-way
-    /// and four-way kernels.
-    const GROUP: usize = 80;
+    /// and four-way kernels. The CSV pipeline queues this many records
+    /// before computing their pseudonyms (src/io/process.rs).
+    pub(crate) const GROUP: usize = 80;
 
     /// Forgets every value (buffers are kept for reuse).
     pub fn clear(&mut self) {

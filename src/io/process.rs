@@ -237,8 +237,8 @@ pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Ve
 }
 
 /// CSV records written before their `pseudonymize` fields are computed
-/// together (twenty or four at a time where the CPU allows, src/field.rs).
-const GROUP: usize = 80;
+/// together: one call of the batch kernels (src/field.rs).
+const GROUP: usize = PseudonymBatch::GROUP;
 
 /// A group of CSV records on its way into the chunk's output: the values of
 /// the fields computed together, and where their pseudonyms go.

@@ -147,8 +147,10 @@ impl HmacSha256 {
     /// for short messages here.
     pub fn batch_path(&self) -> &'static str {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if self.ni512.is_some() {
-            return "SHA-NI 4 + AVX-512 16 values, interleaved";
+        match self.ni512.map(|x| x.interleaved()) {
+            Some(true) => return "SHA-NI 4 + AVX-512 16 values, interleaved",
+            Some(false) => return "SHA-NI 4 + AVX-512 16 values, in turn (switching stalls here)",
+            None => {}
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if self.ni.is_some() {

@@ -146,7 +146,7 @@ impl ShaNi {
 }
 
 /// Proof that this CPU has the SHA extensions and AVX-512F and BW, and that this
-/// compiler could build the kernel that uses both (the AVX-512 intrinsics
+/// compiler could build the kernels that use both (the AVX-512 intrinsics
 /// are stable from Rust 1.89): only [`ShaNiAvx512::detect`] makes one.
 ///
 /// The SHA unit and the vector units are separate: while `sha256rnds2`
@@ -156,20 +156,38 @@ impl ShaNi {
 /// EPYC (Zen 4) build machine, one core, single blocks: 50 M/s four-way
 /// SHA-NI, 64 M/s sixteen AVX-512 lanes alone, 80 M/s both interleaved
 /// (one after the other: 55 M/s).
+///
+/// Where switching between SSE and AVX-512 instructions stalls
+/// (`avx512::switching_stalls`), the two run one after the other instead:
+/// on the Intel Xeon virtual machine where that was seen, the lanes alone
+/// took 34 ns a block against 50–68 ns four-way on the SHA unit, and
+/// interleaved, 3,900 ns.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct ShaNiAvx512(ShaNi);
+pub(crate) struct ShaNiAvx512 {
+    ni: ShaNi,
+    interleave: bool,
+}
 
 impl ShaNiAvx512 {
-    /// A token if the CPU can run the twenty-way kernel.
+    /// A token if the CPU can run the twenty-way kernels.
     pub(crate) fn detect() -> Option<Self> {
         Self::detect_impl()
+    }
+
+    /// Whether the SHA unit's blocks and the lanes' are interleaved (else
+    /// one after the other, where switching between them stalls).
+    pub(crate) fn interleaved(self) -> bool {
+        self.interleave
     }
 
     #[rustversion::since(1.89)]
     fn detect_impl() -> Option<Self> {
         let ni = ShaNi::detect()?;
         (std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw"))
-            .then_some(ShaNiAvx512(ni))
+            .then(|| ShaNiAvx512 {
+                ni,
+                interleave: !avx512::switching_stalls(),
+            })
     }
 
     #[rustversion::before(1.89)]
@@ -188,9 +206,20 @@ impl ShaNiAvx512 {
         run: Option<&SharedRun>,
         blocks: [&[u8; 64]; 20],
     ) -> [u128; 20] {
-        // SAFETY: a `ShaNiAvx512` exists only once `detect` has found every
-        // target feature `key20` is compiled for.
-        unsafe { avx512::key20(iv, run, blocks) }
+        if self.interleave {
+            // SAFETY: a `ShaNiAvx512` exists only once `detect` has found
+            // every target feature `key20` is compiled for.
+            return unsafe { avx512::key20(iv, run, blocks) };
+        }
+        let unit = [blocks[0], blocks[1], blocks[2], blocks[3]];
+        let unit = match run {
+            Some(run) => self.ni.key4_run(iv, run, unit),
+            None => self.ni.key4(iv, unit),
+        };
+        let lanes: [&[u8; 64]; 16] = core::array::from_fn(|l| blocks[4 + l]);
+        // SAFETY: as above, for `key16`.
+        let lanes = unsafe { avx512::key16(iv, run, lanes) };
+        core::array::from_fn(|l| if l < 4 { unit[l] } else { lanes[l - 4] })
     }
 
     /// [`ShaNi::hmac4`] of twenty short messages (at most 55 bytes each):
@@ -207,9 +236,20 @@ impl ShaNiAvx512 {
         if data.iter().any(|d| d.len() > MAX_SHORT) {
             return None;
         }
-        // SAFETY: a `ShaNiAvx512` exists only once `detect` has found every
-        // target feature `hmac20` is compiled for.
-        Some(unsafe { avx512::hmac20(inner, outer, data) })
+        if self.interleave {
+            // SAFETY: a `ShaNiAvx512` exists only once `detect` has found
+            // every target feature `hmac20` is compiled for.
+            return Some(unsafe { avx512::hmac20(inner, outer, data) });
+        }
+        let unit = self
+            .ni
+            .hmac4(inner, outer, [data[0], data[1], data[2], data[3]])?;
+        let lanes: [&[u8]; 16] = core::array::from_fn(|l| data[4 + l]);
+        // SAFETY: as above, for `hmac16`.
+        let lanes = unsafe { avx512::hmac16(inner, outer, lanes) };
+        Some(core::array::from_fn(|l| {
+            if l < 4 { unit[l] } else { lanes[l - 4] }
+        }))
     }
 }
 
@@ -230,6 +270,18 @@ mod avx512 {
     pub(super) unsafe fn hmac20(_: &[u32; 8], _: &[u32; 8], _: [&[u8]; 20]) -> [[u8; 32]; 20] {
         unreachable!("no ShaNiAvx512 token before Rust 1.89")
     }
+
+    pub(super) unsafe fn key16(
+        _: &[u32; 8],
+        _: Option<&SharedRun>,
+        _: [&[u8; 64]; 16],
+    ) -> [u128; 16] {
+        unreachable!("no ShaNiAvx512 token before Rust 1.89")
+    }
+
+    pub(super) unsafe fn hmac16(_: &[u32; 8], _: &[u32; 8], _: [&[u8]; 16]) -> [[u8; 32]; 16] {
+        unreachable!("no ShaNiAvx512 token before Rust 1.89")
+    }
 }
 
 /// SHA-256 in the sixteen 32-bit lanes of AVX-512 registers, interleaved
@@ -241,13 +293,79 @@ pub(crate) mod avx512 {
         K, SharedRun, bswap32, finish, load, outer_blocks, plus_k, schedule, short_blocks, tags,
     };
     use core::arch::x86_64::{
-        __m128i, __m512i, _mm_add_epi32, _mm_set_epi32, _mm_sha256rnds2_epu32, _mm_shuffle_epi32,
-        _mm512_add_epi32, _mm512_broadcast_i32x4, _mm512_i32gather_epi32, _mm512_i32scatter_epi32,
-        _mm512_loadu_si512, _mm512_mask_set1_epi8, _mm512_mask_set1_epi64, _mm512_maskz_loadu_epi8,
-        _mm512_ror_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_shuffle_epi8,
-        _mm512_srli_epi32, _mm512_storeu_si512, _mm512_ternarylogic_epi32, _mm512_unpackhi_epi32,
-        _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
+        __m128i, __m512i, _mm_add_epi32, _mm_cvtsi128_si32, _mm_set_epi32, _mm_sha256rnds2_epu32,
+        _mm_shuffle_epi32, _mm512_add_epi32, _mm512_broadcast_i32x4, _mm512_castsi512_si128,
+        _mm512_i32gather_epi32, _mm512_i32scatter_epi32, _mm512_loadu_si512, _mm512_mask_set1_epi8,
+        _mm512_mask_set1_epi64, _mm512_maskz_loadu_epi8, _mm512_ror_epi32, _mm512_set1_epi32,
+        _mm512_setr_epi32, _mm512_shuffle_epi8, _mm512_srli_epi32, _mm512_storeu_si512,
+        _mm512_ternarylogic_epi32, _mm512_unpackhi_epi32, _mm512_unpackhi_epi64,
+        _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
     };
+
+    /// Whether this CPU stalls when SSE and AVX-512 instructions alternate,
+    /// measured once per process.
+    ///
+    /// The SHA extensions exist only in the legacy SSE encoding, so the
+    /// interleaved kernels run an SSE instruction after an AVX-512 one
+    /// thousands of times a block, while the AVX-512 registers' upper
+    /// halves are in use. Most CPUs merge the two at the cost of a
+    /// dependency. Some save and restore the upper halves at each switch
+    /// instead, as older cores did for AVX: on one Intel Xeon virtual
+    /// machine a switch cost about 130 ns, and the interleaved kernels ran
+    /// 40 times slower than the SHA unit alone (there the two run in turn,
+    /// see [`super::ShaNiAvx512`]). The probe times a chain of
+    /// `sha256rnds2`, each fed by an AVX-512 addition, against the same
+    /// chain fed by an SSE one: a few nanoseconds a step either way where
+    /// switching is cheap, a hundred times that where it stalls. The best
+    /// of five runs of each keeps a preempted run from deciding.
+    pub(super) fn switching_stalls() -> bool {
+        static STALLS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *STALLS.get_or_init(|| {
+            let time = |chain: &dyn Fn(u32) -> u32| {
+                (0..5)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        core::hint::black_box(chain(core::hint::black_box(256)));
+                        t.elapsed()
+                    })
+                    .min()
+                    .unwrap_or_default()
+            };
+            // SAFETY: only called once `ShaNiAvx512::features` has found
+            // the SHA extensions and AVX-512F, the chains' target features.
+            let mixed = time(&|n| unsafe { mixed_chain(n) });
+            // SAFETY: as above (SHA and SSE2).
+            let sse = time(&|n| unsafe { sse_chain(n) });
+            mixed > sse * 4 + std::time::Duration::from_micros(2)
+        })
+    }
+
+    /// `n` steps of `sha256rnds2`, each fed by an AVX-512 addition that
+    /// depends on the step before (so neither can be hoisted or merged).
+    #[target_feature(enable = "avx512f,sha")]
+    fn mixed_chain(n: u32) -> u32 {
+        let k = _mm_set_epi32(1, 2, 3, 4);
+        let mut x = _mm_set_epi32(5, 6, 7, 8);
+        let mut z = splat(9);
+        for _ in 0..n {
+            z = add(z, _mm512_broadcast_i32x4(x));
+            x = _mm_sha256rnds2_epu32(x, _mm512_castsi512_si128(z), k);
+        }
+        _mm_cvtsi128_si32(x) as u32
+    }
+
+    /// [`mixed_chain`] with an SSE addition in place of the AVX-512 one.
+    #[target_feature(enable = "sha")]
+    fn sse_chain(n: u32) -> u32 {
+        let k = _mm_set_epi32(1, 2, 3, 4);
+        let mut x = _mm_set_epi32(5, 6, 7, 8);
+        let mut y = _mm_set_epi32(9, 9, 9, 9);
+        for _ in 0..n {
+            y = _mm_add_epi32(y, x);
+            x = _mm_sha256rnds2_epu32(x, y, k);
+        }
+        _mm_cvtsi128_si32(x) as u32
+    }
 
     /// Lane-wise 32-bit addition.
     #[target_feature(enable = "avx512f")]
@@ -378,14 +496,8 @@ pub(crate) mod avx512 {
                 _ => load(blocks[l], j),
             })
         });
-        // The lanes' blocks: one message word a register.
         let lanes: [&[u8; 64]; 16] = core::array::from_fn(|l| blocks[4 + l]);
-        let varying = run.map_or(u16::MAX, |r| r.varying);
-        let v: [__m512i; 16] = core::array::from_fn(|j| match run {
-            Some(run) if varying & (1 << j) == 0 => splat(run.words[j]),
-            _ => column(&lanes, j),
-        });
-        let (ni, s) = compress20(iv, run, w, v);
+        let (ni, s) = compress20(iv, run, w, columns(run, &lanes));
         let vector = keys16(&s);
         core::array::from_fn(|l| match l.checked_sub(4) {
             None => finish(ni[l].0, ni[l].1),
@@ -393,16 +505,63 @@ pub(crate) mod avx512 {
         })
     }
 
+    /// The keys of sixteen blocks in the lanes alone, as
+    /// [`key20`] gives its last sixteen (for a CPU where interleaving
+    /// them with the SHA unit stalls).
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
+    pub(super) fn key16(
+        iv: &[u32; 8],
+        run: Option<&SharedRun>,
+        blocks: [&[u8; 64]; 16],
+    ) -> [u128; 16] {
+        let (_, s) = compress20::<0>(iv, run, [[]; 4], columns(run, &blocks));
+        keys16(&s)
+    }
+
+    /// The lanes' message: one word of every block a register, the words
+    /// `run` holds for every block splatted.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn columns(run: Option<&SharedRun>, blocks: &[&[u8; 64]; 16]) -> [__m512i; 16] {
+        let varying = run.map_or(u16::MAX, |r| r.varying);
+        core::array::from_fn(|j| match run {
+            Some(run) if varying & (1 << j) == 0 => splat(run.words[j]),
+            _ => column(blocks, j),
+        })
+    }
+
     /// See [`super::ShaNiAvx512::hmac20`].
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
     pub(super) fn hmac20(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; 20]) -> [[u8; 32]; 20] {
-        let w = short_blocks([data[0], data[1], data[2], data[3]]);
+        let unit = [data[0], data[1], data[2], data[3]];
+        let (unit, lanes) = hmac_lanes(inner, outer, unit, core::array::from_fn(|l| data[4 + l]));
+        core::array::from_fn(|l| if l < 4 { unit[l] } else { lanes[l - 4] })
+    }
+
+    /// HMACs of sixteen short messages in the lanes alone, as [`hmac20`]
+    /// gives its last sixteen.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    pub(super) fn hmac16(inner: &[u32; 8], outer: &[u32; 8], data: [&[u8]; 16]) -> [[u8; 32]; 16] {
+        hmac_lanes::<0>(inner, outer, [], data).1
+    }
+
+    /// HMACs of `N` short messages on the SHA unit and sixteen in the
+    /// lanes, the two interleaved.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512bw")]
+    #[inline]
+    fn hmac_lanes<const N: usize>(
+        inner: &[u32; 8],
+        outer: &[u32; 8],
+        unit: [&[u8]; N],
+        data: [&[u8]; 16],
+    ) -> ([[u8; 32]; N], [[u8; 32]; 16]) {
+        let w = short_blocks(unit);
         // The lanes' inner blocks: each padded in a register (the masked
         // load reads the message's bytes only), byte-swapped into words,
         // then gathered word by word into columns.
         let bswap512 = _mm512_broadcast_i32x4(bswap32());
         let mut rows = [[0u32; 16]; 16];
-        for (row, d) in rows.iter_mut().zip(&data[4..]) {
+        for (row, d) in rows.iter_mut().zip(&data) {
             let len = d.len(); // at most 55: checked by the caller
             // SAFETY: the mask selects the first `len` bytes, all inside
             // `d`; masked-off bytes are not read and cannot fault.
@@ -441,16 +600,15 @@ pub(crate) mod avx512 {
             _ => splat(0),
         });
         let (ni, s) = compress20(outer, None, w, v);
-        let mut out = [[0u8; 32]; 20];
-        out[..4].copy_from_slice(&tags(&ni));
+        let mut out = [[0u8; 32]; 16];
         // Lane `l`'s word `i` goes to bytes 32 l + 4 i of the lanes' tags.
-        let lanes = out[4..].as_mut_ptr().cast::<u8>();
+        let lanes = out.as_mut_ptr().cast::<u8>();
         let down = _mm512_setr_epi32(
             0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120,
         );
         for (i, x) in s.iter().enumerate() {
             // SAFETY: offsets `8 l + i` (l < 16, i < 8) index the 128 words
-            // of `out[4..]`, sixteen 32-byte tags back to back.
+            // of `out`, sixteen 32-byte tags back to back.
             unsafe {
                 _mm512_i32scatter_epi32::<4>(
                     lanes.cast(),
@@ -459,7 +617,7 @@ pub(crate) mod avx512 {
                 )
             }
         }
-        out
+        (tags(&ni), out)
     }
 
     /// One block on the SHA unit per entry of `w` (`w[j][l]`: words
@@ -473,13 +631,12 @@ pub(crate) mod avx512 {
     #[allow(clippy::needless_range_loop)]
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
     #[inline]
-    fn compress20(
+    fn compress20<const N: usize>(
         iv: &[u32; 8],
         run: Option<&SharedRun>,
-        mut w: [[__m128i; 4]; 4],
+        mut w: [[__m128i; N]; 4],
         mut v: [__m512i; 16],
-    ) -> ([(__m128i, __m128i); 4], [__m512i; 8]) {
-        const N: usize = 4;
+    ) -> ([(__m128i, __m128i); N], [__m512i; 8]) {
         let abef0 = _mm_set_epi32(iv[0] as i32, iv[1] as i32, iv[4] as i32, iv[5] as i32);
         let cdgh0 = _mm_set_epi32(iv[2] as i32, iv[3] as i32, iv[6] as i32, iv[7] as i32);
         let mut abef = [abef0; N];
@@ -1052,12 +1209,49 @@ mod tests {
             .fold(0, |m, i| m | 1 << i)
     }
 
+    /// The twenty-way token both ways, interleaved and in turn, whichever
+    /// this CPU's probe chose (none where the CPU lacks the features).
+    fn both_ways() -> std::vec::Vec<ShaNiAvx512> {
+        ShaNiAvx512::detect()
+            .map(|x| {
+                [true, false]
+                    .map(|interleave| ShaNiAvx512 { interleave, ..x })
+                    .to_vec()
+            })
+            .unwrap_or_default()
+    }
+
     #[test]
     fn key20_equals_sha256_and_sha224_on_every_single_block_length() {
-        let Some(x) = ShaNiAvx512::detect() else {
-            return; // the kernel is never used on this CPU
-        };
-        crate::backend::kernel_checks::keys_equal_digests(|iv, b| x.key20(iv, None, b));
+        for x in both_ways() {
+            crate::backend::kernel_checks::keys_equal_digests(|iv, b| x.key20(iv, None, b));
+        }
+    }
+
+    /// `hmac20` both ways equals `hmac4` on each four at every length up
+    /// to 55 bytes, and declines a longer message.
+    #[test]
+    fn hmac20_equals_hmac4_both_ways_at_every_length() {
+        let msg: [u8; 320] = core::array::from_fn(|i| (i * 31 + 7) as u8);
+        let (inner, outer) = ([3u32; 8], [0x9e37_79b9u32; 8]);
+        for x in both_ways() {
+            for len in 0..=55usize {
+                let data: [&[u8]; 20] = core::array::from_fn(|l| {
+                    let n = (len + l * 7) % 56;
+                    &msg[l * 13..l * 13 + n]
+                });
+                let got = x.hmac20(&inner, &outer, data).unwrap();
+                for (i, four) in data.chunks_exact(4).enumerate() {
+                    let want =
+                        x.ni.hmac4(&inner, &outer, [four[0], four[1], four[2], four[3]])
+                            .unwrap();
+                    assert_eq!(got[4 * i..4 * i + 4], want, "len {len} group {i}");
+                }
+                let mut long = data;
+                long[len % 20] = &msg[..56 + len];
+                assert_eq!(x.hmac20(&inner, &outer, long), None);
+            }
+        }
     }
 
     /// Twenty blocks of a run, as the search builds them: the same but for
@@ -1066,10 +1260,13 @@ mod tests {
     /// one more further on), `key20` with the run equals the digests.
     #[test]
     fn key20_of_a_run_equals_sha256_at_every_length_and_position() {
-        let Some(x) = ShaNiAvx512::detect() else {
-            return;
-        };
-        let ni = x.0;
+        for x in both_ways() {
+            key20_of_a_run(x);
+        }
+    }
+
+    fn key20_of_a_run(x: ShaNiAvx512) {
+        let ni = x.ni;
         let mut rng = crate::xorshift(0x2545_f491_4f6c_dd1d);
         let mut next = || rng() as u8;
         for len in 9..=55usize {

@@ -142,6 +142,7 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// let sha256 = kernel(Algorithm::Sha256);
 /// assert!([
 ///     "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
+///     "SHA-NI 4 blocks + AVX-512 16 lanes, in turn (switching stalls here)",
 ///     "SHA-NI, 4 blocks interleaved",
 ///     "ARMv8 SHA2, 2 blocks interleaved",
 ///     "rustcrypto, one block at a time",
@@ -165,8 +166,12 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     // succeeds, else the four-way one once `ShaNi::detect` does.
     #[cfg(target_arch = "x86_64")]
     if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) {
-        if shani::ShaNiAvx512::detect().is_some() {
-            return "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved";
+        match shani::ShaNiAvx512::detect().map(|x| x.interleaved()) {
+            Some(true) => return "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
+            Some(false) => {
+                return "SHA-NI 4 blocks + AVX-512 16 lanes, in turn (switching stalls here)";
+            }
+            None => {}
         }
         if shani::ShaNi::detect().is_some() {
             return "SHA-NI, 4 blocks interleaved";

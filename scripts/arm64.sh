@@ -31,10 +31,13 @@ rustup target add "${targets[@]}" >/dev/null 2>&1 || true
 # Every build here uses the `quick-release` profile (optimized, no LTO,
 # parallel codegen; Cargo.toml): this script checks behaviour, not speed,
 # and the outputs do not depend on the optimizer.
+# Each binary is built with a test target (as scripts/test.sh builds it), so
+# that its dependencies have the dev-dependencies' features: the unit tests
+# below then reuse them instead of compiling the crate graph a second time.
 echo "== building x86-64 and ${targets[*]} binaries, profile quick-release"
-cargo build --profile quick-release --quiet --bin deid
+cargo test --profile quick-release --no-run --quiet --test cli
 for t in "${targets[@]}"; do
-    cargo build --profile quick-release --quiet --bin deid --target "$t"
+    cargo test --profile quick-release --no-run --quiet --target "$t" --lib --test cli
 done
 host=target/quick-release/deid
 work=$(mktemp -d)

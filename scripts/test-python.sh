@@ -25,8 +25,10 @@ fi
 "$venv/bin/python" -m pip install -q maturin pyarrow pandas polars duckdb pyspark pytest ||
     loud_skip "Python tests" "pip could not install maturin, pyarrow, pandas, polars, duckdb, pyspark, pytest"
 
-echo "== cargo build --profile quick-release --bin deid (the reference the tests compare with)"
-cargo build --profile quick-release --bin deid --quiet
+# Built with a test target, as scripts/test.sh builds it: the dependencies
+# then have the dev-dependencies' features and are not compiled a second time.
+echo "== deid, profile quick-release (the reference the tests compare with)"
+cargo test --profile quick-release --no-run --quiet --test cli
 export DEID_BIN="$PWD/target/quick-release/deid"
 export PYSPARK_PYTHON="$venv/bin/python"
 

@@ -19,12 +19,13 @@ if ! python3 -c 'import pyarrow, pandas' 2>/dev/null; then
     python3 -m pip install --quiet pyarrow pandas >&2 ||
         printf '\n!!!! could not install pyarrow and pandas: the pyarrow round-trip test is skipped (it fails under CI=true)\n\n' >&2
 fi
-section "cargo test (default features: std, ring, cli)"
-cargo test --all-targets --quiet
-cargo test --doc --quiet
-section "deid anonymize against its exhaustive oracle on Adult (optimized: the oracle walks 12,960 nodes)"
-# Profile quick-release (Cargo.toml): scripts/test-python.sh and
-# scripts/arm64.sh reuse the deid binary this builds.
+# Profile quick-release (Cargo.toml): optimized, with debug assertions and
+# overflow checks. scripts/test-python.sh and scripts/arm64.sh reuse the deid
+# binary and the dependencies this builds.
+section "cargo test (default features: std, ring, cli; profile quick-release)"
+cargo test --profile quick-release --all-targets --quiet
+cargo test --profile quick-release --doc --quiet
+section "deid anonymize against its exhaustive oracle on Adult (12,960 nodes)"
 cargo test --profile quick-release --test anonymize --quiet -- --ignored
 section "cargo test --no-default-features (no_std core, no alloc)"
 cargo test --no-default-features --lib --tests --quiet

@@ -4,7 +4,7 @@
 # rows with a missing value ('?') removed, ARX's nine columns in ARX's order.
 # Alongside it writes adult-full.csv: all 32,561 rows of adult.data with its
 # fifteen columns (missing values kept as '?'), the file ARX's population
-# uniqueness agreement tests in tests/audit_risk.rs read.
+# uniqueness agreement tests in tests/it/audit_risk.rs read.
 # Prints the path of the derived file; exits non-zero if it cannot be made.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -28,7 +28,7 @@ fi
 # Built with a test target, as scripts/test.sh builds it: the dependencies
 # then have the dev-dependencies' features and are not compiled a second time.
 echo "== deid, profile quick-release (the reference the tests compare with)"
-cargo test --profile quick-release --no-run --quiet --test cli
+cargo test --profile quick-release --no-run --quiet --test it
 export DEID_BIN="$PWD/target/quick-release/deid"
 export PYSPARK_PYTHON="$venv/bin/python"
 

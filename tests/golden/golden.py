@@ -7,7 +7,7 @@ Uses only the standard library and `cryptography`. It writes
                        a dateshift offset;
   expected_python.csv  tests/fixtures/customers.csv transformed per
                        tests/fixtures/policy.toml, computed here from scratch.
-tests/golden.rs checks deid reproduces both byte for byte. Run it again with
+tests/it/golden.rs checks deid reproduces both byte for byte. Run it again with
   python3 tests/golden/golden.py
 whenever the fixtures change; the outputs are checked in.
 """

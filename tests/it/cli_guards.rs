@@ -4,7 +4,7 @@
 //! signal.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! stay fast; the full spaces run in benches/.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use common::{Ran, Workdir, assert_no_plant, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};

@@ -3,7 +3,7 @@
 //! hierarchies an exact match with an independent exhaustive oracle.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! `deid bench` as a user runs it: the built binary, a short filtered run.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use common::{Ran, Workdir, deid, run};
 

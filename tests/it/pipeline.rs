@@ -3,7 +3,7 @@
 //! bytes, including records whose quoted fields hold delimiters and newlines.
 #![cfg(feature = "std")]
 
-mod common;
+use crate::common;
 
 use deid::io::pipeline::{PipelineOptions, run};
 use deid::key::Keyset;

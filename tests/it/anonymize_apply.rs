@@ -7,7 +7,7 @@
 //! and a suppression limit that fails closed.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

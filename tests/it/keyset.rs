@@ -2,7 +2,7 @@
 //! that no error or debug output ever shows a secret.
 #![cfg(feature = "alloc")]
 
-mod common;
+use crate::common;
 
 use common::TestRng;
 use deid::key::{Keyset, KeysetError, MAX_KEYS, MAX_KEYSET_BYTES, MasterKey, Purpose};

@@ -5,7 +5,7 @@
 //! no output file.
 #![cfg(all(feature = "cli", feature = "parquet"))]
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::path::Path;

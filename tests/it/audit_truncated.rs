@@ -8,7 +8,7 @@
 //! reversed; prefixes too short to confirm a match are not searched.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use common::{Workdir, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};

@@ -32,7 +32,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-const KEYS: &str = include_str!("fixtures/keys.json");
+const KEYS: &str = include_str!("../fixtures/keys.json");
 
 /// What the tests plant in protected columns and look for in the output.
 const PLANT: &[u8] = b"PLANT";

@@ -53,7 +53,7 @@ fn a_note_with_identifiers_refutes_the_claim_and_redact_fixes_it() {
     }
 
     // Redacted, the same claim holds.
-    let keys = Keyset::from_json(include_str!("fixtures/keys.json")).unwrap();
+    let keys = Keyset::from_json(include_str!("../fixtures/keys.json")).unwrap();
     let policy = Policy::from_toml("version = 1\n[fields.memo]\ntransform = \"redact\"\n").unwrap();
     let mut out = Vec::new();
     run(

@@ -4,7 +4,7 @@
 //! under `CI=true`, where it fails (`.ci/run` installs it).
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

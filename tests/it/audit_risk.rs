@@ -3,7 +3,7 @@
 //! example data and on the UCI Adult census extract ARX tests with.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use common::{Ran, Workdir, assert_no_plant, deid, run};
 

@@ -12,7 +12,7 @@ use deid::key::Keyset;
 use deid::policy::Policy;
 use serde_json::Value;
 
-const KEYS: &str = include_str!("fixtures/keys.json");
+const KEYS: &str = include_str!("../fixtures/keys.json");
 
 /// Hands out at most `step` bytes a read.
 struct Trickle(Cursor<Vec<u8>>, usize);
@@ -459,7 +459,7 @@ fn a_bom_at_the_start_of_the_file_is_not_data() {
     assert_no_plant(&out);
 }
 
-// Found by tests/leak.rs: text after a closing quote.
+// Found by tests/it/leak.rs: text after a closing quote.
 
 #[test]
 fn text_after_a_closing_quote_does_not_carry_a_protected_value_into_a_kept_column() {

@@ -10,7 +10,7 @@ use deid::key::Keyset;
 use deid::policy::{Direction, Policy};
 use proptest::prelude::*;
 
-const KEYS: &str = include_str!("fixtures/keys.json");
+const KEYS: &str = include_str!("../fixtures/keys.json");
 
 fn keys() -> Keyset {
     Keyset::from_json(KEYS).unwrap()

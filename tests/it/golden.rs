@@ -3,7 +3,7 @@
 //! outputs are checked in: if a format drifts, these fail.
 #![cfg(feature = "std")]
 
-mod common;
+use crate::common;
 
 use common::repo_file;
 use deid::MasterKey;
@@ -94,7 +94,7 @@ fn ff1_and_dateshift() {
 
 #[test]
 fn the_cli_fixture_matches_python_byte_for_byte() {
-    // tests/cli.rs checks that `deid apply` writes tests/fixtures/expected.csv;
+    // tests/it/cli.rs checks that `deid apply` writes tests/fixtures/expected.csv;
     // here that file must equal what Python computed from scratch.
     let ours = std::fs::read(common::fixture("expected.csv")).unwrap();
     let python = std::fs::read(repo_file("tests/golden/expected_python.csv")).unwrap();

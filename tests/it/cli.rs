@@ -3,7 +3,7 @@
 //! stderr or a partial output.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

@@ -3,8 +3,8 @@
 //! JSON output), the check that no planted value is printed, and the one
 //! deterministic RNG the tests use outside proptest.
 //!
-//! Each test file declares `mod common;` and takes what it needs, so some
-//! helpers are unused in any one test binary.
+//! Each module takes what it needs (`use crate::common;`); a feature set
+//! that compiles out the modules using a helper leaves it unused.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ impl Workdir {
     }
 }
 
-// Not every test binary runs deid.
+// Not every feature set builds the deid binary.
 #[cfg(feature = "cli")]
 #[allow(unused_imports)]
 pub use cli::*;

@@ -3,7 +3,7 @@
 //! auxiliary column and parameters, on files with known answers.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use common::{Ran, Workdir, run};
 use deid::audit::hashes::{Algorithm, Construction};

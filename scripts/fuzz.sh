@@ -7,8 +7,9 @@
 # Seeds: fuzz/corpus/<target> (committed) and fuzz/regressions/<target>
 # (inputs that once crashed: they run first, so a regression fails at once).
 # New inputs go to fuzz/target/corpus-work/<target>, crashes to
-# fuzz/artifacts/<target>/. Prints the executions run per target and exits
-# non-zero if any target crashed.
+# fuzz/artifacts/<target>/. Targets run one per core at a time (FUZZ_JOBS
+# sets how many). Prints the executions run per target and exits non-zero
+# if any target crashed.
 # Leak detection is off: the pipeline targets start worker threads, and
 # LeakSanitizer reports the thread-local state crossbeam-channel keeps per
 # thread as leaked when those threads exit. Memory is bounded by
@@ -36,20 +37,40 @@ else
     mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-    work="target/corpus-work/$t"
-    mkdir -p "$work" "artifacts/$t"
-    seeds=("corpus/$t")
+# Targets run side by side, one per core (FUZZ_JOBS overrides): each is a
+# single libFuzzer process, so a 2-core machine halves the wall time.
+jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+case "$jobs" in
+    ''|*[!0-9]*|0) echo "fuzz: FUZZ_JOBS must be a positive number, got '$jobs'" >&2; exit 2 ;;
+esac
+
+# Runs one target; its exit status goes to target/fuzz-<target>.status.
+run_target() {
+    local t=$1 work="target/corpus-work/$1" log="target/fuzz-$1.log"
+    local seeds=("corpus/$t")
     [ -d "regressions/$t" ] && seeds+=("regressions/$t")
-    log="target/fuzz-$t.log"
-    echo "== $t: ${seconds}s"
+    mkdir -p "$work" "artifacts/$t"
     cargo +nightly fuzz run --debug-assertions "$t" "$work" "${seeds[@]}" -- \
         -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=2560 \
         -detect_leaks=0 \
         -artifact_prefix="artifacts/$t/" >"$log" 2>&1
-    status=$?
+    echo "$?" >"target/fuzz-$t.status"
+}
+
+echo "== ${#targets[@]} targets, ${seconds}s each, $jobs at a time"
+for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    echo "== $t: ${seconds}s"
+    rm -f "target/fuzz-$t.status"
+    run_target "$t" &
+done
+wait
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+    log="target/fuzz-$t.log"
+    status=$(cat "target/fuzz-$t.status" 2>/dev/null || echo 1)
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1)
     if [ -z "$execs" ]; then
         execs=$(grep -o '^#[0-9]*' "$log" | tail -n1 | tr -d '#')

@@ -3,11 +3,9 @@
 //! hierarchies an exact match with an independent exhaustive oracle.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
 use std::collections::HashMap;
 
-use common::{Workdir, repo_file, run, text};
+use crate::common::{Workdir, repo_file, run, text};
 use deid::anonymize::hierarchy::{Hierarchy, HierarchySpec};
 use deid::anonymize::{self, Config, Counted, Metric, Models};
 use deid::io::table::{Format, TableOptions, TableReader};

@@ -4,9 +4,7 @@
 //! stay fast; the full spaces run in benches/.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
-use common::{Ran, Workdir, assert_no_plant, audit_hashes, run};
+use crate::common::{Ran, Workdir, assert_no_plant, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};
 
 fn digest(algo: Algorithm, c: &Construction, id: &str) -> Vec<u8> {

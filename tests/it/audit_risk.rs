@@ -3,9 +3,7 @@
 //! example data and on the UCI Adult census extract ARX tests with.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
-use common::{Ran, Workdir, assert_no_plant, deid, run};
+use crate::common::{Ran, Workdir, assert_no_plant, deid, run};
 
 /// ARX's test data (org.deidentifier.arx.test.DataProvider): 7 records.
 const ARX_DATA: &str = "age,gender,zipcode\n34,male,81667\n45,female,81675\n66,male,81925\n70,female,81931\n34,female,81931\n70,male,81931\n45,male,81931\n";

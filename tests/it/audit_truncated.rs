@@ -8,9 +8,7 @@
 //! reversed; prefixes too short to confirm a match are not searched.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
-use common::{Workdir, audit_hashes, run};
+use crate::common::{Workdir, audit_hashes, run};
 use deid::audit::hashes::{Algorithm, Construction};
 
 fn hex(d: &[u8]) -> String {

@@ -1,9 +1,7 @@
 //! `deid bench` as a user runs it: the built binary, a short filtered run.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
-use common::{Ran, Workdir, deid, run};
+use crate::common::{Ran, Workdir, deid, run};
 
 #[test]
 fn json_report_and_compare() {

@@ -3,11 +3,9 @@
 //! stderr or a partial output.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
 use std::process::Stdio;
 
-use common::{Ran, Workdir, assert_no_plant, deid, fixture, run, run_stdin, text};
+use crate::common::{Ran, Workdir, assert_no_plant, deid, fixture, run, run_stdin, text};
 
 /// A temp dir with the fixture keyset (mode 0600) and a policy.
 fn setup(policy: &str) -> (Workdir, String, String) {

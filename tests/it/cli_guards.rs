@@ -4,14 +4,12 @@
 //! signal.
 #![cfg(feature = "cli")]
 
-use crate::common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Ran, Workdir, assert_no_plant, deid, run_in, text, wait_or_kill};
+use crate::common::{Ran, Workdir, assert_no_plant, deid, run_in, text, wait_or_kill};
 
 /// A folder with the fixture keyset (0600), policy and customers.
 fn workdir() -> Workdir {

@@ -4,12 +4,10 @@
 //! under `CI=true`, where it fails (`.ci/run` installs it).
 #![cfg(feature = "cli")]
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Workdir, run};
+use crate::common::{Workdir, run};
 
 /// Chromium's own service endpoints, which the browser contacts whatever
 /// the page (updates, time, accounts); anything else is the page's.

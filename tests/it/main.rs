@@ -1,11 +1,11 @@
-//! deid's integration tests, one module per subject, compiled into one test
-//! binary: every file here used to be a test crate of its own, and each one
-//! linked the library and its dependencies again (33 binaries in each of the
-//! three feature sets of scripts/test.sh).
+//! deid's integration tests: one module per subject, all compiled into one
+//! test binary, so that the library and its dependencies are linked once
+//! per feature set of scripts/test.sh rather than once per file.
 //!
 //! Run one subject with a name filter: `cargo test --test it leak::`. A
 //! module that needs a feature says so with `#![cfg(feature = ...)]` at its
-//! top, and builds to nothing without it.
+//! top, and builds to nothing without it. `common.rs` holds the scaffolding
+//! they share.
 
 mod common;
 

@@ -5,14 +5,12 @@
 //! no output file.
 #![cfg(all(feature = "cli", feature = "parquet"))]
 
-use crate::common;
-
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::common::{Workdir, run, text};
 use arrow_array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
-use common::{Workdir, run, text};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 

@@ -9,10 +9,9 @@ under CI=true.
 from __future__ import annotations
 
 import csv
-import io
-import json
 import os
 import shutil
+import sys
 import subprocess
 from pathlib import Path
 
@@ -135,3 +134,41 @@ def read_csv_text(path: Path) -> "dict[str, list[str]]":
 @pytest.fixture(scope="session")
 def small_csv(workdir: Path) -> Path:
     return gen_csv(workdir, 2000)
+
+
+@pytest.fixture(scope="session")
+def reference(workdir, small_csv, policy_path, keyset_path) -> "dict[str, list[str]]":
+    """What `deid apply` writes as CSV for `small_csv` under the shared policy."""
+    return read_csv_text(cli_apply(workdir, small_csv, policy_path, keyset_path))
+
+
+def assert_same(columns: "dict[str, list]", reference: "dict[str, list[str]]") -> None:
+    """`columns` (a null read as empty) equal the CLI's CSV output, column by column."""
+    assert list(columns) == list(reference), "columns and their order"
+    for name, values in reference.items():
+        got = ["" if v is None else v for v in columns[name]]
+        assert got == values, f"column {name} differs from deid apply"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session on two cores, shared by every test that needs one."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        need("pyspark", "pip install pyspark")
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        need("a Java runtime", "apt-get install default-jre-headless")
+    # The workers run this interpreter (the one deid is installed in).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    s = (
+        SparkSession.builder.master("local[2]")
+        .appName("deid-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()

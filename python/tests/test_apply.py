@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 import deid
-from conftest import cli_apply, gen_csv, read_csv_text, run_cli
+from conftest import assert_same, cli_apply, read_csv_text, run_cli
 
 
 def arrow_text_table(path) -> pa.Table:
@@ -28,11 +28,6 @@ def arrow_text_table(path) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def reference(workdir, small_csv, policy_path, keyset_path):
-    return read_csv_text(cli_apply(workdir, small_csv, policy_path, keyset_path))
-
-
-@pytest.fixture(scope="module")
 def keys(keyset_path):
     return deid.Keyset.load(keyset_path)
 
@@ -40,13 +35,6 @@ def keys(keyset_path):
 @pytest.fixture(scope="module")
 def policy(policy_path):
     return deid.Policy.load(policy_path)
-
-
-def assert_same(columns: "dict[str, list]", reference: "dict[str, list[str]]") -> None:
-    assert list(columns) == list(reference), "columns and their order"
-    for name, values in reference.items():
-        got = ["" if v is None else v for v in columns[name]]
-        assert got == values, f"column {name} differs from deid apply"
 
 
 def test_pyarrow_table_equals_cli(small_csv, policy, keys, reference):

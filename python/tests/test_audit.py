@@ -7,7 +7,6 @@ import json
 import re
 from collections import Counter
 
-import pyarrow.csv as pacsv
 import pytest
 
 import deid

@@ -7,40 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 
 import pyarrow as pa
 import pytest
 
 import deid
 import deid.spark
-from conftest import cli_apply, gen_csv, need, run_cli
+from conftest import cli_apply, gen_csv, run_cli
 
 ROWS = int(os.environ.get("DEID_SPARK_ROWS", "1000000"))
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        need("pyspark", "pip install pyspark")
-    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
-        need("a Java runtime", "apt-get install default-jre-headless")
-    # The workers run this interpreter (the one deid is installed in).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    s = (
-        SparkSession.builder.master("local[2]")
-        .appName("deid-tests")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    s.sparkContext.setLogLevel("ERROR")
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -316,10 +316,11 @@ fn copied_columns_keep_statistics_and_page_index() {
     assert_eq!(c.compression(), Compression::SNAPPY);
 }
 
-/// A pseudonymized column is written plain (its values are as distinct as
-/// the input's: a dictionary would only fill up and fall back), while the
-/// masked dictionary column stays dictionary-encoded; the values equal the
-/// in-memory transform either way.
+/// A pseudonymized column is written without a dictionary (its values are
+/// as distinct as the input's: a dictionary would only fill up and fall
+/// back), DELTA_LENGTH_BYTE_ARRAY and without statistics, while the masked
+/// dictionary column stays dictionary-encoded with its statistics; the
+/// values equal the in-memory transform either way.
 #[test]
 fn pseudonyms_plain_dictionaries_kept() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,8 +339,18 @@ fn pseudonyms_plain_dictionaries_kept() {
         for c in rg.columns() {
             let dict = c.encodings().any(|e| e == Encoding::RLE_DICTIONARY);
             match c.column_path().string().as_str() {
-                "phone" => assert!(!dict, "pseudonyms dictionary-encoded"),
-                "city" => assert!(dict, "the masked dictionary column lost its dictionary"),
+                "phone" => {
+                    assert!(!dict, "pseudonyms dictionary-encoded");
+                    assert!(
+                        c.encodings()
+                            .any(|e| e == Encoding::DELTA_LENGTH_BYTE_ARRAY)
+                    );
+                    assert!(c.statistics().is_none(), "pseudonyms have min/max");
+                }
+                "city" => {
+                    assert!(dict, "the masked dictionary column lost its dictionary");
+                    assert!(c.statistics().is_some());
+                }
                 _ => {}
             }
         }

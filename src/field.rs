@@ -324,6 +324,16 @@ impl FieldProcessor {
         }
     }
 
+    /// The `generalize` rule, when it reads a date (`year`, `year-month`,
+    /// `age-band`) and no normalizer runs before it: src/arrow/mod.rs then
+    /// generalizes a `Date32` column from its days, not its text.
+    pub fn date_rule(&self) -> Option<&Generalization> {
+        match &self.op {
+            Op::Generalize(g) if g.reads_date() && self.normalize.is_empty() => Some(g),
+            _ => None,
+        }
+    }
+
     /// Whether this field's values can go through a [`PseudonymBatch`]
     /// (`pseudonymize` fields; other transforms run one value at a time).
     pub fn batches(&self) -> bool {

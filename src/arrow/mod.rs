@@ -346,6 +346,29 @@ fn date32_text(a: &ArrayRef) -> Option<ArrayRef> {
     Some(Arc::new(text))
 }
 
+/// What [`BatchTransformer::scalar_leaf`] reads a leaf's values from.
+enum Values<'a> {
+    /// The text form of each value.
+    Text(Bytes<'a>),
+    /// A `Date32` column's days, under a date rule.
+    Days(&'a [i32], &'a crate::transform::generalize::Generalization),
+}
+
+/// The days of a `Date32` column whose dates (nulls aside) all fall in
+/// years 0 to 9999, where its text is [`date32_text`]'s ISO form; `None`
+/// for any other column, left to its text.
+fn date32_days(a: &ArrayRef) -> Option<&[i32]> {
+    /// 0000-01-01 and 9999-12-31, in days from 1970-01-01.
+    const YEAR_0: i32 = -719_528;
+    const YEAR_9999: i32 = 2_932_896;
+    let dates = a.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    let days: &[i32] = dates.values();
+    days.iter()
+        .enumerate()
+        .all(|(i, d)| dates.is_null(i) || (YEAR_0..=YEAR_9999).contains(d))
+        .then_some(days)
+}
+
 /// The struct fields below a type, through any lists (lists of structs are
 /// transparent), with whether a list was crossed.
 fn struct_fields(t: &DataType) -> Option<(&Fields, bool)> {
@@ -1164,9 +1187,23 @@ impl BatchTransformer {
             return self.pseudonym_leaf(k, out, a, hidden, rows, ctx, per_value);
         }
         let column = || b.processor.column().to_owned();
-        let text = as_text(a).map_err(|kind| Fatal(column(), kind))?;
-        let bytes = Bytes::of(text.as_ref())
-            .ok_or_else(|| Fatal(column(), InputErrorKind::Arrow("no text form".to_owned())))?;
+        // A `Date32` column under a date rule is generalized from its days:
+        // the output its text would give (the ISO form, parsed back),
+        // without writing and parsing that text.
+        let dates = match (self.direction, b.processor.date_rule()) {
+            (Direction::Apply, Some(g)) => date32_days(a).map(|days| (days, g)),
+            _ => None,
+        };
+        let text = match dates {
+            Some(_) => Arc::clone(a),
+            None => as_text(a).map_err(|kind| Fatal(column(), kind))?,
+        };
+        let values = match dates {
+            Some((days, g)) => Values::Days(days, g),
+            None => Values::Text(Bytes::of(text.as_ref()).ok_or_else(|| {
+                Fatal(column(), InputErrorKind::Arrow("no text form".to_owned()))
+            })?),
+        };
         let subject_text = ctx.subjects[k].clone();
         let subject = subject_text.as_ref().and_then(|s| Bytes::of(s.as_ref()));
         let subject_nulls = subject_text.as_ref().and_then(|s| s.logical_nulls());
@@ -1195,30 +1232,45 @@ impl BatchTransformer {
                 w.hidden();
                 continue;
             }
-            let v = bytes.get(i);
-            let subj = match &subject {
-                Some(s) if !subject_nulls.as_ref().is_some_and(|nb| nb.is_null(row)) => {
-                    Some(s.get(row))
-                }
-                _ => None,
-            };
             let st = &mut *ctx.st;
-            let r = match self.direction {
-                Direction::Apply => {
-                    b.processor
-                        .transform(v, subj, &mut st.rng, &mut st.scratch, &mut st.buf)
+            let (r, non_empty) = match values {
+                Values::Days(days, g) => {
+                    let date = crate::date::Date::from_days(i64::from(days[i]));
+                    st.buf.clear();
+                    st.buf.resize(g.max_output_len(10), 0);
+                    let r = g.apply_date(date, &mut st.buf).map(<[u8]>::len);
+                    (r.map(|len| st.buf.truncate(len)), true)
                 }
-                Direction::Decrypt => b.processor.reverse(v, &mut st.scratch, &mut st.buf),
-            }
-            .and_then(|()| {
+                Values::Text(ref bytes) => {
+                    let v = bytes.get(i);
+                    let subj = match &subject {
+                        Some(s) if !subject_nulls.as_ref().is_some_and(|nb| nb.is_null(row)) => {
+                            Some(s.get(row))
+                        }
+                        _ => None,
+                    };
+                    let r = match self.direction {
+                        Direction::Apply => b.processor.transform(
+                            v,
+                            subj,
+                            &mut st.rng,
+                            &mut st.scratch,
+                            &mut st.buf,
+                        ),
+                        Direction::Decrypt => b.processor.reverse(v, &mut st.scratch, &mut st.buf),
+                    };
+                    (r, !v.is_empty())
+                }
+            };
+            let r = r.and_then(|()| {
                 core::str::from_utf8(&st.buf).map_err(|_| Error::Invalid("UTF-8 output"))
             });
             match r {
                 Ok(s) => {
                     w.value(s);
                     match per_value.as_deref_mut() {
-                        Some(pv) => pv[i] = Ok(!v.is_empty()),
-                        None => ctx.counts[k] += u64::from(!v.is_empty()),
+                        Some(pv) => pv[i] = Ok(non_empty),
+                        None => ctx.counts[k] += u64::from(non_empty),
                     }
                 }
                 Err(e) => {

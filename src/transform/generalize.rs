@@ -90,29 +90,15 @@ impl Generalization {
     /// [`Error::Invalid`] naming what was expected (`date`, `number`, UTF-8);
     /// [`Error::BufferTooSmall`].
     pub fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-        match *self {
-            Generalization::Year => return iso_prefix(value, 4, out),
-            Generalization::YearMonth => return iso_prefix(value, 7, out),
-            _ => {}
+        if self.reads_date() {
+            let (d, _) = Date::parse(value)?;
+            return self.apply_date(d, out);
         }
         let mut w = SliceWriter { buf: out, len: 0 };
         let res = match *self {
-            // Written above, without `fmt`.
-            Generalization::Year | Generalization::YearMonth => Ok(()),
-            Generalization::AgeBand { width, as_of } => {
-                let (d, _) = Date::parse(value)?;
-                let age = d.age_at(as_of);
-                if age < 0 {
-                    return Err(Error::Invalid("birth date (after the as_of date)"));
-                }
-                // In i64: a u32 width does not fit an i32, and the band's
-                // end (lo + width - 1) always fits an i64.
-                let w0 = i64::from(width.max(1));
-                let lo = i64::from(age) / w0 * w0;
-                let hi = lo
-                    .checked_add(w0 - 1)
-                    .ok_or(Error::Invalid("age band (width too large)"))?;
-                write!(w, "{lo}-{hi}")
+            // Read a date: above.
+            Generalization::Year | Generalization::YearMonth | Generalization::AgeBand { .. } => {
+                Ok(())
             }
             Generalization::Bucket { width } => {
                 let (lo, hi) = bucket(number(value)?, width)?;
@@ -139,6 +125,53 @@ impl Generalization {
         let len = w.len;
         res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
         Ok(&out[..len])
+    }
+}
+
+impl Generalization {
+    /// Whether the rule reads a date (`year`, `year-month`, `age-band`):
+    /// then [`Self::apply_date`] takes the date itself, as a typed date
+    /// column holds it.
+    pub const fn reads_date(&self) -> bool {
+        matches!(
+            self,
+            Generalization::Year | Generalization::YearMonth | Generalization::AgeBand { .. }
+        )
+    }
+
+    /// A date rule on a date: what [`Self::apply`] gives for the date's
+    /// text, without the text.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a year outside 0 to 9999 (`year`,
+    /// `year-month`), a birth date after `as_of`, or a rule that does not
+    /// read a date; [`Error::BufferTooSmall`].
+    pub fn apply_date<'a>(&self, d: Date, out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        match *self {
+            Generalization::Year => iso_prefix(d, 4, out),
+            Generalization::YearMonth => iso_prefix(d, 7, out),
+            Generalization::AgeBand { width, as_of } => {
+                let age = d.age_at(as_of);
+                if age < 0 {
+                    return Err(Error::Invalid("birth date (after the as_of date)"));
+                }
+                // In i64: a u32 width does not fit an i32, and the band's
+                // end (lo + width - 1) always fits an i64.
+                let w0 = i64::from(width.max(1));
+                let lo = i64::from(age) / w0 * w0;
+                let hi = lo
+                    .checked_add(w0 - 1)
+                    .ok_or(Error::Invalid("age band (width too large)"))?;
+                let mut w = SliceWriter { buf: out, len: 0 };
+                let res = write!(w, "{lo}-{hi}");
+                let len = w.len;
+                res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
+                Ok(&out[..len])
+            }
+            _ => Err(Error::Invalid(
+                "value for this rule (it does not read a date)",
+            )),
+        }
     }
 }
 
@@ -190,10 +223,9 @@ fn number(value: &[u8]) -> Result<i64, Error> {
 }
 
 /// The first `n` characters (4: year, 7: year and month) of the ISO form
-/// of the date `value`, written by the date's own digit writer: no `fmt` in
-/// this hot path.
-fn iso_prefix<'a>(value: &[u8], n: usize, out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-    let (d, _) = Date::parse(value)?;
+/// of `d`, written by the date's own digit writer: no `fmt` in this hot
+/// path.
+fn iso_prefix(d: Date, n: usize, out: &mut [u8]) -> Result<&[u8], Error> {
     let mut iso = [0u8; 10];
     d.write(Layout::ISO, &[], &mut iso)?;
     let dst = out.get_mut(..n).ok_or(Error::BufferTooSmall(n))?;
@@ -227,6 +259,35 @@ mod tests {
         let mut out = [0u8; 64];
         g.apply(v.as_bytes(), &mut out)?;
         Ok(out)
+    }
+
+    #[test]
+    fn date_rules_take_the_date_or_its_text_alike() {
+        let as_of = Date::new(2025, 1, 1).unwrap();
+        let d = Date::new(1990, 7, 15).unwrap();
+        for g in [
+            Generalization::Year,
+            Generalization::YearMonth,
+            Generalization::AgeBand { width: 10, as_of },
+        ] {
+            assert!(g.reads_date());
+            let mut a = [0u8; 64];
+            let mut b = [0u8; 64];
+            assert_eq!(
+                g.apply_date(d, &mut a).unwrap(),
+                g.apply(b"1990-07-15", &mut b).unwrap()
+            );
+        }
+        let after = Generalization::AgeBand { width: 10, as_of };
+        let late = Date::new(2030, 1, 1).unwrap();
+        assert!(after.apply_date(late, &mut [0u8; 64]).is_err());
+        for g in [
+            Generalization::Bucket { width: 10 },
+            Generalization::Prefix { keep: 2 },
+        ] {
+            assert!(!g.reads_date());
+            assert!(g.apply_date(d, &mut [0u8; 64]).is_err());
+        }
     }
 
     fn ok(g: Generalization, v: &str, want: &str) {

@@ -322,3 +322,64 @@ fn redact_detections_are_counted_like_the_csv_path() {
     );
     assert_eq!(t.counted_columns()[0].detections, *d);
 }
+
+/// A `Date32` column under `year`, `year-month` or `age-band` is generalized
+/// from its days (src/arrow/mod.rs); the output is what the same rule gives
+/// for the dates' text, checked on every day from 0000-01-01 to 9999-12-31,
+/// and on batches holding a date outside those years (left to the text,
+/// which fails them) with nulls.
+#[test]
+fn date_rules_on_date32_equal_the_rules_on_its_text() {
+    const YEAR_0: i32 = -719_528;
+    const YEAR_9999: i32 = 2_932_896;
+    let rules = [
+        "to = \"year\"",
+        "to = \"year-month\"",
+        "to = \"age-band\"\nwidth = 10\nas_of = \"2025-01-01\"",
+    ];
+    let run = |a: ArrayRef, rule: &str| {
+        let p = policy(&format!("[fields.v]\ntransform = \"generalize\"\n{rule}\n"));
+        let batch = RecordBatch::try_from_iter([("v", a)]).unwrap();
+        let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
+        t.transform(&batch, 0)
+            .map(|out| strings(out.column(0)))
+            .map_err(|e| (e.row(), e.to_string()))
+    };
+    // One column `v` as dates, then as their text: the same rule, the same
+    // result (values, or the failing row and message).
+    let both = |days: Vec<Option<i32>>, rule: &str| {
+        let dates: ArrayRef = Arc::new(Date32Array::from(days));
+        let text = arrow_cast::cast(&dates, &DataType::Utf8).unwrap();
+        (run(dates, rule), run(text, rule))
+    };
+    for rule in rules {
+        let mut first = YEAR_0;
+        while first <= YEAR_9999 {
+            let last = (first + (1 << 16) - 1).min(YEAR_9999);
+            let days: Vec<Option<i32>> = (first..=last).map(Some).collect();
+            let (d, t) = both(days, rule);
+            if rule.contains("age-band") && last > 20_089 {
+                // Birth dates after as_of fail either way, at the same row.
+                assert_eq!(d.unwrap_err(), t.unwrap_err(), "{rule} from day {first}");
+            } else {
+                let d = d.unwrap();
+                assert_eq!(d, t.unwrap(), "{rule} from day {first}");
+                assert!(d.iter().all(Option::is_some));
+            }
+            first = last + 1;
+        }
+        for outside in [YEAR_0 - 1, YEAR_9999 + 1] {
+            let (d, t) = both(vec![Some(0), None, Some(outside), Some(19_732)], rule);
+            assert_eq!(d, t, "{rule} with day {outside}");
+            assert!(d.is_err(), "{rule}: day {outside} has no ISO text");
+        }
+        // Days Arrow has no text for at all: an error, not a panic.
+        for far in [i32::MIN, i32::MAX] {
+            let dates: ArrayRef = Arc::new(Date32Array::from(vec![Some(0), Some(far)]));
+            assert!(run(dates, rule).is_err(), "{rule} with day {far}");
+        }
+        let (d, t) = both(vec![Some(19_732), None, Some(0)], rule);
+        assert_eq!(d, t);
+        assert_eq!(d.unwrap()[1], None, "null stays null");
+    }
+}

@@ -184,6 +184,73 @@ fn parquet_error(e: &ParquetError) -> InputErrorKind {
     }
 }
 
+/// Runs `f`, a call into the Parquet or Arrow decoders on the input's
+/// bytes, turning a panic inside them into an error saying `what` could
+/// not be decoded. Those crates still
+/// panic on some malformed files (an unknown integer width in the embedded
+/// Arrow schema, for one; mutated files in tests/it/parquet_cli.rs find
+/// them), and deid must fail with an error naming the file, never crash.
+/// The panic's message is not shown: it could quote the data. Nothing of
+/// deid's own runs inside `f`, so no bug of ours is hidden.
+fn decoding<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, InputErrorKind> {
+    use std::cell::Cell;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    std::thread_local! {
+        static DECODING: Cell<bool> = const { Cell::new(false) };
+    }
+    // The default hook would print the message; every other panic still
+    // goes to the hook that was there before.
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let outer = DECODING.with(|d| d.replace(true));
+    // Unwind safety: after a panic, whatever `f` held is dropped unused.
+    let r = catch_unwind(AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(outer));
+    r.map_err(|_| {
+        InputErrorKind::Arrow(std::format!(
+            "not a valid Parquet file: {what} could not be decoded"
+        ))
+    })
+}
+
+/// Reads a Parquet file's footer: its metadata, the page index when there
+/// is one, and the Arrow schema. Every column chunk must lie inside the
+/// file (the decoders assert it, by panicking).
+fn open_metadata(file: &File) -> Result<ArrowReaderMetadata, InputErrorKind> {
+    let meta = decoding("its footer", || {
+        ArrowReaderMetadata::load(
+            file,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+    })?
+    .map_err(|e| parquet_error(&e))?;
+    let file_len = file.metadata().map_err(InputErrorKind::Io)?.len();
+    for (i, rg) in meta.metadata().row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(c.compressed_size()).ok())
+                .and_then(|(start, len)| start.checked_add(len))
+                .is_some_and(|end| end <= file_len);
+            if !inside || rg.num_rows() < 0 {
+                return Err(InputErrorKind::Arrow(std::format!(
+                    "not a valid Parquet file: row group {i}, column {}: the chunk lies outside the file",
+                    c.column_path()
+                )));
+            }
+        }
+    }
+    Ok(meta)
+}
+
 /// A Parquet file read by offset (`pread`), so that workers decoding row
 /// groups in parallel never share a file position. `File`'s own
 /// `ChunkReader` seeks a duplicated descriptor, whose position every
@@ -553,11 +620,7 @@ pub fn run(
     let (src, schema, codec) = match input {
         ParquetInput::File(file) => {
             // The page index is read to be copied with the chunks it describes.
-            let meta = ArrowReaderMetadata::load(
-                &file,
-                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
-            )
-            .map_err(|e| err(None, parquet_error(&e)))?;
+            let meta = open_metadata(&file).map_err(|kind| err(None, kind))?;
             let codec = meta
                 .metadata()
                 .row_groups()
@@ -883,7 +946,7 @@ pub fn run(
                                         meta.metadata().file_metadata().schema_descr(),
                                         decode.iter().copied(),
                                     );
-                                    let reader =
+                                    let mut reader = decoding("a column chunk", || {
                                         ParquetRecordBatchReaderBuilder::new_with_metadata(
                                             file.clone(),
                                             meta.clone(),
@@ -892,18 +955,20 @@ pub fn run(
                                         .with_projection(mask)
                                         .with_batch_size(BATCH_ROWS)
                                         .build()
-                                        .map_err(|e| {
-                                            InputError::new(
-                                                source,
-                                                Some(first_row + 1),
-                                                None,
-                                                parquet_error(&e),
-                                            )
-                                        })?;
+                                    })
+                                    .and_then(|r| r.map_err(|e| parquet_error(&e)))
+                                    .map_err(|k| {
+                                        InputError::new(source, Some(first_row + 1), None, k)
+                                    })?;
                                     let mut row = first_row;
-                                    for batch in reader {
+                                    loop {
                                         let at =
                                             |k| InputError::new(source, Some(row + 1), None, k);
+                                        let Some(batch) =
+                                            decoding("a page", || reader.next()).map_err(at)?
+                                        else {
+                                            break;
+                                        };
                                         let batch = batch
                                             .map_err(|e| {
                                                 at(InputErrorKind::Arrow(arrow_message(&e)))
@@ -1275,12 +1340,15 @@ impl ParquetRows {
     /// Opens `file`; returns the reader and its column names.
     pub(crate) fn open(file: File) -> Result<(Self, Vec<String>), InputErrorKind> {
         let file_len = file.metadata().map_or(0, |m| m.len());
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| parquet_error(&e))?
-            .with_batch_size(BATCH_ROWS);
-        let columns = text_columns(builder.schema());
-        let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-        let reader = builder.build().map_err(|e| parquet_error(&e))?;
+        let meta = open_metadata(&file)?;
+        let columns = text_columns(meta.schema());
+        let total_rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+        let reader = decoding("a column chunk", || {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
+                .with_batch_size(BATCH_ROWS)
+                .build()
+        })?
+        .map_err(|e| parquet_error(&e))?;
         Ok((
             ParquetRows {
                 reader,
@@ -1308,7 +1376,7 @@ impl ParquetRows {
         out: &mut Vec<Option<Vec<u8>>>,
     ) -> Result<bool, InputErrorKind> {
         while self.leaves.first().is_none_or(|l| self.pos >= l.len()) {
-            match self.reader.next() {
+            match decoding("a page", || self.reader.next())? {
                 None => return Ok(false),
                 Some(Err(e)) => return Err(InputErrorKind::Arrow(arrow_message(&e))),
                 Some(Ok(b)) => {

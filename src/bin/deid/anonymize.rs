@@ -58,7 +58,7 @@ discernibility (sum of class size squared + suppressed x records), loss (ARX's L
 (non-uniform entropy, bits). Exit status: 0 a transformation holds, 1 bad input or none holds,
 2 usage.")]
 pub struct Args {
-    /// Input file (CSV or JSON Lines).
+    /// Input file (CSV, JSON Lines or Parquet).
     input: PathBuf,
     /// Quasi-identifier columns, comma separated.
     #[arg(long, value_delimiter = ',', value_name = "COLS", required = true)]
@@ -99,7 +99,7 @@ pub struct Args {
     #[arg(long, short)]
     quiet: bool,
     /// Input format [default: from the extension].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// The CSV file has no header row: name columns by number (1, 2, ...).
     #[arg(long)]

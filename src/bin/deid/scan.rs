@@ -24,7 +24,7 @@ category, free text) and the share of matching values is shown. Samples are only
 A CSV file whose first row looks like data (phones, emails, numbers) is refused: pass --no-header,
 and columns are named by number (1, 2, ...) as in `deid apply --no-header`.")]
 pub struct Args {
-    /// Input file (CSV or JSON Lines); standard input when omitted or `-`.
+    /// Input file (CSV, JSON Lines or Parquet); standard input when omitted or `-`.
     input: Option<PathBuf>,
     /// Rows to sample.
     #[arg(long, default_value_t = 10_000)]
@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Input format [default: from the extension, CSV for standard input].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// CSV delimiter.
     #[arg(long, default_value = ",", value_name = "CHAR")]

@@ -19,7 +19,7 @@ use crate::paths::refuse_output_over_inputs;
 /// Arguments shared by `apply` and `decrypt`.
 #[derive(clap::Args)]
 pub struct PipelineArgs {
-    /// Input file, CSV or JSON Lines (by extension or --format); standard input when omitted or `-`.
+    /// Input file, CSV, JSON Lines or Parquet (by extension or --format); standard input when omitted or `-`.
     pub input: Option<PathBuf>,
     /// Policy file (TOML): which columns get which transform.
     #[arg(short, long, value_name = "FILE")]

@@ -45,7 +45,7 @@ An --algo whose digest length no column has (nor is longer than, for a prefix) i
 is refused: pass --no-header and name columns by number (-c 3).
 Exit status: 0 nothing reversed, 3 some column reversed, 1 bad input, 2 usage.")]
 pub struct Args {
-    /// Input file (CSV or JSON Lines); standard input when `-`.
+    /// Input file (CSV, JSON Lines or Parquet); standard input when `-`.
     input: PathBuf,
     /// Column holding digests (repeat for several; dotted paths for JSON Lines).
     #[arg(short, long = "column", value_name = "COL", required = true)]
@@ -107,7 +107,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = crate::ui::parse_threads)]
     threads: Option<usize>,
     /// Input format [default: from the extension].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// The CSV has no header row: name columns by number (1, 2, ...).
     #[arg(long)]

@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Input format [default: from the extensions].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// The CSV files have no header row: name columns by number (1, 2, ...).
     #[arg(long)]

@@ -71,7 +71,7 @@ pub struct Args {
     #[arg(long)]
     truncated: bool,
     /// Input format [default: from the extension].
-    #[arg(long = "input-format", value_name = "csv|jsonl")]
+    #[arg(long = "input-format", value_name = "csv|jsonl|parquet")]
     input_format: Option<Format>,
 }
 

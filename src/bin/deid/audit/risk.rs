@@ -28,7 +28,7 @@ recursive (c,2)) and t-closeness (equal and ordered distance).
 whose first row looks like data is refused: pass --no-header and name columns by number (--qi 2,5).
 Exit status: 0 done, 1 bad input, 2 usage.")]
 pub struct Args {
-    /// Input file (CSV or JSON Lines).
+    /// Input file (CSV, JSON Lines or Parquet).
     input: PathBuf,
     /// Quasi-identifier columns, comma separated (required unless --find-qi).
     #[arg(
@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Input format [default: from the extension].
-    #[arg(long, value_name = "csv|jsonl")]
+    #[arg(long, value_name = "csv|jsonl|parquet")]
     format: Option<Format>,
     /// The CSV files have no header row: name columns by number (1, 2, ...).
     #[arg(long)]

@@ -1217,29 +1217,8 @@ impl Match {
             Kind::Ipv4 | Kind::Ipv6 => {
                 let s = core::str::from_utf8(folded).map_err(|_| Error::Invalid(RULE))?;
                 let ip: core::net::IpAddr = s.parse().map_err(|_| Error::Invalid(RULE))?;
-                let mut w = SliceWriter { buf: out, len: 0 };
-                fmt::write(&mut w, format_args!("{ip}"))
-                    .map_err(|_| Error::BufferTooSmall(need))?;
-                let len = w.len;
-                Ok(&out[..len])
+                crate::transform::format_into(out, format_args!("{ip}"))
             }
         }
-    }
-}
-
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let dst = self
-            .buf
-            .get_mut(self.len..self.len + s.len())
-            .ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len += s.len();
-        Ok(())
     }
 }

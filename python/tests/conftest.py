@@ -117,8 +117,10 @@ def gen_csv(workdir: Path, rows: int, seed: int = 7, naive: bool = False) -> Pat
     return p
 
 
-def cli_apply(workdir: Path, data: Path, policy: Path, keys: Path, direction: str = "apply") -> Path:
-    out = workdir / f"{data.stem}.{direction}.{policy.stem}.csv"
+def cli_apply(workdir: Path, data: Path, policy: Path, keys: Path, direction: str = "apply",
+              suffix: str = ".csv") -> Path:
+    """`deid <direction>` of `data` into the work dir; the output's format follows `suffix`."""
+    out = workdir / f"{data.stem}.{direction}.{policy.stem}{suffix}"
     run_cli(direction, "--policy", str(policy), "--keys", str(keys), "-o", str(out), "--quiet", str(data))
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import assert_same, run_cli
+from conftest import assert_same, cli_apply
 
 # Columns the shared policy pseudonymizes, encrypts or runs through FF1.
 DISTINCT = ["phone", "email", "rrn", "customer_id"]
@@ -17,10 +17,7 @@ DISTINCT = ["phone", "email", "rrn", "customer_id"]
 
 @pytest.fixture(scope="module")
 def written(workdir, small_csv, policy_path, keyset_path):
-    out = workdir / "small.apply.parquet"
-    run_cli("apply", "--policy", str(policy_path), "--keys", str(keyset_path),
-            "-o", str(out), "--quiet", str(small_csv))
-    return out
+    return cli_apply(workdir, small_csv, policy_path, keyset_path, suffix=".parquet")
 
 
 def test_distinct_columns_are_delta_length_without_statistics(written):

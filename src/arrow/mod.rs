@@ -314,15 +314,31 @@ fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
     })
 }
 
+/// A `Date32` column whose dates (nulls aside) all fall in years 0 to 9999,
+/// the years whose ISO form [`crate::date::Date`] writes and Arrow's cast
+/// writes alike; `None` for any other column.
+fn iso_dates(a: &ArrayRef) -> Option<&arrow_array::Date32Array> {
+    /// 0000-01-01 and 9999-12-31, in days from 1970-01-01.
+    const YEAR_0: i32 = -719_528;
+    const YEAR_9999: i32 = 2_932_896;
+    let dates = a.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    dates
+        .values()
+        .iter()
+        .enumerate()
+        .all(|(i, d)| dates.is_null(i) || (YEAR_0..=YEAR_9999).contains(d))
+        .then_some(dates)
+}
+
 /// A `Date32` column as the `YYYY-MM-DD` text Arrow's cast gives it, written
 /// by [`crate::date::Date`] (the cast formats every date through
 /// `core::fmt`, which was about a twelfth of `apply`'s time on
 /// benches/parquet.sh). `None` for any other type, or when a date falls
-/// outside years 0 to 9999, where the cast's own form (a sign and five
+/// outside [`iso_dates`]' years, where the cast's own form (a sign and five
 /// digits) is left to the cast.
 fn date32_text(a: &ArrayRef) -> Option<ArrayRef> {
     use crate::date::{Date, Layout};
-    let dates = a.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    let dates = iso_dates(a)?;
     let n = dates.len();
     let mut values = Vec::with_capacity(n * 10);
     let mut offsets = Vec::with_capacity(n + 1);
@@ -350,23 +366,9 @@ fn date32_text(a: &ArrayRef) -> Option<ArrayRef> {
 enum Values<'a> {
     /// The text form of each value.
     Text(Bytes<'a>),
-    /// A `Date32` column's days, under a date rule.
+    /// A `Date32` column's days (all in [`iso_dates`]' years), under a
+    /// date rule.
     Days(&'a [i32], &'a crate::transform::generalize::Generalization),
-}
-
-/// The days of a `Date32` column whose dates (nulls aside) all fall in
-/// years 0 to 9999, where its text is [`date32_text`]'s ISO form; `None`
-/// for any other column, left to its text.
-fn date32_days(a: &ArrayRef) -> Option<&[i32]> {
-    /// 0000-01-01 and 9999-12-31, in days from 1970-01-01.
-    const YEAR_0: i32 = -719_528;
-    const YEAR_9999: i32 = 2_932_896;
-    let dates = a.as_primitive_opt::<arrow_array::types::Date32Type>()?;
-    let days: &[i32] = dates.values();
-    days.iter()
-        .enumerate()
-        .all(|(i, d)| dates.is_null(i) || (YEAR_0..=YEAR_9999).contains(d))
-        .then_some(days)
 }
 
 /// The struct fields below a type, through any lists (lists of structs are
@@ -1189,26 +1191,27 @@ impl BatchTransformer {
         let column = || b.processor.column().to_owned();
         // A `Date32` column under a date rule is generalized from its days:
         // the output its text would give (the ISO form, parsed back),
-        // without writing and parsing that text.
-        let dates = match (self.direction, b.processor.date_rule()) {
-            (Direction::Apply, Some(g)) => date32_days(a).map(|days| (days, g)),
-            _ => None,
+        // without writing and parsing that text. Either way the values keep
+        // the input's nulls and length.
+        let rule = match self.direction {
+            Direction::Apply => b.processor.date_rule(),
+            Direction::Decrypt => None,
         };
-        let text = match dates {
-            Some(_) => Arc::clone(a),
-            None => as_text(a).map_err(|kind| Fatal(column(), kind))?,
-        };
-        let values = match dates {
-            Some((days, g)) => Values::Days(days, g),
-            None => Values::Text(Bytes::of(text.as_ref()).ok_or_else(|| {
-                Fatal(column(), InputErrorKind::Arrow("no text form".to_owned()))
-            })?),
+        let text;
+        let values = match rule.zip(iso_dates(a)) {
+            Some((g, dates)) => Values::Days(dates.values(), g),
+            None => {
+                text = as_text(a).map_err(|kind| Fatal(column(), kind))?;
+                Values::Text(Bytes::of(text.as_ref()).ok_or_else(|| {
+                    Fatal(column(), InputErrorKind::Arrow("no text form".to_owned()))
+                })?)
+            }
         };
         let subject_text = ctx.subjects[k].clone();
         let subject = subject_text.as_ref().and_then(|s| Bytes::of(s.as_ref()));
         let subject_nulls = subject_text.as_ref().and_then(|s| s.logical_nulls());
-        let nulls = text.logical_nulls();
-        let n = text.len();
+        let nulls = a.logical_nulls();
+        let n = a.len();
         let nullable = out.is_nullable();
         let mut w = TextBuilder::with_capacity(n, n * 24, nullable);
         if let Some(v) = per_value.as_deref_mut() {

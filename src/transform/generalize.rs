@@ -20,10 +20,9 @@
 //! assert_eq!(Generalization::Prefix { keep: 3 }.apply(b"04524", &mut out).unwrap(), b"045");
 //! ```
 
-use core::fmt::Write;
-
 use crate::date::{Date, Layout};
 use crate::error::Error;
+use crate::transform::format_into;
 
 /// One generalization rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,45 +89,36 @@ impl Generalization {
     /// [`Error::Invalid`] naming what was expected (`date`, `number`, UTF-8);
     /// [`Error::BufferTooSmall`].
     pub fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-        if self.reads_date() {
-            let (d, _) = Date::parse(value)?;
-            return self.apply_date(d, out);
-        }
-        let mut w = SliceWriter { buf: out, len: 0 };
-        let res = match *self {
-            // Read a date: above.
+        match *self {
             Generalization::Year | Generalization::YearMonth | Generalization::AgeBand { .. } => {
-                Ok(())
+                let (d, _) = Date::parse(value)?;
+                self.apply_date(d, out)
             }
             Generalization::Bucket { width } => {
                 let (lo, hi) = bucket(number(value)?, width)?;
-                write!(w, "{lo}-{hi}")
+                format_into(out, format_args!("{lo}-{hi}"))
             }
             Generalization::Prefix { keep } => {
                 let s = core::str::from_utf8(value).map_err(|_| Error::Invalid("UTF-8"))?;
                 let end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
-                w.write_str(&s[..end])
+                format_into(out, format_args!("{}", &s[..end]))
             }
             Generalization::TopBottom { top, bottom } => {
                 let v = number(value)?;
                 match (top, bottom) {
-                    (Some(t), _) if v >= t => write!(w, ">={t}"),
-                    (_, Some(b)) if v <= b => write!(w, "<={b}"),
-                    _ => w.write_str(
-                        core::str::from_utf8(value)
+                    (Some(t), _) if v >= t => format_into(out, format_args!(">={t}")),
+                    (_, Some(b)) if v <= b => format_into(out, format_args!("<={b}")),
+                    _ => {
+                        let s = core::str::from_utf8(value)
                             .map_err(|_| Error::Invalid("number"))?
-                            .trim(),
-                    ),
+                            .trim();
+                        format_into(out, format_args!("{s}"))
+                    }
                 }
             }
-        };
-        let len = w.len;
-        res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
-        Ok(&out[..len])
+        }
     }
-}
 
-impl Generalization {
     /// Whether the rule reads a date (`year`, `year-month`, `age-band`):
     /// then [`Self::apply_date`] takes the date itself, as a typed date
     /// column holds it.
@@ -162,11 +152,7 @@ impl Generalization {
                 let hi = lo
                     .checked_add(w0 - 1)
                     .ok_or(Error::Invalid("age band (width too large)"))?;
-                let mut w = SliceWriter { buf: out, len: 0 };
-                let res = write!(w, "{lo}-{hi}");
-                let len = w.len;
-                res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
-                Ok(&out[..len])
+                format_into(out, format_args!("{lo}-{hi}"))
             }
             _ => Err(Error::Invalid(
                 "value for this rule (it does not read a date)",
@@ -231,24 +217,6 @@ fn iso_prefix(d: Date, n: usize, out: &mut [u8]) -> Result<&[u8], Error> {
     let dst = out.get_mut(..n).ok_or(Error::BufferTooSmall(n))?;
     dst.copy_from_slice(&iso[..n]);
     Ok(dst)
-}
-
-/// `core::fmt::Write` into a byte slice.
-pub(crate) struct SliceWriter<'a> {
-    pub(crate) buf: &'a mut [u8],
-    pub(crate) len: usize,
-}
-
-impl Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -342,10 +310,7 @@ mod tests {
         );
         // Text written into a stack buffer: the core has no allocator.
         fn text<'a>(buf: &'a mut [u8; 32], args: core::fmt::Arguments<'_>) -> &'a str {
-            let mut w = SliceWriter { buf, len: 0 };
-            w.write_fmt(args).unwrap();
-            let len = w.len;
-            core::str::from_utf8(&buf[..len]).unwrap()
+            core::str::from_utf8(format_into(buf, args).unwrap()).unwrap()
         }
         let (mut a, mut b, mut c) = ([0u8; 32], [0u8; 32], [0u8; 32]);
         for days in (first..=last).step_by(997).chain([first, last]) {

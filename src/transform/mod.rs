@@ -92,3 +92,35 @@ pub trait Transform {
     /// [`Transform::max_output_len`].
     fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error>;
 }
+
+/// Formats `args` into the front of `out`, as `write!` into a `String`
+/// would, without an allocator; the written bytes.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] when the text does not fit `out`.
+pub(crate) fn format_into<'a>(
+    out: &'a mut [u8],
+    args: core::fmt::Arguments<'_>,
+) -> Result<&'a [u8], Error> {
+    /// `core::fmt::Write` into a byte slice.
+    struct SliceWriter<'b> {
+        buf: &'b mut [u8],
+        len: usize,
+    }
+    impl core::fmt::Write for SliceWriter<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+            self.buf
+                .get_mut(self.len..end)
+                .ok_or(core::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut w = SliceWriter { buf: out, len: 0 };
+    let res = core::fmt::write(&mut w, args);
+    let len = w.len;
+    res.map_err(|_| Error::BufferTooSmall(len.saturating_add(1)))?;
+    Ok(&out[..len])
+}

@@ -185,13 +185,14 @@ fn parquet_error(e: &ParquetError) -> InputErrorKind {
 }
 
 /// Runs `f`, a call into the Parquet or Arrow decoders on the input's
-/// bytes, turning a panic inside them into an error saying `what` could
-/// not be decoded. Those crates still
-/// panic on some malformed files (an unknown integer width in the embedded
-/// Arrow schema, for one; mutated files in tests/it/parquet_cli.rs find
-/// them), and deid must fail with an error naming the file, never crash.
-/// The panic's message is not shown: it could quote the data. Nothing of
-/// deid's own runs inside `f`, so no bug of ours is hidden.
+/// bytes, turning a panic inside them into an error saying `what` could not
+/// be decoded. Those crates still panic on some malformed files (an unknown
+/// integer width in the embedded Arrow schema, for one; the mutated files
+/// of tests/it/parquet_malformed.rs find them), and deid must fail with an
+/// error naming the file, never crash. The panic's message is not shown: it
+/// could quote the data. Of deid's own code only the file reads the
+/// decoders ask for run inside `f`, never a transform, so no bug in a
+/// transform is hidden.
 fn decoding<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, InputErrorKind> {
     use std::cell::Cell;
     use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1582,7 +1582,9 @@ fn rewrap(t: &DataType, inner: DataType) -> DataType {
 
 /// An Arrow error as a message that holds no value: Arrow's messages name
 /// types, lengths and positions, but a cast error can quote the value it
-/// could not cast, so those are reduced to their category.
+/// could not cast, so those are reduced to their category. A Parquet
+/// decoder's error describes the file's structure (levels, pages, lengths)
+/// and is shown as src/io/parquet.rs shows the footer's.
 pub(crate) fn arrow_message(e: &arrow_schema::ArrowError) -> String {
     use arrow_schema::ArrowError as E;
     match e {
@@ -1590,6 +1592,7 @@ pub(crate) fn arrow_message(e: &arrow_schema::ArrowError) -> String {
         E::ParseError(_) => "a value could not be parsed".to_owned(),
         E::InvalidArgumentError(m) | E::SchemaError(m) | E::ComputeError(m) => m.to_string(),
         E::IoError(m, _) => std::format!("I/O: {m}"),
+        E::ParquetError(m) => std::format!("not a valid Parquet file: {m}"),
         _ => "invalid Arrow data".to_owned(),
     }
 }

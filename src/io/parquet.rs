@@ -31,7 +31,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray}
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crossbeam_channel::bounded;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
@@ -221,35 +222,60 @@ fn decoding<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, InputErrorKind> {
     })
 }
 
-/// Reads a Parquet file's footer: its metadata, the page index when there
-/// is one, and the Arrow schema. Every column chunk must lie inside the
-/// file (the decoders assert it, by panicking).
-fn open_metadata(file: &File) -> Result<ArrowReaderMetadata, InputErrorKind> {
+/// A Parquet file's footer, read and checked by [`open_metadata`].
+struct Footer {
+    meta: ArrowReaderMetadata,
+    /// The file's length in bytes.
+    len: u64,
+}
+
+/// Reads a Parquet file's footer: its metadata, the page index if
+/// `page_index` asks for it, and the Arrow schema. Every column chunk must
+/// lie inside the file (the decoders assert it, by panicking).
+fn open_metadata(file: &File, page_index: PageIndexPolicy) -> Result<Footer, InputErrorKind> {
     let meta = decoding("its footer", || {
         ArrowReaderMetadata::load(
             file,
-            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            ArrowReaderOptions::new().with_page_index_policy(page_index),
         )
     })?
     .map_err(|e| parquet_error(&e))?;
-    let file_len = file.metadata().map_err(InputErrorKind::Io)?.len();
+    let len = file.metadata().map_err(InputErrorKind::Io)?.len();
+    let invalid = |what: std::string::String| {
+        InputErrorKind::Arrow(std::format!("not a valid Parquet file: {what}"))
+    };
     for (i, rg) in meta.metadata().row_groups().iter().enumerate() {
+        if rg.num_rows() < 0 {
+            return Err(invalid(std::format!(
+                "row group {i} has a negative row count"
+            )));
+        }
         for c in rg.columns() {
             let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
             let inside = u64::try_from(start)
                 .ok()
                 .zip(u64::try_from(c.compressed_size()).ok())
-                .and_then(|(start, len)| start.checked_add(len))
-                .is_some_and(|end| end <= file_len);
-            if !inside || rg.num_rows() < 0 {
-                return Err(InputErrorKind::Arrow(std::format!(
-                    "not a valid Parquet file: row group {i}, column {}: the chunk lies outside the file",
+                .and_then(|(start, size)| start.checked_add(size))
+                .is_some_and(|end| end <= len);
+            if !inside {
+                return Err(invalid(std::format!(
+                    "row group {i}, column {}: the chunk lies outside the file",
                     c.column_path()
                 )));
             }
         }
     }
-    Ok(meta)
+    Ok(Footer { meta, len })
+}
+
+/// The next batch of `reader`. A decoder's panic or error becomes an
+/// [`InputErrorKind`] that describes the damage, never the data.
+fn next_batch(
+    reader: &mut ParquetRecordBatchReader,
+) -> Result<Option<RecordBatch>, InputErrorKind> {
+    decoding("a page", || reader.next())?
+        .transpose()
+        .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))
 }
 
 /// A Parquet file read by offset (`pread`), so that workers decoding row
@@ -621,7 +647,9 @@ pub fn run(
     let (src, schema, codec) = match input {
         ParquetInput::File(file) => {
             // The page index is read to be copied with the chunks it describes.
-            let meta = open_metadata(&file).map_err(|kind| err(None, kind))?;
+            let meta = open_metadata(&file, PageIndexPolicy::Optional)
+                .map_err(|kind| err(None, kind))?
+                .meta;
             let codec = meta
                 .metadata()
                 .row_groups()
@@ -965,16 +993,11 @@ pub fn run(
                                     loop {
                                         let at =
                                             |k| InputError::new(source, Some(row + 1), None, k);
-                                        let Some(batch) =
-                                            decoding("a page", || reader.next()).map_err(at)?
+                                        let Some(batch) = next_batch(&mut reader).map_err(at)?
                                         else {
                                             break;
                                         };
-                                        let batch = batch
-                                            .map_err(|e| {
-                                                at(InputErrorKind::Arrow(arrow_message(&e)))
-                                            })
-                                            .and_then(|b| widen(b, schema, &decode).map_err(at))?;
+                                        let batch = widen(batch, schema, &decode).map_err(at)?;
                                         let n = batch.num_rows() as u64;
                                         each(batch, row, &out_copied)?;
                                         row += n;
@@ -1329,7 +1352,7 @@ pub fn spool(mut r: Box<dyn Read + Send>) -> std::io::Result<File> {
 /// Row-by-row reading of a Parquet file for `scan` and the audits
 /// ([`TableReader`]): one decoded batch at a time, values as text.
 pub(crate) struct ParquetRows {
-    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    reader: ParquetRecordBatchReader,
     leaves: Vec<ArrayRef>,
     pos: usize,
     rows_read: u64,
@@ -1340,8 +1363,11 @@ pub(crate) struct ParquetRows {
 impl ParquetRows {
     /// Opens `file`; returns the reader and its column names.
     pub(crate) fn open(file: File) -> Result<(Self, Vec<String>), InputErrorKind> {
-        let file_len = file.metadata().map_or(0, |m| m.len());
-        let meta = open_metadata(&file)?;
+        // scan and the audits read every page in order: no page index.
+        let Footer {
+            meta,
+            len: file_len,
+        } = open_metadata(&file, PageIndexPolicy::Skip)?;
         let columns = text_columns(meta.schema());
         let total_rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
         let reader = decoding("a column chunk", || {
@@ -1377,10 +1403,9 @@ impl ParquetRows {
         out: &mut Vec<Option<Vec<u8>>>,
     ) -> Result<bool, InputErrorKind> {
         while self.leaves.first().is_none_or(|l| self.pos >= l.len()) {
-            match decoding("a page", || self.reader.next())? {
+            match next_batch(&mut self.reader)? {
                 None => return Ok(false),
-                Some(Err(e)) => return Err(InputErrorKind::Arrow(arrow_message(&e))),
-                Some(Ok(b)) => {
+                Some(b) => {
                     self.leaves = text_leaves(&b)?;
                     self.pos = 0;
                     if self.leaves.is_empty() {

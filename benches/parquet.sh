@@ -9,10 +9,12 @@
 # (a) the all-keep floor on the same Parquet file (decode, encode);
 # (b) the same rows as CSV through the same policy;
 # (c) pyarrow + Python hmac/hashlib doing the same pseudonyms, run on a slice
-#     (PY_ROWS, default 200000) and scaled.
-# The policy pseudonymizes phone and email (HMAC-SHA256), masks the
-# dictionary-encoded city and sex (one transform per distinct value), takes
-# birth_date (Date32) to its year and drops name. Prints MB/s, rows/s, peak
+#     (PY_ROWS, default 200000) and scaled;
+# (d) the same policy with city and sex kept, to show what transforming
+#     the dictionary columns costs.
+# The policy pseudonymizes phone and email (HMAC-SHA256), masks city and
+# pseudonymizes sex (both dictionary-encoded: one transform per distinct
+# value), takes birth_date (Date32) to its year and drops name. Prints MB/s, rows/s, peak
 # RSS and the ratios. Data is cached under bench-data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +51,15 @@ transform = "drop"
 TOML
 keep=bench-data/keep_policy.toml
 printf 'version = 1\n' > "$keep"
+# The same policy with the dictionary columns (city, sex) kept: the
+# difference is what transforming them costs.
+nodict=bench-data/nodict_policy.toml
+python3 - "$pol" "$nodict" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r"\[fields\.(city|sex)\][^\[]*", "", text)
+open(sys.argv[2], "w").write(text)
+PY
 
 # run NAME CMD...: the best wall seconds of RUNS runs (default 3, as
 # benches/apply.sh: one run alone swings by a tenth on a shared machine) and
@@ -73,6 +84,7 @@ run() {
 pq_bytes=$(stat -c %s "$pq"); csv_bytes=$(stat -c %s "$csv")
 read -r _ t_pq rss_pq < <(run parquet $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.parquet "$pq")
 read -r _ t_floor rss_floor < <(run floor $deid apply -q -p "$keep" -k "$keys" -o bench-data/out_keep.parquet "$pq")
+read -r _ t_nodict _ < <(run nodict $deid apply -q -p "$nodict" -k "$keys" -o bench-data/out_nodict.parquet "$pq")
 read -r _ t_csv rss_csv < <(run csv $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.csv "$csv")
 cat > bench-data/pyarrow_hmac.py <<'PY'
 import sys, hmac, hashlib, json, base64
@@ -94,10 +106,10 @@ out = {
 pq.write_table(pa.table(out), sys.argv[3])
 PY
 read -r _ t_py rss_py < <(run python python3 bench-data/pyarrow_hmac.py "$pq" "$py_rows" bench-data/out_py.parquet)
-python3 - "$rows" "$py_rows" "$pq_bytes" "$csv_bytes" "$t_pq" "$rss_pq" "$t_floor" "$rss_floor" "$t_csv" "$rss_csv" "$t_py" "$rss_py" <<'PY'
+python3 - "$rows" "$py_rows" "$pq_bytes" "$csv_bytes" "$t_pq" "$rss_pq" "$t_floor" "$rss_floor" "$t_csv" "$rss_csv" "$t_py" "$rss_py" "$t_nodict" <<'PY'
 import sys
 rows, py_rows, pqb, csvb = map(int, sys.argv[1:5])
-t_pq, r_pq, t_fl, r_fl, t_csv, r_csv, t_py, r_py = map(float, sys.argv[5:13])
+t_pq, r_pq, t_fl, r_fl, t_csv, r_csv, t_py, r_py, t_nd = map(float, sys.argv[5:14])
 rs = lambda n, t: n / t
 print(f"{rows} rows; Parquet {pqb/1e6:.0f} MB, CSV {csvb/1e6:.0f} MB")
 print(f"{'run':<28}{'s':>8}{'MB/s (file)':>13}{'rows/s':>13}{'peak RSS MB':>13}")
@@ -106,5 +118,7 @@ for name, t, b, n, r in [("deid parquet (policy)", t_pq, pqb, rows, r_pq), ("dei
     print(f"{name:<28}{t:>8.2f}{b/1e6/t:>13.1f}{rs(n,t):>13.0f}{r:>13.0f}")
 print(f"parquet rows/s / csv rows/s      = {rs(rows,t_pq)/rs(rows,t_csv):.2f}x (target >= 2x)")
 print(f"parquet policy / all-keep floor  = {t_pq/t_fl:.2f}x time")
+print(f"dictionary columns (city, sex)   = {t_pq-t_nd:.2f} s of {t_pq:.2f} s ({100*(t_pq-t_nd)/t_pq:.0f}%; "
+      f"{1e9*(t_pq-t_nd)/(2*rows):.1f} ns per value; the policy without them: {t_nd:.2f} s)")
 print(f"parquet rows/s / pyarrow+hmac    = {rs(rows,t_pq)/rs(py_rows,t_py):.1f}x (target >= 30x)")
 PY

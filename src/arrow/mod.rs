@@ -1145,25 +1145,11 @@ impl BatchTransformer {
                     Some(&mut per_value),
                 )?;
                 let keys = d.normalized_keys();
-                let nulls = a.logical_nulls();
-                let b = &self.fields[k];
-                for (row, &key) in keys.iter().enumerate() {
-                    if hidden.is_some_and(|h| h.value(row)) {
-                        continue;
-                    }
-                    let r = rows.map_or(row, |m| m[row] as usize);
-                    if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-                        if b.empty_error {
-                            ctx.fails.record(r, k, Error::Invalid("non-empty value"));
-                        }
-                        continue;
-                    }
-                    match per_value.get(key) {
-                        Some(Ok(non_empty)) => ctx.counts[k] += u64::from(*non_empty),
-                        Some(Err(e)) => ctx.fails.record(r, k, *e),
-                        None => {}
-                    }
-                }
+                let slots = Slots::of(a, hidden, rows);
+                self.walk(k, &slots, ctx.fails, ctx.counts, None, |mark| match mark {
+                    Mark::Value { i, .. } => per_value.get(keys[i]).copied().unwrap_or(Ok(false)),
+                    Mark::Hidden | Mark::Null => Ok(false),
+                });
                 Ok(d.with_values(values))
             }
             _ => self.scalar_leaf(k, out, a, hidden, rows, ctx, None),
@@ -1182,7 +1168,7 @@ impl BatchTransformer {
         hidden: Option<&BooleanBuffer>,
         rows: Option<&[u32]>,
         ctx: &mut Ctx<'_>,
-        mut per_value: Option<&mut Vec<Result<bool, Error>>>,
+        per_value: Option<&mut Vec<Result<bool, Error>>>,
     ) -> Result<ArrayRef, Fatal> {
         let b = &self.fields[k];
         if self.direction == Direction::Apply && b.processor.batches() {
@@ -1210,32 +1196,21 @@ impl BatchTransformer {
         let subject_text = ctx.subjects[k].clone();
         let subject = subject_text.as_ref().and_then(|s| Bytes::of(s.as_ref()));
         let subject_nulls = subject_text.as_ref().and_then(|s| s.logical_nulls());
-        let nulls = a.logical_nulls();
-        let n = a.len();
-        let nullable = out.is_nullable();
-        let mut w = TextBuilder::with_capacity(n, n * 24, nullable);
-        if let Some(v) = per_value.as_deref_mut() {
-            v.clear();
-            v.resize_with(n, || Ok(false));
-        }
-        for i in 0..n {
-            if hidden.is_some_and(|h| h.value(i)) {
-                w.hidden();
-                continue;
-            }
-            let row = rows.map_or(i, |m| m[i] as usize);
-            if nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
-                if b.empty_error && per_value.is_none() {
-                    ctx.fails.record(row, k, Error::Invalid("non-empty value"));
+        let slots = Slots::of(a, hidden, rows);
+        let mut w = TextBuilder::with_capacity(slots.len, slots.len * 24, out.is_nullable());
+        let st = &mut *ctx.st;
+        self.walk(k, &slots, ctx.fails, ctx.counts, per_value, |mark| {
+            let (i, row) = match mark {
+                Mark::Hidden => {
+                    w.hidden();
+                    return Ok(false);
                 }
-                w.null();
-                continue;
-            }
-            if per_value.is_none() && ctx.fails.drop_rows.is_none() && ctx.fails.settled(row) {
-                w.hidden();
-                continue;
-            }
-            let st = &mut *ctx.st;
+                Mark::Null => {
+                    w.null();
+                    return Ok(false);
+                }
+                Mark::Value { i, row } => (i, row),
+            };
             let (r, non_empty) = match values {
                 Values::Days(days, g) => {
                     let date = crate::date::Date::from_days(i64::from(days[i]));
@@ -1265,26 +1240,12 @@ impl BatchTransformer {
                     (r, !v.is_empty())
                 }
             };
-            let r = r.and_then(|()| {
+            let s = r.and_then(|()| {
                 core::str::from_utf8(&st.buf).map_err(|_| Error::Invalid("UTF-8 output"))
-            });
-            match r {
-                Ok(s) => {
-                    w.value(s);
-                    match per_value.as_deref_mut() {
-                        Some(pv) => pv[i] = Ok(non_empty),
-                        None => ctx.counts[k] += u64::from(non_empty),
-                    }
-                }
-                Err(e) => {
-                    match per_value.as_deref_mut() {
-                        Some(pv) => pv[i] = Err(e),
-                        None => ctx.fails.record(row, k, e),
-                    }
-                    w.hidden();
-                }
-            }
-        }
+            })?;
+            w.value(s);
+            Ok(non_empty)
+        });
         w.finish(out.data_type())
             .map_err(|kind| Fatal(column(), kind))
     }
@@ -1305,19 +1266,15 @@ impl BatchTransformer {
         hidden: Option<&BooleanBuffer>,
         rows: Option<&[u32]>,
         ctx: &mut Ctx<'_>,
-        mut per_value: Option<&mut Vec<Result<bool, Error>>>,
+        per_value: Option<&mut Vec<Result<bool, Error>>>,
     ) -> Result<ArrayRef, Fatal> {
         let b = &self.fields[k];
         let column = || b.processor.column().to_owned();
         let text = as_text(a).map_err(|kind| Fatal(column(), kind))?;
         let bytes = Bytes::of(text.as_ref())
             .ok_or_else(|| Fatal(column(), InputErrorKind::Arrow("no text form".to_owned())))?;
-        let nulls = text.logical_nulls();
-        let n = text.len();
-        if let Some(v) = per_value.as_deref_mut() {
-            v.clear();
-            v.resize_with(n, || Ok(false));
-        }
+        let slots = Slots::of(text.as_ref(), hidden, rows);
+        let n = slots.len;
         let st = &mut *ctx.st;
         st.batch.clear();
         st.slots.clear();
@@ -1325,41 +1282,23 @@ impl BatchTransformer {
         // they doubled.
         st.slots.reserve(n);
         st.batch.reserve(n, bytes.total_len() + 4 * n);
-        for i in 0..n {
-            if hidden.is_some_and(|h| h.value(i)) {
-                st.slots.push(Slot::Hidden);
-                continue;
-            }
-            let row = rows.map_or(i, |m| m[i] as usize);
-            if nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
-                if b.empty_error && per_value.is_none() {
-                    ctx.fails.record(row, k, Error::Invalid("non-empty value"));
-                }
-                st.slots.push(Slot::Null);
-                continue;
-            }
-            if per_value.is_none() && ctx.fails.drop_rows.is_none() && ctx.fails.settled(row) {
-                st.slots.push(Slot::Hidden);
-                continue;
-            }
-            let v = bytes.get(i);
-            match st.batch.push(&b.processor, v, &mut st.scratch) {
-                Ok(queued) => {
-                    st.slots.push(queued.map_or(Slot::Empty, Slot::Value));
-                    match per_value.as_deref_mut() {
-                        Some(pv) => pv[i] = Ok(!v.is_empty()),
-                        None => ctx.counts[k] += u64::from(!v.is_empty()),
-                    }
-                }
-                Err(e) => {
-                    match per_value.as_deref_mut() {
-                        Some(pv) => pv[i] = Err(e),
-                        None => ctx.fails.record(row, k, e),
-                    }
+        self.walk(k, &slots, ctx.fails, ctx.counts, per_value, |mark| {
+            let i = match mark {
+                Mark::Hidden => {
                     st.slots.push(Slot::Hidden);
+                    return Ok(false);
                 }
-            }
-        }
+                Mark::Null => {
+                    st.slots.push(Slot::Null);
+                    return Ok(false);
+                }
+                Mark::Value { i, .. } => i,
+            };
+            let v = bytes.get(i);
+            let queued = st.batch.push(&b.processor, v, &mut st.scratch)?;
+            st.slots.push(queued.map_or(Slot::Empty, Slot::Value));
+            Ok(!v.is_empty())
+        });
         let value_error = |e| Fatal(column(), InputErrorKind::Value(b.processor.kind(), e));
         if st.batch.len() == n {
             // Every slot is a value, in queue order: the pseudonyms, back to
@@ -1386,6 +1325,100 @@ impl BatchTransformer {
         w.finish(out.data_type())
             .map_err(|kind| Fatal(column(), kind))
     }
+}
+
+impl BatchTransformer {
+    /// The walk over a leaf's slots that every scalar path shares (the
+    /// values of a column, and the rows of a dictionary column). `emit`
+    /// writes each slot:
+    /// - [`Mark::Hidden`] for a slot hidden by its parent, or whose row
+    ///   already failed (when a failure stops the run), or whose transform
+    ///   failed;
+    /// - [`Mark::Null`] for a null (a failure too under `empty = "error"`);
+    /// - [`Mark::Value`] for every other slot: `emit` transforms it and
+    ///   says whether it was non-empty, or why it failed.
+    ///
+    /// A value's outcome goes to `per_value` when given (the distinct values
+    /// of a dictionary, charged to rows later), else to the count of field
+    /// `k` or to the row's failure. `emit`'s result for the other marks is
+    /// not read.
+    fn walk(
+        &self,
+        k: usize,
+        slots: &Slots<'_>,
+        fails: &mut Failures,
+        counts: &mut [u64],
+        mut per_value: Option<&mut Vec<Result<bool, Error>>>,
+        mut emit: impl FnMut(Mark) -> Result<bool, Error>,
+    ) {
+        let empty_error = self.fields[k].empty_error;
+        if let Some(v) = per_value.as_deref_mut() {
+            v.clear();
+            v.resize_with(slots.len, || Ok(false));
+        }
+        for i in 0..slots.len {
+            if slots.hidden.is_some_and(|h| h.value(i)) {
+                let _ = emit(Mark::Hidden);
+                continue;
+            }
+            let row = slots.rows.map_or(i, |m| m[i] as usize);
+            if slots.nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
+                if empty_error && per_value.is_none() {
+                    fails.record(row, k, Error::Invalid("non-empty value"));
+                }
+                let _ = emit(Mark::Null);
+                continue;
+            }
+            if per_value.is_none() && fails.drop_rows.is_none() && fails.settled(row) {
+                let _ = emit(Mark::Hidden);
+                continue;
+            }
+            match (emit(Mark::Value { i, row }), per_value.as_deref_mut()) {
+                (Ok(non_empty), Some(pv)) => pv[i] = Ok(non_empty),
+                (Ok(non_empty), None) => counts[k] += u64::from(non_empty),
+                (Err(e), pv) => {
+                    match pv {
+                        Some(pv) => pv[i] = Err(e),
+                        None => fails.record(row, k, e),
+                    }
+                    let _ = emit(Mark::Hidden);
+                }
+            }
+        }
+    }
+}
+
+/// A leaf's slots, as [`BatchTransformer::walk`] visits them.
+struct Slots<'a> {
+    len: usize,
+    /// Slots hidden by a parent (a null struct or list slot).
+    hidden: Option<&'a BooleanBuffer>,
+    /// The batch row of each slot (the values of a list), else the slot's
+    /// own index.
+    rows: Option<&'a [u32]>,
+    nulls: Option<NullBuffer>,
+}
+
+impl<'a> Slots<'a> {
+    fn of(a: &dyn Array, hidden: Option<&'a BooleanBuffer>, rows: Option<&'a [u32]>) -> Self {
+        Slots {
+            len: a.len(),
+            hidden,
+            rows,
+            nulls: a.logical_nulls(),
+        }
+    }
+}
+
+/// One slot of a leaf, for [`BatchTransformer::walk`]'s `emit` to write.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// Nothing: null where the column allows it, else empty.
+    Hidden,
+    /// A null input, written null.
+    Null,
+    /// Slot `i`, of batch row `row`, to transform and write.
+    Value { i: usize, row: usize },
 }
 
 /// A structural problem in a batch (not a value): the column and why.

@@ -800,7 +800,7 @@ impl BatchTransformer {
         let mut columns = Vec::with_capacity(self.output.fields().len());
         let mut leaf = 0;
         for (f, a) in self.input.fields().iter().zip(batch.columns()) {
-            match self.rewrite(f, a, &mut leaf, None, None, &mut ctx) {
+            match self.rewrite(f, a, &mut leaf, Place::default(), &mut ctx) {
                 Ok(Some(a)) => columns.push(a),
                 Ok(None) => {}
                 Err(Fatal(column, kind)) => {
@@ -947,19 +947,18 @@ impl BatchTransformer {
     }
 
     /// The rewritten array of field `f` (first leaf `*leaf`), `None` when
-    /// dropped. `hidden` marks slots under a null parent; `rows` maps slots
-    /// to batch rows inside lists.
+    /// dropped. `place` says which slots a null parent hides and, inside
+    /// lists, which batch row each slot belongs to.
     fn rewrite(
         &self,
         f: &FieldRef,
         a: &ArrayRef,
         leaf: &mut usize,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
     ) -> Result<Option<ArrayRef>, Fatal> {
         if struct_fields(f.data_type()).is_some() {
-            return self.rewrite_nested(f, a, leaf, hidden, rows, ctx);
+            return self.rewrite_nested(f, a, leaf, place, ctx);
         }
         let i = *leaf;
         *leaf += 1;
@@ -973,10 +972,10 @@ impl BatchTransformer {
                         InputErrorKind::Arrow("no text form".to_owned()),
                     )
                 })?;
-                let out = self.transform_leaf(k, &out_field, a, hidden, rows, ctx)?;
+                let out = self.transform_leaf(k, &out_field, a, place, ctx)?;
                 if let Some((_, leaves)) = &self.suppress {
                     if let Some(j) = leaves.iter().position(|&l| l == i) {
-                        ctx.qi[j] = Some((Arc::clone(&out), hidden.cloned()));
+                        ctx.qi[j] = Some((Arc::clone(&out), place.hidden.cloned()));
                     }
                 }
                 Ok(Some(out))
@@ -990,8 +989,7 @@ impl BatchTransformer {
         f: &FieldRef,
         a: &ArrayRef,
         leaf: &mut usize,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
     ) -> Result<Option<ArrayRef>, Fatal> {
         let fatal = |e: arrow_schema::ArrowError| {
@@ -1000,11 +998,20 @@ impl BatchTransformer {
         match f.data_type() {
             DataType::Struct(children) => {
                 let s = a.as_struct();
-                let hide = hide_nulls(hidden, s.nulls());
+                let hide = hide_nulls(place.hidden, s.nulls());
                 let mut out_fields = Vec::new();
                 let mut out_arrays = Vec::new();
                 for (c, ca) in children.iter().zip(s.columns()) {
-                    match self.rewrite(c, ca, leaf, hide.as_ref(), rows, ctx) {
+                    match self.rewrite(
+                        c,
+                        ca,
+                        leaf,
+                        Place {
+                            hidden: hide.as_ref(),
+                            ..place
+                        },
+                        ctx,
+                    ) {
                         Ok(Some(na)) => {
                             out_fields.push(Arc::new(
                                 c.as_ref().clone().with_data_type(na.data_type().clone()),
@@ -1023,16 +1030,15 @@ impl BatchTransformer {
                         .map_err(fatal)?;
                 Ok(Some(Arc::new(out)))
             }
-            DataType::List(e) => self.rewrite_list::<i32>(e, a, leaf, hidden, rows, ctx, fatal),
-            DataType::LargeList(e) => {
-                self.rewrite_list::<i64>(e, a, leaf, hidden, rows, ctx, fatal)
-            }
+            DataType::List(e) => self.rewrite_list::<i32>(e, a, leaf, place, ctx, fatal),
+            DataType::LargeList(e) => self.rewrite_list::<i64>(e, a, leaf, place, ctx, fatal),
             DataType::FixedSizeList(e, n) => {
                 let l = a.as_fixed_size_list();
                 let w = (*n).max(0) as usize;
                 let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
-                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
-                let Some(v) = self.rewrite(e, l.values(), leaf, Some(&vh), Some(&vr), ctx)? else {
+                let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
+                let Some(v) = self.rewrite(e, l.values(), leaf, Place::inside(&vh, &vr), ctx)?
+                else {
                     return Ok(None);
                 };
                 let ef = Arc::new(e.as_ref().clone().with_data_type(v.data_type().clone()));
@@ -1046,19 +1052,17 @@ impl BatchTransformer {
 
     /// A `List` or `LargeList` (of structs) whose values are rewritten by
     /// element field `e`; `None` when they are dropped.
-    #[allow(clippy::too_many_arguments)]
     fn rewrite_list<O: OffsetSizeTrait>(
         &self,
         e: &FieldRef,
         a: &ArrayRef,
         leaf: &mut usize,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
         fatal: impl Fn(arrow_schema::ArrowError) -> Fatal,
     ) -> Result<Option<ArrayRef>, Fatal> {
-        let (l, vh, vr) = list_parts::<O>(a, hidden, rows);
-        let Some(v) = self.rewrite(e, l.values(), leaf, Some(&vh), Some(&vr), ctx)? else {
+        let (l, vh, vr) = list_parts::<O>(a, place);
+        let Some(v) = self.rewrite(e, l.values(), leaf, Place::inside(&vh, &vr), ctx)? else {
             return Ok(None);
         };
         let ef = Arc::new(e.as_ref().clone().with_data_type(v.data_type().clone()));
@@ -1070,19 +1074,17 @@ impl BatchTransformer {
 
     /// A `List` or `LargeList` of scalars transformed by field `k` into a
     /// list of `e`.
-    #[allow(clippy::too_many_arguments)]
     fn transform_list<O: OffsetSizeTrait>(
         &self,
         k: usize,
         e: &FieldRef,
         a: &ArrayRef,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
         fatal: impl Fn(arrow_schema::ArrowError) -> Fatal,
     ) -> Result<ArrayRef, Fatal> {
-        let (l, vh, vr) = list_parts::<O>(a, hidden, rows);
-        let v = self.transform_leaf(k, e, l.values(), Some(&vh), Some(&vr), ctx)?;
+        let (l, vh, vr) = list_parts::<O>(a, place);
+        let v = self.transform_leaf(k, e, l.values(), Place::inside(&vh, &vr), ctx)?;
         Ok(Arc::new(
             GenericListArray::<O>::try_new(
                 Arc::clone(e),
@@ -1101,8 +1103,7 @@ impl BatchTransformer {
         k: usize,
         out: &FieldRef,
         a: &ArrayRef,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
     ) -> Result<ArrayRef, Fatal> {
         let fatal = |e: arrow_schema::ArrowError| {
@@ -1113,17 +1114,17 @@ impl BatchTransformer {
         };
         match (a.data_type(), out.data_type()) {
             (DataType::List(_), DataType::List(e)) => {
-                self.transform_list::<i32>(k, e, a, hidden, rows, ctx, fatal)
+                self.transform_list::<i32>(k, e, a, place, ctx, fatal)
             }
             (DataType::LargeList(_), DataType::LargeList(e)) => {
-                self.transform_list::<i64>(k, e, a, hidden, rows, ctx, fatal)
+                self.transform_list::<i64>(k, e, a, place, ctx, fatal)
             }
             (DataType::FixedSizeList(_, n), DataType::FixedSizeList(e, _)) => {
                 let l = a.as_fixed_size_list();
                 let w = (*n).max(0) as usize;
                 let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
-                let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
-                let v = self.transform_leaf(k, e, l.values(), Some(&vh), Some(&vr), ctx)?;
+                let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
+                let v = self.transform_leaf(k, e, l.values(), Place::inside(&vh, &vr), ctx)?;
                 Ok(Arc::new(
                     FixedSizeListArray::try_new(Arc::clone(e), *n, v, l.nulls().cloned())
                         .map_err(fatal)?,
@@ -1139,40 +1140,37 @@ impl BatchTransformer {
                     k,
                     &vfield,
                     d.values(),
-                    None,
-                    None,
+                    Place::default(),
                     ctx,
                     Some(&mut per_value),
                 )?;
                 let keys = d.normalized_keys();
-                let slots = Slots::of(a, hidden, rows);
+                let slots = Slots::of(a, place);
                 self.walk(k, &slots, ctx.fails, ctx.counts, None, |mark| match mark {
                     Mark::Value { i, .. } => per_value.get(keys[i]).copied().unwrap_or(Ok(false)),
                     Mark::Hidden | Mark::Null => Ok(false),
                 });
                 Ok(d.with_values(values))
             }
-            _ => self.scalar_leaf(k, out, a, hidden, rows, ctx, None),
+            _ => self.scalar_leaf(k, out, a, place, ctx, None),
         }
     }
 
     /// Transforms scalar values one by one. With `per_value` (dictionary
     /// values), each value's outcome (whether it was non-empty, or its
     /// error) is returned instead of being charged to a row.
-    #[allow(clippy::too_many_arguments)]
     fn scalar_leaf(
         &self,
         k: usize,
         out: &FieldRef,
         a: &ArrayRef,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
         per_value: Option<&mut Vec<Result<bool, Error>>>,
     ) -> Result<ArrayRef, Fatal> {
         let b = &self.fields[k];
         if self.direction == Direction::Apply && b.processor.batches() {
-            return self.pseudonym_leaf(k, out, a, hidden, rows, ctx, per_value);
+            return self.pseudonym_leaf(k, out, a, place, ctx, per_value);
         }
         let column = || b.processor.column().to_owned();
         // A `Date32` column under a date rule is generalized from its days:
@@ -1196,7 +1194,7 @@ impl BatchTransformer {
         let subject_text = ctx.subjects[k].clone();
         let subject = subject_text.as_ref().and_then(|s| Bytes::of(s.as_ref()));
         let subject_nulls = subject_text.as_ref().and_then(|s| s.logical_nulls());
-        let slots = Slots::of(a, hidden, rows);
+        let slots = Slots::of(a, place);
         let mut w = TextBuilder::with_capacity(slots.len, slots.len * 24, out.is_nullable());
         let st = &mut *ctx.st;
         self.walk(k, &slots, ctx.fails, ctx.counts, per_value, |mark| {
@@ -1257,14 +1255,12 @@ impl BatchTransformer {
     /// order (so failures are charged exactly as one at a time), then all
     /// pseudonyms are computed together (twenty or four at a time where the CPU
     /// allows, src/field.rs), then the column is built from them.
-    #[allow(clippy::too_many_arguments)]
     fn pseudonym_leaf(
         &self,
         k: usize,
         out: &FieldRef,
         a: &ArrayRef,
-        hidden: Option<&BooleanBuffer>,
-        rows: Option<&[u32]>,
+        place: Place<'_>,
         ctx: &mut Ctx<'_>,
         per_value: Option<&mut Vec<Result<bool, Error>>>,
     ) -> Result<ArrayRef, Fatal> {
@@ -1273,7 +1269,7 @@ impl BatchTransformer {
         let text = as_text(a).map_err(|kind| Fatal(column(), kind))?;
         let bytes = Bytes::of(text.as_ref())
             .ok_or_else(|| Fatal(column(), InputErrorKind::Arrow("no text form".to_owned())))?;
-        let slots = Slots::of(text.as_ref(), hidden, rows);
+        let slots = Slots::of(text.as_ref(), place);
         let n = slots.len;
         let st = &mut *ctx.st;
         st.batch.clear();
@@ -1357,11 +1353,11 @@ impl BatchTransformer {
             v.resize_with(slots.len, || Ok(false));
         }
         for i in 0..slots.len {
-            if slots.hidden.is_some_and(|h| h.value(i)) {
+            if slots.place.hidden.is_some_and(|h| h.value(i)) {
                 let _ = emit(Mark::Hidden);
                 continue;
             }
-            let row = slots.rows.map_or(i, |m| m[i] as usize);
+            let row = slots.place.rows.map_or(i, |m| m[i] as usize);
             if slots.nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
                 if empty_error && per_value.is_none() {
                     fails.record(row, k, Error::Invalid("non-empty value"));
@@ -1391,21 +1387,36 @@ impl BatchTransformer {
 /// A leaf's slots, as [`BatchTransformer::walk`] visits them.
 struct Slots<'a> {
     len: usize,
-    /// Slots hidden by a parent (a null struct or list slot).
-    hidden: Option<&'a BooleanBuffer>,
-    /// The batch row of each slot (the values of a list), else the slot's
-    /// own index.
-    rows: Option<&'a [u32]>,
+    place: Place<'a>,
     nulls: Option<NullBuffer>,
 }
 
 impl<'a> Slots<'a> {
-    fn of(a: &dyn Array, hidden: Option<&'a BooleanBuffer>, rows: Option<&'a [u32]>) -> Self {
+    fn of(a: &dyn Array, place: Place<'a>) -> Self {
         Slots {
             len: a.len(),
-            hidden,
-            rows,
+            place,
             nulls: a.logical_nulls(),
+        }
+    }
+}
+
+/// Where a leaf's slots sit in the batch. Both `None` for a column of the
+/// batch, whose slot `i` is row `i` and none hidden.
+#[derive(Clone, Copy, Default)]
+struct Place<'a> {
+    /// Slots hidden by a parent (a null struct or list slot).
+    hidden: Option<&'a BooleanBuffer>,
+    /// The batch row of each slot (the values of a list).
+    rows: Option<&'a [u32]>,
+}
+
+impl<'a> Place<'a> {
+    /// The values of a list, from [`list_slots`].
+    fn inside(hidden: &'a BooleanBuffer, rows: &'a [u32]) -> Self {
+        Place {
+            hidden: Some(hidden),
+            rows: Some(rows),
         }
     }
 }
@@ -1449,10 +1460,10 @@ fn hide_nulls(hidden: Option<&BooleanBuffer>, nulls: Option<&NullBuffer>) -> Opt
 fn list_slots(
     offsets: &[usize],
     len: usize,
-    hidden: Option<&BooleanBuffer>,
+    place: Place<'_>,
     nulls: Option<&NullBuffer>,
-    rows: Option<&[u32]>,
 ) -> (BooleanBuffer, Vec<u32>) {
+    let Place { hidden, rows } = place;
     let mut hide = std::vec![true; len];
     let mut row_of = std::vec![0u32; len];
     for (slot, w) in offsets.windows(2).enumerate() {
@@ -1472,12 +1483,11 @@ fn list_slots(
 /// each belongs to (see [`list_slots`]).
 fn list_parts<'a, O: OffsetSizeTrait>(
     a: &'a ArrayRef,
-    hidden: Option<&BooleanBuffer>,
-    rows: Option<&[u32]>,
+    place: Place<'_>,
 ) -> (&'a GenericListArray<O>, BooleanBuffer, Vec<u32>) {
     let l = a.as_list::<O>();
     let offsets: Vec<usize> = l.offsets().iter().map(|o| o.as_usize()).collect();
-    let (vh, vr) = list_slots(&offsets, l.values().len(), hidden, l.nulls(), rows);
+    let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
     (l, vh, vr)
 }
 

@@ -92,6 +92,18 @@ def test_typed_columns_use_their_text_form(keys):
     assert as_int == as_text
 
 
+def test_tz_aware_pandas_timestamps_use_their_local_text(keys):
+    """pandas names the zone of a tz-aware column ("Asia/Seoul"): its values
+    are read as local time with the offset, as docs/FORMAT.md states."""
+    import pandas as pd
+
+    p = deid.Policy.from_toml('version = 1\n[fields.seen]\ntransform = "pseudonymize"\n')
+    seen = pd.Series(pd.to_datetime(["2023-12-31T20:00:00Z"]).tz_convert("Asia/Seoul"))
+    out = deid.apply(pd.DataFrame({"seen": seen}), p, keys)
+    text = deid.apply(pa.table({"seen": ["2024-01-01T05:00:00+09:00"]}), p, keys)
+    assert list(out["seen"]) == text.column("seen").to_pylist()
+
+
 def test_decrypt_round_trip(small_csv, policy, keys, workdir, policy_path, keyset_path):
     original = arrow_text_table(small_csv)
     back = deid.decrypt(deid.apply(original, policy, keys), policy, keys)

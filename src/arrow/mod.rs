@@ -37,9 +37,11 @@
 //! (`arrow-cast`): integers in decimal, floats in their shortest round-trip
 //! form, booleans as `true` / `false`, decimals plain (`1234.50`, scale
 //! kept), dates as ISO 8601 (`2024-01-10`; `Date32` columns are written
-//! directly, to the same text), timestamps as ISO 8601 with a
-//! `T` and fractional seconds when non-zero (`2024-01-10T08:30:00`, with the
-//! offset when the column has a time zone), times as `08:30:00`. So
+//! directly, to the same text, and a `Date64` by its days), timestamps as
+//! ISO 8601 with a `T` and fractional seconds when non-zero
+//! (`2024-01-10T08:30:00`; a column with a time zone, named such as
+//! `Asia/Seoul` or an offset, in local time followed by the offset,
+//! `+09:00`, or `Z` when it is zero), times as `08:30:00`. So
 //! `generalize to = "year"` on a `Date32` column gives `"2024"`.
 //!
 //! # Failing closed
@@ -298,13 +300,22 @@ fn is_scalar(t: &DataType) -> bool {
         )
 }
 
-/// Text (or bytes) of a scalar array: itself, or its cast to `Utf8`.
-fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
+/// Text (or bytes) of a scalar array: itself, or its cast to `Utf8`. The
+/// one rule by which a typed value becomes text (the module's "Typed values
+/// as text"), for transforms and for writing Parquet as CSV alike.
+pub(crate) fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
     if Bytes::of(a.as_ref()).is_some() {
         return Ok(Arc::clone(a));
     }
     if let Some(text) = date32_text(a) {
         return Ok(text);
+    }
+    // A date is a date: Arrow's cast writes a `Date64` as a date and time
+    // (`2024-01-10T00:00:00`); its days are written as a `Date32`'s.
+    if a.data_type() == &DataType::Date64 {
+        if let Ok(days) = arrow_cast::cast(a.as_ref(), &DataType::Date32) {
+            return as_text(&days);
+        }
     }
     arrow_cast::cast(a.as_ref(), &DataType::Utf8).map_err(|_| {
         InputErrorKind::Arrow(std::format!(
@@ -1747,6 +1758,70 @@ mod tests {
         for i in 0..fast.len() {
             assert_eq!(fast.value(i), cast.value(i), "day {}", first + i as i32);
         }
+    }
+
+    /// The text of each typed value, as docs/FORMAT.md ("Parquet") states
+    /// it: pseudonyms of typed columns depend on these exact forms.
+    #[test]
+    fn typed_values_render_as_documented() {
+        use arrow_array::types::TimestampMicrosecondType;
+        use arrow_array::{
+            BooleanArray, Date64Array, Decimal128Array, Float64Array, Int64Array, PrimitiveArray,
+            Time32SecondArray,
+        };
+        fn text(a: ArrayRef) -> std::vec::Vec<String> {
+            let t = as_text(&a).unwrap();
+            let t = t.as_string::<i32>();
+            (0..t.len()).map(|i| t.value(i).to_owned()).collect()
+        }
+        // 2024-01-10T08:30:00 UTC, and the same with 250 ms.
+        let at = 1_704_875_400_000_000_i64;
+        let stamps = |tz: Option<&str>| -> ArrayRef {
+            let a = PrimitiveArray::<TimestampMicrosecondType>::from(vec![at, at + 250_000]);
+            Arc::new(match tz {
+                Some(tz) => a.with_timezone(tz),
+                None => a,
+            })
+        };
+        assert_eq!(
+            text(stamps(None)),
+            ["2024-01-10T08:30:00", "2024-01-10T08:30:00.250"]
+        );
+        assert_eq!(
+            text(stamps(Some("+09:00"))),
+            ["2024-01-10T17:30:00+09:00", "2024-01-10T17:30:00.250+09:00"]
+        );
+        // Named zones (as pandas, pyarrow and Spark write them) at their
+        // offset for the instant; a zero offset is `Z`.
+        assert_eq!(
+            text(stamps(Some("Asia/Seoul")))[0],
+            "2024-01-10T17:30:00+09:00"
+        );
+        assert_eq!(
+            text(stamps(Some("America/New_York")))[0],
+            "2024-01-10T03:30:00-05:00"
+        );
+        assert_eq!(text(stamps(Some("UTC")))[0], "2024-01-10T08:30:00Z");
+        assert_eq!(text(stamps(Some("+00:00")))[0], "2024-01-10T08:30:00Z");
+        assert_eq!(text(Arc::new(Int64Array::from(vec![-42]))), ["-42"]);
+        assert_eq!(
+            text(Arc::new(Float64Array::from(vec![1.5, 0.1]))),
+            ["1.5", "0.1"]
+        );
+        assert_eq!(
+            text(Arc::new(BooleanArray::from(vec![true, false]))),
+            ["true", "false"]
+        );
+        let dec = Decimal128Array::from(vec![123_450]).with_precision_and_scale(10, 2);
+        assert_eq!(text(Arc::new(dec.unwrap())), ["1234.50"]);
+        assert_eq!(
+            text(Arc::new(Date64Array::from(vec![1_704_844_800_000]))),
+            ["2024-01-10"]
+        );
+        assert_eq!(
+            text(Arc::new(Time32SecondArray::from(vec![30_600]))),
+            ["08:30:00"]
+        );
     }
 
     #[test]

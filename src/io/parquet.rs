@@ -51,7 +51,7 @@ use super::format::Format;
 use super::pipeline::{PipelineOptions, Progress, Summary};
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
-use crate::arrow::{BatchTransformer, arrow_message};
+use crate::arrow::{BatchTransformer, arrow_message, as_text};
 use crate::key::Keyset;
 use crate::policy::Policy;
 
@@ -1245,12 +1245,15 @@ pub(crate) fn text_leaves(batch: &RecordBatch) -> Result<Vec<ArrayRef>, InputErr
                 Ok(())
             }
             _ => {
-                let text = arrow_cast::cast(a.as_ref(), &DataType::Utf8).map_err(|_| {
-                    InputErrorKind::Arrow(std::format!(
-                        "values of type {} have no text form",
-                        a.data_type()
-                    ))
-                })?;
+                // Typed values as the transforms read them; strings and
+                // binary (which must be UTF-8 here) as `Utf8`.
+                let text = as_text(a)?;
+                let text = match text.data_type() {
+                    DataType::Utf8 => text,
+                    t => arrow_cast::cast(text.as_ref(), &DataType::Utf8).map_err(|_| {
+                        InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))
+                    })?,
+                };
                 out.push(with_nulls(text, parent)?);
                 Ok(())
             }

@@ -287,6 +287,10 @@ if step == "write":
         "city": pa.array([["Seoul", "Busan", None][i % 3] for i in range(n)]).dictionary_encode(),
         "customer": pa.array([{"phone": f"010-{i:04d}-0000", "zip": "04524"} for i in range(n)]),
         "seen": pa.array([datetime.datetime(2024, 1, 1, 8, 30) for i in range(n)], pa.timestamp("us")),
+        # Zones by name, as pandas writes tz-aware columns: the same instant,
+        # 2023-12-31T20:00:00Z, is 2024 in Seoul.
+        "utc": pa.array([datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
+        "kst": pa.array([datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc)] * n, pa.timestamp("us", tz="Asia/Seoul")),
     })
     pq.write_table(t, path, row_group_size=1000)
 else:
@@ -299,6 +303,8 @@ else:
     assert pa.types.is_dictionary(s.field("city").type), s
     assert s.field("customer").type.num_fields == 2, s
     assert s.field("seen").type == pa.string(), s
+    assert s.field("utc").type == pa.timestamp("us", tz="UTC"), s
+    assert s.field("kst").type == pa.string(), s
     rows = t.to_pylist()
     assert rows[0]["email"] is None and rows[1]["email"] is not None
     assert all("example.com" not in (r["email"] or "") for r in rows)
@@ -306,6 +312,8 @@ else:
     assert rows[5]["customer"]["zip"] == "04524"
     assert rows[5]["customer"]["phone"] != "010-0005-0000"
     assert rows[0]["seen"] == "2024", rows[0]["seen"]
+    assert rows[0]["kst"] == "2024", rows[0]["kst"]
+    assert rows[0]["utc"] == datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc), rows[0]["utc"]
     t.to_pandas()
     print("pyarrow ok", len(rows))
 "#;
@@ -341,7 +349,7 @@ fn pyarrow_file_round_trip() {
     run("write", "py.parquet");
     std::fs::write(
         p.join("py.toml"),
-        "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n",
+        "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n[fields.kst]\ntransform = \"generalize\"\nto = \"year\"\n",
     )
     .unwrap();
     ok(
@@ -359,6 +367,30 @@ fn pyarrow_file_round_trip() {
         p,
     );
     run("check", "out.parquet");
+    // As CSV, typed values are written by the rule the transforms read
+    // them with: a zone at its offset for the instant, `Z` for UTC.
+    ok(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "keep.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "py.csv",
+            "py.parquet",
+        ],
+        p,
+    );
+    let csv = std::fs::read_to_string(p.join("py.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(at("seen"), "2024-01-01T08:30:00");
+    assert_eq!(at("utc"), "2023-12-31T20:00:00Z");
+    assert_eq!(at("kst"), "2024-01-01T05:00:00+09:00");
 }
 
 #[test]

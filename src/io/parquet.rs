@@ -1219,51 +1219,58 @@ fn csv_batch(
 }
 
 /// The leaf arrays of a batch (struct fields flattened, values under a null
-/// struct read as null), each rendered as text.
+/// struct read as null), each rendered as text. An error names the column.
 pub(crate) fn text_leaves(batch: &RecordBatch) -> Result<Vec<ArrayRef>, InputErrorKind> {
-    fn walk(
-        a: &ArrayRef,
-        parent: Option<&arrow_buffer::NullBuffer>,
-        out: &mut Vec<ArrayRef>,
-    ) -> Result<(), InputErrorKind> {
-        match a.data_type() {
-            DataType::Struct(f) if !f.is_empty() => {
-                let s = a.as_struct();
-                let nulls = arrow_buffer::NullBuffer::union(parent, s.nulls());
-                for c in s.columns() {
-                    walk(c, nulls.as_ref(), out)?;
-                }
-                Ok(())
-            }
-            DataType::List(_)
-            | DataType::LargeList(_)
-            | DataType::FixedSizeList(..)
-            | DataType::Map(..) => {
-                // One JSON array per row, like a JSON Lines array.
-                let text = list_json(a)?;
-                out.push(with_nulls(text, parent)?);
-                Ok(())
-            }
-            _ => {
-                // Typed values as the transforms read them; strings and
-                // binary (which must be UTF-8 here) as `Utf8`.
-                let text = as_text(a)?;
-                let text = match text.data_type() {
-                    DataType::Utf8 => text,
-                    t => arrow_cast::cast(text.as_ref(), &DataType::Utf8).map_err(|_| {
-                        InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))
-                    })?,
-                };
-                out.push(with_nulls(text, parent)?);
-                Ok(())
-            }
-        }
-    }
     let mut out = Vec::new();
-    for c in batch.columns() {
-        walk(c, None, &mut out)?;
+    for (c, f) in batch.columns().iter().zip(batch.schema_ref().fields()) {
+        text_leaves_of(c, None, &mut out).map_err(|kind| match kind {
+            InputErrorKind::Arrow(m) => {
+                InputErrorKind::Arrow(std::format!("column '{}': {m}", f.name()))
+            }
+            kind => kind,
+        })?;
     }
     Ok(out)
+}
+
+/// [`text_leaves`] of one array, below a parent's nulls.
+fn text_leaves_of(
+    a: &ArrayRef,
+    parent: Option<&arrow_buffer::NullBuffer>,
+    out: &mut Vec<ArrayRef>,
+) -> Result<(), InputErrorKind> {
+    match a.data_type() {
+        DataType::Struct(f) if !f.is_empty() => {
+            let s = a.as_struct();
+            let nulls = arrow_buffer::NullBuffer::union(parent, s.nulls());
+            for c in s.columns() {
+                text_leaves_of(c, nulls.as_ref(), out)?;
+            }
+            Ok(())
+        }
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(..)
+        | DataType::Map(..) => {
+            // One JSON array per row, like a JSON Lines array.
+            let text = list_json(a)?;
+            out.push(with_nulls(text, parent)?);
+            Ok(())
+        }
+        _ => {
+            // Typed values as the transforms read them; strings and
+            // binary (which must be UTF-8 here) as `Utf8`.
+            let text = as_text(a)?;
+            let text = match text.data_type() {
+                DataType::Utf8 => text,
+                t => arrow_cast::cast(text.as_ref(), &DataType::Utf8).map_err(|_| {
+                    InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))
+                })?,
+            };
+            out.push(with_nulls(text, parent)?);
+            Ok(())
+        }
+    }
 }
 
 fn with_nulls(
@@ -1296,9 +1303,8 @@ fn list_json(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
                 ));
             }
         };
-        let batch = RecordBatch::try_from_iter([("v", item)])
-            .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))?;
-        let leaves = text_leaves(&batch)?;
+        let mut leaves = Vec::new();
+        text_leaves_of(&item, None, &mut leaves)?;
         let mut items = Vec::new();
         for leaf in &leaves {
             let s = leaf.as_string::<i32>();

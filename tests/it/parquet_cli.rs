@@ -434,3 +434,49 @@ fn gen_memo_writes_parquet() {
     let truth = std::fs::read_to_string(p.join("truth.jsonl")).unwrap();
     assert_eq!(truth.lines().count(), 300);
 }
+
+/// Parquet written as CSV: a column with no text form (a map) stops the
+/// run with an error that names it, and no output.
+#[test]
+fn a_column_without_text_names_itself_when_written_as_csv() {
+    use arrow_array::builder::{MapBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let d = setup();
+    let p = d.path();
+    let mut tags = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+    tags.keys().append_value("phone");
+    tags.values().append_value("010-1234-5678");
+    tags.append(true).unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+        ("tags", Arc::new(tags.finish()) as ArrayRef),
+    ])
+    .unwrap();
+    let f = std::fs::File::create(p.join("map.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let o = deid(
+        &[
+            "apply",
+            "-q",
+            "-p",
+            "keep.toml",
+            "-k",
+            "keys.json",
+            "-o",
+            "map.csv",
+            "map.parquet",
+        ],
+        p,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("map.parquet") && err.contains("column 'tags'"),
+        "{err}"
+    );
+    assert!(!err.contains("010-1234-5678"), "{err}");
+    assert!(!p.join("map.csv").exists());
+}

@@ -14,8 +14,8 @@
 #     the dictionary columns costs.
 # The policy pseudonymizes phone and email (HMAC-SHA256), masks city and
 # pseudonymizes sex (both dictionary-encoded: one transform per distinct
-# value), takes birth_date (Date32) to its year and drops name. Prints MB/s, rows/s, peak
-# RSS and the ratios. Data is cached under bench-data/.
+# value), takes birth_date (Date32) to its year and drops name. Prints MB/s,
+# rows/s, peak RSS and the ratios. Data is cached under bench-data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-8000000}

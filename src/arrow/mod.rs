@@ -1044,10 +1044,7 @@ impl BatchTransformer {
             DataType::List(e) => self.rewrite_list::<i32>(e, a, leaf, place, ctx, fatal),
             DataType::LargeList(e) => self.rewrite_list::<i64>(e, a, leaf, place, ctx, fatal),
             DataType::FixedSizeList(e, n) => {
-                let l = a.as_fixed_size_list();
-                let w = (*n).max(0) as usize;
-                let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
-                let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
+                let (l, vh, vr) = fixed_list_parts(a, place);
                 let Some(v) = self.rewrite(e, l.values(), leaf, Place::inside(&vh, &vr), ctx)?
                 else {
                     return Ok(None);
@@ -1131,10 +1128,7 @@ impl BatchTransformer {
                 self.transform_list::<i64>(k, e, a, place, ctx, fatal)
             }
             (DataType::FixedSizeList(_, n), DataType::FixedSizeList(e, _)) => {
-                let l = a.as_fixed_size_list();
-                let w = (*n).max(0) as usize;
-                let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
-                let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
+                let (l, vh, vr) = fixed_list_parts(a, place);
                 let v = self.transform_leaf(k, e, l.values(), Place::inside(&vh, &vr), ctx)?;
                 Ok(Arc::new(
                     FixedSizeListArray::try_new(Arc::clone(e), *n, v, l.nulls().cloned())
@@ -1498,6 +1492,19 @@ fn list_parts<'a, O: OffsetSizeTrait>(
 ) -> (&'a GenericListArray<O>, BooleanBuffer, Vec<u32>) {
     let l = a.as_list::<O>();
     let offsets: Vec<usize> = l.offsets().iter().map(|o| o.as_usize()).collect();
+    let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
+    (l, vh, vr)
+}
+
+/// [`list_parts`] for a `FixedSizeList`, whose slot `i` holds values
+/// `i * n .. (i + 1) * n`.
+fn fixed_list_parts<'a>(
+    a: &'a ArrayRef,
+    place: Place<'_>,
+) -> (&'a FixedSizeListArray, BooleanBuffer, Vec<u32>) {
+    let l = a.as_fixed_size_list();
+    let w = l.value_length().max(0) as usize;
+    let offsets: Vec<usize> = (0..=l.len()).map(|i| i * w).collect();
     let (vh, vr) = list_slots(&offsets, l.values().len(), place, l.nulls());
     (l, vh, vr)
 }

@@ -24,6 +24,24 @@ fn ok(args: &[&str], dir: &Path) {
     );
 }
 
+/// `deid <cmd> -q -p <policy> -k keys.json -o <out> <input>`, run in `dir`.
+fn with(cmd: &str, policy: &str, out: &str, input: &str, dir: &Path) -> std::process::Output {
+    deid(
+        &[cmd, "-q", "-p", policy, "-k", "keys.json", "-o", out, input],
+        dir,
+    )
+}
+
+/// [`with`], which must succeed.
+fn ok_with(cmd: &str, policy: &str, out: &str, input: &str, dir: &Path) {
+    let o = with(cmd, policy, out, input, dir);
+    assert!(
+        o.status.success(),
+        "deid {cmd} -p {policy} {input}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 const CSV: &str = "id,phone,email,city,born\n\
 1,010-1234-5678,ada@example.com,Seoul,1990-01-02\n\
 2,010-2222-3333,lin@example.com,Busan,1985-12-31\n\
@@ -51,40 +69,14 @@ fn setup() -> tempfile::TempDir {
 fn csv_to_parquet_to_csv_round_trip() {
     let d = setup();
     let p = d.path();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "rev.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "s.parquet",
-            "in.csv",
-        ],
-        p,
-    );
+    ok_with("apply", "rev.toml", "s.parquet", "in.csv", p);
     let bytes = std::fs::read(p.join("s.parquet")).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
     assert!(
         !bytes.windows(15).any(|w| w == b"ada@example.com"),
         "an encrypted value in clear"
     );
-    ok(
-        &[
-            "decrypt",
-            "-q",
-            "-p",
-            "rev.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "back.csv",
-            "s.parquet",
-        ],
-        p,
-    );
+    ok_with("decrypt", "rev.toml", "back.csv", "s.parquet", p);
     assert_eq!(std::fs::read_to_string(p.join("back.csv")).unwrap(), CSV);
 }
 
@@ -92,49 +84,10 @@ fn csv_to_parquet_to_csv_round_trip() {
 fn same_tokens_from_csv_and_parquet() {
     let d = setup();
     let p = d.path();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "det.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "a.csv",
-            "in.csv",
-        ],
-        p,
-    );
+    ok_with("apply", "det.toml", "a.csv", "in.csv", p);
     // The same data as Parquet (all columns kept), then through the policy.
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "keep.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "in.parquet",
-            "in.csv",
-        ],
-        p,
-    );
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "det.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "b.csv",
-            "in.parquet",
-        ],
-        p,
-    );
+    ok_with("apply", "keep.toml", "in.parquet", "in.csv", p);
+    ok_with("apply", "det.toml", "b.csv", "in.parquet", p);
     assert_eq!(
         std::fs::read_to_string(p.join("a.csv")).unwrap(),
         std::fs::read_to_string(p.join("b.csv")).unwrap()
@@ -142,20 +95,7 @@ fn same_tokens_from_csv_and_parquet() {
     // And as JSON Lines.
     let jsonl = "{\"id\":\"1\",\"phone\":\"010-1234-5678\",\"email\":\"ada@example.com\",\"city\":\"Seoul\",\"born\":\"1990-01-02\"}\n";
     std::fs::write(p.join("in.jsonl"), jsonl).unwrap();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "det.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "c.jsonl",
-            "in.jsonl",
-        ],
-        p,
-    );
+    ok_with("apply", "det.toml", "c.jsonl", "in.jsonl", p);
     let c: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("c.jsonl")).unwrap()).unwrap();
     let a = std::fs::read_to_string(p.join("a.csv")).unwrap();
@@ -170,20 +110,7 @@ fn same_tokens_from_csv_and_parquet() {
 fn corrupt_or_mismatched_parquet_fails_without_output() {
     let d = setup();
     let p = d.path();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "keep.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "in.parquet",
-            "in.csv",
-        ],
-        p,
-    );
+    ok_with("apply", "keep.toml", "in.parquet", "in.csv", p);
     let mut bytes = std::fs::read(p.join("in.parquet")).unwrap();
     // Damage the pages, keep the footer.
     let end = 200.min(bytes.len() / 2);
@@ -191,19 +118,7 @@ fn corrupt_or_mismatched_parquet_fails_without_output() {
         *b ^= 0x5a;
     }
     std::fs::write(p.join("bad.parquet"), &bytes).unwrap();
-    let o = deid(
-        &[
-            "apply",
-            "-p",
-            "det.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "out.parquet",
-            "bad.parquet",
-        ],
-        p,
-    );
+    let o = with("apply", "det.toml", "out.parquet", "bad.parquet", p);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.parquet"), "{err}");
@@ -211,19 +126,7 @@ fn corrupt_or_mismatched_parquet_fails_without_output() {
     assert!(!p.join("out.parquet").exists());
     // Not Parquet at all.
     std::fs::write(p.join("text.parquet"), CSV).unwrap();
-    let o = deid(
-        &[
-            "apply",
-            "-p",
-            "det.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "out.parquet",
-            "text.parquet",
-        ],
-        p,
-    );
+    let o = with("apply", "det.toml", "out.parquet", "text.parquet", p);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("Parquet"));
     assert!(!p.join("out.parquet").exists());
@@ -233,19 +136,7 @@ fn corrupt_or_mismatched_parquet_fails_without_output() {
         "version = 1\n[fields.ssn]\ntransform = \"drop\"\n",
     )
     .unwrap();
-    let o = deid(
-        &[
-            "apply",
-            "-p",
-            "other.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "out.parquet",
-            "in.parquet",
-        ],
-        p,
-    );
+    let o = with("apply", "other.toml", "out.parquet", "in.parquet", p);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("ssn"));
     assert!(!p.join("out.parquet").exists());
@@ -255,20 +146,7 @@ fn corrupt_or_mismatched_parquet_fails_without_output() {
 fn scan_reads_parquet() {
     let d = setup();
     let p = d.path();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "keep.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "in.parquet",
-            "in.csv",
-        ],
-        p,
-    );
+    ok_with("apply", "keep.toml", "in.parquet", "in.csv", p);
     let o = deid(&["scan", "in.parquet"], p);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -352,37 +230,11 @@ fn pyarrow_file_round_trip() {
         "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n[fields.kst]\ntransform = \"generalize\"\nto = \"year\"\n",
     )
     .unwrap();
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "py.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "out.parquet",
-            "py.parquet",
-        ],
-        p,
-    );
+    ok_with("apply", "py.toml", "out.parquet", "py.parquet", p);
     run("check", "out.parquet");
     // As CSV, typed values are written by the rule the transforms read
     // them with: a zone at its offset for the instant, `Z` for UTC.
-    ok(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "keep.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "py.csv",
-            "py.parquet",
-        ],
-        p,
-    );
+    ok_with("apply", "keep.toml", "py.csv", "py.parquet", p);
     let csv = std::fs::read_to_string(p.join("py.csv")).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();

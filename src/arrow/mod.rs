@@ -317,12 +317,23 @@ pub(crate) fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
             return as_text(&days);
         }
     }
-    arrow_cast::cast(a.as_ref(), &DataType::Utf8).map_err(|_| {
+    cast_exact(a, &DataType::Utf8).map_err(|_| {
         InputErrorKind::Arrow(std::format!(
             "values of type {} cannot be rendered as text",
             a.data_type()
         ))
     })
+}
+
+/// Arrow's cast of `a` to `t`, failing where a value does not convert
+/// (bytes that are not UTF-8, a timestamp outside the calendar) instead of
+/// making it null, as the default cast does: a value is never lost.
+pub(crate) fn cast_exact(a: &ArrayRef, t: &DataType) -> Result<ArrayRef, arrow_schema::ArrowError> {
+    let options = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    arrow_cast::cast_with_options(a.as_ref(), t, &options)
 }
 
 /// A `Date32` column whose dates (nulls aside) all fall in years 0 to 9999,
@@ -1765,6 +1776,23 @@ mod tests {
         for i in 0..fast.len() {
             assert_eq!(fast.value(i), cast.value(i), "day {}", first + i as i32);
         }
+    }
+
+    /// A value with no text (a timestamp outside the calendar, bytes that
+    /// are not UTF-8) is an error, not a null: Arrow's default cast would
+    /// make it null and the value would be lost without a word.
+    #[test]
+    fn a_value_without_text_is_an_error_not_a_null() {
+        use arrow_array::{BinaryArray, TimestampSecondArray};
+        let far: ArrayRef = Arc::new(TimestampSecondArray::from(std::vec![0, i64::MAX]));
+        assert!(as_text(&far).is_err());
+        let bytes: ArrayRef = Arc::new(BinaryArray::from(std::vec![&[0xffu8, 0xfe][..]]));
+        assert!(cast_exact(&bytes, &DataType::Utf8).is_err());
+        let ok: ArrayRef = Arc::new(TimestampSecondArray::from(std::vec![0]));
+        assert_eq!(
+            as_text(&ok).unwrap().as_string::<i32>().value(0),
+            "1970-01-01T00:00:00"
+        );
     }
 
     /// The text of each typed value, as docs/FORMAT.md ("Parquet") states

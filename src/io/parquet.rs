@@ -51,7 +51,7 @@ use super::format::Format;
 use super::pipeline::{PipelineOptions, Progress, Summary};
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
-use crate::arrow::{BatchTransformer, arrow_message, as_text};
+use crate::arrow::{BatchTransformer, arrow_message, as_text, cast_exact};
 use crate::key::Keyset;
 use crate::policy::Policy;
 
@@ -1252,24 +1252,30 @@ fn text_leaves_of(
         | DataType::LargeList(_)
         | DataType::FixedSizeList(..)
         | DataType::Map(..) => {
-            // One JSON array per row, like a JSON Lines array.
-            let text = list_json(a)?;
-            out.push(with_nulls(text, parent)?);
+            // One JSON value per row, as JSON Lines would hold it.
+            let json = json_values(a)?;
+            let text: StringArray = (0..a.len())
+                .map(|i| a.is_valid(i).then(|| json[i].as_str()))
+                .collect();
+            out.push(with_nulls(Arc::new(text), parent)?);
             Ok(())
         }
         _ => {
-            // Typed values as the transforms read them; strings and
-            // binary (which must be UTF-8 here) as `Utf8`.
-            let text = as_text(a)?;
-            let text = match text.data_type() {
-                DataType::Utf8 => text,
-                t => arrow_cast::cast(text.as_ref(), &DataType::Utf8).map_err(|_| {
-                    InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))
-                })?,
-            };
-            out.push(with_nulls(text, parent)?);
+            out.push(with_nulls(utf8_text(a)?, parent)?);
             Ok(())
         }
+    }
+}
+
+/// A scalar array's text ([`as_text`]) as `Utf8`: typed values as the
+/// transforms read them, strings and binary (which must be UTF-8 here) as
+/// they are.
+fn utf8_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
+    let text = as_text(a)?;
+    match text.data_type() {
+        DataType::Utf8 => Ok(text),
+        t => cast_exact(&text, &DataType::Utf8)
+            .map_err(|_| InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))),
     }
 }
 
@@ -1285,40 +1291,106 @@ fn with_nulls(
         .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))
 }
 
-/// A list column as one JSON array of strings per row.
-fn list_json(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
-    let mut out: Vec<Option<String>> = Vec::with_capacity(a.len());
-    for i in 0..a.len() {
-        if a.is_null(i) {
-            out.push(None);
-            continue;
-        }
-        let item = match a.data_type() {
-            DataType::List(_) => a.as_list::<i32>().value(i),
-            DataType::LargeList(_) => a.as_list::<i64>().value(i),
-            DataType::FixedSizeList(..) => a.as_fixed_size_list().value(i),
-            _ => {
-                return Err(InputErrorKind::Arrow(
-                    "a map column has no text form".to_owned(),
-                ));
+/// Every slot of `a` as JSON text, the form a JSON Lines record would give
+/// it: a scalar as the string of its text ([`as_text`]), a list as an
+/// array, a struct as an object of its fields, a map as an object from
+/// each key's text to its value (keys in order, repeats kept), a null as
+/// `null`. Each child array is rendered once, whatever its nesting.
+fn json_values(a: &ArrayRef) -> Result<Vec<String>, InputErrorKind> {
+    let n = a.len();
+    // A list's items, `bounds` (start, end) into its values, one per slot.
+    let list = |bounds: Vec<(usize, usize)>, values: &ArrayRef| {
+        let items = json_values(values)?;
+        let mut out = Vec::with_capacity(n);
+        for (i, (start, end)) in bounds.into_iter().enumerate() {
+            if a.is_null(i) {
+                out.push("null".to_owned());
+                continue;
             }
-        };
-        let mut leaves = Vec::new();
-        text_leaves_of(&item, None, &mut leaves)?;
-        let mut items = Vec::new();
-        for leaf in &leaves {
-            let s = leaf.as_string::<i32>();
-            for j in 0..s.len() {
-                items.push(if s.is_null(j) {
-                    serde_json::Value::Null
+            let end = end.min(items.len());
+            out.push(std::format!("[{}]", items[start.min(end)..end].join(",")));
+        }
+        Ok(out)
+    };
+    let span = |w: &[i64]| (w[0].max(0) as usize, w[1].max(0) as usize);
+    let mut out = Vec::with_capacity(n);
+    match a.data_type() {
+        DataType::List(_) => {
+            let l = a.as_list::<i32>();
+            let o: Vec<i64> = l.value_offsets().iter().map(|&o| i64::from(o)).collect();
+            return list(o.windows(2).map(span).collect(), l.values());
+        }
+        DataType::LargeList(_) => {
+            let l = a.as_list::<i64>();
+            return list(l.value_offsets().windows(2).map(span).collect(), l.values());
+        }
+        DataType::FixedSizeList(..) => {
+            let l = a.as_fixed_size_list();
+            let w = l.value_length().max(0) as usize;
+            let bounds = (0..n)
+                .map(|i| {
+                    let start = l.value_offset(i).max(0) as usize;
+                    (start, start + w)
+                })
+                .collect();
+            return list(bounds, l.values());
+        }
+        DataType::Map(..) => {
+            let m = a.as_map();
+            let keys = utf8_text(m.keys())?;
+            let keys = keys.as_string::<i32>();
+            let values = json_values(m.values())?;
+            for (i, w) in m.value_offsets().windows(2).enumerate() {
+                if m.is_null(i) {
+                    out.push("null".to_owned());
+                    continue;
+                }
+                let (start, end) = span(&[i64::from(w[0]), i64::from(w[1])]);
+                let entries: Vec<String> = (start..end.min(values.len()))
+                    // Arrow refuses a map with a null key.
+                    .map(|j| std::format!("{}:{}", json_string(keys.value(j)), values[j]))
+                    .collect();
+                out.push(std::format!("{{{}}}", entries.join(",")));
+            }
+        }
+        DataType::Struct(fields) => {
+            let st = a.as_struct();
+            let children = st
+                .columns()
+                .iter()
+                .map(json_values)
+                .collect::<Result<Vec<_>, _>>()?;
+            for i in 0..n {
+                if st.is_null(i) {
+                    out.push("null".to_owned());
+                    continue;
+                }
+                let members: Vec<String> = fields
+                    .iter()
+                    .zip(&children)
+                    .map(|(f, c)| std::format!("{}:{}", json_string(f.name()), c[i]))
+                    .collect();
+                out.push(std::format!("{{{}}}", members.join(",")));
+            }
+        }
+        _ => {
+            let text = utf8_text(a)?;
+            let text = text.as_string::<i32>();
+            for i in 0..n {
+                if text.is_null(i) {
+                    out.push("null".to_owned());
                 } else {
-                    serde_json::Value::String(s.value(j).to_owned())
-                });
+                    out.push(json_string(text.value(i)));
+                }
             }
         }
-        out.push(Some(serde_json::Value::Array(items).to_string()));
     }
-    Ok(Arc::new(StringArray::from(out)))
+    Ok(out)
+}
+
+/// `v` as a JSON string, quoted and escaped.
+fn json_string(v: &str) -> String {
+    serde_json::Value::from(v).to_string()
 }
 
 /// Appends `batch` as CSV records (no header): leaves flattened, nulls

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 
 fn deid(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_deid"))
@@ -287,48 +288,125 @@ fn gen_memo_writes_parquet() {
     assert_eq!(truth.lines().count(), 300);
 }
 
-/// Parquet written as CSV: a column with no text form (a map) stops the
-/// run with an error that names it, and no output.
+/// Parquet written as CSV: a column with no text form (binary that is not
+/// UTF-8) stops the run with an error that names it, and no output.
 #[test]
 fn a_column_without_text_names_itself_when_written_as_csv() {
-    use arrow_array::builder::{MapBuilder, StringBuilder};
-    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-    use std::sync::Arc;
+    use arrow_array::{ArrayRef, BinaryArray, StringArray};
     let d = setup();
     let p = d.path();
-    let mut tags = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
-    tags.keys().append_value("phone");
-    tags.values().append_value("010-1234-5678");
-    tags.append(true).unwrap();
-    let batch = RecordBatch::try_from_iter([
-        ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
-        ("tags", Arc::new(tags.finish()) as ArrayRef),
-    ])
-    .unwrap();
-    let f = std::fs::File::create(p.join("map.parquet")).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    let o = deid(
-        &[
-            "apply",
-            "-q",
-            "-p",
-            "keep.toml",
-            "-k",
-            "keys.json",
-            "-o",
-            "map.csv",
-            "map.parquet",
+    let blob: &[u8] = &[0xff, 0xfe, 0x00];
+    write_batch(
+        &p.join("blob.parquet"),
+        std::vec![
+            (
+                "phone",
+                Arc::new(StringArray::from(vec!["010-1234-5678"])) as ArrayRef,
+            ),
+            ("blob", Arc::new(BinaryArray::from(vec![blob])) as ArrayRef),
         ],
-        p,
     );
+    let o = with("apply", "keep.toml", "blob.csv", "blob.parquet", p);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("map.parquet") && err.contains("column 'tags'"),
+        err.contains("blob.parquet") && err.contains("column 'blob'"),
         "{err}"
     );
     assert!(!err.contains("010-1234-5678"), "{err}");
-    assert!(!p.join("map.csv").exists());
+    assert!(!p.join("blob.csv").exists());
+}
+
+/// Writes one batch of `columns` to a Parquet file.
+fn write_batch(path: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>) {
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// Nested columns written as CSV (and read by `scan`) are the JSON a JSON
+/// Lines record would hold: lists as arrays, structs and maps as objects
+/// (map keys in order, repeats kept), typed values as their text, nulls as
+/// `null`; a null row is an empty field, and values under a null list slot
+/// never appear. A transformed leaf inside a list of structs shows its
+/// output only.
+#[test]
+fn nested_columns_are_written_as_json_text() {
+    use arrow_array::builder::{Int32Builder, MapBuilder, StringBuilder};
+    use arrow_array::{
+        ArrayRef, FixedSizeListArray, Float64Array, Int32Array, Int64Array, ListArray, StringArray,
+        StructArray,
+    };
+    use arrow_buffer::{NullBuffer, OffsetBuffer};
+    use arrow_schema::{DataType, Field, Fields};
+    let d = setup();
+    let p = d.path();
+    let mut tags = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+    for (k, v) in [("a", Some(1)), ("b", None), ("a", Some(3))] {
+        tags.keys().append_value(k);
+        tags.values().append_option(v);
+    }
+    tags.append(true).unwrap();
+    tags.append(false).unwrap();
+    tags.append(true).unwrap();
+    let item_fields = Fields::from(vec![
+        Field::new("sku", DataType::Utf8, true),
+        Field::new("qty", DataType::Int32, true),
+    ]);
+    let item = StructArray::try_new(
+        item_fields.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["A1", "B2", "Z9"])) as ArrayRef,
+            Arc::new(Int32Array::from(vec![2, 5, 9])) as ArrayRef,
+        ],
+        Some(NullBuffer::from(vec![true, false, true])),
+    )
+    .unwrap();
+    // Row 3's list is null: its item (Z9) is hidden.
+    let items = ListArray::try_new(
+        Arc::new(Field::new("item", DataType::Struct(item_fields), true)),
+        OffsetBuffer::from_lengths([2, 0, 1]),
+        Arc::new(item),
+        Some(NullBuffer::from(vec![true, true, false])),
+    )
+    .unwrap();
+    let dims = FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Float64, true)),
+        2,
+        Arc::new(Float64Array::from(vec![1.5, -0.25, 0.5, 3.25, 0.0, 1.0])),
+        None,
+    )
+    .unwrap();
+    write_batch(
+        &p.join("nested.parquet"),
+        std::vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            ("tags", Arc::new(tags.finish()) as ArrayRef),
+            ("items", Arc::new(items) as ArrayRef),
+            ("dims", Arc::new(dims) as ArrayRef),
+        ],
+    );
+    ok_with("apply", "keep.toml", "nested.csv", "nested.parquet", p);
+    let csv = std::fs::read_to_string(p.join("nested.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "id,tags,items,dims\n\
+         1,\"{\"\"a\"\":\"\"1\"\",\"\"b\"\":null,\"\"a\"\":\"\"3\"\"}\",\"[{\"\"sku\"\":\"\"A1\"\",\"\"qty\"\":\"\"2\"\"},null]\",\"[\"\"1.5\"\",\"\"-0.25\"\"]\"\n\
+         2,,[],\"[\"\"0.5\"\",\"\"3.25\"\"]\"\n\
+         3,{},,\"[\"\"0.0\"\",\"\"1.0\"\"]\"\n"
+    );
+    let o = deid(&["scan", "nested.parquet"], p);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A transformed leaf in a list of structs: only its pseudonym shows.
+    std::fs::write(
+        p.join("sku.toml"),
+        "version = 1\n[fields.\"items.sku\"]\ntransform = \"pseudonymize\"\n",
+    )
+    .unwrap();
+    ok_with("apply", "sku.toml", "sku.csv", "nested.parquet", p);
+    let csv = std::fs::read_to_string(p.join("sku.csv")).unwrap();
+    assert!(!csv.contains("A1") && !csv.contains("Z9"), "{csv}");
+    assert!(csv.contains("\"\"sku\"\":\"\""), "{csv}");
 }

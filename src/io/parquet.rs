@@ -1274,8 +1274,15 @@ fn utf8_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
     let text = as_text(a)?;
     match text.data_type() {
         DataType::Utf8 => Ok(text),
-        t => cast_exact(&text, &DataType::Utf8)
-            .map_err(|_| InputErrorKind::Arrow(std::format!("values of type {t} are not UTF-8"))),
+        t => cast_exact(&text, &DataType::Utf8).map_err(|_| {
+            InputErrorKind::Arrow(match t {
+                // Text already: only its size can fail (over 2 GiB a batch).
+                DataType::LargeUtf8 | DataType::Utf8View => {
+                    std::format!("values of type {t} are too large to write as text")
+                }
+                _ => std::format!("values of type {t} are not UTF-8"),
+            })
+        }),
     }
 }
 

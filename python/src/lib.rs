@@ -18,7 +18,7 @@ use arrow_array::{
     Array, ArrayRef, RecordBatch, RecordBatchIterator, RecordBatchReader, StringArray, make_array,
 };
 use arrow_pyarrow::{IntoPyArrow, PyArrowType, Table};
-use arrow_schema::{ArrowError, DataType, Field, Schema};
+use arrow_schema::{ArrowError, Field, Schema};
 use deid::arrow::BatchTransformer;
 use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
@@ -452,7 +452,8 @@ fn transform_array(
 }
 
 /// Columns of a table as text (nulls as empty), as `deid apply` and the
-/// audits read them: strings as they are, other types in Arrow's text form.
+/// audits read them: by `deid::arrow::utf8_text`, the rule the CLI's audits
+/// and transforms read typed values by.
 fn text_columns(
     batches: &[RecordBatch],
     schema: &Schema,
@@ -472,14 +473,10 @@ fn text_columns(
         .map(|b| {
             idx.iter()
                 .map(|&i| {
-                    let c = b.column(i);
-                    if c.data_type() == &DataType::Utf8 {
-                        Ok(Arc::clone(c))
-                    } else {
-                        arrow_cast::cast(c, &DataType::Utf8).map_err(|e| {
-                            format!("{source}, column '{}': {e}", names_at(names, &idx, i))
-                        })
-                    }
+                    deid::arrow::utf8_text(b.column(i)).map_err(|kind| {
+                        let column = names_at(names, &idx, i);
+                        InputError::new(source, None, Some(column), kind).to_string()
+                    })
                 })
                 .collect()
         })

@@ -313,7 +313,7 @@ pub(crate) fn as_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
     // A date is a date: Arrow's cast writes a `Date64` as a date and time
     // (`2024-01-10T00:00:00`); its days are written as a `Date32`'s.
     if a.data_type() == &DataType::Date64 {
-        if let Ok(days) = arrow_cast::cast(a.as_ref(), &DataType::Date32) {
+        if let Ok(days) = cast_exact(a, &DataType::Date32) {
             return as_text(&days);
         }
     }
@@ -334,6 +334,29 @@ pub(crate) fn cast_exact(a: &ArrayRef, t: &DataType) -> Result<ArrayRef, arrow_s
         ..Default::default()
     };
     arrow_cast::cast_with_options(a.as_ref(), t, &options)
+}
+
+/// A scalar array's text as `Utf8`, by the module's "Typed values as
+/// text" rule: typed values as the transforms read them, strings and binary (which must be UTF-8 here) as
+/// they are. What the audits, `scan` and Parquet written as CSV read.
+///
+/// # Errors
+/// A type with no text form, binary that is not UTF-8, or text too large
+/// for `Utf8`; the message names the type, never a value.
+pub fn utf8_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
+    let text = as_text(a)?;
+    match text.data_type() {
+        DataType::Utf8 => Ok(text),
+        t => cast_exact(&text, &DataType::Utf8).map_err(|_| {
+            InputErrorKind::Arrow(match t {
+                // Text already: only its size can fail (over 2 GiB a batch).
+                DataType::LargeUtf8 | DataType::Utf8View => {
+                    std::format!("values of type {t} are too large to write as text")
+                }
+                _ => std::format!("values of type {t} are not UTF-8"),
+            })
+        }),
+    }
 }
 
 /// A `Date32` column whose dates (nulls aside) all fall in years 0 to 9999,
@@ -1786,8 +1809,11 @@ mod tests {
         use arrow_array::{BinaryArray, TimestampSecondArray};
         let far: ArrayRef = Arc::new(TimestampSecondArray::from(std::vec![0, i64::MAX]));
         assert!(as_text(&far).is_err());
+        // Arrow's cast of a Date64 to days makes an overflowing one null.
+        let far: ArrayRef = Arc::new(arrow_array::Date64Array::from(std::vec![0, i64::MAX]));
+        assert!(as_text(&far).is_err());
         let bytes: ArrayRef = Arc::new(BinaryArray::from(std::vec![&[0xffu8, 0xfe][..]]));
-        assert!(cast_exact(&bytes, &DataType::Utf8).is_err());
+        assert!(utf8_text(&bytes).is_err());
         let ok: ArrayRef = Arc::new(TimestampSecondArray::from(std::vec![0]));
         assert_eq!(
             as_text(&ok).unwrap().as_string::<i32>().value(0),

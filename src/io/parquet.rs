@@ -51,7 +51,7 @@ use super::format::Format;
 use super::pipeline::{PipelineOptions, Progress, Summary};
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
-use crate::arrow::{BatchTransformer, arrow_message, as_text, cast_exact};
+use crate::arrow::{BatchTransformer, arrow_message, utf8_text};
 use crate::key::Keyset;
 use crate::policy::Policy;
 
@@ -1267,25 +1267,6 @@ fn text_leaves_of(
     }
 }
 
-/// A scalar array's text ([`as_text`]) as `Utf8`: typed values as the
-/// transforms read them, strings and binary (which must be UTF-8 here) as
-/// they are.
-fn utf8_text(a: &ArrayRef) -> Result<ArrayRef, InputErrorKind> {
-    let text = as_text(a)?;
-    match text.data_type() {
-        DataType::Utf8 => Ok(text),
-        t => cast_exact(&text, &DataType::Utf8).map_err(|_| {
-            InputErrorKind::Arrow(match t {
-                // Text already: only its size can fail (over 2 GiB a batch).
-                DataType::LargeUtf8 | DataType::Utf8View => {
-                    std::format!("values of type {t} are too large to write as text")
-                }
-                _ => std::format!("values of type {t} are not UTF-8"),
-            })
-        }),
-    }
-}
-
 fn with_nulls(
     a: ArrayRef,
     parent: Option<&arrow_buffer::NullBuffer>,
@@ -1299,7 +1280,7 @@ fn with_nulls(
 }
 
 /// Every slot of `a` as JSON text, the form a JSON Lines record would give
-/// it: a scalar as the string of its text ([`as_text`]), a list as an
+/// it: a scalar as the string of its text ([`utf8_text`]), a list as an
 /// array, a struct as an object of its fields, a map as an object from
 /// each key's text to its value (keys in order, repeats kept), a null as
 /// `null`. Each child array is rendered once, whatever its nesting.

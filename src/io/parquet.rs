@@ -27,7 +27,7 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_array::{Array, ArrayRef, OffsetSizeTrait, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crossbeam_channel::bounded;
 use parquet::arrow::arrow_reader::{
@@ -1300,17 +1300,15 @@ fn json_values(a: &ArrayRef) -> Result<Vec<String>, InputErrorKind> {
         }
         Ok(out)
     };
-    let span = |w: &[i64]| (w[0].max(0) as usize, w[1].max(0) as usize);
     let mut out = Vec::with_capacity(n);
     match a.data_type() {
         DataType::List(_) => {
             let l = a.as_list::<i32>();
-            let o: Vec<i64> = l.value_offsets().iter().map(|&o| i64::from(o)).collect();
-            return list(o.windows(2).map(span).collect(), l.values());
+            return list(spans(l.value_offsets()), l.values());
         }
         DataType::LargeList(_) => {
             let l = a.as_list::<i64>();
-            return list(l.value_offsets().windows(2).map(span).collect(), l.values());
+            return list(spans(l.value_offsets()), l.values());
         }
         DataType::FixedSizeList(..) => {
             let l = a.as_fixed_size_list();
@@ -1328,12 +1326,11 @@ fn json_values(a: &ArrayRef) -> Result<Vec<String>, InputErrorKind> {
             let keys = utf8_text(m.keys())?;
             let keys = keys.as_string::<i32>();
             let values = json_values(m.values())?;
-            for (i, w) in m.value_offsets().windows(2).enumerate() {
+            for (i, (start, end)) in spans(m.value_offsets()).into_iter().enumerate() {
                 if m.is_null(i) {
                     out.push("null".to_owned());
                     continue;
                 }
-                let (start, end) = span(&[i64::from(w[0]), i64::from(w[1])]);
                 let entries: Vec<String> = (start..end.min(values.len()))
                     // Arrow refuses a map with a null key.
                     .map(|j| std::format!("{}:{}", json_string(keys.value(j)), values[j]))
@@ -1374,6 +1371,16 @@ fn json_values(a: &ArrayRef) -> Result<Vec<String>, InputErrorKind> {
         }
     }
     Ok(out)
+}
+
+/// Where each slot of a list or map lies in its values: (start, end).
+/// Offsets that do not fit (negative, past the values) are clamped by the
+/// caller, so a malformed array renders short instead of panicking.
+fn spans<O: OffsetSizeTrait>(offsets: &[O]) -> Vec<(usize, usize)> {
+    offsets
+        .windows(2)
+        .map(|w| (w[0].as_usize(), w[1].as_usize()))
+        .collect()
 }
 
 /// `v` as a JSON string, quoted and escaped.

@@ -1,0 +1,187 @@
+//! Parquet bytes through `deid apply` (src/io/parquet.rs), to Parquet and
+//! to CSV, and through the reader of `scan` and the audits
+//! (src/io/table.rs).
+//!
+//! Oracles: nothing panics or aborts (the decoders' own panics must be
+//! contained), and each run fails with an error naming the file, or
+//! - to Parquet, one and two threads write the same bytes, and the output
+//!   reads back with the `parquet` crate: every `phone` and `contact.email`
+//!   value is a pseudonym, every item of `tags` a pseudonym or null, and
+//!   `name` is gone;
+//! - to CSV, the same holds of the columns the `csv` crate reads (a list
+//!   as its JSON array).
+//!
+//! Seeds (corpus/parquet_pipeline) are small files pyarrow wrote with the
+//! policy's columns: plain and dictionary pages, v1 and v2 pages, none,
+//! snappy and zstd, a page index, nulls, a struct, a list, a timestamp.
+#![no_main]
+
+use std::fs::File;
+use std::io::Write;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, StructArray};
+use deid::io::format::Format;
+use deid::io::parquet::{Codec, ParquetInput, ParquetOptions, run};
+use deid::io::table::{Row, TableOptions, TableReader};
+use deid::policy::Policy;
+use deid_fuzz::{csv_read, is_hex_pseudonym, keys};
+use libfuzzer_sys::fuzz_target;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+const POLICY: &str = r#"
+version = 1
+[fields.phone]
+transform = "pseudonymize"
+[fields."contact.email"]
+transform = "pseudonymize"
+[fields.tags]
+transform = "pseudonymize"
+[fields.city]
+transform = "mask"
+keep_first = 1
+keep_last = 0
+[fields.born]
+transform = "generalize"
+to = "year"
+[fields.name]
+transform = "drop"
+"#;
+
+const SOURCE: &str = "fuzz.parquet";
+
+/// `deid apply` of `file` to `output` on `threads` workers: the output, or
+/// the error (which must name the file).
+fn apply(file: &File, output: Format, threads: usize) -> Option<Vec<u8>> {
+    let policy = Policy::from_toml(POLICY).unwrap();
+    let opts = ParquetOptions::new()
+        .with_pipeline(|p| p.threads(threads))
+        .output_format(output)
+        .compression(Some(Codec::None));
+    let mut out = Vec::new();
+    match run(
+        &policy,
+        &keys(),
+        ParquetInput::File(file.try_clone().unwrap()),
+        SOURCE,
+        &mut out,
+        &opts,
+        &mut |_| {},
+    ) {
+        Ok(_) => Some(out),
+        Err(e) => {
+            assert!(e.to_string().contains(SOURCE), "unnamed error: {e}");
+            None
+        }
+    }
+}
+
+/// The items of a JSON array of pseudonyms and nulls, as CSV writes a list.
+fn pseudonym_list(cell: &[u8]) -> bool {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_slice(cell) else {
+        return false;
+    };
+    items.iter().all(|v| match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::String(s) => is_hex_pseudonym(s.as_bytes()),
+        _ => false,
+    })
+}
+
+/// The Parquet output's protected columns (the kept ones are copied as
+/// they came, damaged pages and all, so they are not read back).
+fn check_parquet(out: Vec<u8>) {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out))
+        .expect("deid's own output has a valid footer");
+    assert!(
+        builder.schema().field_with_name("name").is_err(),
+        "a dropped column was written"
+    );
+    let mask =
+        ProjectionMask::columns(builder.parquet_schema(), ["phone", "contact.email", "tags"]);
+    let reader = builder.with_projection(mask).build().unwrap();
+    for batch in reader {
+        let batch = batch.expect("deid's own columns decode");
+        if let Some(c) = batch.column_by_name("phone") {
+            for v in c.as_string::<i32>().iter().flatten() {
+                assert!(is_hex_pseudonym(v.as_bytes()), "phone not pseudonymized");
+            }
+        }
+        if let Some(c) = batch.column_by_name("contact") {
+            let s: &StructArray = c.as_struct();
+            if let Some(e) = s.column_by_name("email") {
+                for v in e.as_string::<i32>().iter().flatten() {
+                    assert!(is_hex_pseudonym(v.as_bytes()), "email not pseudonymized");
+                }
+            }
+        }
+        if let Some(c) = batch.column_by_name("tags") {
+            let items = c.as_list::<i32>().values();
+            for v in items.as_string::<i32>().iter().flatten() {
+                assert!(is_hex_pseudonym(v.as_bytes()), "tag not pseudonymized");
+            }
+            assert!(items.len() >= items.null_count());
+        }
+    }
+}
+
+/// The CSV output's protected columns.
+fn check_csv(out: &[u8]) {
+    let (header, records) = csv_read(out).expect("deid's CSV reads back");
+    assert!(
+        !header.iter().any(|h| h == b"name"),
+        "a dropped column was written"
+    );
+    for (i, h) in header.iter().enumerate() {
+        for r in &records {
+            let cell = &r[i];
+            match h {
+                b"phone" | b"contact.email" => assert!(
+                    cell.is_empty() || is_hex_pseudonym(cell),
+                    "{} not pseudonymized",
+                    String::from_utf8_lossy(h)
+                ),
+                b"tags" => assert!(
+                    cell.is_empty() || pseudonym_list(cell),
+                    "tags not pseudonymized"
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut tmp = tempfile::NamedTempFile::new().unwrap();
+    tmp.write_all(data).unwrap();
+    let file = tmp.reopen().unwrap();
+
+    let one = apply(&file, Format::Parquet, 1);
+    let two = apply(&file, Format::Parquet, 2);
+    assert_eq!(
+        one.is_some(),
+        two.is_some(),
+        "fails on one thread count only"
+    );
+    if let (Some(a), Some(b)) = (one, two) {
+        assert!(a == b, "output depends on the thread count");
+        check_parquet(a);
+    }
+    if let Some(out) = apply(&file, Format::Csv, 2) {
+        check_csv(&out);
+    }
+
+    // `scan` and the audits: every row, or an error naming the file.
+    let path = tmp.path().display().to_string();
+    let opts = TableOptions::new().format(Format::Parquet);
+    let read = || -> Result<(), deid::io::InputError> {
+        let mut t = TableReader::open(Some(tmp.path()), &opts)?;
+        let mut row = Row::new();
+        while t.read_row(&mut row)? {}
+        Ok(())
+    };
+    if let Err(e) = read() {
+        assert!(e.to_string().contains(&path), "unnamed error: {e}");
+    }
+});

@@ -477,19 +477,42 @@ impl CopyPlan {
 }
 
 /// An array of `f`'s type and `n` rows standing for a column that is not
-/// decoded: nulls, or zeroed values where `f` cannot be null. `None` for
-/// types where zeroes are not a valid array (nested types, dictionaries);
-/// such columns are decoded.
+/// decoded: nulls, or zeroed values where `f` cannot be null (for a
+/// dictionary: every key 0 into one zeroed value). `None` for types where
+/// zeroes are not a valid array (nested types, run-end encoding); such
+/// columns are decoded.
 fn placeholder(f: &Field, n: usize) -> Option<ArrayRef> {
-    if f.data_type().is_nested() || matches!(f.data_type(), DataType::RunEndEncoded(..)) {
-        return None;
+    fn zeroed(t: &DataType, n: usize) -> Option<ArrayRef> {
+        if t.is_nested() || matches!(t, DataType::RunEndEncoded(..) | DataType::Dictionary(..)) {
+            return None;
+        }
+        let data = arrow_array::new_null_array(t, n)
+            .into_data()
+            .into_builder()
+            .nulls(None)
+            .build()
+            .ok()?;
+        Some(arrow_array::make_array(data))
     }
-    let a = arrow_array::new_null_array(f.data_type(), n);
     if f.is_nullable() {
-        return Some(a);
+        if f.data_type().is_nested() || matches!(f.data_type(), DataType::RunEndEncoded(..)) {
+            return None;
+        }
+        return Some(arrow_array::new_null_array(f.data_type(), n));
     }
-    let data = a.into_data().into_builder().nulls(None).build().ok()?;
-    Some(arrow_array::make_array(data))
+    match f.data_type() {
+        DataType::Dictionary(k, v) => {
+            let keys = zeroed(k, n)?.into_data();
+            let data = keys
+                .into_builder()
+                .data_type(f.data_type().clone())
+                .child_data(std::vec![zeroed(v, 1)?.into_data()])
+                .build()
+                .ok()?;
+            Some(arrow_array::make_array(data))
+        }
+        t => zeroed(t, n),
+    }
 }
 
 /// A batch of the decoded columns `decode` (input root indices, ascending)

@@ -357,3 +357,67 @@ fn pseudonyms_plain_dictionaries_kept() {
     }
     assert_rows(&read_all(out), &expected(&batch));
 }
+
+/// A kept dictionary column that cannot be null (the case `deid gen` and
+/// Spark write) is copied through as bytes like any kept column, not
+/// decoded and encoded again: its input chunks have no statistics, and a
+/// chunk encoded again would have them.
+#[test]
+fn kept_dictionary_column_is_copied() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    let batch = input();
+    assert!(
+        !batch
+            .schema()
+            .field_with_name("city")
+            .unwrap()
+            .is_nullable()
+    );
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_column_statistics_enabled("city".into(), EnabledStatistics::None)
+        .build();
+    let mut w =
+        ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let keep_city = Policy::from_toml(
+        "version = 1\n[fields.phone]\ntransform = \"pseudonymize\"\n\
+         [fields.note]\ntransform = \"drop\"\n",
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    run(
+        &keep_city,
+        &keys(),
+        ParquetInput::File(File::open(&path).unwrap()),
+        "in.parquet",
+        &mut out,
+        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
+        &mut |_| {},
+    )
+    .unwrap();
+    let got = read_all(out.clone());
+    let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out))
+        .unwrap()
+        .metadata()
+        .clone();
+    for rg in meta.row_groups() {
+        let c = rg
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == "city");
+        assert!(c.unwrap().statistics().is_none(), "city encoded again");
+    }
+    let want = BatchTransformer::new(&keep_city, &keys(), batch.schema(), Direction::Apply)
+        .unwrap()
+        .transform(&batch, 0)
+        .unwrap();
+    assert_eq!(
+        got.schema().field_with_name("city").unwrap().data_type(),
+        &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    );
+    assert_rows(&got, &want);
+}

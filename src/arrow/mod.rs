@@ -205,6 +205,7 @@ impl Failures {
 }
 
 /// Per-call state.
+#[derive(Default)]
 struct State {
     rng: BufferedOsRng,
     scratch: Scratch,
@@ -474,6 +475,52 @@ pub fn leaf_paths(schema: &Schema) -> Vec<String> {
 }
 
 /// The output type of a transformed leaf of type `t`.
+/// An array of `f`'s type and `n` rows standing for a column whose values
+/// are not read: nulls, or zeroed values where `f` cannot be null (for a
+/// dictionary: every key 0 into one zeroed value). `None` for types where
+/// zeroes are not a valid array (nested types, run-end encoding).
+pub(crate) fn placeholder(f: &Field, n: usize) -> Option<ArrayRef> {
+    fn zeroed(t: &DataType, n: usize) -> Option<ArrayRef> {
+        if t.is_nested() || matches!(t, DataType::RunEndEncoded(..) | DataType::Dictionary(..)) {
+            return None;
+        }
+        let data = arrow_array::new_null_array(t, n)
+            .into_data()
+            .into_builder()
+            .nulls(None)
+            .build()
+            .ok()?;
+        Some(arrow_array::make_array(data))
+    }
+    if f.is_nullable() {
+        if f.data_type().is_nested() || matches!(f.data_type(), DataType::RunEndEncoded(..)) {
+            return None;
+        }
+        return Some(arrow_array::new_null_array(f.data_type(), n));
+    }
+    match f.data_type() {
+        DataType::Dictionary(k, v) => {
+            let keys = zeroed(k, n)?.into_data();
+            let data = keys
+                .into_builder()
+                .data_type(f.data_type().clone())
+                .child_data(std::vec![zeroed(v, 1)?.into_data()])
+                .build()
+                .ok()?;
+            Some(arrow_array::make_array(data))
+        }
+        t => zeroed(t, n),
+    }
+}
+
+/// How many leaves field `f` has, as `collect_leaves` counts them.
+fn count_leaves(f: &Field) -> usize {
+    match struct_fields(f.data_type()) {
+        Some((children, _)) => children.iter().map(|c| count_leaves(c)).sum(),
+        None => 1,
+    }
+}
+
 fn transformed_type(t: &DataType, per_row: bool) -> Option<DataType> {
     Some(match t {
         DataType::LargeUtf8 | DataType::LargeBinary => DataType::LargeUtf8,
@@ -804,6 +851,21 @@ impl BatchTransformer {
         batch: &RecordBatch,
         first_row: u64,
     ) -> Result<BatchOutput, InputError> {
+        self.transform_skipping(batch, first_row, &[])
+    }
+
+    /// As [`BatchTransformer::transform_counted`], leaving alone the
+    /// top-level columns marked in `skip` (missing marks: false): they are
+    /// not read, their fields count nothing, and their output columns are
+    /// [`placeholder`]s that the caller does not use (src/io/parquet.rs
+    /// writes those columns from their Parquet dictionary pages through
+    /// [`BatchTransformer::transform_values`]).
+    pub(crate) fn transform_skipping(
+        &self,
+        batch: &RecordBatch,
+        first_row: u64,
+        skip: &[bool],
+    ) -> Result<BatchOutput, InputError> {
         if batch.schema().fields() != self.input.fields() {
             return Err(InputError::new(
                 &self.source,
@@ -820,13 +882,7 @@ impl BatchTransformer {
             drop_rows: (self.on_error == OnError::DropRecord && self.direction == Direction::Apply)
                 .then(|| std::vec![false; n]),
         };
-        let mut st = State {
-            rng: BufferedOsRng::default(),
-            scratch: Scratch::default(),
-            buf: Vec::new(),
-            batch: PseudonymBatch::default(),
-            slots: Vec::new(),
-        };
+        let mut st = State::default();
         let mut counts = std::vec![0u64; self.fields.len()];
         // Subjects are read from the input before anything changes.
         let subjects: Vec<Option<ArrayRef>> = self
@@ -844,7 +900,23 @@ impl BatchTransformer {
         };
         let mut columns = Vec::with_capacity(self.output.fields().len());
         let mut leaf = 0;
-        for (f, a) in self.input.fields().iter().zip(batch.columns()) {
+        for (i, (f, a)) in self.input.fields().iter().zip(batch.columns()).enumerate() {
+            if skip.get(i).copied().unwrap_or(false) {
+                let first = leaf;
+                leaf += count_leaves(f);
+                if let Ok(j) = self.output.index_of(f.name()) {
+                    let out = self.output.field(j);
+                    columns.push(placeholder(out, n).ok_or_else(|| {
+                        InputError::new(
+                            &self.source,
+                            Some(first_row + 1),
+                            Some(&self.leaves[first].path),
+                            InputErrorKind::Arrow("no placeholder for this type".to_owned()),
+                        )
+                    })?);
+                }
+                continue;
+            }
             match self.rewrite(f, a, &mut leaf, Place::default(), &mut ctx) {
                 Ok(Some(a)) => columns.push(a),
                 Ok(None) => {}
@@ -1183,7 +1255,13 @@ impl BatchTransformer {
                     ctx,
                     Some(&mut per_value),
                 )?;
-                let keys = d.normalized_keys();
+                // No values: every key is null (arrow's `normalized_keys`
+                // asserts there is a value to point at).
+                let keys = if d.values().is_empty() {
+                    std::vec![0; d.len()]
+                } else {
+                    d.normalized_keys()
+                };
                 let slots = Slots::of(a, place);
                 self.walk(k, &slots, ctx.fails, ctx.counts, None, |mark| match mark {
                     Mark::Value { i, .. } => per_value.get(keys[i]).copied().unwrap_or(Ok(false)),
@@ -1765,6 +1843,105 @@ impl BatchTransformer {
         out
     }
 
+    #[cfg(feature = "parquet")]
+    /// For each top-level input column, in input order: `Some(slot)` when
+    /// it is one leaf, outside structs and lists, that one field transforms
+    /// value by value: a value's output never depends on its row (not
+    /// randomized encryption, not `dateshift`, not `redact`, which counts
+    /// detections per row), `empty = "error"` is not set, no transform reads
+    /// it as a subject, and no row can be left out. Such a column's
+    /// distinct values may be transformed once each by
+    /// [`transform_values`](Self::transform_values) and its rows left out
+    /// of [`transform_skipping`](Self::transform_skipping); `slot` is its
+    /// field's place in [`BatchOutput::values`].
+    pub(crate) fn per_value_columns(&self) -> Vec<Option<usize>> {
+        let mut out = std::vec![None; self.input.fields().len()];
+        if self.may_drop_rows() {
+            return out;
+        }
+        for (l, (leaf, action)) in self.leaves.iter().zip(&self.actions).enumerate() {
+            let ColumnAction::Field(k) = *action else {
+                continue;
+            };
+            let b = &self.fields[k];
+            let scalar =
+                self.input
+                    .fields()
+                    .get(leaf.indices[0])
+                    .is_some_and(|f| match f.data_type() {
+                        DataType::Dictionary(_, v) => is_scalar(v),
+                        t => is_scalar(t),
+                    });
+            if leaf.indices.len() != 1
+                || !scalar
+                || b.per_row
+                || b.empty_error
+                || b.subject.is_some()
+                || b.processor.detections().is_some()
+                || self.fields.iter().any(|o| o.subject == Some(l))
+            {
+                continue;
+            }
+            let slot = self.fields[..k]
+                .iter()
+                .filter(|o| !o.processor.drops_column())
+                .count();
+            out[leaf.indices[0]] = Some(slot);
+        }
+        out
+    }
+
+    #[cfg(feature = "parquet")]
+    /// The output of each of `values` (the distinct values of a column of
+    /// [`per_value_columns`](Self::per_value_columns), of its type or, for
+    /// a dictionary column, of its value type; no nulls), in order, as
+    /// text. `None` when a value fails or is empty: its rows then go
+    /// through [`transform`](Self::transform), which reports the failure
+    /// at the first row that holds the value, or counts the empty ones.
+    pub(crate) fn transform_values(&self, root: usize, values: &ArrayRef) -> Option<ArrayRef> {
+        let i = self.leaves.iter().position(|l| l.indices == [root])?;
+        let ColumnAction::Field(k) = self.actions[i] else {
+            return None;
+        };
+        if values.null_count() > 0 {
+            return None;
+        }
+        let out = Arc::new(Field::new(
+            "values",
+            transformed_type(values.data_type(), false)?,
+            true,
+        ));
+        let mut fails = Failures {
+            first: None,
+            drop_rows: None,
+        };
+        let mut st = State::default();
+        let mut counts = std::vec![0u64; self.fields.len()];
+        let subjects = std::vec![None; self.fields.len()];
+        let mut ctx = Ctx {
+            st: &mut st,
+            fails: &mut fails,
+            counts: &mut counts,
+            subjects: &subjects,
+            qi: Vec::new(),
+        };
+        let mut per_value = Vec::new();
+        let a = self
+            .scalar_leaf(
+                k,
+                &out,
+                values,
+                Place::default(),
+                &mut ctx,
+                Some(&mut per_value),
+            )
+            .ok()?;
+        (per_value.len() == values.len()
+            && per_value.iter().all(|r| matches!(r, Ok(true)))
+            && a.null_count() == 0)
+            .then_some(a)
+    }
+
     /// Whether a batch can come out with fewer rows than it went in
     /// (`on_error = "drop-record"` or `[suppress]` when applying).
     pub fn may_drop_rows(&self) -> bool {
@@ -1783,6 +1960,37 @@ mod tests {
             .unwrap()
             .as_string::<i32>()
             .clone()
+    }
+
+    /// A dictionary column with no values (every key null, as a reader
+    /// gives an all-null chunk) is transformed to nulls, not a panic in
+    /// arrow's `normalized_keys` (found by fuzz/parquet_pipeline).
+    #[test]
+    fn an_empty_dictionary_transforms_to_nulls() {
+        use arrow_array::DictionaryArray;
+        use arrow_array::types::Int32Type;
+        let keys = arrow_array::Int32Array::from(std::vec![None, None, None]);
+        let d = DictionaryArray::<Int32Type>::try_new(
+            keys,
+            Arc::new(StringArray::from(Vec::<&str>::new())),
+        )
+        .unwrap();
+        let schema = Arc::new(Schema::new(std::vec![Field::new(
+            "city",
+            d.data_type().clone(),
+            true
+        )]));
+        let batch =
+            RecordBatch::try_new(Arc::clone(&schema), std::vec![Arc::new(d) as ArrayRef]).unwrap();
+        let policy = Policy::from_toml(
+            "version = 1\n[fields.city]\ntransform = \"mask\"\nkeep_first = 1\nkeep_last = 0\n",
+        )
+        .unwrap();
+        let keys =
+            Keyset::from_keys(std::vec![crate::key::MasterKey::from_bytes(1, [7u8; 32])]).unwrap();
+        let t = BatchTransformer::new(&policy, &keys, schema, Direction::Apply).unwrap();
+        let out = t.transform(&batch, 0).unwrap();
+        assert_eq!(out.column(0).logical_null_count(), 3);
     }
 
     /// Every day of years 0 to 9999 renders as Arrow's cast renders it.

@@ -51,7 +51,9 @@ use super::format::Format;
 use super::pipeline::{PipelineOptions, Progress, Summary};
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
-use crate::arrow::{BatchTransformer, arrow_message, utf8_text};
+use crate::arrow::{BatchTransformer, arrow_message, placeholder, utf8_text};
+
+mod dictionary;
 use crate::key::Keyset;
 use crate::policy::Policy;
 
@@ -383,7 +385,22 @@ struct CopyPlan {
     out_leaves: Vec<(usize, Option<usize>)>,
     /// Input root of each output root.
     out_root_src: Vec<Option<usize>>,
+    /// Per input root: a column transformed value by value, written from
+    /// its dictionary where its chunk allows (src/io/parquet/dictionary.rs).
+    per_value: Vec<Option<PerValue>>,
     codec: Compression,
+}
+
+/// An input root written through its dictionary where its chunk allows.
+#[derive(Clone, Copy, Debug)]
+struct PerValue {
+    /// Its field's slot in the value counts.
+    slot: usize,
+    /// Its one input leaf.
+    leaf: usize,
+    /// Its output root and that root's one leaf.
+    out_root: usize,
+    out_leaf: usize,
 }
 
 impl CopyPlan {
@@ -394,6 +411,7 @@ impl CopyPlan {
             in_leaves: Vec::new(),
             out_leaves: Vec::new(),
             out_root_src: Vec::new(),
+            per_value: std::vec![None; schema.fields().len()],
             codec: Compression::UNCOMPRESSED,
         }
     }
@@ -427,6 +445,24 @@ impl CopyPlan {
             }
         }
         plan.out_root_src = std::vec![None; out_schema.fields().len()];
+        if out_desc.is_some() {
+            for (i, slot) in transformer.per_value_columns().into_iter().enumerate() {
+                let (Some(slot), Some(out_root)) =
+                    (slot, out_schema.index_of(schema.field(i).name()).ok())
+                else {
+                    continue;
+                };
+                if let ([leaf], [out_leaf]) = (&plan.in_leaves[i][..], &out_leaves_of[out_root][..])
+                {
+                    plan.per_value[i] = Some(PerValue {
+                        slot,
+                        leaf: *leaf,
+                        out_root,
+                        out_leaf: *out_leaf,
+                    });
+                }
+            }
+        }
         let untouched = transformer.untouched_columns();
         for (i, f) in schema.fields().iter().enumerate() {
             let out = out_schema.index_of(f.name()).ok();
@@ -473,45 +509,6 @@ impl CopyPlan {
                         .all(|&l| l < rg.num_columns() && same(rg.column(l).compression()))
             })
             .collect()
-    }
-}
-
-/// An array of `f`'s type and `n` rows standing for a column that is not
-/// decoded: nulls, or zeroed values where `f` cannot be null (for a
-/// dictionary: every key 0 into one zeroed value). `None` for types where
-/// zeroes are not a valid array (nested types, run-end encoding); such
-/// columns are decoded.
-fn placeholder(f: &Field, n: usize) -> Option<ArrayRef> {
-    fn zeroed(t: &DataType, n: usize) -> Option<ArrayRef> {
-        if t.is_nested() || matches!(t, DataType::RunEndEncoded(..) | DataType::Dictionary(..)) {
-            return None;
-        }
-        let data = arrow_array::new_null_array(t, n)
-            .into_data()
-            .into_builder()
-            .nulls(None)
-            .build()
-            .ok()?;
-        Some(arrow_array::make_array(data))
-    }
-    if f.is_nullable() {
-        if f.data_type().is_nested() || matches!(f.data_type(), DataType::RunEndEncoded(..)) {
-            return None;
-        }
-        return Some(arrow_array::new_null_array(f.data_type(), n));
-    }
-    match f.data_type() {
-        DataType::Dictionary(k, v) => {
-            let keys = zeroed(k, n)?.into_data();
-            let data = keys
-                .into_builder()
-                .data_type(f.data_type().clone())
-                .child_data(std::vec![zeroed(v, 1)?.into_data()])
-                .build()
-                .ok()?;
-            Some(arrow_array::make_array(data))
-        }
-        t => zeroed(t, n),
     }
 }
 
@@ -738,6 +735,7 @@ pub fn run(
     };
     let mut factory = None;
     let mut csv_leaves = Vec::new();
+    let mut writer_props = None;
     let in_meta = match &src {
         Src::Parquet { meta, .. } => Some(meta.metadata()),
         Src::Csv(_) => None,
@@ -767,7 +765,9 @@ pub fn run(
                 .set_statistics_enabled(EnabledStatistics::Chunk)
                 .set_offset_index_disabled(true);
         }
-        let w = ArrowWriter::try_new(counting, Arc::clone(&out_schema), Some(props.build()))
+        let props = props.build();
+        writer_props = Some(props.clone());
+        let w = ArrowWriter::try_new(counting, Arc::clone(&out_schema), Some(props))
             .map_err(|e| err(None, parquet_error(&e)))?;
         let (w, f) = w
             .into_serialized_writer()
@@ -798,6 +798,15 @@ pub fn run(
         ),
         None => CopyPlan::decode_all(&schema),
     };
+
+    // What the workers need to write a chunk through its dictionary: the
+    // output's leaves, and whether it has a page index (copied chunks bring
+    // theirs only when the input has one, see above).
+    let out_descr = match &sink {
+        Sink::Parquet(w) => Some(Arc::new(w.schema_descr().clone())),
+        Sink::Csv(_) => None,
+    };
+    let page_index = in_meta.is_some_and(|m| m.offset_index().is_some());
 
     // Work items: row groups (Parquet) or batches of CSV rows.
     enum Job {
@@ -889,6 +898,8 @@ pub fn run(
             let out_schema = &out_schema;
             let schema = &schema;
             let plan = &plan;
+            let writer_props = writer_props.as_ref();
+            let out_descr = out_descr.as_deref();
             let file = file.as_ref();
             let meta = meta.as_ref();
             let csv_leaves = &csv_leaves;
@@ -915,11 +926,20 @@ pub fn run(
                         };
                         // Output roots whose chunks are copied in this unit.
                         let mut out_copied = std::vec![false; out_schema.fields().len()];
+                        // Output leaves written through their dictionary.
+                        let mut rewritten: Vec<Option<Piece>> = std::iter::repeat_with(|| None)
+                            .take(plan.out_leaves.len())
+                            .collect();
+                        // Input roots written through their dictionary in this unit,
+                        // and the values they transformed.
+                        let mut skip = std::vec![false; schema.fields().len()];
+                        let mut counted = Vec::new();
                         let mut each = |batch: RecordBatch,
                                         first_row: u64,
-                                        out_copied: &[bool]|
+                                        out_copied: &[bool],
+                                        skip: &[bool]|
                          -> Result<(), InputError> {
-                            let out = transformer.transform_counted(&batch, first_row)?;
+                            let out = transformer.transform_skipping(&batch, first_row, skip)?;
                             unit.rows_in += batch.num_rows() as u64;
                             unit.rows_out += out.batch.num_rows() as u64;
                             unit.dropped += out.rows_dropped;
@@ -983,8 +1003,40 @@ pub fn run(
                                 for (j, slot) in out_copied.iter_mut().enumerate() {
                                     *slot = plan.out_root_src[j].is_some_and(|i| copied[i]);
                                 }
+                                if let (Some(props), Some(out_descr)) = (writer_props, out_descr) {
+                                    for (i, pv) in plan.per_value.iter().enumerate() {
+                                        let Some(pv) = pv.filter(|_| !copied[i]) else {
+                                            continue;
+                                        };
+                                        let out = out_descr.column(pv.out_leaf);
+                                        let job = dictionary::Job {
+                                            file,
+                                            meta: meta.metadata(),
+                                            row_group: index,
+                                            leaf: pv.leaf,
+                                            root: i,
+                                            data_type: schema.field(i).data_type(),
+                                            statistics: props.statistics_enabled(out.path())
+                                                != EnabledStatistics::None,
+                                            out,
+                                            codec: plan.codec,
+                                            page_index,
+                                        };
+                                        if let Some((data, close, values)) =
+                                            dictionary::rewrite(&job, transformer)
+                                        {
+                                            skip[i] = true;
+                                            out_copied[pv.out_root] = true;
+                                            counted.push((pv.slot, values));
+                                            rewritten[pv.out_leaf] =
+                                                Some(Piece::Copied(data, Box::new(close)));
+                                        }
+                                    }
+                                }
                                 let decode: Vec<usize> = (0..schema.fields().len())
-                                    .filter(|&i| plan.roots[i] != RootUse::Skip && !copied[i])
+                                    .filter(|&i| {
+                                        plan.roots[i] != RootUse::Skip && !copied[i] && !skip[i]
+                                    })
                                     .collect();
                                 unit.bytes_in = rgm.compressed_size().max(0) as u64;
                                 copy_from = Some((file, meta.metadata(), index));
@@ -1022,7 +1074,7 @@ pub fn run(
                                         };
                                         let batch = widen(batch, schema, &decode).map_err(at)?;
                                         let n = batch.num_rows() as u64;
-                                        each(batch, row, &out_copied)?;
+                                        each(batch, row, &out_copied, &skip)?;
                                         row += n;
                                     }
                                 }
@@ -1033,20 +1085,31 @@ pub fn run(
                                 bytes,
                             } => {
                                 unit.bytes_in = bytes;
-                                each(batch, first_row, &out_copied)?;
+                                each(batch, first_row, &out_copied, &skip)?;
                             }
+                        }
+                        for (slot, n) in counted {
+                            unit.values[slot] += n;
                         }
                         if let Some(ws) = writers {
                             let perr = |e: ParquetError| {
                                 InputError::new(source, None, None, parquet_error(&e))
                             };
                             let mut pieces = Vec::with_capacity(ws.len());
-                            for (w, (j, src)) in ws.into_iter().zip(
-                                plan.out_leaves
-                                    .iter()
-                                    .copied()
-                                    .chain(std::iter::repeat((usize::MAX, None))),
-                            ) {
+                            for (o, (w, (j, src))) in ws
+                                .into_iter()
+                                .zip(
+                                    plan.out_leaves
+                                        .iter()
+                                        .copied()
+                                        .chain(std::iter::repeat((usize::MAX, None))),
+                                )
+                                .enumerate()
+                            {
+                                if let Some(piece) = rewritten.get_mut(o).and_then(Option::take) {
+                                    pieces.push(piece);
+                                    continue;
+                                }
                                 match (out_copied.get(j), src, copy_from) {
                                     (Some(true), Some(leaf), Some((file, meta, index))) => {
                                         let (data, close) =

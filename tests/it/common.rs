@@ -317,3 +317,28 @@ impl rand_core::TryRng for TestRng {
 }
 
 impl rand_core::TryCryptoRng for TestRng {}
+
+/// Asserts that `got` has `want`'s schema and, column by column, row by
+/// row, the same values read as text (Arrow's cast to `Utf8`; nulls as
+/// nulls): a Parquet output against the in-memory transform of its input.
+#[cfg(feature = "arrow")]
+#[track_caller]
+pub fn assert_same_rows(got: &arrow_array::RecordBatch, want: &arrow_array::RecordBatch) {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    assert_eq!(got.num_rows(), want.num_rows());
+    assert_eq!(got.schema().fields(), want.schema().fields());
+    for (c, f) in want.schema().fields().iter().enumerate() {
+        let text = |a| arrow_cast::cast(a, &arrow_schema::DataType::Utf8).unwrap();
+        let (g, e) = (text(got.column(c)), text(want.column(c)));
+        let (g, e) = (g.as_string::<i32>(), e.as_string::<i32>());
+        for row in 0..want.num_rows() {
+            assert_eq!(
+                g.is_valid(row).then(|| g.value(row)),
+                e.is_valid(row).then(|| e.value(row)),
+                "column {} row {row}",
+                f.name()
+            );
+        }
+    }
+}

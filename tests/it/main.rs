@@ -30,6 +30,7 @@ mod keyset;
 mod leak;
 mod memo_corpus;
 mod parquet_cli;
+mod parquet_dictionary;
 mod parquet_malformed;
 mod parquet_parallel;
 mod pipeline;

@@ -170,6 +170,11 @@ if step == "write":
         # 2023-12-31T20:00:00Z, is 2024 in Seoul.
         "utc": pa.array([datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
         "kst": pa.array([datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc)] * n, pa.timestamp("us", tz="Asia/Seoul")),
+        # Dictionary-encoded in the file (pyarrow's default) and masked or
+        # generalized to outputs that coincide: written through the
+        # dictionary, whose entries must stay distinct for pyarrow.
+        "town": pa.array([["Seoul", "Suwon", "Sejong", None][i % 4] for i in range(n)]),
+        "born": pa.array([datetime.date(1950, 1, 1) + datetime.timedelta(days=(i * 7919) % 20000) for i in range(n)], pa.date32()),
     })
     pq.write_table(t, path, row_group_size=1000)
 else:
@@ -193,6 +198,11 @@ else:
     assert rows[0]["seen"] == "2024", rows[0]["seen"]
     assert rows[0]["kst"] == "2024", rows[0]["kst"]
     assert rows[0]["utc"] == datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc), rows[0]["utc"]
+    assert [r["town"] for r in rows[:4]] == ["S****", "S****", "S*****", None], rows[:4]
+    assert all(r["born"] == str((datetime.date(1950, 1, 1) + datetime.timedelta(days=(i * 7919) % 20000)).year) for i, r in enumerate(rows))
+    d = pq.read_table(path, read_dictionary=["town", "born"])
+    assert d.column("town").to_pylist() == [r["town"] for r in rows]
+    assert d.column("born").to_pylist() == [r["born"] for r in rows]
     t.to_pandas()
     print("pyarrow ok", len(rows))
 "#;
@@ -228,7 +238,7 @@ fn pyarrow_file_round_trip() {
     run("write", "py.parquet");
     std::fs::write(
         p.join("py.toml"),
-        "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n[fields.kst]\ntransform = \"generalize\"\nto = \"year\"\n",
+        "version = 1\n[fields.email]\ntransform = \"pseudonymize\"\n[fields.city]\ntransform = \"pseudonymize\"\n[fields.\"customer.phone\"]\ntransform = \"pseudonymize\"\n[fields.seen]\ntransform = \"generalize\"\nto = \"year\"\n[fields.kst]\ntransform = \"generalize\"\nto = \"year\"\n[fields.town]\ntransform = \"mask\"\nkeep_first = 1\nkeep_last = 0\n[fields.born]\ntransform = \"generalize\"\nto = \"year\"\n",
     )
     .unwrap();
     ok_with("apply", "py.toml", "out.parquet", "py.parquet", p);

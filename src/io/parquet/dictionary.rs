@@ -1,0 +1,815 @@
+//! A dictionary-encoded column chunk transformed through its dictionary.
+//!
+//! A column that one field transforms value by value
+//! ([`BatchTransformer::per_value_columns`]) and whose chunk is
+//! dictionary-encoded holds each distinct value once, in the dictionary
+//! page; the data pages hold only definition levels and indices into it.
+//! Such a chunk is written without decoding its rows: the dictionary's
+//! values are transformed once each into a new dictionary page, outputs
+//! that coincide merged into one entry (readers take entries to be
+//! distinct: pyarrow reads indices past the end of a dictionary with
+//! repeats), and every data page goes to the output with its levels, and
+//! its indices as they are or mapped to the merged entries, under a new
+//! header that has no statistics (the input's would quote its values).
+//! What a reader sees is the row-by-row transform of every value.
+//!
+//! Every byte that goes through is accounted for first: a data page must be
+//! dictionary-encoded and consist exactly of its definition levels and its
+//! indices (each below the dictionary's length), with no repetition levels
+//! and nothing after them. Anything else (a page written plain after the
+//! dictionary filled up, a second dictionary, a value the transform
+//! refuses or finds empty, an unreadable page) gives `None`, and the caller
+//! decodes the chunk row by row, which reports any error at its row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::vec::Vec;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, Date32Array, Int32Array, Int64Array, StringArray};
+use arrow_buffer::{OffsetBuffer, ScalarBuffer};
+use arrow_schema::DataType;
+use parquet::basic::{Compression, ConvertedType, Encoding, Type as PhysicalType};
+use parquet::column::page::{CompressedPage, Page, PageReader, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
+use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::reader::ChunkReader;
+use parquet::file::serialized_reader::SerializedPageReader;
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+use super::{CopiedChunk, PositionalFile, decoding};
+use crate::arrow::BatchTransformer;
+
+/// One column chunk to write through its dictionary.
+pub(super) struct Job<'a> {
+    pub file: &'a PositionalFile,
+    pub meta: &'a ParquetMetaData,
+    pub row_group: usize,
+    /// The input leaf (the whole top-level column `root`).
+    pub leaf: usize,
+    pub root: usize,
+    /// The input column's Arrow type.
+    pub data_type: &'a DataType,
+    /// The output leaf.
+    pub out: ColumnDescPtr,
+    pub codec: Compression,
+    /// Whether the chunk gets statistics (min, max, nulls), as the writer
+    /// gives them to the column.
+    pub statistics: bool,
+    /// Whether the output has a page index (then the chunk an offset index).
+    pub page_index: bool,
+}
+
+/// The output chunk and how many values it transformed, or `None` when the
+/// chunk must be decoded row by row (see the module's documentation).
+pub(super) fn rewrite(
+    job: &Job<'_>,
+    transformer: &BatchTransformer,
+) -> Option<(CopiedChunk, ColumnCloseResult, u64)> {
+    let rg = job.meta.row_group(job.row_group);
+    let cm = rg.column(job.leaf);
+    let desc = cm.column_descr();
+    if desc.max_rep_level() != 0 || desc.max_def_level() > 1 {
+        return None;
+    }
+    if job.out.max_rep_level() != 0
+        || job.out.max_def_level() != desc.max_def_level()
+        || job.out.physical_type() != PhysicalType::BYTE_ARRAY
+    {
+        return None;
+    }
+    // The Arrow type the reader would give, from a Parquet type that means
+    // it (not, say, an unsigned integer read as signed).
+    let typed = matches!(
+        (desc.physical_type(), desc.converted_type()),
+        (
+            PhysicalType::BYTE_ARRAY,
+            ConvertedType::NONE | ConvertedType::UTF8
+        ) | (
+            PhysicalType::INT32,
+            ConvertedType::NONE | ConvertedType::INT_32 | ConvertedType::DATE
+        ) | (
+            PhysicalType::INT64,
+            ConvertedType::NONE | ConvertedType::INT_64
+        )
+    );
+    // The footer's word that some data page is not dictionary-encoded (a
+    // writer whose dictionary filled up) saves reading the pages to find
+    // out; it is only a hint, every page is checked below.
+    let all_dictionary = cm.page_encoding_stats_mask().is_none_or(|m| {
+        m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
+    });
+    if !typed || !all_dictionary || cm.dictionary_page_offset().is_none() {
+        return None;
+    }
+    let rows = usize::try_from(rg.num_rows()).ok()?;
+    let (start, length) = cm.byte_range();
+    let data = job
+        .file
+        .get_bytes(start, usize::try_from(length).ok()?)
+        .ok()?;
+    let chunk = Arc::new(CopiedChunk { start, data });
+    let mut pages = decoding("a column chunk", || {
+        SerializedPageReader::new(Arc::clone(&chunk), cm, rows, None)
+    })
+    .ok()?
+    .ok()?;
+    let mut next = || decoding("a page", || pages.get_next_page()).ok()?.ok();
+
+    // The dictionary's values.
+    let Some(Page::DictionaryPage {
+        buf,
+        num_values,
+        encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
+        ..
+    }) = next()?
+    else {
+        return None;
+    };
+    let values = plain_values(
+        &buf,
+        num_values as usize,
+        desc.physical_type(),
+        job.data_type,
+    )?;
+    let dict_len = values.len();
+
+    // The data pages: levels and indices, checked, with new headers (no
+    // statistics), before any value is transformed.
+    let max_def = desc.max_def_level();
+    let mut data_pages = Vec::new();
+    let (mut row, mut nulls) = (0usize, 0u64);
+    while let Some(page) = next()? {
+        let (page, n, levels, page_nulls) = match page {
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding: encoding @ (Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY),
+                def_level_encoding,
+                ..
+            } => {
+                let n = num_values as usize;
+                let (levels, page_nulls) = if max_def == 0 {
+                    (0, 0)
+                } else if def_level_encoding == Encoding::RLE {
+                    let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+                    let levels = buf.get(4..4usize.checked_add(len)?)?;
+                    (4 + len, null_levels(levels, n)?)
+                } else {
+                    return None;
+                };
+                check_indices(buf.get(levels..)?, n - page_nulls, dict_len)?;
+                let page = Page::DataPage {
+                    buf,
+                    num_values,
+                    encoding,
+                    def_level_encoding: Encoding::RLE,
+                    rep_level_encoding: Encoding::RLE,
+                    statistics: None,
+                };
+                (page, n, levels, page_nulls)
+            }
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding: encoding @ (Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY),
+                num_rows,
+                def_levels_byte_len,
+                rep_levels_byte_len: 0,
+                ..
+            } if num_rows == num_values => {
+                let n = num_values as usize;
+                let def = def_levels_byte_len as usize;
+                let page_nulls = if max_def == 0 {
+                    (def == 0).then_some(0)?
+                } else {
+                    null_levels(buf.get(..def)?, n)?
+                };
+                check_indices(buf.get(def..)?, n - page_nulls, dict_len)?;
+                let page = Page::DataPageV2 {
+                    buf,
+                    num_values,
+                    encoding,
+                    num_nulls: u32::try_from(page_nulls).ok()?,
+                    num_rows,
+                    def_levels_byte_len,
+                    rep_levels_byte_len: 0,
+                    is_compressed: false,
+                    statistics: None,
+                };
+                (page, n, def, page_nulls)
+            }
+            _ => return None,
+        };
+        data_pages.push((page, n, levels, n - page_nulls));
+        row = row.checked_add(n)?;
+        nulls += page_nulls as u64;
+    }
+    if row != rows {
+        return None;
+    }
+
+    // The dictionary transformed: each value once. Outputs that coincide
+    // (a mask, a year, two spellings of one phone number) become one entry,
+    // and the indices are mapped to it: readers build their dictionaries on
+    // the assumption that entries are distinct (pyarrow reads indices past
+    // the end of a dictionary with repeats).
+    let out = transformer.transform_values(job.root, &values)?;
+    let out = text_values(&out)?;
+    let mut entries: HashMap<&[u8], u32> = HashMap::with_capacity(out.len());
+    let mut unique = Vec::with_capacity(out.len());
+    let mut map = Vec::with_capacity(out.len());
+    for v in &out {
+        let next = u32::try_from(unique.len()).ok()?;
+        map.push(*entries.entry(v).or_insert_with(|| {
+            unique.push(*v);
+            next
+        }));
+    }
+    let remap = unique.len() != out.len();
+    let width = (u32::BITS - u32::try_from(unique.len() - 1).ok()?.leading_zeros()).max(1);
+    let mut dict = Vec::with_capacity(unique.iter().map(|v| v.len() + 4).sum());
+    let (mut min, mut max): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    for v in &unique {
+        dict.extend_from_slice(&u32::try_from(v.len()).ok()?.to_le_bytes());
+        dict.extend_from_slice(v);
+        min = Some(min.map_or(*v, |m| m.min(*v)));
+        max = Some(max.map_or(*v, |m| m.max(*v)));
+    }
+
+    // Written: the dictionary, then the data pages compressed again.
+    let mut zstd = match job.codec {
+        Compression::ZSTD(level) => {
+            Some(zstd::bulk::Compressor::new(level.compression_level()).ok()?)
+        }
+        Compression::SNAPPY | Compression::UNCOMPRESSED => None,
+        _ => return None,
+    };
+    let mut compress = |raw: &[u8]| -> Option<Vec<u8>> {
+        match (job.codec, zstd.as_mut()) {
+            (Compression::ZSTD(_), Some(z)) => z.compress(raw).ok(),
+            (Compression::SNAPPY, _) => snap::raw::Encoder::new().compress_vec(raw).ok(),
+            (Compression::UNCOMPRESSED, _) => Some(raw.to_vec()),
+            _ => None,
+        }
+    };
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut writer = SerializedPageWriter::new(&mut sink);
+    let spec = writer
+        .write_page(CompressedPage::new(
+            Page::DictionaryPage {
+                buf: compress(&dict)?.into(),
+                num_values: u32::try_from(unique.len()).ok()?,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            dict.len(),
+        ))
+        .ok()?;
+    let mut compressed = spec.compressed_size as u64;
+    let mut uncompressed = spec.uncompressed_size as u64;
+    let mut data_offset = None;
+    let mut encodings = std::vec![Encoding::PLAIN, Encoding::RLE];
+    let mut locations = Vec::with_capacity(data_pages.len());
+    let mut first_row = 0usize;
+    for (page, n, levels, values) in data_pages {
+        let page = if remap {
+            // The levels as they are, the indices mapped.
+            let buf = page.buffer();
+            let mut out = buf.get(..levels)?.to_vec();
+            remap_indices(buf.get(levels..)?, values, &map, width, &mut out)?;
+            with_buffer(page, out.into(), false)
+        } else {
+            page
+        };
+        let raw = page.buffer().len();
+        let page = match &page {
+            Page::DataPage { buf, .. } => {
+                let z = compress(buf)?;
+                with_buffer(page, z.into(), false)
+            }
+            Page::DataPageV2 {
+                buf,
+                def_levels_byte_len,
+                ..
+            } => {
+                // Levels as they are, the indices compressed.
+                let def = *def_levels_byte_len as usize;
+                let mut out = buf.get(..def)?.to_vec();
+                out.extend_from_slice(&compress(buf.get(def..)?)?);
+                with_buffer(page, out.into(), job.codec != Compression::UNCOMPRESSED)
+            }
+            Page::DictionaryPage { .. } => return None,
+        };
+        if !encodings.contains(&page.encoding()) {
+            encodings.push(page.encoding());
+        }
+        let spec = writer.write_page(CompressedPage::new(page, raw)).ok()?;
+        data_offset.get_or_insert(spec.offset);
+        locations.push(PageLocation {
+            offset: i64::try_from(spec.offset).ok()?,
+            compressed_page_size: i32::try_from(spec.bytes_written).ok()?,
+            first_row_index: i64::try_from(first_row).ok()?,
+        });
+        compressed += spec.compressed_size as u64;
+        uncompressed += spec.uncompressed_size as u64;
+        first_row += n;
+    }
+    writer.close().ok()?;
+    let bytes = sink.into_inner().ok()?;
+    if bytes.len() as u64 != compressed {
+        return None;
+    }
+
+    let mut metadata = ColumnChunkMetaData::builder(Arc::clone(&job.out))
+        .set_compression(job.codec)
+        .set_encodings(encodings)
+        .set_total_compressed_size(i64::try_from(compressed).ok()?)
+        .set_total_uncompressed_size(i64::try_from(uncompressed).ok()?)
+        .set_num_values(i64::try_from(row).ok()?)
+        .set_data_page_offset(i64::try_from(data_offset?).ok()?)
+        .set_dictionary_page_offset(Some(0));
+    if job.statistics {
+        let (min, max) = (min.map(ByteArray::from), max.map(ByteArray::from));
+        metadata = metadata.set_statistics(Statistics::new(min, max, None, Some(nulls), false));
+    }
+    let metadata = metadata.build().ok()?;
+    let close = ColumnCloseResult {
+        bytes_written: compressed,
+        rows_written: row as u64,
+        metadata,
+        bloom_filter: None,
+        column_index: None,
+        offset_index: job.page_index.then_some(OffsetIndexMetaData {
+            page_locations: locations,
+            unencoded_byte_array_data_bytes: None,
+        }),
+    };
+    Some((
+        CopiedChunk {
+            start: 0,
+            data: bytes.into(),
+        },
+        close,
+        row as u64 - nulls,
+    ))
+}
+
+/// A PLAIN dictionary page's `n` values as an array of the column's value
+/// type (for a dictionary column, its values' type): text (checked UTF-8),
+/// dates or integers.
+fn plain_values(buf: &[u8], n: usize, physical: PhysicalType, t: &DataType) -> Option<ArrayRef> {
+    let t = match t {
+        DataType::Dictionary(_, v) => v.as_ref(),
+        t => t,
+    };
+    let fixed =
+        |width: usize| (buf.len() == n.checked_mul(width)?).then_some(buf.chunks_exact(width));
+    Some(match (physical, t) {
+        (PhysicalType::BYTE_ARRAY, DataType::Utf8) => {
+            let mut offsets = Vec::with_capacity(n + 1);
+            let mut values = Vec::with_capacity(buf.len());
+            offsets.push(0i32);
+            let mut at = 0usize;
+            for _ in 0..n {
+                let len = u32::from_le_bytes(buf.get(at..at + 4)?.try_into().ok()?) as usize;
+                values.extend_from_slice(buf.get(at + 4..(at + 4).checked_add(len)?)?);
+                at += 4 + len;
+                offsets.push(i32::try_from(values.len()).ok()?);
+            }
+            if at != buf.len() {
+                return None;
+            }
+            let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+            Arc::new(StringArray::try_new(offsets, values.into(), None).ok()?)
+        }
+        (PhysicalType::INT32, DataType::Date32 | DataType::Int32) => {
+            let v: Vec<i32> = fixed(4)?
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap_or_default()))
+                .collect();
+            match t {
+                DataType::Date32 => Arc::new(Date32Array::from(v)),
+                _ => Arc::new(Int32Array::from(v)),
+            }
+        }
+        (PhysicalType::INT64, DataType::Int64) => Arc::new(Int64Array::from(
+            fixed(8)?
+                .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()))
+                .collect::<Vec<i64>>(),
+        )),
+        _ => return None,
+    })
+}
+
+/// `page` (a data page) with `buf` for its levels and values, which a v2
+/// page says are `compressed` or not.
+fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
+    match page {
+        Page::DataPage {
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+            ..
+        } => Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+        },
+        Page::DataPageV2 {
+            num_values,
+            encoding,
+            num_nulls,
+            num_rows,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            statistics,
+            ..
+        } => Page::DataPageV2 {
+            buf,
+            num_values,
+            encoding,
+            num_nulls,
+            num_rows,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            is_compressed: compressed,
+            statistics,
+        },
+        other => other,
+    }
+}
+
+/// A data page's `n` dictionary indices (bit width first, checked by
+/// [`check_indices`]) through `map`, appended to `out` at `width` bits.
+fn remap_indices(buf: &[u8], n: usize, map: &[u32], width: u32, out: &mut Vec<u8>) -> Option<()> {
+    let (&from, runs) = buf.split_first()?;
+    let mut values = Vec::with_capacity(n);
+    let mut ok = true;
+    hybrid(runs, u32::from(from), n, |v, k| {
+        match usize::try_from(v).ok().and_then(|v| map.get(v)) {
+            Some(&m) => values.extend(core::iter::repeat_n(m, k)),
+            None => ok = false,
+        }
+        ok
+    })?;
+    out.push(u8::try_from(width).ok()?);
+    encode_hybrid(&values, width, out);
+    Some(())
+}
+
+/// Appends `values` (each below `2^width`) as RLE / bit-packed hybrid runs:
+/// a run of eight or more equal values as one RLE run, the rest bit-packed
+/// in groups of eight (the last padded with zeroes).
+fn encode_hybrid(values: &[u32], width: u32, out: &mut Vec<u8>) {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let run = |i: usize, cap: usize| {
+        values[i..]
+            .iter()
+            .take(cap)
+            .take_while(|&&x| x == values[i])
+            .count()
+    };
+    let value_bytes = width.div_ceil(8) as usize;
+    let mut i = 0;
+    while i < values.len() {
+        let r = run(i, usize::MAX);
+        if r >= 8 {
+            varint(out, (r as u64) << 1);
+            out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
+            i += r;
+            continue;
+        }
+        let start = i;
+        let mut groups = 0usize;
+        while i < values.len() && (groups == 0 || run(i, 8) < 8) {
+            i += 8;
+            groups += 1;
+        }
+        varint(out, ((groups as u64) << 1) | 1);
+        let (mut acc, mut bits) = (0u64, 0u32);
+        for j in start..start + groups * 8 {
+            acc |= u64::from(values.get(j).copied().unwrap_or(0)) << bits;
+            bits += width;
+            while bits >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                bits -= 8;
+            }
+        }
+        i = i.min(values.len());
+    }
+}
+
+/// The values of a transformed dictionary as bytes (`Utf8` or `LargeUtf8`).
+fn text_values(a: &ArrayRef) -> Option<Vec<&[u8]>> {
+    if a.null_count() > 0 {
+        return None;
+    }
+    Some(match a.data_type() {
+        DataType::Utf8 => a
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .map(str::as_bytes)
+            .collect(),
+        DataType::LargeUtf8 => a
+            .as_string::<i64>()
+            .iter()
+            .flatten()
+            .map(str::as_bytes)
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Walks an RLE / bit-packed hybrid run sequence of `count` values of
+/// `width` bits that must take all of `buf` (a last bit-packed group is
+/// padded to eight values), calling `each(value, repeats)`; `None` when it
+/// is malformed, ends early, leaves bytes over or `each` refuses a value.
+fn hybrid(
+    buf: &[u8],
+    width: u32,
+    count: usize,
+    mut each: impl FnMut(u64, usize) -> bool,
+) -> Option<()> {
+    if width > 32 {
+        return None;
+    }
+    let value_bytes = width.div_ceil(8) as usize;
+    let (mut at, mut seen) = (0usize, 0usize);
+    while seen < count {
+        let mut header = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = *buf.get(at)?;
+            at += 1;
+            header |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 35 {
+                return None;
+            }
+        }
+        let len = usize::try_from(header >> 1).ok()?;
+        if header & 1 == 0 {
+            // A run of one value.
+            if len == 0 || len > count - seen {
+                return None;
+            }
+            let mut v = [0u8; 8];
+            v[..value_bytes].copy_from_slice(buf.get(at..at + value_bytes)?);
+            at += value_bytes;
+            if !each(u64::from_le_bytes(v), len) {
+                return None;
+            }
+            seen += len;
+        } else {
+            // `len` groups of eight values, `width` bytes a group.
+            let bytes = buf.get(at..at.checked_add(len.checked_mul(width as usize)?)?)?;
+            at += bytes.len();
+            let values = len.checked_mul(8)?;
+            if len == 0 || values - 8 >= count - seen {
+                return None;
+            }
+            let take = values.min(count - seen);
+            let mask = (1u64 << width) - 1;
+            for i in 0..take {
+                let bit = i * width as usize;
+                let mut word = [0u8; 8];
+                let from = bit / 8;
+                let to = bytes.len().min(from + 8);
+                word[..to - from].copy_from_slice(&bytes[from..to]);
+                if !each((u64::from_le_bytes(word) >> (bit % 8)) & mask, 1) {
+                    return None;
+                }
+            }
+            seen += take;
+        }
+    }
+    (at == buf.len()).then_some(())
+}
+
+/// How many of a page's `n` definition levels (maximum 1, bit width 1) say
+/// null.
+fn null_levels(levels: &[u8], n: usize) -> Option<usize> {
+    let mut nulls = 0;
+    hybrid(levels, 1, n, |v, k| {
+        if v == 0 {
+            nulls += k;
+        }
+        v <= 1
+    })?;
+    Some(nulls)
+}
+
+/// Checks a data page's dictionary indices: a bit width, then `n` indices
+/// below `dict_len`, and nothing else.
+fn check_indices(buf: &[u8], n: usize, dict_len: usize) -> Option<()> {
+    let (&width, runs) = buf.split_first()?;
+    if n == 0 {
+        return runs.is_empty().then_some(());
+    }
+    hybrid(runs, u32::from(width), n, |v, _| v < dict_len as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::RecordBatch;
+    use arrow_schema::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::string::String;
+
+    /// The pages parquet-rs writes for `values` (a dictionary-encoded text
+    /// column, nullable, one row group, uncompressed, pages of 1,000 rows).
+    fn pages(values: &[Option<String>]) -> Vec<Page> {
+        let a: ArrayRef = Arc::new(StringArray::from_iter(values.iter().cloned()));
+        let schema = Arc::new(Schema::new(std::vec![Field::new(
+            "v",
+            DataType::Utf8,
+            true
+        )]));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), std::vec![a]).unwrap();
+        let props = WriterProperties::builder()
+            .set_data_page_row_count_limit(1000)
+            .set_write_batch_size(1000)
+            .build();
+        let mut out = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let r = SerializedFileReader::new(bytes::Bytes::from(out)).unwrap();
+        let mut p = r
+            .get_row_group(0)
+            .unwrap()
+            .get_column_page_reader(0)
+            .unwrap();
+        std::iter::from_fn(|| p.get_next_page().unwrap()).collect()
+    }
+
+    /// A v1 data page's definition levels (with their length) and indices.
+    fn split(page: &Page) -> (&[u8], &[u8], usize) {
+        let Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            ..
+        } = page
+        else {
+            panic!("not a v1 data page");
+        };
+        assert_eq!(*encoding, Encoding::RLE_DICTIONARY);
+        let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+        (&buf[4..4 + len], &buf[4 + len..], *num_values as usize)
+    }
+
+    /// Nulls and indices as parquet-rs writes them, at bit widths 1 to 12,
+    /// in runs (RLE) and scattered (bit-packed), with and without nulls.
+    #[test]
+    fn levels_and_indices_read_as_parquet_writes_them() {
+        for distinct in [2usize, 3, 9, 200, 4000] {
+            for runs in [false, true] {
+                let values: Vec<Option<String>> = (0..5000usize)
+                    .map(|i| {
+                        let v = if runs { i / 40 } else { i.wrapping_mul(7919) };
+                        (i % 11 != 5).then(|| std::format!("v{}", v % distinct))
+                    })
+                    .collect();
+                let pages = pages(&values);
+                let Page::DictionaryPage {
+                    num_values: dict, ..
+                } = pages[0]
+                else {
+                    panic!("no dictionary first");
+                };
+                let (mut row, mut out_of_range) = (0, 0);
+                for page in &pages[1..] {
+                    let (levels, indices, n) = split(page);
+                    let nulls = values[row..row + n].iter().filter(|v| v.is_none()).count();
+                    assert_eq!(null_levels(levels, n), Some(nulls), "{distinct} {runs}");
+                    assert_eq!(check_indices(indices, n - nulls, dict as usize), Some(()));
+                    // One entry fewer: the page using the last entry (some
+                    // page does) has an index out of range.
+                    out_of_range +=
+                        usize::from(check_indices(indices, n - nulls, dict as usize - 1).is_none());
+                    row += n;
+                }
+                assert_eq!(row, values.len());
+                assert!(out_of_range > 0);
+            }
+        }
+    }
+
+    /// Anything but exactly the page's runs is refused: cut short, a byte
+    /// over, more or fewer values than the runs hold.
+    #[test]
+    fn runs_must_take_the_whole_page() {
+        let values: Vec<Option<String>> = (0..1000usize)
+            .map(|i| (i % 7 != 0).then(|| std::format!("v{}", i.wrapping_mul(31) % 50)))
+            .collect();
+        let pages = pages(&values);
+        let (levels, indices, n) = split(&pages[1]);
+        let nulls = null_levels(levels, n).unwrap();
+        let m = n - nulls;
+        assert!(check_indices(indices, m, 50).is_some());
+        assert!(check_indices(&indices[..indices.len() - 1], m, 50).is_none());
+        let mut long = indices.to_vec();
+        long.push(0);
+        assert!(check_indices(&long, m, 50).is_none());
+        assert!(check_indices(indices, m + 9, 50).is_none());
+        assert!(check_indices(indices, m - 9, 50).is_none());
+        assert!(null_levels(&levels[..levels.len() - 1], n).is_none());
+        assert!(check_indices(&[], 0, 1).is_none(), "no bit width");
+        assert!(check_indices(&[33, 3, 0], 1, 1).is_none(), "over 32 bits");
+    }
+
+    /// What [`encode_hybrid`] writes, [`hybrid`] reads back exactly: runs,
+    /// scattered values and both mixed, every width, lengths around the
+    /// group of eight.
+    #[test]
+    fn encoded_runs_read_back() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for width in 1..=32u32 {
+            let max = if width == 32 {
+                u64::from(u32::MAX)
+            } else {
+                (1u64 << width) - 1
+            };
+            for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 1001] {
+                let values: Vec<u32> = (0..n)
+                    .map(|i| match (i / 13) % 3 {
+                        0 => (max / 2) as u32,
+                        1 => (rand() & max) as u32,
+                        _ => ((i / 9) as u64 & max) as u32,
+                    })
+                    .collect();
+                let mut buf = Vec::new();
+                encode_hybrid(&values, width, &mut buf);
+                let mut back = Vec::new();
+                hybrid(&buf, width, n, |v, k| {
+                    back.extend(std::iter::repeat_n(v as u32, k));
+                    true
+                })
+                .unwrap_or_else(|| panic!("width {width} n {n}"));
+                assert_eq!(back, values, "width {width} n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn plain_values_take_the_whole_page() {
+        let mut buf = Vec::new();
+        for v in ["Seoul", "", "부산"] {
+            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            buf.extend_from_slice(v.as_bytes());
+        }
+        let a = plain_values(&buf, 3, PhysicalType::BYTE_ARRAY, &DataType::Utf8).unwrap();
+        let s = a.as_string::<i32>();
+        assert_eq!(
+            s.iter().flatten().collect::<Vec<_>>(),
+            ["Seoul", "", "부산"]
+        );
+        assert!(plain_values(&buf, 2, PhysicalType::BYTE_ARRAY, &DataType::Utf8).is_none());
+        assert!(plain_values(&buf, 4, PhysicalType::BYTE_ARRAY, &DataType::Utf8).is_none());
+        let mut bad = buf.clone();
+        let last = bad.len() - 1;
+        bad[last] = 0xff;
+        assert!(plain_values(&bad, 3, PhysicalType::BYTE_ARRAY, &DataType::Utf8).is_none());
+        let days: Vec<u8> = [0i32, -1, 19_000]
+            .iter()
+            .flat_map(|d| d.to_le_bytes())
+            .collect();
+        let a = plain_values(&days, 3, PhysicalType::INT32, &DataType::Date32).unwrap();
+        assert_eq!(
+            a.as_primitive::<arrow_array::types::Date32Type>().values(),
+            &[0, -1, 19_000]
+        );
+        assert!(plain_values(&days[1..], 3, PhysicalType::INT32, &DataType::Date32).is_none());
+        assert!(plain_values(&days, 3, PhysicalType::INT64, &DataType::Date32).is_none());
+    }
+}

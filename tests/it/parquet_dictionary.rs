@@ -1,0 +1,354 @@
+//! Dictionary-encoded Parquet chunks written through their dictionary
+//! (src/io/parquet/dictionary.rs): each distinct value transformed once,
+//! the indices kept or mapped, and the output read back row by row equal to
+//! the in-memory transform of every row, with the summary's counts, on
+//! data pages v1 and v2, with and without a page index, in every output
+//! codec; chunks that cannot go that way (a dictionary that filled up, an
+//! empty value, a value the transform refuses) are decoded row by row.
+#![cfg(feature = "parquet")]
+
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow_array::builder::StringDictionaryBuilder;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use deid::arrow::BatchTransformer;
+use deid::io::parquet::{Codec, ParquetInput, ParquetOptions, run};
+use deid::io::pipeline::Summary;
+use deid::policy::Direction;
+use deid::{Keyset, MasterKey, Policy};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::column::page::Page;
+use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+const ROWS: usize = 6000;
+const CITIES: [&str; 5] = ["Seoul", "Suwon", "Sejong", "Busan", "Incheon"];
+
+fn keys() -> Keyset {
+    Keyset::from_keys(vec![MasterKey::from_bytes(1, [7u8; 32])]).unwrap()
+}
+
+/// city masked (Seoul and Suwon both become `S****`: the dictionary
+/// shrinks and the indices are mapped), born to its year (thousands of
+/// days, some eighty years), sex pseudonymized (an Arrow dictionary),
+/// phone pseudonymized (distinct values, written plain in the input).
+fn policy() -> Policy {
+    Policy::from_toml(
+        "version = 1\n\
+         [fields.city]\ntransform = \"mask\"\nkeep_first = 1\nkeep_last = 0\n\
+         [fields.born]\ntransform = \"generalize\"\nto = \"year\"\n\
+         [fields.sex]\ntransform = \"pseudonymize\"\n\
+         [fields.phone]\ntransform = \"pseudonymize\"\n",
+    )
+    .unwrap()
+}
+
+fn input(city: impl Fn(usize) -> Option<String>) -> RecordBatch {
+    let mut sex = StringDictionaryBuilder::<Int32Type>::new();
+    for i in 0..ROWS {
+        sex.append(["F", "M"][i % 2]).unwrap();
+    }
+    let cols: Vec<(&str, ArrayRef, bool)> = vec![
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(0..ROWS as i64)),
+            false,
+        ),
+        (
+            "city",
+            Arc::new(StringArray::from_iter((0..ROWS).map(city))),
+            true,
+        ),
+        (
+            "born",
+            Arc::new(Date32Array::from_iter_values(
+                (0..ROWS as i32).map(|i| -10_000 + (i * 7919) % 29_000),
+            )),
+            false,
+        ),
+        ("sex", Arc::new(sex.finish()), false),
+        (
+            "phone",
+            Arc::new(StringArray::from_iter_values(
+                (0..ROWS).map(|i| format!("010-{:04}-{:04}", i / 100, i % 10_000)),
+            )),
+            false,
+        ),
+    ];
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, a, null)| Field::new(*n, a.data_type().clone(), *null))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        cols.into_iter().map(|(_, a, _)| a).collect(),
+    )
+    .unwrap()
+}
+
+fn cities() -> RecordBatch {
+    input(|i| (i % 7 != 3).then(|| CITIES[(i * 31 / 7) % 5].to_owned()))
+}
+
+/// Row groups of 2,000 rows, pages of 500, zstd; phone without a
+/// dictionary.
+fn write(
+    path: &std::path::Path,
+    batch: &RecordBatch,
+    v2: bool,
+    page_index: bool,
+    dict_limit: usize,
+) {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(2000))
+        .set_data_page_row_count_limit(500)
+        .set_write_batch_size(500)
+        .set_dictionary_page_size_limit(dict_limit)
+        .set_column_dictionary_enabled("phone".into(), false);
+    if v2 {
+        props = props.set_writer_version(WriterVersion::PARQUET_2_0);
+    }
+    if !page_index {
+        props = props
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_offset_index_disabled(true);
+    }
+    let mut w = ArrowWriter::try_new(
+        File::create(path).unwrap(),
+        batch.schema(),
+        Some(props.build()),
+    )
+    .unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+fn apply(path: &std::path::Path, codec: Option<Codec>) -> Result<(Vec<u8>, Summary), String> {
+    let mut out = Vec::new();
+    let summary = run(
+        &policy(),
+        &keys(),
+        ParquetInput::File(File::open(path).unwrap()),
+        "in.parquet",
+        &mut out,
+        &ParquetOptions::new()
+            .with_pipeline(|p| p.threads(2))
+            .compression(codec),
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((out, summary))
+}
+
+/// Every row of the output equals the in-memory transform of its row, and
+/// the summary counts what the in-memory transform counts.
+fn check_rows(out: &[u8], summary: &Summary, batch: &RecordBatch) {
+    let t = BatchTransformer::new(&policy(), &keys(), batch.schema(), Direction::Apply).unwrap();
+    let want = t.transform_counted(batch, 0).unwrap();
+    let r = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out.to_vec()))
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = r.map(Result::unwrap).collect();
+    let got = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    assert_eq!(got.num_rows(), ROWS);
+    crate::common::assert_same_rows(&got, &want.batch);
+    let counts: Vec<u64> = summary.columns.iter().map(|c| c.values).collect();
+    assert_eq!(counts, want.values);
+}
+
+/// Per output row group, for `column`: the dictionary page's length and
+/// the number of data pages.
+fn dictionary_pages(out: &[u8], column: &str) -> Vec<(u32, usize)> {
+    let r = SerializedFileReader::new(bytes::Bytes::from(out.to_vec())).unwrap();
+    let leaf = r
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == column)
+        .unwrap();
+    (0..r.num_row_groups())
+        .map(|rg| {
+            let mut pages = r
+                .get_row_group(rg)
+                .unwrap()
+                .get_column_page_reader(leaf)
+                .unwrap();
+            let (mut dict, mut data) = (0, 0);
+            while let Some(p) = pages.get_next_page().unwrap() {
+                match p {
+                    Page::DictionaryPage { num_values, .. } => dict = num_values,
+                    _ => data += 1,
+                }
+            }
+            (dict, data)
+        })
+        .collect()
+}
+
+#[test]
+fn dictionary_chunks_match_the_row_by_row_transform() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    let batch = cities();
+    for v2 in [false, true] {
+        for page_index in [false, true] {
+            write(&path, &batch, v2, page_index, 1 << 20);
+            for codec in [None, Some(Codec::Snappy), Some(Codec::None)] {
+                let (out, summary) = apply(&path, codec).unwrap();
+                check_rows(&out, &summary, &batch);
+                // Written through the dictionary: one entry per distinct
+                // output (four masks of five cities; the years of the row
+                // group), and the input's four data pages of 500 rows (a
+                // chunk encoded again has one: deid's writer starts a page
+                // every 20,000 rows).
+                for (dict, pages) in dictionary_pages(&out, "city") {
+                    assert_eq!(dict, 4, "v2 {v2} index {page_index} {codec:?}");
+                    assert_eq!(pages, 4);
+                }
+                for (dict, pages) in dictionary_pages(&out, "born") {
+                    assert!((70..=81).contains(&dict), "{dict} years");
+                    assert_eq!(pages, 4);
+                }
+                for (dict, pages) in dictionary_pages(&out, "sex") {
+                    assert_eq!((dict, pages), (2, 4));
+                }
+                if codec == Some(Codec::None) {
+                    for needle in CITIES.iter().map(|c| c.as_bytes()).chain([&b"010-00"[..]]) {
+                        assert!(
+                            !out.windows(needle.len()).any(|w| w == needle),
+                            "{} in clear",
+                            String::from_utf8_lossy(needle)
+                        );
+                    }
+                }
+                let meta =
+                    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out.clone()))
+                        .unwrap()
+                        .metadata()
+                        .clone();
+                for rg in meta.row_groups() {
+                    let city = rg.column(1);
+                    assert!(city.encodings().any(|e| e == Encoding::RLE_DICTIONARY));
+                    let s = city.statistics().unwrap();
+                    assert_eq!(s.min_bytes_opt(), Some("B****".as_bytes()));
+                    assert_eq!(s.max_bytes_opt(), Some("S*****".as_bytes()));
+                    assert!(s.null_count_opt().unwrap() > 0);
+                }
+                if page_index {
+                    // The offset index finds the rows: a range read through it.
+                    let opts =
+                        ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+                    let got = ParquetRecordBatchReaderBuilder::try_new_with_options(
+                        bytes::Bytes::from(out.clone()),
+                        opts,
+                    )
+                    .unwrap();
+                    assert!(got.metadata().offset_index().is_some());
+                    let sel = RowSelection::from(vec![
+                        RowSelector::skip(2_600),
+                        RowSelector::select(700),
+                    ]);
+                    let want =
+                        BatchTransformer::new(&policy(), &keys(), batch.schema(), Direction::Apply)
+                            .unwrap()
+                            .transform(&batch.slice(2_600, 700), 2_600)
+                            .unwrap();
+                    let rows: Vec<RecordBatch> = got
+                        .with_row_selection(sel)
+                        .build()
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let rows =
+                        arrow_select::concat::concat_batches(&rows[0].schema(), &rows).unwrap();
+                    for c in 0..want.num_columns() {
+                        let g = arrow_cast::cast(rows.column(c), &DataType::Utf8).unwrap();
+                        let e = arrow_cast::cast(want.column(c), &DataType::Utf8).unwrap();
+                        assert_eq!(g.as_ref(), e.as_ref(), "column {c}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A dictionary that filled up (pages written plain after it), an empty
+/// value in a dictionary, a value the transform refuses: each such chunk is
+/// decoded row by row, so the output and counts are the same, and the
+/// refusal names its row.
+#[test]
+fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    // A dictionary page limit of 64 bytes: born's dictionary (thousands of
+    // days) fills up after a few values and the writer falls back to plain
+    // pages; city's five names fit.
+    let batch = cities();
+    write(&path, &batch, false, true, 64);
+    let (out, summary) = apply(&path, None).unwrap();
+    check_rows(&out, &summary, &batch);
+    // born encoded again (one data page a chunk), city not.
+    let pages = |out: &[u8], column| -> Vec<usize> {
+        dictionary_pages(out, column)
+            .iter()
+            .map(|&(_, p)| p)
+            .collect()
+    };
+    assert_eq!(pages(&out, "born"), [1, 1, 1]);
+    assert_eq!(pages(&out, "city"), [4, 4, 4]);
+    // An empty city in every row group: not counted, as row by row.
+    let batch = input(|i| {
+        Some(if i % 1000 == 17 {
+            String::new()
+        } else {
+            CITIES[i % 5].to_owned()
+        })
+    });
+    write(&path, &batch, false, true, 1 << 20);
+    let (out, summary) = apply(&path, None).unwrap();
+    check_rows(&out, &summary, &batch);
+    let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
+    assert_eq!(city.values, ROWS as u64 - 6);
+    assert_eq!(pages(&out, "city"), [1, 1, 1]);
+    assert_eq!(pages(&out, "born"), [4, 4, 4]);
+    // A year from a text that is no date: the error names the first row
+    // that holds it, in the third row group.
+    let text = Policy::from_toml(
+        "version = 1\n[fields.city]\ntransform = \"generalize\"\nto = \"year\"\n",
+    )
+    .unwrap();
+    let batch = input(|i| {
+        Some(if i >= 4321 && i % 2 == 1 {
+            "not a date".to_owned()
+        } else {
+            "2020-01-02".to_owned()
+        })
+    });
+    write(&path, &batch, false, true, 1 << 20);
+    let mut out = Vec::new();
+    let e = run(
+        &text,
+        &keys(),
+        ParquetInput::File(File::open(&path).unwrap()),
+        "in.parquet",
+        &mut out,
+        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("row 4322"), "{e}");
+    assert!(!e.contains("not a date"), "{e}");
+}

@@ -352,3 +352,18 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
     assert!(e.contains("row 4322"), "{e}");
     assert!(!e.contains("not a date"), "{e}");
 }
+
+/// A column that is null in every row (a dictionary of no entries, pages
+/// of definition levels only) comes out null in every row, counted as
+/// nothing.
+#[test]
+fn an_all_null_dictionary_column_stays_null() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    let batch = input(|_| None);
+    write(&path, &batch, false, true, 1 << 20);
+    let (out, summary) = apply(&path, None).unwrap();
+    check_rows(&out, &summary, &batch);
+    let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
+    assert_eq!(city.values, 0);
+}

@@ -231,7 +231,14 @@ pub(super) fn rewrite(
         }));
     }
     let remap = unique.len() != out.len();
-    let width = (u32::BITS - u32::try_from(unique.len() - 1).ok()?.leading_zeros()).max(1);
+    if out.len() != dict_len {
+        return None;
+    }
+    let width = (u32::BITS
+        - u32::try_from(unique.len().saturating_sub(1))
+            .ok()?
+            .leading_zeros())
+    .max(1);
     let mut dict = Vec::with_capacity(unique.iter().map(|v| v.len() + 4).sum());
     let (mut min, mut max): (Option<&[u8]>, Option<&[u8]>) = (None, None);
     for v in &unique {
@@ -371,6 +378,11 @@ fn plain_values(buf: &[u8], n: usize, physical: PhysicalType, t: &DataType) -> O
         |width: usize| (buf.len() == n.checked_mul(width)?).then_some(buf.chunks_exact(width));
     Some(match (physical, t) {
         (PhysicalType::BYTE_ARRAY, DataType::Utf8) => {
+            // Each value takes four bytes at least: a count the page
+            // cannot hold is refused before anything is sized by it.
+            if n > buf.len() / 4 {
+                return None;
+            }
             let mut offsets = Vec::with_capacity(n + 1);
             let mut values = Vec::with_capacity(buf.len());
             offsets.push(0i32);
@@ -448,10 +460,20 @@ fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
     }
 }
 
+/// The most values a data page may hold for its indices to be mapped (16 M:
+/// 64 MB held at once).
+const MAX_PAGE_VALUES: usize = 1 << 24;
+
 /// A data page's `n` dictionary indices (bit width first, checked by
 /// [`check_indices`]) through `map`, appended to `out` at `width` bits.
 fn remap_indices(buf: &[u8], n: usize, map: &[u32], width: u32, out: &mut Vec<u8>) -> Option<()> {
     let (&from, runs) = buf.split_first()?;
+    // The indices are held while mapped: a page header's count over
+    // MAX_PAGE_VALUES (real pages hold thousands) sends the chunk to the
+    // row path, which reads it a batch at a time.
+    if n > MAX_PAGE_VALUES {
+        return None;
+    }
     let mut values = Vec::with_capacity(n);
     let mut ok = true;
     hybrid(runs, u32::from(from), n, |v, k| {

@@ -4,7 +4,8 @@
 //! the in-memory transform of every row, with the summary's counts, on
 //! data pages v1 and v2, with and without a page index, in every output
 //! codec; chunks that cannot go that way (a dictionary that filled up, an
-//! empty value, a value the transform refuses) are decoded row by row.
+//! empty value, a value the transform refuses) are decoded row by row; and
+//! generated files with planted values never show one in the output.
 #![cfg(feature = "parquet")]
 
 use std::fs::File;
@@ -366,4 +367,163 @@ fn an_all_null_dictionary_column_stays_null() {
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
     assert_eq!(city.values, 0);
+}
+
+/// Generated files, as an attacker would vary them: dictionary columns of
+/// planted values (`PLANT` and any text after it, nulls anywhere), row
+/// groups and pages of any size, v1 or v2 pages, a page index or not, a
+/// dictionary that fills up or not. The output (uncompressed, so its bytes
+/// can be searched) never holds `PLANT`, and reads back row by row as the
+/// in-memory transform, with the same counts.
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> Policy {
+        Policy::from_toml(
+            "version = 1\n\
+             [fields.a]\ntransform = \"pseudonymize\"\n\
+             [fields.b]\ntransform = \"mask\"\nkeep_first = 0\nkeep_last = 0\n\
+             [fields.d]\ntransform = \"generalize\"\nto = \"year\"\n",
+        )
+        .unwrap()
+    }
+
+    /// A row: the pool index of `a` and of `b` (or null), and `d`'s day.
+    type Row = (Option<usize>, Option<usize>, i32);
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        pool: Vec<String>,
+        rows: Vec<Row>,
+        row_group: usize,
+        page: usize,
+        v2: bool,
+        page_index: bool,
+        dict_limit: usize,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            proptest::collection::vec(
+                "PLANT[a-z0-9 ,\"\u{0}-\u{7f}\u{ac00}-\u{ac10}]{0,12}",
+                1..40,
+            ),
+            1usize..1500,
+            prop_oneof![Just(3usize), Just(64), Just(700), Just(5000)],
+            prop_oneof![Just(1usize), Just(9), Just(200), Just(20_000)],
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![Just(32usize), Just(1 << 20)],
+            any::<u64>(),
+        )
+            .prop_map(
+                |(pool, n, row_group, page, v2, page_index, dict_limit, seed)| {
+                    let mut x = seed | 1;
+                    let mut next = move || {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x
+                    };
+                    let k = pool.len() as u64;
+                    let rows = (0..n)
+                        .map(|_| {
+                            let r = next();
+                            (
+                                (r % 5 != 0).then(|| ((r >> 8) % k) as usize),
+                                (r % 7 != 0).then(|| ((r >> 20) % k) as usize),
+                                ((r >> 32) % 40_000) as i32 - 20_000,
+                            )
+                        })
+                        .collect();
+                    Case {
+                        pool,
+                        rows,
+                        row_group,
+                        page,
+                        v2,
+                        page_index,
+                        dict_limit,
+                    }
+                },
+            )
+    }
+
+    fn batch(c: &Case) -> RecordBatch {
+        let text = |pick: fn(&Row) -> Option<usize>| {
+            Arc::new(StringArray::from_iter(
+                c.rows.iter().map(|r| pick(r).map(|i| c.pool[i].clone())),
+            )) as ArrayRef
+        };
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..c.rows.len() as i64)),
+            ),
+            ("a", text(|r| r.0)),
+            ("b", text(|r| r.1)),
+            (
+                "d",
+                Arc::new(Date32Array::from_iter_values(c.rows.iter().map(|r| r.2))),
+            ),
+        ];
+        let fields: Vec<Field> = cols
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            cols.into_iter().map(|(_, a)| a).collect(),
+        )
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn planted_values_never_reach_the_output(c in case()) {
+            let d = tempfile::tempdir().unwrap();
+            let path = d.path().join("in.parquet");
+            let b = batch(&c);
+            let mut props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(c.row_group))
+                .set_data_page_row_count_limit(c.page)
+                .set_write_batch_size(c.page.min(1024))
+                .set_dictionary_page_size_limit(c.dict_limit);
+            if c.v2 {
+                props = props.set_writer_version(WriterVersion::PARQUET_2_0);
+            }
+            if !c.page_index {
+                props = props
+                    .set_statistics_enabled(EnabledStatistics::Chunk)
+                    .set_offset_index_disabled(true);
+            }
+            let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), b.schema(), Some(props.build())).unwrap();
+            w.write(&b).unwrap();
+            w.close().unwrap();
+            let mut out = Vec::new();
+            let summary = run(
+                &policy(),
+                &keys(),
+                ParquetInput::File(File::open(&path).unwrap()),
+                "in.parquet",
+                &mut out,
+                &ParquetOptions::new().with_pipeline(|p| p.threads(2)).compression(Some(Codec::None)),
+                &mut |_| {},
+            )
+            .unwrap();
+            prop_assert!(!out.windows(5).any(|w| w == b"PLANT"), "a planted value in clear");
+            let want = BatchTransformer::new(&policy(), &keys(), b.schema(), Direction::Apply)
+                .unwrap()
+                .transform_counted(&b, 0)
+                .unwrap();
+            let r = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out)).unwrap().build().unwrap();
+            let batches: Vec<RecordBatch> = r.map(Result::unwrap).collect();
+            let got = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+            crate::common::assert_same_rows(&got, &want.batch);
+            let counts: Vec<u64> = summary.columns.iter().map(|c| c.values).collect();
+            prop_assert_eq!(counts, want.values);
+        }
+    }
 }

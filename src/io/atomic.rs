@@ -13,6 +13,13 @@
 //! therefore listed in a process-wide registry from its creation to its
 //! commit or drop, and a signal handler (the binary installs one) calls
 //! [`discard_uncommitted`] to remove them before exiting.
+//!
+//! The commit waits for the file to reach the disk (`fsync`). On Linux the
+//! kernel is asked to start writing each 8 MiB as soon as it is written
+//! (`sync_file_range`), so the disk works while the file is still being
+//! produced and the final `fsync` waits only for the tail. Without it, a
+//! 1 GB output spent 0.5 s of `deid apply`'s 2.7 s in that `fsync`
+//! (benches/parquet.sh).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -85,7 +92,7 @@ pub struct AtomicFile {
 enum Inner {
     /// A temporary file beside the target, renamed onto it on commit.
     Temp {
-        tmp: BufWriter<NamedTempFile>,
+        tmp: BufWriter<WriteBehind>,
         path: PathBuf,
     },
     /// An existing device, FIFO or socket, written in place.
@@ -137,7 +144,7 @@ impl AtomicFile {
         let _ = mode;
         Ok(AtomicFile {
             inner: Inner::Temp {
-                tmp: BufWriter::with_capacity(1 << 20, tmp),
+                tmp: BufWriter::with_capacity(1 << 20, WriteBehind::new(tmp)),
                 path,
             },
             registered: Some(registered),
@@ -153,7 +160,10 @@ impl AtomicFile {
         let AtomicFile { inner, registered } = self;
         match inner {
             Inner::Temp { tmp, path } => {
-                let tmp = tmp.into_inner().map_err(io::IntoInnerError::into_error)?;
+                let tmp = tmp
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)?
+                    .file;
                 tmp.as_file().sync_all()?;
                 // Renamed under the registry's lock: a signal handler removes
                 // the temporary file either before (no output) or not at all.
@@ -172,6 +182,77 @@ impl AtomicFile {
             Inner::Temp { tmp, .. } => tmp,
             Inner::Direct(file) => file,
         }
+    }
+}
+
+/// A temporary file whose written bytes the kernel is asked to start
+/// writing to disk every [`WriteBehind::WINDOW`] bytes.
+#[derive(Debug)]
+struct WriteBehind {
+    file: NamedTempFile,
+    /// Bytes written so far.
+    written: u64,
+    /// Bytes already handed to the kernel for writing.
+    started: u64,
+}
+
+impl WriteBehind {
+    /// How much is written before writeback of it starts: large enough that
+    /// the call is rare, small enough that the disk starts early (2 to
+    /// 32 MiB measure the same on benches/parquet.sh).
+    const WINDOW: u64 = 8 << 20;
+
+    fn new(file: NamedTempFile) -> Self {
+        WriteBehind {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+
+    /// Starts writeback of the bytes written since the last call. Only a
+    /// hint: its errors are those the `fsync` of the commit reports.
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd;
+        // `off64_t` (glibc) and `off_t` (musl) are both 64 bits.
+        let (Ok(offset), Ok(len)) = (
+            i64::try_from(self.started),
+            i64::try_from(self.written - self.started),
+        ) else {
+            return;
+        };
+        // SAFETY: `sync_file_range` reads no memory of the caller; it takes
+        // a descriptor this struct owns (open for its whole life) and a byte
+        // range, and only schedules that range of the file for writeback.
+        #[allow(unsafe_code)]
+        let _ = unsafe {
+            libc::sync_file_range(
+                self.file.as_file().as_raw_fd(),
+                offset,
+                len,
+                libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+        self.started = self.written;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start_writeback(&mut self) {}
+}
+
+impl Write for WriteBehind {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= Self::WINDOW {
+            self.start_writeback();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -220,6 +301,33 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn writeback_is_started_window_by_window_and_keeps_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let window = usize::try_from(WriteBehind::WINDOW).unwrap();
+        // Two and a half windows in pieces that straddle the boundaries.
+        let data: Vec<u8> = (0..window * 5 / 2).map(|i| (i % 251) as u8).collect();
+        let mut f = AtomicFile::create(&target, None).unwrap();
+        for piece in data.chunks(3 << 20 | 17) {
+            f.write_all(piece).unwrap();
+        }
+        let Inner::Temp { tmp, .. } = &mut f.inner else {
+            panic!("a new file is written through a temporary file");
+        };
+        tmp.flush().unwrap();
+        let behind = tmp.get_ref();
+        assert_eq!(behind.written, data.len() as u64);
+        if cfg!(target_os = "linux") {
+            // Started at each window crossed, not for the unfinished tail.
+            assert!(behind.started >= 2 * WriteBehind::WINDOW);
+            assert!(behind.started <= behind.written);
+            assert!(behind.written - behind.started < WriteBehind::WINDOW);
+        }
+        f.commit().unwrap();
+        assert!(fs::read(&target).unwrap() == data, "content changed");
     }
 
     #[test]

@@ -17,7 +17,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         let r = Redactor::tags(Detectors::all());
-        assert!(r.redact(data, &mut Vec::new()).is_err(), "non-UTF-8 is refused");
+        assert!(
+            r.redact(data, &mut Vec::new()).is_err(),
+            "non-UTF-8 is refused"
+        );
         return;
     };
     let mut matches = Vec::new();
@@ -25,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
     let mut last = 0;
     let mut expected = Vec::new();
     for m in &matches {
-        assert!(m.start >= last && m.end > m.start, "ordered, not overlapping");
+        assert!(
+            m.start >= last && m.end > m.start,
+            "ordered, not overlapping"
+        );
         assert!(text.is_char_boundary(m.start) && text.is_char_boundary(m.end));
         let mut out = vec![0u8; m.max_normalized_len()];
         m.normalize(text, &mut out).expect("a match normalizes");
@@ -55,8 +61,15 @@ fuzz_target!(|data: &[u8]| {
     assert!(hit, "a phone number on its own line is found");
 
     let key = MasterKey::from_bytes(1, [7u8; 32]);
-    let r = Redactor::new(&key, "memo", Detectors::all(), Replace::Token, 16, Encoding::Hex)
-        .expect("redactor");
+    let r = Redactor::new(
+        &key,
+        "memo",
+        Detectors::all(),
+        Replace::Token,
+        16,
+        Encoding::Hex,
+    )
+    .expect("redactor");
     let mut tokens = Vec::new();
     r.redact(data, &mut tokens).expect("redacts");
     let mut back = Vec::new();

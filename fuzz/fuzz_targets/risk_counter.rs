@@ -33,7 +33,8 @@ fn row_by_row(input: &[u8], qi: &[usize]) -> Option<(Vec<u64>, u64)> {
     loop {
         match t.read_row(&mut row) {
             Ok(true) => {
-                let values: Vec<&[u8]> = qi.iter().map(|&i| row.get(i).unwrap_or_default()).collect();
+                let values: Vec<&[u8]> =
+                    qi.iter().map(|&i| row.get(i).unwrap_or_default()).collect();
                 counter.add(&values, None);
             }
             Ok(false) => break,

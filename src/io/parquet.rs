@@ -1016,11 +1016,11 @@ pub fn run(
                                             leaf: pv.leaf,
                                             root: i,
                                             data_type: schema.field(i).data_type(),
-                                            statistics: props.statistics_enabled(out.path())
-                                                != EnabledStatistics::None,
+                                            statistics: props.statistics_enabled(out.path()),
                                             out,
                                             codec: plan.codec,
                                             page_index,
+                                            truncate: props.column_index_truncate_length(),
                                         };
                                         if let Some((data, close, values)) =
                                             dictionary::rewrite(&job, transformer)

@@ -3,7 +3,7 @@
 //! the indices kept or mapped, and the output read back row by row equal to
 //! the in-memory transform of every row, with the summary's counts, on
 //! data pages v1 and v2, with and without a page index, in every output
-//! codec; chunks that cannot go that way (a dictionary that filled up, an
+//! codec, with the column index a page index calls for; chunks that cannot go that way (a dictionary that filled up, an
 //! empty value, a value the transform refuses) are decoded row by row; and
 //! generated files with planted values never show one in the output.
 #![cfg(feature = "parquet")]
@@ -12,6 +12,7 @@ use std::fs::File;
 use std::sync::Arc;
 
 use arrow_array::builder::StringDictionaryBuilder;
+use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
@@ -24,9 +25,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{BoundaryOrder, Compression, Encoding, ZstdLevel};
 use parquet::column::page::Page;
 use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -198,6 +200,89 @@ fn dictionary_pages(out: &[u8], column: &str) -> Vec<(u32, usize)> {
         .collect()
 }
 
+/// The column index of the columns written through their dictionary:
+/// each page's bounds, null flag and null count are those of the rows the
+/// offset index places in it, and the boundary order holds.
+fn check_column_index(out: &[u8], batch: &RecordBatch) {
+    let want = BatchTransformer::new(&policy(), &keys(), batch.schema(), Direction::Apply)
+        .unwrap()
+        .transform(batch, 0)
+        .unwrap();
+    let opts = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+    let meta = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        bytes::Bytes::from(out.to_vec()),
+        opts,
+    )
+    .unwrap()
+    .metadata()
+    .clone();
+    let (columns, offsets) = (meta.column_index().unwrap(), meta.offset_index().unwrap());
+    let mut first_row = 0usize;
+    for (rg, m) in meta.row_groups().iter().enumerate() {
+        let rows = m.num_rows() as usize;
+        for name in ["city", "born", "sex"] {
+            let leaf = m
+                .columns()
+                .iter()
+                .position(|c| c.column_path().string() == name)
+                .unwrap();
+            let col = want.column(want.schema().index_of(name).unwrap());
+            let text = arrow_cast::cast(col, &DataType::Utf8).unwrap();
+            let text = text.as_string::<i32>();
+            let ColumnIndexMetaData::BYTE_ARRAY(index) = &columns[rg][leaf] else {
+                panic!("{name}: no column index in row group {rg}");
+            };
+            let pages = &offsets[rg][leaf].page_locations;
+            assert_eq!(index.num_pages() as usize, pages.len());
+            let mut bounds = Vec::new();
+            for (p, loc) in pages.iter().enumerate() {
+                let from = first_row + loc.first_row_index as usize;
+                let to = pages
+                    .get(p + 1)
+                    .map_or(first_row + rows, |n| first_row + n.first_row_index as usize);
+                let values: Vec<&[u8]> = (from..to)
+                    .filter(|&r| text.is_valid(r))
+                    .map(|r| text.value(r).as_bytes())
+                    .collect();
+                assert_eq!(index.null_count(p), Some((to - from - values.len()) as i64));
+                assert_eq!(index.is_null_page(p), values.is_empty(), "{name} page {p}");
+                if values.is_empty() {
+                    continue;
+                }
+                let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+                assert_eq!(
+                    index.min_value(p),
+                    Some(*lo),
+                    "{name} row group {rg} page {p}"
+                );
+                assert_eq!(
+                    index.max_value(p),
+                    Some(*hi),
+                    "{name} row group {rg} page {p}"
+                );
+                bounds.push((*lo, *hi));
+            }
+            let ascending = bounds
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1);
+            let descending = bounds
+                .windows(2)
+                .all(|w| w[0].0 >= w[1].0 && w[0].1 >= w[1].1);
+            let order = columns[rg][leaf].get_boundary_order().unwrap();
+            assert_eq!(
+                order,
+                match (ascending, descending) {
+                    (true, _) => BoundaryOrder::ASCENDING,
+                    (false, true) => BoundaryOrder::DESCENDING,
+                    (false, false) => BoundaryOrder::UNORDERED,
+                },
+                "{name} row group {rg}"
+            );
+        }
+        first_row += rows;
+    }
+}
+
 #[test]
 fn dictionary_chunks_match_the_row_by_row_transform() {
     let d = tempfile::tempdir().unwrap();
@@ -248,6 +333,7 @@ fn dictionary_chunks_match_the_row_by_row_transform() {
                     assert!(s.null_count_opt().unwrap() > 0);
                 }
                 if page_index {
+                    check_column_index(&out, &batch);
                     // The offset index finds the rows: a range read through it.
                     let opts =
                         ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
@@ -358,7 +444,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
 /// of definition levels only) comes out null in every row, counted as
 /// nothing.
 #[test]
-fn an_all_null_dictionary_column_stays_null() {
+fn null_dictionary_columns_and_pages_stay_null() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("in.parquet");
     let batch = input(|_| None);
@@ -367,6 +453,18 @@ fn an_all_null_dictionary_column_stays_null() {
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
     assert_eq!(city.values, 0);
+
+    // Every other page of 500 rows null: null pages in the column index.
+    let batch = input(|i| ((i / 500) % 2 == 1).then(|| CITIES[i % 5].to_owned()));
+    write(&path, &batch, false, true, 1 << 20);
+    let (out, summary) = apply(&path, None).unwrap();
+    check_rows(&out, &summary, &batch);
+    assert!(
+        dictionary_pages(&out, "city")
+            .iter()
+            .all(|&(_, pages)| pages == 4)
+    );
+    check_column_index(&out, &batch);
 }
 
 /// Generated files, as an attacker would vary them: dictionary columns of

@@ -13,6 +13,11 @@
 //! header that has no statistics (the input's would quote its values).
 //! What a reader sees is the row-by-row transform of every value.
 //!
+//! The chunk gets the statistics the writer would give the column: min,
+//! max and nulls for the chunk, and with a page index an offset index and a
+//! column index (each page's smallest and largest value, found from the
+//! entries its indices refer to).
+//!
 //! Every byte that goes through is accounted for first: a data page must be
 //! dictionary-encoded and consist exactly of its definition levels and its
 //! indices (each below the dictionary's length), with no repetition levels
@@ -29,12 +34,13 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, Date32Array, Int32Array, Int64Array, StringArray};
 use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
-use parquet::basic::{Compression, ConvertedType, Encoding, Type as PhysicalType};
+use parquet::basic::{BoundaryOrder, Compression, ConvertedType, Encoding, Type as PhysicalType};
 use parquet::column::page::{CompressedPage, Page, PageReader, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
-use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
+use parquet::file::metadata::{ColumnChunkMetaData, ColumnIndexBuilder, ParquetMetaData};
 use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::properties::EnabledStatistics;
 use parquet::file::reader::ChunkReader;
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::Statistics;
@@ -57,11 +63,14 @@ pub(super) struct Job<'a> {
     /// The output leaf.
     pub out: ColumnDescPtr,
     pub codec: Compression,
-    /// Whether the chunk gets statistics (min, max, nulls), as the writer
-    /// gives them to the column.
-    pub statistics: bool,
+    /// The statistics the writer gives the column: none, the chunk's (min,
+    /// max, nulls), or also each page's (a column index, with a page index).
+    pub statistics: EnabledStatistics,
     /// Whether the output has a page index (then the chunk an offset index).
     pub page_index: bool,
+    /// The writer's longest column index bound; a chunk with a longer one
+    /// gets no column index.
+    pub truncate: Option<usize>,
 }
 
 /// The output chunk and how many values it transformed, or `None` when the
@@ -239,6 +248,24 @@ pub(super) fn rewrite(
             .ok()?
             .leading_zeros())
     .max(1);
+    // Each entry's rank in byte order (the order of a text column's
+    // statistics): a page's bounds are the entries of the lowest and
+    // highest rank it refers to.
+    let column_index = job.page_index && job.statistics == EnabledStatistics::Page;
+    let mut sorted: Vec<u32> = Vec::new();
+    let mut rank = Vec::new();
+    if column_index {
+        sorted = (0..u32::try_from(unique.len()).ok()?).collect();
+        sorted.sort_unstable_by_key(|&e| unique[e as usize]);
+        rank = std::vec![0u32; unique.len()];
+        for (r, &e) in sorted.iter().enumerate() {
+            rank[e as usize] = r as u32;
+        }
+    }
+    let mut pages_index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
+    let (mut ascending, mut descending) = (true, true);
+    let mut last: Option<(u32, u32)> = None;
+
     let mut dict = Vec::with_capacity(unique.iter().map(|v| v.len() + 4).sum());
     let (mut min, mut max): (Option<&[u8]>, Option<&[u8]>) = (None, None);
     for v in &unique {
@@ -284,15 +311,47 @@ pub(super) fn rewrite(
     let mut locations = Vec::with_capacity(data_pages.len());
     let mut first_row = 0usize;
     for (page, n, levels, values) in data_pages {
-        let page = if remap {
+        let (page, bounds) = if remap {
             // The levels as they are, the indices mapped.
             let buf = page.buffer();
             let mut out = buf.get(..levels)?.to_vec();
-            remap_indices(buf.get(levels..)?, values, &map, width, &mut out)?;
-            with_buffer(page, out.into(), false)
+            let mapped = remap_indices(buf.get(levels..)?, values, &map, width, &mut out)?;
+            let bounds = if column_index {
+                Some(rank_bounds(&mapped, &rank)?)
+            } else {
+                None
+            };
+            (with_buffer(page, out.into(), false), bounds)
         } else {
-            page
+            // The entries are the input's: the indices are the output's.
+            let bounds = if column_index {
+                Some(index_bounds(page.buffer().get(levels..)?, values, &rank)?)
+            } else {
+                None
+            };
+            (page, bounds)
         };
+        if let Some(bounds) = bounds {
+            let page_nulls = i64::try_from(n - values).ok()?;
+            match bounds {
+                None => pages_index.append(true, Vec::new(), Vec::new(), page_nulls),
+                Some((lo, hi)) => {
+                    if let Some((last_lo, last_hi)) = last {
+                        ascending &= last_lo <= lo && last_hi <= hi;
+                        descending &= last_lo >= lo && last_hi >= hi;
+                    }
+                    last = Some((lo, hi));
+                    let entry = |r: u32| unique.get(*sorted.get(r as usize)? as usize).copied();
+                    let (min, max) = (entry(lo)?, entry(hi)?);
+                    if job.truncate.is_some_and(|t| min.len() > t || max.len() > t) {
+                        // The writer would truncate it: no column index
+                        // rather than another bound than the writer's.
+                        pages_index.to_invalid();
+                    }
+                    pages_index.append(false, min.to_vec(), max.to_vec(), page_nulls);
+                }
+            }
+        }
         let raw = page.buffer().len();
         let page = match &page {
             Page::DataPage { buf, .. } => {
@@ -340,7 +399,7 @@ pub(super) fn rewrite(
         .set_num_values(i64::try_from(row).ok()?)
         .set_data_page_offset(i64::try_from(data_offset?).ok()?)
         .set_dictionary_page_offset(Some(0));
-    if job.statistics {
+    if job.statistics != EnabledStatistics::None {
         let (min, max) = (min.map(ByteArray::from), max.map(ByteArray::from));
         metadata = metadata.set_statistics(Statistics::new(min, max, None, Some(nulls), false));
     }
@@ -350,7 +409,16 @@ pub(super) fn rewrite(
         rows_written: row as u64,
         metadata,
         bloom_filter: None,
-        column_index: None,
+        column_index: if column_index && pages_index.valid() {
+            pages_index.set_boundary_order(match (ascending, descending) {
+                (true, _) => BoundaryOrder::ASCENDING,
+                (false, true) => BoundaryOrder::DESCENDING,
+                (false, false) => BoundaryOrder::UNORDERED,
+            });
+            Some(pages_index.build().ok()?)
+        } else {
+            None
+        },
         offset_index: job.page_index.then_some(OffsetIndexMetaData {
             page_locations: locations,
             unencoded_byte_array_data_bytes: None,
@@ -465,8 +533,15 @@ fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
 const MAX_PAGE_VALUES: usize = 1 << 24;
 
 /// A data page's `n` dictionary indices (bit width first, checked by
-/// [`check_indices`]) through `map`, appended to `out` at `width` bits.
-fn remap_indices(buf: &[u8], n: usize, map: &[u32], width: u32, out: &mut Vec<u8>) -> Option<()> {
+/// [`check_indices`]) through `map`, appended to `out` at `width` bits;
+/// returns the mapped indices.
+fn remap_indices(
+    buf: &[u8],
+    n: usize,
+    map: &[u32],
+    width: u32,
+    out: &mut Vec<u8>,
+) -> Option<Vec<u32>> {
     let (&from, runs) = buf.split_first()?;
     // The indices are held while mapped: a page header's count over
     // MAX_PAGE_VALUES (real pages hold thousands) sends the chunk to the
@@ -485,7 +560,7 @@ fn remap_indices(buf: &[u8], n: usize, map: &[u32], width: u32, out: &mut Vec<u8
     })?;
     out.push(u8::try_from(width).ok()?);
     encode_hybrid(&values, width, out);
-    Some(())
+    Some(values)
 }
 
 /// Appends `values` (each below `2^width`) as RLE / bit-packed hybrid runs:
@@ -612,14 +687,37 @@ fn hybrid(
             }
             let take = values.min(count - seen);
             let mask = (1u64 << width) - 1;
-            for i in 0..take {
-                let bit = i * width as usize;
-                let mut word = [0u8; 8];
-                let from = bit / 8;
-                let to = bytes.len().min(from + 8);
-                word[..to - from].copy_from_slice(&bytes[from..to]);
-                if !each((u64::from_le_bytes(word) >> (bit % 8)) & mask, 1) {
+            if width == 0 {
+                if !each(0, take) {
                     return None;
+                }
+            } else if width <= 16 {
+                // A group of eight values is at most 128 bits: one load a
+                // group rather than one a value.
+                let group = width as usize;
+                for (g, bytes) in bytes.chunks_exact(group).enumerate() {
+                    let mut word = [0u8; 16];
+                    word[..group].copy_from_slice(bytes);
+                    let word = u128::from_le_bytes(word);
+                    for i in 0..(take - g * 8).min(8) {
+                        if !each((word >> (i * group)) as u64 & mask, 1) {
+                            return None;
+                        }
+                    }
+                    if (g + 1) * 8 >= take {
+                        break;
+                    }
+                }
+            } else {
+                for i in 0..take {
+                    let bit = i * width as usize;
+                    let mut word = [0u8; 8];
+                    let from = bit / 8;
+                    let to = bytes.len().min(from + 8);
+                    word[..to - from].copy_from_slice(&bytes[from..to]);
+                    if !each((u64::from_le_bytes(word) >> (bit % 8)) & mask, 1) {
+                        return None;
+                    }
                 }
             }
             seen += take;
@@ -649,6 +747,39 @@ fn check_indices(buf: &[u8], n: usize, dict_len: usize) -> Option<()> {
         return runs.is_empty().then_some(());
     }
     hybrid(runs, u32::from(width), n, |v, _| v < dict_len as u64)
+}
+
+/// The lowest and highest `rank` of the `n` dictionary indices of a data
+/// page (a bit width, then the runs; checked by [`check_indices`]), or
+/// `Some(None)` for a page of nulls only.
+fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>> {
+    if n == 0 {
+        return Some(None);
+    }
+    let (&width, runs) = buf.split_first()?;
+    let (mut lo, mut hi) = (u32::MAX, 0);
+    hybrid(runs, u32::from(width), n, |v, _| {
+        match usize::try_from(v).ok().and_then(|v| rank.get(v)) {
+            Some(&r) => {
+                lo = lo.min(r);
+                hi = hi.max(r);
+                true
+            }
+            None => false,
+        }
+    })?;
+    Some(Some((lo, hi)))
+}
+
+/// The lowest and highest `rank` of `entries` (mapped indices), or
+/// `Some(None)` when there are none; `None` for an entry without a rank.
+fn rank_bounds(entries: &[u32], rank: &[u32]) -> Option<Option<(u32, u32)>> {
+    let mut bounds = None;
+    for &e in entries {
+        let r = *rank.get(e as usize)?;
+        bounds = Some(bounds.map_or((r, r), |(lo, hi): (u32, u32)| (lo.min(r), hi.max(r))));
+    }
+    Some(bounds)
 }
 
 #[cfg(test)]
@@ -801,6 +932,27 @@ mod tests {
                 assert_eq!(back, values, "width {width} n {n}");
             }
         }
+    }
+
+    #[test]
+    fn width_zero_runs_are_zeros() {
+        // One bit-packed group of eight (header 1 << 1 | 1, no bytes), and a
+        // run of twelve (header 12 << 1, a value of no bytes).
+        for (buf, n, want) in [
+            (&[3u8][..], 8, 8),
+            (&[3u8][..], 5, 5),
+            (&[24u8][..], 12, 12),
+        ] {
+            let mut back = Vec::new();
+            hybrid(buf, 0, n, |v, k| {
+                back.extend(std::iter::repeat_n(v, k));
+                true
+            })
+            .unwrap();
+            assert_eq!(back, std::vec![0u64; want]);
+        }
+        // A group of eight cannot stand for twelve values.
+        assert!(hybrid(&[3u8], 0, 12, |_, _| true).is_none());
     }
 
     #[test]

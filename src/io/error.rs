@@ -82,6 +82,10 @@ pub enum InputErrorKind {
     /// cannot take (corrupt pages, a schema other than the bound one, a
     /// column type without a text form). Never holds a value.
     Arrow(String),
+    /// A bug in deid stopped a worker (a panic, caught so that the run
+    /// stops with no output rather than waiting for it). Never holds a
+    /// value.
+    Internal(&'static str),
 }
 
 /// An input error with its location: file, row, column. Never holds a value.
@@ -198,6 +202,9 @@ impl fmt::Display for InputError {
             InputErrorKind::Policy(e) => write!(f, "{e}"),
             InputErrorKind::Value(t, e) => write!(f, "{t} failed: {e}"),
             InputErrorKind::Arrow(what) => write!(f, "Parquet/Arrow: {what}"),
+            InputErrorKind::Internal(what) => {
+                write!(f, "internal error: {what} (a bug in deid; please report it)")
+            }
         }
     }
 }

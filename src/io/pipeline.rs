@@ -326,8 +326,17 @@ pub fn run(
             s.spawn(move || {
                 let mut state = process::Worker::new(delimiter);
                 while let Ok((seq, chunk)) = work_rx.recv() {
-                    let out = process_chunk(plan, format, &chunk, &mut state);
-                    if done_tx.send((seq, out)).is_err() {
+                    let out = contained(
+                        || process_chunk(plan, format, &chunk, &mut state),
+                        || ChunkError {
+                            local_row: 0,
+                            column: None,
+                            kind: WORKER_PANICKED,
+                        },
+                    );
+                    let panicked =
+                        matches!(&out, Err(e) if matches!(e.kind, InputErrorKind::Internal(_)));
+                    if done_tx.send((seq, out)).is_err() || panicked {
                         return;
                     }
                 }
@@ -346,7 +355,14 @@ pub fn run(
         )
         .map_err(|(row, column, kind)| err(row, column.as_deref(), kind));
         stop.store(true, Ordering::Relaxed);
-        let read = reader_thread.join().unwrap_or_default();
+        // A reader that panicked ended the input early: never a success.
+        let Ok(read) = reader_thread.join() else {
+            return r.and(Err(err(
+                None,
+                None,
+                InputErrorKind::Internal("the reader stopped on an unexpected condition"),
+            )));
+        };
         totals.bytes_in = read;
         r
     });
@@ -430,6 +446,23 @@ fn first_json_leaves<R: Read>(
 
 type WriteError = (Option<u64>, Option<String>, InputErrorKind);
 
+/// Runs one unit of a worker's work, turning a panic (a bug in deid) into
+/// the error `bug` gives. The writer waits for every unit in order: a
+/// worker that died silently would leave it waiting forever, and a run
+/// must end, with no output, on any failure.
+pub(crate) fn contained<T, E>(
+    work: impl FnOnce() -> Result<T, E>,
+    bug: impl FnOnce() -> E,
+) -> Result<T, E> {
+    // Unwind safety: after a panic the caller stops the run; what `work`
+    // held is not used again.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| Err(bug()))
+}
+
+/// What a worker that panicked reports.
+pub(crate) const WORKER_PANICKED: InputErrorKind =
+    InputErrorKind::Internal("a worker stopped on an unexpected condition");
+
 fn write_in_order(
     done_rx: Receiver<(u64, Result<ChunkOut, ChunkError>)>,
     permit_tx: Sender<()>,
@@ -464,6 +497,9 @@ fn write_in_order(
                         rows: totals.rows_in,
                     });
                 }
+                Err(e) if matches!(e.kind, InputErrorKind::Internal(_)) => {
+                    return Err((None, e.column, e.kind));
+                }
                 Err(e) => return Err((Some(totals.rows_in + e.local_row), e.column, e.kind)),
             }
             next += 1;
@@ -471,4 +507,27 @@ fn write_in_order(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_unit_becomes_an_error() {
+        let bug = || InputErrorKind::Internal("test");
+        assert_eq!(contained(|| Ok::<_, InputErrorKind>(7), bug).unwrap(), 7);
+        assert!(matches!(
+            contained(|| Err::<u8, _>(InputErrorKind::Empty), bug),
+            Err(InputErrorKind::Empty)
+        ));
+        let r = contained(
+            || -> Result<u8, InputErrorKind> {
+                let v: Vec<u8> = Vec::new();
+                Ok(v[usize::from(v.is_empty())])
+            },
+            bug,
+        );
+        assert!(matches!(r, Err(InputErrorKind::Internal("test"))));
+    }
 }

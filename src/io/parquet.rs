@@ -48,7 +48,9 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use super::error::{InputError, InputErrorKind};
 use super::format::Format;
-use super::pipeline::{PipelineOptions, Progress, Summary, WORKER_PANICKED, contained};
+use super::pipeline::{
+    PipelineOptions, Progress, READER_PANICKED, Summary, WORKER_PANICKED, contained,
+};
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
 use crate::arrow::{BatchTransformer, arrow_message, placeholder, utf8_text};
@@ -835,7 +837,7 @@ pub fn run(
     };
     let result: Result<(), InputError> = std::thread::scope(|s| {
         // Producer.
-        {
+        let producer = {
             let stop = &stop;
             let meta = meta.clone();
             let done_tx = done_tx.clone();
@@ -887,8 +889,8 @@ pub fn run(
                         }
                     }
                 }
-            });
-        }
+            })
+        };
         // Workers.
         for _ in 0..threads {
             let job_rx = job_rx.clone();
@@ -1202,6 +1204,10 @@ pub fn run(
         while done_rx.try_recv().is_ok() {}
         drop(done_rx);
         totals.bytes_in = bytes_in;
+        // A producer that panicked ended the input early: never a success.
+        if producer.join().is_err() {
+            outcome = outcome.and(Err(err(None, READER_PANICKED)));
+        }
         outcome
     });
     result?;

@@ -357,11 +357,7 @@ pub fn run(
         stop.store(true, Ordering::Relaxed);
         // A reader that panicked ended the input early: never a success.
         let Ok(read) = reader_thread.join() else {
-            return r.and(Err(err(
-                None,
-                None,
-                InputErrorKind::Internal("the reader stopped on an unexpected condition"),
-            )));
+            return r.and(Err(err(None, None, READER_PANICKED)));
         };
         totals.bytes_in = read;
         r
@@ -462,6 +458,10 @@ pub(crate) fn contained<T, E>(
 /// What a worker that panicked reports.
 pub(crate) const WORKER_PANICKED: InputErrorKind =
     InputErrorKind::Internal("a worker stopped on an unexpected condition");
+
+/// What a run whose reader panicked reports.
+pub(crate) const READER_PANICKED: InputErrorKind =
+    InputErrorKind::Internal("the reader stopped on an unexpected condition");
 
 fn write_in_order(
     done_rx: Receiver<(u64, Result<ChunkOut, ChunkError>)>,

@@ -917,226 +917,218 @@ pub fn run(
                         values: std::vec![0; transformer.counted_columns().len()],
                         bytes_in: 0,
                     };
-                    let r = contained(
-                        || -> Result<(), InputError> {
-                            let mut writers = match factory {
-                                Some(f) => {
-                                    Some(f.create_column_writers(seq as usize).map_err(|e| {
-                                        InputError::new(source, None, None, parquet_error(&e))
-                                    })?)
-                                }
-                                None => None,
-                            };
-                            // Output roots whose chunks are copied in this unit.
-                            let mut out_copied = std::vec![false; out_schema.fields().len()];
-                            // Output leaves written through their dictionary.
-                            let mut rewritten: Vec<Option<Piece>> = std::iter::repeat_with(|| None)
-                                .take(plan.out_leaves.len())
-                                .collect();
-                            // Input roots written through their dictionary in this unit,
-                            // and the values they transformed.
-                            let mut skip = std::vec![false; schema.fields().len()];
-                            let mut counted = Vec::new();
-                            let mut each = |batch: RecordBatch,
-                                            first_row: u64,
-                                            out_copied: &[bool],
-                                            skip: &[bool]|
-                             -> Result<(), InputError> {
-                                let out =
-                                    transformer.transform_skipping(&batch, first_row, skip)?;
-                                unit.rows_in += batch.num_rows() as u64;
-                                unit.rows_out += out.batch.num_rows() as u64;
-                                unit.dropped += out.rows_dropped;
-                                unit.suppressed += out.rows_suppressed;
-                                for (slot, v) in unit.values.iter_mut().zip(&out.values) {
-                                    *slot += v;
-                                }
-                                let at = |k| InputError::new(source, Some(first_row + 1), None, k);
-                                match writers.as_mut() {
-                                    Some(ws) => {
-                                        let mut ws = ws.iter_mut();
-                                        for (j, (a, f)) in out
-                                            .batch
-                                            .columns()
-                                            .iter()
-                                            .zip(out_schema.fields())
-                                            .enumerate()
-                                        {
-                                            if out_copied[j] {
-                                                let n = plan
-                                                    .out_leaves
-                                                    .iter()
-                                                    .filter(|(r, _)| *r == j)
-                                                    .count();
-                                                for _ in 0..n {
-                                                    ws.next();
-                                                }
-                                                continue;
-                                            }
-                                            for leaf in compute_leaves(f, a)
-                                                .map_err(|e| at(parquet_error(&e)))?
-                                            {
-                                                let w = ws.next().ok_or_else(|| {
-                                                    at(InputErrorKind::Arrow(
-                                                        "column writers do not match the schema"
-                                                            .to_owned(),
-                                                    ))
-                                                })?;
-                                                w.write(&leaf)
-                                                    .map_err(|e| at(parquet_error(&e)))?;
-                                            }
-                                        }
-                                    }
-                                    None => write_csv(
-                                        &out.batch,
-                                        csv_leaves.len(),
-                                        opts.pipeline.delimiter,
-                                        &mut unit.csv,
-                                    )
-                                    .map_err(at)?,
-                                }
-                                Ok(())
-                            };
-                            let mut copy_from = None;
-                            match job {
-                                Job::RowGroup { index, first_row } => {
-                                    let (Some(file), Some(meta)) = (file, meta) else {
-                                        return Ok(());
-                                    };
-                                    let rgm = meta.metadata().row_group(index);
-                                    let copied = plan.copied_in(rgm);
-                                    for (j, slot) in out_copied.iter_mut().enumerate() {
-                                        *slot = plan.out_root_src[j].is_some_and(|i| copied[i]);
-                                    }
-                                    if let (Some(props), Some(out_descr)) =
-                                        (writer_props, out_descr)
-                                    {
-                                        for (i, pv) in plan.per_value.iter().enumerate() {
-                                            let Some(pv) = pv.filter(|_| !copied[i]) else {
-                                                continue;
-                                            };
-                                            let out = out_descr.column(pv.out_leaf);
-                                            let job = dictionary::Job {
-                                                file,
-                                                meta: meta.metadata(),
-                                                row_group: index,
-                                                leaf: pv.leaf,
-                                                root: i,
-                                                data_type: schema.field(i).data_type(),
-                                                statistics: props.statistics_enabled(out.path()),
-                                                out,
-                                                codec: plan.codec,
-                                                page_index,
-                                                truncate: props.column_index_truncate_length(),
-                                            };
-                                            if let Some((data, close, values)) =
-                                                dictionary::rewrite(&job, transformer)
-                                            {
-                                                skip[i] = true;
-                                                out_copied[pv.out_root] = true;
-                                                counted.push((pv.slot, values));
-                                                rewritten[pv.out_leaf] =
-                                                    Some(Piece::Copied(data, Box::new(close)));
-                                            }
-                                        }
-                                    }
-                                    let decode: Vec<usize> = (0..schema.fields().len())
-                                        .filter(|&i| {
-                                            plan.roots[i] != RootUse::Skip && !copied[i] && !skip[i]
-                                        })
-                                        .collect();
-                                    unit.bytes_in = rgm.compressed_size().max(0) as u64;
-                                    copy_from = Some((file, meta.metadata(), index));
-                                    if decode.is_empty() {
-                                        // Nothing to decode: every column is copied or dropped.
-                                        let n = rgm.num_rows().max(0) as u64;
-                                        unit.rows_in = n;
-                                        unit.rows_out = n;
-                                    } else {
-                                        let mask = ProjectionMask::roots(
-                                            meta.metadata().file_metadata().schema_descr(),
-                                            decode.iter().copied(),
-                                        );
-                                        let mut reader = decoding("a column chunk", || {
-                                            ParquetRecordBatchReaderBuilder::new_with_metadata(
-                                                file.clone(),
-                                                meta.clone(),
-                                            )
-                                            .with_row_groups(std::vec![index])
-                                            .with_projection(mask)
-                                            .with_batch_size(BATCH_ROWS)
-                                            .build()
-                                        })
-                                        .and_then(|r| r.map_err(|e| parquet_error(&e)))
-                                        .map_err(|k| {
-                                            InputError::new(source, Some(first_row + 1), None, k)
-                                        })?;
-                                        let mut row = first_row;
-                                        loop {
-                                            let at =
-                                                |k| InputError::new(source, Some(row + 1), None, k);
-                                            let Some(batch) =
-                                                next_batch(&mut reader).map_err(at)?
-                                            else {
-                                                break;
-                                            };
-                                            let batch =
-                                                widen(batch, schema, &decode).map_err(at)?;
-                                            let n = batch.num_rows() as u64;
-                                            each(batch, row, &out_copied, &skip)?;
-                                            row += n;
-                                        }
-                                    }
-                                }
-                                Job::Batch {
-                                    batch,
-                                    first_row,
-                                    bytes,
-                                } => {
-                                    unit.bytes_in = bytes;
-                                    each(batch, first_row, &out_copied, &skip)?;
-                                }
-                            }
-                            for (slot, n) in counted {
-                                unit.values[slot] += n;
-                            }
-                            if let Some(ws) = writers {
-                                let perr = |e: ParquetError| {
+                    let work = || -> Result<(), InputError> {
+                        let mut writers = match factory {
+                            Some(f) => {
+                                Some(f.create_column_writers(seq as usize).map_err(|e| {
                                     InputError::new(source, None, None, parquet_error(&e))
-                                };
-                                let mut pieces = Vec::with_capacity(ws.len());
-                                for (o, (w, (j, src))) in ws
-                                    .into_iter()
-                                    .zip(
-                                        plan.out_leaves
-                                            .iter()
-                                            .copied()
-                                            .chain(std::iter::repeat((usize::MAX, None))),
-                                    )
-                                    .enumerate()
-                                {
-                                    if let Some(piece) = rewritten.get_mut(o).and_then(Option::take)
+                                })?)
+                            }
+                            None => None,
+                        };
+                        // Output roots whose chunks are copied in this unit.
+                        let mut out_copied = std::vec![false; out_schema.fields().len()];
+                        // Output leaves written through their dictionary.
+                        let mut rewritten: Vec<Option<Piece>> = std::iter::repeat_with(|| None)
+                            .take(plan.out_leaves.len())
+                            .collect();
+                        // Input roots written through their dictionary in this unit,
+                        // and the values they transformed.
+                        let mut skip = std::vec![false; schema.fields().len()];
+                        let mut counted = Vec::new();
+                        let mut each = |batch: RecordBatch,
+                                        first_row: u64,
+                                        out_copied: &[bool],
+                                        skip: &[bool]|
+                         -> Result<(), InputError> {
+                            let out = transformer.transform_skipping(&batch, first_row, skip)?;
+                            unit.rows_in += batch.num_rows() as u64;
+                            unit.rows_out += out.batch.num_rows() as u64;
+                            unit.dropped += out.rows_dropped;
+                            unit.suppressed += out.rows_suppressed;
+                            for (slot, v) in unit.values.iter_mut().zip(&out.values) {
+                                *slot += v;
+                            }
+                            let at = |k| InputError::new(source, Some(first_row + 1), None, k);
+                            match writers.as_mut() {
+                                Some(ws) => {
+                                    let mut ws = ws.iter_mut();
+                                    for (j, (a, f)) in out
+                                        .batch
+                                        .columns()
+                                        .iter()
+                                        .zip(out_schema.fields())
+                                        .enumerate()
                                     {
-                                        pieces.push(piece);
-                                        continue;
-                                    }
-                                    match (out_copied.get(j), src, copy_from) {
-                                        (Some(true), Some(leaf), Some((file, meta, index))) => {
-                                            let (data, close) = copy_chunk(file, meta, index, leaf)
-                                                .map_err(perr)?;
-                                            pieces.push(Piece::Copied(data, Box::new(close)));
+                                        if out_copied[j] {
+                                            let n = plan
+                                                .out_leaves
+                                                .iter()
+                                                .filter(|(r, _)| *r == j)
+                                                .count();
+                                            for _ in 0..n {
+                                                ws.next();
+                                            }
+                                            continue;
                                         }
-                                        _ => pieces.push(Piece::Encoded(Box::new(
-                                            w.close().map_err(perr)?,
-                                        ))),
+                                        for leaf in compute_leaves(f, a)
+                                            .map_err(|e| at(parquet_error(&e)))?
+                                        {
+                                            let w = ws.next().ok_or_else(|| {
+                                                at(InputErrorKind::Arrow(
+                                                    "column writers do not match the schema"
+                                                        .to_owned(),
+                                                ))
+                                            })?;
+                                            w.write(&leaf).map_err(|e| at(parquet_error(&e)))?;
+                                        }
                                     }
                                 }
-                                unit.chunks = Some(pieces);
+                                None => write_csv(
+                                    &out.batch,
+                                    csv_leaves.len(),
+                                    opts.pipeline.delimiter,
+                                    &mut unit.csv,
+                                )
+                                .map_err(at)?,
                             }
                             Ok(())
-                        },
-                        || InputError::new(source, None, None, WORKER_PANICKED),
-                    );
+                        };
+                        let mut copy_from = None;
+                        match job {
+                            Job::RowGroup { index, first_row } => {
+                                let (Some(file), Some(meta)) = (file, meta) else {
+                                    return Ok(());
+                                };
+                                let rgm = meta.metadata().row_group(index);
+                                let copied = plan.copied_in(rgm);
+                                for (j, slot) in out_copied.iter_mut().enumerate() {
+                                    *slot = plan.out_root_src[j].is_some_and(|i| copied[i]);
+                                }
+                                if let (Some(props), Some(out_descr)) = (writer_props, out_descr) {
+                                    for (i, pv) in plan.per_value.iter().enumerate() {
+                                        let Some(pv) = pv.filter(|_| !copied[i]) else {
+                                            continue;
+                                        };
+                                        let out = out_descr.column(pv.out_leaf);
+                                        let job = dictionary::Job {
+                                            file,
+                                            meta: meta.metadata(),
+                                            row_group: index,
+                                            leaf: pv.leaf,
+                                            root: i,
+                                            data_type: schema.field(i).data_type(),
+                                            statistics: props.statistics_enabled(out.path()),
+                                            out,
+                                            codec: plan.codec,
+                                            page_index,
+                                            truncate: props.column_index_truncate_length(),
+                                        };
+                                        if let Some((data, close, values)) =
+                                            dictionary::rewrite(&job, transformer)
+                                        {
+                                            skip[i] = true;
+                                            out_copied[pv.out_root] = true;
+                                            counted.push((pv.slot, values));
+                                            rewritten[pv.out_leaf] =
+                                                Some(Piece::Copied(data, Box::new(close)));
+                                        }
+                                    }
+                                }
+                                let decode: Vec<usize> = (0..schema.fields().len())
+                                    .filter(|&i| {
+                                        plan.roots[i] != RootUse::Skip && !copied[i] && !skip[i]
+                                    })
+                                    .collect();
+                                unit.bytes_in = rgm.compressed_size().max(0) as u64;
+                                copy_from = Some((file, meta.metadata(), index));
+                                if decode.is_empty() {
+                                    // Nothing to decode: every column is copied or dropped.
+                                    let n = rgm.num_rows().max(0) as u64;
+                                    unit.rows_in = n;
+                                    unit.rows_out = n;
+                                } else {
+                                    let mask = ProjectionMask::roots(
+                                        meta.metadata().file_metadata().schema_descr(),
+                                        decode.iter().copied(),
+                                    );
+                                    let mut reader = decoding("a column chunk", || {
+                                        ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                            file.clone(),
+                                            meta.clone(),
+                                        )
+                                        .with_row_groups(std::vec![index])
+                                        .with_projection(mask)
+                                        .with_batch_size(BATCH_ROWS)
+                                        .build()
+                                    })
+                                    .and_then(|r| r.map_err(|e| parquet_error(&e)))
+                                    .map_err(|k| {
+                                        InputError::new(source, Some(first_row + 1), None, k)
+                                    })?;
+                                    let mut row = first_row;
+                                    loop {
+                                        let at =
+                                            |k| InputError::new(source, Some(row + 1), None, k);
+                                        let Some(batch) = next_batch(&mut reader).map_err(at)?
+                                        else {
+                                            break;
+                                        };
+                                        let batch = widen(batch, schema, &decode).map_err(at)?;
+                                        let n = batch.num_rows() as u64;
+                                        each(batch, row, &out_copied, &skip)?;
+                                        row += n;
+                                    }
+                                }
+                            }
+                            Job::Batch {
+                                batch,
+                                first_row,
+                                bytes,
+                            } => {
+                                unit.bytes_in = bytes;
+                                each(batch, first_row, &out_copied, &skip)?;
+                            }
+                        }
+                        for (slot, n) in counted {
+                            unit.values[slot] += n;
+                        }
+                        if let Some(ws) = writers {
+                            let perr = |e: ParquetError| {
+                                InputError::new(source, None, None, parquet_error(&e))
+                            };
+                            let mut pieces = Vec::with_capacity(ws.len());
+                            for (o, (w, (j, src))) in ws
+                                .into_iter()
+                                .zip(
+                                    plan.out_leaves
+                                        .iter()
+                                        .copied()
+                                        .chain(std::iter::repeat((usize::MAX, None))),
+                                )
+                                .enumerate()
+                            {
+                                if let Some(piece) = rewritten.get_mut(o).and_then(Option::take) {
+                                    pieces.push(piece);
+                                    continue;
+                                }
+                                match (out_copied.get(j), src, copy_from) {
+                                    (Some(true), Some(leaf), Some((file, meta, index))) => {
+                                        let (data, close) =
+                                            copy_chunk(file, meta, index, leaf).map_err(perr)?;
+                                        pieces.push(Piece::Copied(data, Box::new(close)));
+                                    }
+                                    _ => pieces
+                                        .push(Piece::Encoded(Box::new(w.close().map_err(perr)?))),
+                                }
+                            }
+                            unit.chunks = Some(pieces);
+                        }
+                        Ok(())
+                    };
+                    let r = contained(work, || {
+                        InputError::new(source, None, None, WORKER_PANICKED)
+                    });
                     let panicked =
                         matches!(&r, Err(e) if matches!(e.kind(), InputErrorKind::Internal(_)));
                     if done_tx.send((seq, r.map(|()| unit))).is_err() || panicked {

@@ -687,11 +687,7 @@ fn hybrid(
             }
             let take = values.min(count - seen);
             let mask = (1u64 << width) - 1;
-            if width == 0 {
-                if !each(0, take) {
-                    return None;
-                }
-            } else if width <= 16 {
+            if (1..=16).contains(&width) {
                 // A group of eight values is at most 128 bits: one load a
                 // group rather than one a value.
                 let group = width as usize;
@@ -757,18 +753,17 @@ fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>
         return Some(None);
     }
     let (&width, runs) = buf.split_first()?;
-    let (mut lo, mut hi) = (u32::MAX, 0);
+    let mut bounds = None;
     hybrid(runs, u32::from(width), n, |v, _| {
         match usize::try_from(v).ok().and_then(|v| rank.get(v)) {
             Some(&r) => {
-                lo = lo.min(r);
-                hi = hi.max(r);
+                widen(&mut bounds, r);
                 true
             }
             None => false,
         }
     })?;
-    Some(Some((lo, hi)))
+    Some(bounds)
 }
 
 /// The lowest and highest `rank` of `entries` (mapped indices), or
@@ -776,10 +771,14 @@ fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>
 fn rank_bounds(entries: &[u32], rank: &[u32]) -> Option<Option<(u32, u32)>> {
     let mut bounds = None;
     for &e in entries {
-        let r = *rank.get(e as usize)?;
-        bounds = Some(bounds.map_or((r, r), |(lo, hi): (u32, u32)| (lo.min(r), hi.max(r))));
+        widen(&mut bounds, *rank.get(e as usize)?);
     }
     Some(bounds)
+}
+
+/// Widens the lowest and highest rank seen so far to take in `r`.
+fn widen(bounds: &mut Option<(u32, u32)>, r: u32) {
+    *bounds = Some(bounds.map_or((r, r), |(lo, hi)| (lo.min(r), hi.max(r))));
 }
 
 #[cfg(test)]

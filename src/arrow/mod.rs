@@ -906,6 +906,14 @@ impl BatchTransformer {
                 leaf += count_leaves(f);
                 if let Ok(j) = self.output.index_of(f.name()) {
                     let out = self.output.field(j);
+                    // The input's column is a placeholder too (it is not
+                    // read); it serves when the output's type is the same.
+                    if a.data_type() == out.data_type()
+                        && (out.is_nullable() || a.null_count() == 0)
+                    {
+                        columns.push(Arc::clone(a));
+                        continue;
+                    }
                     columns.push(placeholder(out, n).ok_or_else(|| {
                         InputError::new(
                             &self.source,

@@ -516,11 +516,14 @@ impl CopyPlan {
 
 /// A batch of the decoded columns `decode` (input root indices, ascending)
 /// as a batch of the whole input `schema`, with [`placeholder`]s for the
-/// columns not decoded.
+/// columns not decoded. `placeholders` keeps them from batch to batch (per
+/// input root): batches of a row group have the same length but the last,
+/// and a placeholder is immutable.
 fn widen(
     batch: RecordBatch,
     schema: &SchemaRef,
     decode: &[usize],
+    placeholders: &mut [Option<ArrayRef>],
 ) -> Result<RecordBatch, InputErrorKind> {
     if decode.len() == schema.fields().len() {
         return RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
@@ -533,7 +536,14 @@ fn widen(
         let a = if decode.binary_search(&i).is_ok() {
             decoded.next().cloned()
         } else {
-            placeholder(f, n)
+            match placeholders.get_mut(i) {
+                Some(Some(a)) if a.len() == n => Some(Arc::clone(a)),
+                Some(slot) => {
+                    *slot = placeholder(f, n);
+                    slot.clone()
+                }
+                None => placeholder(f, n),
+            }
         };
         columns.push(a.ok_or_else(|| {
             InputErrorKind::Arrow("the decoded columns do not match the schema".to_owned())
@@ -1067,6 +1077,7 @@ pub fn run(
                                         InputError::new(source, Some(first_row + 1), None, k)
                                     })?;
                                     let mut row = first_row;
+                                    let mut placeholders = std::vec![None; schema.fields().len()];
                                     loop {
                                         let at =
                                             |k| InputError::new(source, Some(row + 1), None, k);
@@ -1074,7 +1085,9 @@ pub fn run(
                                         else {
                                             break;
                                         };
-                                        let batch = widen(batch, schema, &decode).map_err(at)?;
+                                        let batch =
+                                            widen(batch, schema, &decode, &mut placeholders)
+                                                .map_err(at)?;
                                         let n = batch.num_rows() as u64;
                                         each(batch, row, &out_copied, &skip)?;
                                         row += n;

@@ -8,8 +8,10 @@
 //! master secret and the column's context with HKDF, so the same key and
 //! context give the same output in every file and anyone holding the keyset
 //! can recompute it (in a few lines of Python, too). With `std` it also
-//! streams CSV and JSON Lines through a policy in parallel, and audits
-//! exports: reversing unsalted hashes, measuring re-identification risk.
+//! streams CSV and JSON Lines through a policy in parallel (Parquet and
+//! Arrow record batches too, with the `parquet` and `arrow` features), and
+//! audits exports: reversing unsalted hashes, measuring re-identification
+//! risk.
 //!
 //! This page is for library users. The `deid` command-line tool is
 //! documented in the README; the exact byte layout of keysets, pseudonyms
@@ -121,7 +123,9 @@
 //! | `alloc` | [`Keyset`] (JSON), [`FieldSpec`] and [`Policy`] (serde), [`field::FieldProcessor`] | |
 //! | `std` | `alloc`, OS randomness, TOML policies, streaming CSV / JSON Lines ([`io`]), [`scan`], the audits, synthetic data | yes |
 //! | `ring` | `std` and ring as a second backend for HMAC-SHA256 and AES-256-GCM | yes |
-//! | `cli` | `std`, `ring` and the `deid` binary (with its device benchmark) and its dependencies | yes |
+//! | `arrow` | `std` and the batch API: one Arrow `RecordBatch` through a policy ([`arrow::BatchTransformer`]) | |
+//! | `parquet` | `arrow` and Parquet files in and out of every command ([`io::parquet`]) | |
+//! | `cli` | `std`, `ring`, `parquet` and the `deid` binary (with its device benchmark) and its dependencies | yes |
 //!
 //! A library that does not need the binary avoids its dependencies with
 //! `deid = { version = "0.1", default-features = false, features = ["std"] }`;

@@ -14,6 +14,7 @@ mod anonymize;
 mod apply;
 mod audit;
 mod bench;
+mod crash;
 mod decrypt;
 mod demo;
 mod generate;
@@ -24,8 +25,9 @@ mod scan;
 mod signals;
 mod ui;
 
-/// Keyed pseudonyms, reversible tokens and generalization for CSV and JSON
-/// Lines exports, and audits that test "individuals can't be identified".
+/// Keyed pseudonyms, reversible tokens and generalization for CSV, JSON
+/// Lines and Parquet exports, and audits that test "individuals can't be
+/// identified".
 #[derive(Parser)]
 #[command(name = "deid", version, about, long_about = None, propagate_version = true)]
 #[command(
@@ -71,7 +73,9 @@ fn main() -> ExitCode {
     };
     heap::tune();
     signals::install();
-    let result = match cli.command {
+    crash::install();
+    let command = cli.command;
+    let Some(result) = crash::guard(|| match command {
         Command::Keygen(a) => keygen::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Decrypt(a) => decrypt::run(a),
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         Command::Audit(c) => audit::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
+    }) else {
+        return ExitCode::from(crash::EXIT_INTERNAL);
     };
     match result {
         Ok(code) => code,
@@ -94,11 +100,15 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
-            let usage = err.chain().any(|c| {
-                c.is::<ui::UsageError>()
-                    || c.downcast_ref::<deid::io::InputError>()
-                        .is_some_and(deid::io::InputError::is_usage)
-            });
+            let input = || {
+                err.chain()
+                    .filter_map(|c| c.downcast_ref::<deid::io::InputError>())
+            };
+            if input().any(|e| matches!(e.kind(), deid::io::InputErrorKind::Internal(_))) {
+                return ExitCode::from(crash::EXIT_INTERNAL);
+            }
+            let usage = err.chain().any(|c| c.is::<ui::UsageError>())
+                || input().any(deid::io::InputError::is_usage);
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

@@ -58,7 +58,7 @@ writes such a policy.
 
 A value the policy says to transform is never written in clear: with on_error = \"fail\" the first bad
 value stops the run (its row and column are named, never its content) and no output file appears.
-Exit status: 0 done, 1 bad input, policy or keyset, 2 usage.")]
+Exit status: 0 done, 1 bad input, policy or keyset, 2 usage, 70 a bug in deid (no output file).")]
 pub struct Args {
     #[command(flatten)]
     common: PipelineArgs,

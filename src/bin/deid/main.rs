@@ -31,7 +31,8 @@ mod ui;
 #[derive(Parser)]
 #[command(name = "deid", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Start with `deid demo`, then `deid keygen -o keys.json` and `deid apply --help`."
+    after_help = "Start with `deid demo`, then `deid keygen -o keys.json` and `deid apply --help`.\n\
+                  Exit status 70, from any command, is a bug in deid (no -o file is written); please report it."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -222,6 +222,21 @@ impl ShaNiAvx512 {
         core::array::from_fn(|l| if l < 4 { unit[l] } else { lanes[l - 4] })
     }
 
+    /// [`ShaNi::key4`] of sixteen blocks, all in AVX-512 lanes: where
+    /// switching stalls, the SHA unit's four-way rate is below the lanes'
+    /// and a group of twenty costs more a block than the lanes alone.
+    #[inline]
+    pub(crate) fn key16(
+        self,
+        iv: &[u32; 8],
+        run: Option<&SharedRun>,
+        blocks: [&[u8; 64]; 16],
+    ) -> [u128; 16] {
+        // SAFETY: a `ShaNiAvx512` exists only once `detect` has found
+        // every target feature `key16` is compiled for.
+        unsafe { avx512::key16(iv, run, blocks) }
+    }
+
     /// [`ShaNi::hmac4`] of twenty short messages (at most 55 bytes each):
     /// the inner compressions of all twenty, four on the SHA unit and
     /// sixteen in AVX-512 lanes, interleaved, then the outer ones. `None`
@@ -1225,6 +1240,7 @@ mod tests {
     fn key20_equals_sha256_and_sha224_on_every_single_block_length() {
         for x in both_ways() {
             crate::backend::kernel_checks::keys_equal_digests(|iv, b| x.key20(iv, None, b));
+            crate::backend::kernel_checks::keys_equal_digests(|iv, b| x.key16(iv, None, b));
         }
     }
 
@@ -1257,7 +1273,8 @@ mod tests {
     /// Twenty blocks of a run, as the search builds them: the same but for
     /// a few bytes, which differ in every lane. At every length, with the
     /// differing bytes at every position past the first 8 (alone, and with
-    /// one more further on), `key20` with the run equals the digests.
+    /// one more further on), `key20` with the run equals the digests, and
+    /// so does `key16` on the first sixteen.
     #[test]
     fn key20_of_a_run_equals_sha256_at_every_length_and_position() {
         for x in both_ways() {
@@ -1295,6 +1312,15 @@ mod tests {
                         let got = x.key20(iv, Some(&run), lanes);
                         for (l, (g, m)) in got.iter().zip(&msgs).enumerate() {
                             assert_eq!(*g, digest(&m[..len]), "len {len} at {first} lane {l}");
+                        }
+                        let sixteen: [&[u8; 64]; 16] = core::array::from_fn(|l| lanes[l]);
+                        let got = x.key16(iv, Some(&run), sixteen);
+                        for (l, (g, m)) in got.iter().zip(&msgs).enumerate() {
+                            assert_eq!(
+                                *g,
+                                digest(&m[..len]),
+                                "key16 len {len} at {first} lane {l}"
+                            );
                         }
                     }
                 }

@@ -163,13 +163,14 @@ pub fn kernel(algo: Algorithm) -> &'static str {
     }
     // `algo::block_keys` takes the twenty-way kernel for exactly these two
     // (they share SHA-256's compression) once `ShaNiAvx512::detect`
-    // succeeds, else the four-way one once `ShaNi::detect` does.
+    // succeeds (the sixteen lanes alone where switching stalls), else the
+    // four-way one once `ShaNi::detect` does.
     #[cfg(target_arch = "x86_64")]
     if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) {
         match shani::ShaNiAvx512::detect().map(|x| x.interleaved()) {
             Some(true) => return "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
             Some(false) => {
-                return "SHA-NI 4 blocks + AVX-512 16 lanes, in turn (switching stalls here)";
+                return "AVX-512, 16 lanes (switching to SHA-NI stalls here)";
             }
             None => {}
         }

@@ -142,7 +142,7 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// let sha256 = kernel(Algorithm::Sha256);
 /// assert!([
 ///     "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
-///     "SHA-NI 4 blocks + AVX-512 16 lanes, in turn (switching stalls here)",
+///     "AVX-512, 16 lanes (switching to SHA-NI stalls here)",
 ///     "SHA-NI, 4 blocks interleaved",
 ///     "ARMv8 SHA2, 2 blocks interleaved",
 ///     "rustcrypto, one block at a time",

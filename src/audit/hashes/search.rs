@@ -336,7 +336,7 @@ fn locate(ends: &[u64], item: u64) -> Option<(usize, u128)> {
 /// Hashes candidates `start..end` of one pattern (plain construction) on
 /// the calling thread and returns how many are targets: the inner loop of
 /// [`search`], for benchmarks. Runs that start and end on multiples of 100
-/// take the fast path.
+/// (better, of 1,000) take the fast path.
 pub fn scan_pattern(
     p: &Pattern,
     start: u128,
@@ -391,7 +391,7 @@ fn run_pattern(
         k.block[0][..off].copy_from_slice(pre);
         k.block[0][off..off + len].copy_from_slice(&p.template);
         k.block[0][off + len..off + len + post.len()].copy_from_slice(post);
-        match tail_len(p, start, end) {
+        match tail_len(p, start, end, off) {
             // The common case: the last positions are free characters (the
             // last two digits of a phone number). Keep one block per value
             // of them and only rewrite the (rarely changing) other positions,
@@ -475,12 +475,18 @@ fn run_pattern(
     count
 }
 
-/// How many trailing positions of `p` get a block each in the fast loop:
-/// two when their alphabets together make a multiple of four blocks (whole
-/// groups for the four-way kernel: 100 for two digits), else one; `None`
-/// when the pattern has a check digit or `start..end` does not cover whole
-/// runs of those positions.
-fn tail_len(p: &Pattern, start: u128, end: u128) -> Option<usize> {
+/// How many trailing positions of `p` get a block each in the fast loop
+/// (the candidate at byte `off` of the block): three when their alphabets
+/// together make a multiple of four blocks of at most 4,096 and they lie
+/// past the block's first 8 bytes (which a run hashes once), else two on
+/// the first condition, else one; `None` when the pattern has a check digit
+/// or `start..end` does not cover whole runs of those positions.
+///
+/// More blocks a run fill the kernels' lanes better: 1,000 blocks (three
+/// digits) make 62.5 groups of sixteen lanes and 50 of twenty, where 100
+/// make 6.25 and 5, so sixteen lanes hashed 112 blocks for every 100
+/// candidates.
+fn tail_len(p: &Pattern, start: u128, end: u128, off: usize) -> Option<usize> {
     if p.check != super::space::Check::None || p.vars.is_empty() {
         return None;
     }
@@ -493,10 +499,11 @@ fn tail_len(p: &Pattern, start: u128, end: u128) -> Option<usize> {
         let whole = |x: u128| x.checked_rem(size) == Some(0);
         (whole(start) && whole(end.saturating_sub(start))).then_some(size)
     };
-    if n >= 2 {
-        if let Some(size) = aligned(2) {
-            if size % 4 == 0 && size <= 4096 {
-                return Some(2);
+    for m in (2..=n.min(3)).rev() {
+        let past_shared = m == 2 || p.vars[n - m].0 + off >= 8;
+        if let Some(size) = aligned(m) {
+            if size % 4 == 0 && size <= 4096 && past_shared {
+                return Some(m);
             }
         }
     }
@@ -725,6 +732,25 @@ mod tests {
                 assert_reverses_sampled(&p, algo, 7, 200, 1);
             }
         }
+    }
+
+    /// Three digits a run where they lie past the shared first 8 bytes and
+    /// the range covers whole runs of 1,000; else two, else one.
+    #[test]
+    fn runs_take_three_digits_where_they_fill_the_lanes() {
+        let mask = |m: &str| super::super::space::mask(m).unwrap();
+        let phone = mask("010?d?d?d?d?d?d?d?d");
+        assert_eq!(tail_len(&phone, 0, phone.size(), 0), Some(3));
+        assert_eq!(tail_len(&phone, 2_000_000, 4_000_000, 0), Some(3));
+        assert_eq!(tail_len(&phone, 100, 1_100, 0), Some(2));
+        assert_eq!(tail_len(&phone, 0, 150, 0), Some(1));
+        // The third digit from the end at byte 7: it would vary a byte the
+        // run hashes once.
+        let short = mask("0101234?d?d?d");
+        assert_eq!(tail_len(&short, 0, short.size(), 0), Some(2));
+        assert_eq!(tail_len(&short, 0, short.size(), 1), Some(3));
+        let ipv4ish = mask("10.0.?d?d");
+        assert_eq!(tail_len(&ipv4ish, 0, ipv4ish.size(), 0), Some(2));
     }
 
     #[test]

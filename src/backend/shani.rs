@@ -658,7 +658,13 @@ pub(crate) mod avx512 {
         let mut cdgh = [cdgh0; N];
         let lane_iv: [__m512i; 8] = core::array::from_fn(|i| splat(iv[i]));
         let mut s = lane_iv;
-        for i in 0..16 {
+        // Unrolled by hand (LLVM does not unroll a loop this large): with
+        // each group's index a constant, the sixteen message words of the
+        // lanes stay in registers instead of a ring in memory addressed
+        // round by round.
+        macro_rules! groups {
+            ($($i:literal)*) => {$({
+            let i: usize = $i;
             let mut wk = [abef0; N];
             for l in 0..N {
                 if i >= 4 {
@@ -692,7 +698,9 @@ pub(crate) mod avx512 {
                     rounds2(&mut s, &mut v, 4 * i + 2);
                 }
             }
+            })*};
         }
+        groups!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
         for (x, i) in s.iter_mut().zip(lane_iv) {
             *x = add(*x, i);
         }

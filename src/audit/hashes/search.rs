@@ -393,7 +393,7 @@ fn run_pattern(
         k.block[0][off + len..off + len + post.len()].copy_from_slice(post);
         match tail_len(p, start, end, off) {
             // The common case: the last positions are free characters (the
-            // last two digits of a phone number). Keep one block per value
+            // last three digits of a phone number). Keep one block per value
             // of them and only rewrite the (rarely changing) other positions,
             // so no candidate is hashed right after a store into its own
             // block (store-to-load forwarding stalls otherwise cost as much

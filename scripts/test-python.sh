@@ -34,7 +34,7 @@ export PYSPARK_PYTHON="$venv/bin/python"
 
 echo "== maturin build (abi3 wheel) and install"
 rm -rf target/wheels-py
-(cd python && CARGO_TARGET_DIR=../target/python "$venv/bin/maturin" build --profile test-wheel --quiet --out ../target/wheels-py)
+(cd python && CARGO_TARGET_DIR=../target/python "$venv/bin/maturin" build --profile test-wheel --features fault-injection --quiet --out ../target/wheels-py)
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps target/wheels-py/deid-*.whl
 
 if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then

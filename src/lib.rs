@@ -176,6 +176,8 @@ pub mod arrow;
 #[cfg(feature = "std")]
 pub mod audit;
 #[cfg(feature = "std")]
+pub mod crash;
+#[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "std")]
 pub mod scan;

@@ -57,6 +57,24 @@ fn error(
     }
 }
 
+/// Runs a call's work. A panic in it (a bug in deid) raises `DeidError`
+/// without the panic's message, which could hold data; the hook installed
+/// with the module has printed where it happened (src/crash.rs).
+fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    deid::crash::guard(f).unwrap_or_else(|| {
+        Err(error(
+            py,
+            "DeidError",
+            "internal error: a bug in deid stopped this call; where it happened is on \
+             stderr, and its message is withheld, as it could hold data"
+                .to_owned(),
+            None,
+            None,
+            None,
+        ))
+    })
+}
+
 fn input_error(py: Python<'_>, e: &InputError) -> PyErr {
     error(
         py,
@@ -376,16 +394,18 @@ fn transform_table<'py>(
     first_row: u64,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let dir = self::direction(py, direction)?;
-    let (batches, schema) = data.0.into_inner();
-    let (policy, keys) = (Arc::clone(&policy.inner), Arc::clone(&keyset.inner));
-    let out = py.detach(|| {
-        let t = BatchTransformer::with_source(&policy, &keys, schema, dir, source)?;
-        let out = transform_batches(&t, &batches, first_row, threads)?;
-        Ok::<_, InputError>((out, t.output_schema()))
-    });
-    let (out, schema) = out.map_err(|e| input_error(py, &e))?;
-    table_to_pyarrow(py, out, schema)
+    guarded(py, move || {
+        let dir = self::direction(py, direction)?;
+        let (batches, schema) = data.0.into_inner();
+        let (policy, keys) = (Arc::clone(&policy.inner), Arc::clone(&keyset.inner));
+        let out = py.detach(|| {
+            let t = BatchTransformer::with_source(&policy, &keys, schema, dir, source)?;
+            let out = transform_batches(&t, &batches, first_row, threads)?;
+            Ok::<_, InputError>((out, t.output_schema()))
+        });
+        let (out, schema) = out.map_err(|e| input_error(py, &e))?;
+        table_to_pyarrow(py, out, schema)
+    })
 }
 
 /// `batches` as one pyarrow Table, handed over through one Arrow C stream
@@ -416,39 +436,41 @@ fn transform_array(
     column: &str,
     direction: &str,
 ) -> PyResult<PyArrowType<arrow_data::ArrayData>> {
-    let dir = self::direction(py, direction)?;
-    let spec: FieldSpec = serde_json::from_str(spec_json).map_err(|e| {
-        error(
-            py,
-            "PolicyError",
-            format!("field {column}: {e}"),
-            None,
-            None,
-            Some(column),
-        )
-    })?;
-    let mut policy = Policy::keep_all();
-    policy.fields.insert(column.to_string(), spec);
-    let array = make_array(values.0);
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        column,
-        array.data_type().clone(),
-        true,
-    )]));
-    let keys = Arc::clone(&keyset.inner);
-    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array])
-        .map_err(|e| arrow_error(py, "<values>", &e))?;
-    let out = py.detach(|| {
-        let t = BatchTransformer::with_source(&policy, &keys, schema, dir, "<values>")?;
-        let out = transform_batches(&t, &[batch], 0, None)?;
-        Ok::<_, InputError>(out)
-    });
-    let out = out.map_err(|e| input_error(py, &e))?;
-    let array = out
-        .first()
-        .and_then(|b| (b.num_columns() == 1).then(|| Arc::clone(b.column(0))))
-        .ok_or_else(|| PyValueError::new_err("the field's transform drops the column"))?;
-    Ok(PyArrowType(array.to_data()))
+    guarded(py, move || {
+        let dir = self::direction(py, direction)?;
+        let spec: FieldSpec = serde_json::from_str(spec_json).map_err(|e| {
+            error(
+                py,
+                "PolicyError",
+                format!("field {column}: {e}"),
+                None,
+                None,
+                Some(column),
+            )
+        })?;
+        let mut policy = Policy::keep_all();
+        policy.fields.insert(column.to_string(), spec);
+        let array = make_array(values.0);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            column,
+            array.data_type().clone(),
+            true,
+        )]));
+        let keys = Arc::clone(&keyset.inner);
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array])
+            .map_err(|e| arrow_error(py, "<values>", &e))?;
+        let out = py.detach(|| {
+            let t = BatchTransformer::with_source(&policy, &keys, schema, dir, "<values>")?;
+            let out = transform_batches(&t, &[batch], 0, None)?;
+            Ok::<_, InputError>(out)
+        });
+        let out = out.map_err(|e| input_error(py, &e))?;
+        let array = out
+            .first()
+            .and_then(|b| (b.num_columns() == 1).then(|| Arc::clone(b.column(0))))
+            .ok_or_else(|| PyValueError::new_err("the field's transform drops the column"))?;
+        Ok(PyArrowType(array.to_data()))
+    })
 }
 
 /// Columns of a table as text (nulls as empty), as `deid apply` and the
@@ -541,15 +563,16 @@ fn risk(
     find_qi: Option<usize>,
     source: &str,
 ) -> PyResult<String> {
-    let opts = risk_options(py, sampling_fraction, population)?;
-    let (batches, schema) = data.0.into_inner();
-    let qi: Vec<String> = if qi.is_empty() && find_qi.is_some() {
-        schema.fields().iter().map(|f| f.name().clone()).collect()
-    } else {
-        qi
-    };
-    if qi.is_empty() {
-        return Err(error(
+    guarded(py, move || {
+        let opts = risk_options(py, sampling_fraction, population)?;
+        let (batches, schema) = data.0.into_inner();
+        let qi: Vec<String> = if qi.is_empty() && find_qi.is_some() {
+            schema.fields().iter().map(|f| f.name().clone()).collect()
+        } else {
+            qi
+        };
+        if qi.is_empty() {
+            return Err(error(
             py,
             "AuditError",
             "no quasi-identifier to measure: name them (qi=[...]) or search for them (find_qi=N)"
@@ -558,38 +581,40 @@ fn risk(
             None,
             None,
         ));
-    }
-    let mut names = qi.clone();
-    if let Some(s) = &sensitive {
-        names.push(s.clone());
-    }
-    let report: Result<RiskReport, String> = py.detach(|| {
-        let cols = text_columns(&batches, &schema, &names, source)?;
-        let n = qi.len();
-        let mut counter = ClassCounter::new(n, sensitive.is_some());
-        let mut interned: Vec<Vec<u32>> = vec![Vec::new(); if find_qi.is_some() { n } else { 0 }];
-        let mut interners: Vec<std::collections::HashMap<Vec<u8>, u32>> =
-            vec![Default::default(); interned.len()];
-        let mut vals: Vec<&[u8]> = Vec::with_capacity(n);
-        for (b, c) in batches.iter().zip(&cols) {
-            for row in 0..b.num_rows() {
-                vals.clear();
-                vals.extend(c[..n].iter().map(|a| str_value(a, row)));
-                counter.add(&vals, sensitive.as_ref().map(|_| str_value(&c[n], row)));
-                for ((col, m), v) in interned.iter_mut().zip(interners.iter_mut()).zip(&vals) {
-                    let next = m.len() as u32;
-                    col.push(*m.entry(v.to_vec()).or_insert(next));
+        }
+        let mut names = qi.clone();
+        if let Some(s) = &sensitive {
+            names.push(s.clone());
+        }
+        let report: Result<RiskReport, String> = py.detach(|| {
+            let cols = text_columns(&batches, &schema, &names, source)?;
+            let n = qi.len();
+            let mut counter = ClassCounter::new(n, sensitive.is_some());
+            let mut interned: Vec<Vec<u32>> =
+                vec![Vec::new(); if find_qi.is_some() { n } else { 0 }];
+            let mut interners: Vec<std::collections::HashMap<Vec<u8>, u32>> =
+                vec![Default::default(); interned.len()];
+            let mut vals: Vec<&[u8]> = Vec::with_capacity(n);
+            for (b, c) in batches.iter().zip(&cols) {
+                for row in 0..b.num_rows() {
+                    vals.clear();
+                    vals.extend(c[..n].iter().map(|a| str_value(a, row)));
+                    counter.add(&vals, sensitive.as_ref().map(|_| str_value(&c[n], row)));
+                    for ((col, m), v) in interned.iter_mut().zip(interners.iter_mut()).zip(&vals) {
+                        let next = m.len() as u32;
+                        col.push(*m.entry(v.to_vec()).or_insert(next));
+                    }
                 }
             }
-        }
-        let mut r = counter.report(&qi, &opts);
-        if let Some(max) = find_qi {
-            r.qi_search = self::find_qi_ranked(&qi, &interned, max);
-        }
-        Ok(r)
-    });
-    let report = report.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
-    report_json(py, &report)
+            let mut r = counter.report(&qi, &opts);
+            if let Some(max) = find_qi {
+                r.qi_search = self::find_qi_ranked(&qi, &interned, max);
+            }
+            Ok(r)
+        });
+        let report = report.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
+        report_json(py, &report)
+    })
 }
 
 fn find_qi_ranked(
@@ -615,19 +640,21 @@ fn risk_from_class_sizes(
     sampling_fraction: Option<f64>,
     population: Option<u64>,
 ) -> PyResult<String> {
-    let opts = risk_options(py, sampling_fraction, population)?;
-    if sizes.contains(&0) {
-        return Err(error(
-            py,
-            "AuditError",
-            "a class size of 0: every equivalence class has at least one record".into(),
-            None,
-            None,
-            None,
-        ));
-    }
-    let report = py.detach(|| report_from_sizes(&sizes, &qi, &opts));
-    report_json(py, &report)
+    guarded(py, move || {
+        let opts = risk_options(py, sampling_fraction, population)?;
+        if sizes.contains(&0) {
+            return Err(error(
+                py,
+                "AuditError",
+                "a class size of 0: every equivalence class has at least one record".into(),
+                None,
+                None,
+                None,
+            ));
+        }
+        let report = py.detach(|| report_from_sizes(&sizes, &qi, &opts));
+        report_json(py, &report)
+    })
 }
 
 /// Options of the hash audit, as ``deid audit hashes`` takes them.
@@ -781,35 +808,37 @@ fn audit_hashes(
     threads: Option<usize>,
     source: &str,
 ) -> PyResult<String> {
-    let opts = hash_options(
-        py,
-        algorithms,
-        spaces,
-        dictionary,
-        dictionary_name,
-        dict_normalize,
-        salt,
-        salt_at,
-        hmac_key,
-        born,
-        threads,
-    )?;
-    let (batches, schema) = data.0.into_inner();
-    let targets: Result<Vec<ColumnTargets>, String> = py.detach(|| {
-        let cols = text_columns(&batches, &schema, &columns, source)?;
-        let mut targets: Vec<ColumnTargets> =
-            columns.iter().map(|c| ColumnTargets::new(c)).collect();
-        for (b, c) in batches.iter().zip(&cols) {
-            for row in 0..b.num_rows() {
-                for (t, a) in targets.iter_mut().zip(c) {
-                    t.push(str_value(a, row));
+    guarded(py, move || {
+        let opts = hash_options(
+            py,
+            algorithms,
+            spaces,
+            dictionary,
+            dictionary_name,
+            dict_normalize,
+            salt,
+            salt_at,
+            hmac_key,
+            born,
+            threads,
+        )?;
+        let (batches, schema) = data.0.into_inner();
+        let targets: Result<Vec<ColumnTargets>, String> = py.detach(|| {
+            let cols = text_columns(&batches, &schema, &columns, source)?;
+            let mut targets: Vec<ColumnTargets> =
+                columns.iter().map(|c| ColumnTargets::new(c)).collect();
+            for (b, c) in batches.iter().zip(&cols) {
+                for row in 0..b.num_rows() {
+                    for (t, a) in targets.iter_mut().zip(c) {
+                        t.push(str_value(a, row));
+                    }
                 }
             }
-        }
-        Ok(targets.into_iter().map(ColumnTargets::finish).collect())
-    });
-    let targets = targets.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
-    run_hash_audit(py, targets, &columns, &opts, source)
+            Ok(targets.into_iter().map(ColumnTargets::finish).collect())
+        });
+        let targets = targets.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
+        run_hash_audit(py, targets, &columns, &opts, source)
+    })
 }
 
 fn run_hash_audit(
@@ -865,33 +894,35 @@ fn hashes_from_counts(
     threads: Option<usize>,
     source: &str,
 ) -> PyResult<String> {
-    if values.len() != counts.len() {
-        return Err(PyValueError::new_err("values and counts differ in length"));
-    }
-    let opts = hash_options(
-        py,
-        algorithms,
-        spaces,
-        dictionary,
-        dictionary_name,
-        dict_normalize,
-        salt,
-        salt_at,
-        hmac_key,
-        born,
-        threads,
-    )?;
-    let t = py.detach(|| {
-        let mut t = ColumnTargets::new(&column);
-        for (v, &n) in values.iter().zip(&counts) {
-            let v = v.as_deref().unwrap_or("").as_bytes();
-            for _ in 0..n {
-                t.push(v);
-            }
+    guarded(py, move || {
+        if values.len() != counts.len() {
+            return Err(PyValueError::new_err("values and counts differ in length"));
         }
-        t.finish()
-    });
-    run_hash_audit(py, vec![t], &[column], &opts, source)
+        let opts = hash_options(
+            py,
+            algorithms,
+            spaces,
+            dictionary,
+            dictionary_name,
+            dict_normalize,
+            salt,
+            salt_at,
+            hmac_key,
+            born,
+            threads,
+        )?;
+        let t = py.detach(|| {
+            let mut t = ColumnTargets::new(&column);
+            for (v, &n) in values.iter().zip(&counts) {
+                let v = v.as_deref().unwrap_or("").as_bytes();
+                for _ in 0..n {
+                    t.push(v);
+                }
+            }
+            t.finish()
+        });
+        run_hash_audit(py, vec![t], &[column], &opts, source)
+    })
 }
 
 /// The library's version, as ``deid --version`` prints it.
@@ -919,9 +950,31 @@ fn now_rfc3339() -> String {
     )
 }
 
+/// Panics with `message` inside a guarded call, on a worker thread as the
+/// transforms' panics would: for the test suite only (feature
+/// `fault-injection`), to check that `message` reaches neither the
+/// exception nor stderr.
+#[cfg(feature = "fault-injection")]
+#[pyfunction]
+fn _panic(py: Python<'_>, message: String) -> PyResult<()> {
+    guarded(py, move || {
+        py.detach(|| {
+            (0..2u8).into_par_iter().for_each(|i| {
+                if i == 1 {
+                    std::panic::panic_any(message.clone());
+                }
+            })
+        });
+        Ok(())
+    })
+}
+
 /// The compiled module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Panics in this module report where they happened, never their
+    // message (src/crash.rs); other extensions keep their own hooks.
+    deid::crash::install();
     m.add_class::<PyKeyset>()?;
     m.add_class::<PyPolicy>()?;
     m.add_function(wrap_pyfunction!(transform_table, m)?)?;
@@ -931,5 +984,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audit_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(hashes_from_counts, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    #[cfg(feature = "fault-injection")]
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
     Ok(())
 }

@@ -236,3 +236,24 @@ def test_generalize_with_a_hierarchy_and_level(keys, workdir):
             keys,
         )
     assert "suppress" in str(e.value)
+
+
+def test_a_bug_raises_deid_error_without_the_panics_message(capfd):
+    """A panic in deid (a bug) raises DeidError; neither the exception nor
+    stderr carries what the panic said, only where it happened. The test
+    wheel has a `_panic` function for this (feature fault-injection)."""
+    from deid import _native
+
+    secret = "010-1234-5678 held by the failing code"
+    with pytest.raises(deid.DeidError) as raised:
+        _native._panic(secret)
+    assert type(raised.value) is deid.DeidError
+    assert "internal error" in str(raised.value)
+    assert "010-1234-5678" not in str(raised.value)
+    err = capfd.readouterr().err
+    assert "deid: internal error: thread" in err
+    assert "src/lib.rs:" in err
+    assert "010-1234-5678" not in err
+    assert "held by" not in err
+    # The module still works after the panic.
+    assert deid.Keyset.generate().ids

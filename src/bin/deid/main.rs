@@ -14,7 +14,6 @@ mod anonymize;
 mod apply;
 mod audit;
 mod bench;
-mod crash;
 mod decrypt;
 mod demo;
 mod generate;
@@ -63,6 +62,10 @@ enum Command {
     Demo(demo::Args),
 }
 
+/// The exit status of a run that a bug stopped (`EX_SOFTWARE` of
+/// sysexits.h); the panic is reported by place only (src/crash.rs).
+const EXIT_INTERNAL: u8 = 70;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -74,9 +77,9 @@ fn main() -> ExitCode {
     };
     heap::tune();
     signals::install();
-    crash::install();
+    deid::crash::install();
     let command = cli.command;
-    let Some(result) = crash::guard(|| match command {
+    let Some(result) = deid::crash::guard(|| match command {
         Command::Keygen(a) => keygen::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Decrypt(a) => decrypt::run(a),
@@ -87,7 +90,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
     }) else {
-        return ExitCode::from(crash::EXIT_INTERNAL);
+        return ExitCode::from(EXIT_INTERNAL);
     };
     match result {
         Ok(code) => code,
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
                     .filter_map(|c| c.downcast_ref::<deid::io::InputError>())
             };
             if input().any(|e| matches!(e.kind(), deid::io::InputErrorKind::Internal(_))) {
-                return ExitCode::from(crash::EXIT_INTERNAL);
+                return ExitCode::from(EXIT_INTERNAL);
             }
             let usage = err.chain().any(|c| c.is::<ui::UsageError>())
                 || input().any(deid::io::InputError::is_usage);

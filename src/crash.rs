@@ -3,18 +3,23 @@
 //! A panic is never expected: every bad input has its own error. Should one
 //! happen anyway, the standard message would quote the panic's payload, and
 //! a payload can hold what the failing code was working on (an `expect` on
-//! a parse result, an assertion in a dependency). deid prints where the
-//! panic happened instead, never what it carried, and the run ends with
-//! exit status 70 and, as on any failure, no `-o` file: the temporary file
-//! is removed while the stack unwinds.
+//! a parse result, an assertion in a dependency). [`install`] makes every
+//! panic report where it happened instead, never what it carried; the
+//! front ends run their work under [`guard`] and fail without the payload:
+//! the `deid` command with exit status 70 and, as on any failure, no `-o`
+//! file (the temporary file is removed while the stack unwinds), the
+//! Python package with a `DeidError` (python/src/lib.rs).
+//!
+//! The hook is process-wide for the Rust code it is compiled into: in the
+//! Python extension module that is deid's own code and its dependencies,
+//! not other extensions, which carry their own copy of the standard
+//! library.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
+use std::borrow::ToOwned;
+use std::boxed::Box;
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-
-/// The exit status of a run that a bug stopped (`EX_SOFTWARE` of
-/// sysexits.h).
-pub const EXIT_INTERNAL: u8 = 70;
 
 /// Replaces the standard panic message with [`report`], for every thread.
 pub fn install() {
@@ -26,6 +31,9 @@ pub fn install() {
 /// Writes which thread stopped and where, and, when `RUST_BACKTRACE` (or
 /// `RUST_LIB_BACKTRACE`) asks for one, a backtrace: function names and
 /// source lines, no values. The payload is not written.
+///
+/// # Errors
+/// Those of writing to `w`.
 pub fn report(w: &mut dyn Write, info: &PanicHookInfo<'_>) -> io::Result<()> {
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("unnamed");
@@ -36,8 +44,8 @@ pub fn report(w: &mut dyn Write, info: &PanicHookInfo<'_>) -> io::Result<()> {
     writeln!(
         w,
         "deid: internal error: thread '{name}' stopped at {at}. This is a bug in deid; \
-         please report it with the output of `deid --version` and the command line \
-         (never the data)."
+         please report it with deid's version and what was run (the command line or \
+         the call), never the data."
     )?;
     let trace = Backtrace::capture();
     if trace.status() == BacktraceStatus::Captured {
@@ -48,7 +56,8 @@ pub fn report(w: &mut dyn Write, info: &PanicHookInfo<'_>) -> io::Result<()> {
 
 /// Runs `f`, or returns `None` if it panicked (the hook has reported it).
 ///
-/// Unwind safety: nothing `f` touched is used again; the process exits.
+/// Unwind safety: the caller uses nothing `f` touched again (the command
+/// exits; a Python call raises and drops what it made).
 pub fn guard<T>(f: impl FnOnce() -> T) -> Option<T> {
     panic::catch_unwind(AssertUnwindSafe(f)).ok()
 }
@@ -57,7 +66,9 @@ pub fn guard<T>(f: impl FnOnce() -> T) -> Option<T> {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use std::string::String;
     use std::sync::{Arc, Mutex};
+    use std::vec::Vec;
 
     #[test]
     fn a_panic_is_reported_by_place_not_by_payload() {

@@ -57,8 +57,9 @@ fn error(
     }
 }
 
-/// Runs a call's work. A panic in it (a bug in deid) raises `DeidError`
-/// without the panic's message, which could hold data; the hook installed
+/// Runs a call's work (every function that reads data, keys or a
+/// policy). A panic in it (a bug in deid) raises `DeidError` without the
+/// panic's message, which could hold data or a secret; the hook installed
 /// with the module has printed where it happened (src/crash.rs).
 fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     deid::crash::guard(f).unwrap_or_else(|| {
@@ -115,46 +116,48 @@ impl PyKeyset {
     /// CLI does.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(&path) {
-                let mode = meta.permissions().mode();
-                if mode & 0o077 != 0 {
-                    let msg = format!(
-                        "keyset {} is readable by group or others (mode {:o}); run: chmod 600 {}",
-                        path.display(),
-                        mode & 0o777,
-                        path.display()
-                    );
-                    let warnings = py.import("warnings")?;
-                    warnings.call_method1("warn", (msg,))?;
+        guarded(py, move || {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    let mode = meta.permissions().mode();
+                    if mode & 0o077 != 0 {
+                        let msg = format!(
+                            "keyset {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+                            path.display(),
+                            mode & 0o777,
+                            path.display()
+                        );
+                        let warnings = py.import("warnings")?;
+                        warnings.call_method1("warn", (msg,))?;
+                    }
                 }
             }
-        }
-        let shown = path.display().to_string();
-        let file = std::fs::File::open(&path).map_err(|e| {
-            error(
-                py,
-                "KeysetError",
-                format!("cannot read keyset {shown}: {e}"),
-                Some(&shown),
-                None,
-                None,
-            )
-        })?;
-        let keys = Keyset::from_reader(file).map_err(|e| {
-            error(
-                py,
-                "KeysetError",
-                format!("{shown}: {e}"),
-                Some(&shown),
-                None,
-                None,
-            )
-        })?;
-        Ok(PyKeyset {
-            inner: Arc::new(keys),
+            let shown = path.display().to_string();
+            let file = std::fs::File::open(&path).map_err(|e| {
+                error(
+                    py,
+                    "KeysetError",
+                    format!("cannot read keyset {shown}: {e}"),
+                    Some(&shown),
+                    None,
+                    None,
+                )
+            })?;
+            let keys = Keyset::from_reader(file).map_err(|e| {
+                error(
+                    py,
+                    "KeysetError",
+                    format!("{shown}: {e}"),
+                    Some(&shown),
+                    None,
+                    None,
+                )
+            })?;
+            Ok(PyKeyset {
+                inner: Arc::new(keys),
+            })
         })
     }
 
@@ -172,10 +175,12 @@ impl PyKeyset {
     /// manager rather than a file).
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        let keys = Keyset::from_json(text)
-            .map_err(|e| error(py, "KeysetError", format!("<json>: {e}"), None, None, None))?;
-        Ok(PyKeyset {
-            inner: Arc::new(keys),
+        guarded(py, move || {
+            let keys = Keyset::from_json(text)
+                .map_err(|e| error(py, "KeysetError", format!("<json>: {e}"), None, None, None))?;
+            Ok(PyKeyset {
+                inner: Arc::new(keys),
+            })
         })
     }
 
@@ -189,21 +194,23 @@ impl PyKeyset {
     /// Writes the keyset to ``path`` with mode 0600 (atomically: the file
     /// appears complete or not at all).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        use std::io::Write;
-        let shown = path.display().to_string();
-        let fail = |e: std::io::Error| {
-            error(
-                py,
-                "KeysetError",
-                format!("cannot write {shown}: {e}"),
-                Some(&shown),
-                None,
-                None,
-            )
-        };
-        let mut f = deid::io::atomic::AtomicFile::create(&path, Some(0o600)).map_err(fail)?;
-        f.write_all(self.inner.to_json().as_bytes()).map_err(fail)?;
-        f.commit().map_err(fail)
+        guarded(py, move || {
+            use std::io::Write;
+            let shown = path.display().to_string();
+            let fail = |e: std::io::Error| {
+                error(
+                    py,
+                    "KeysetError",
+                    format!("cannot write {shown}: {e}"),
+                    Some(&shown),
+                    None,
+                    None,
+                )
+            };
+            let mut f = deid::io::atomic::AtomicFile::create(&path, Some(0o600)).map_err(fail)?;
+            f.write_all(self.inner.to_json().as_bytes()).map_err(fail)?;
+            f.commit().map_err(fail)
+        })
     }
 
     /// The id of the primary key (the one new tokens use).
@@ -256,15 +263,17 @@ impl PyPolicy {
         source: &str,
         base_dir: Option<PathBuf>,
     ) -> PyResult<Self> {
-        let fail = |m: String| error(py, "PolicyError", m, Some(source), None, None);
-        let mut policy = Policy::from_toml(text).map_err(|e| fail(format!("{source}: {e}")))?;
-        let base_dir = base_dir.unwrap_or_else(|| PathBuf::from("."));
-        deid::anonymize::load_hierarchies(&mut policy, &base_dir)
-            .map_err(|e| fail(format!("{source}: {e}")))?;
-        Ok(PyPolicy {
-            inner: Arc::new(policy),
-            text: text.to_string(),
-            base_dir,
+        guarded(py, move || {
+            let fail = |m: String| error(py, "PolicyError", m, Some(source), None, None);
+            let mut policy = Policy::from_toml(text).map_err(|e| fail(format!("{source}: {e}")))?;
+            let base_dir = base_dir.unwrap_or_else(|| PathBuf::from("."));
+            deid::anonymize::load_hierarchies(&mut policy, &base_dir)
+                .map_err(|e| fail(format!("{source}: {e}")))?;
+            Ok(PyPolicy {
+                inner: Arc::new(policy),
+                text: text.to_string(),
+                base_dir,
+            })
         })
     }
 

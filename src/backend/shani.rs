@@ -523,13 +523,13 @@ pub(crate) mod avx512 {
     /// The keys of sixteen blocks in the lanes alone, as
     /// [`key20`] gives its last sixteen (for a CPU where interleaving
     /// them with the SHA unit stalls).
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
     ///
     /// Blocks of a run of short messages (at most 15 bytes: message words
     /// 4 to 14 zero in all of them, as in every kr-mobile format) take a
     /// copy of the kernel compiled with those words known to be zero,
     /// which drops their terms from the first sixteen words of the
     /// schedule (about 90 of some 1,600 instructions a block).
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f")]
     pub(super) fn key16(
         iv: &[u32; 8],
         run: Option<&SharedRun>,

@@ -677,49 +677,63 @@ pub(crate) mod avx512 {
         let mut cdgh = [cdgh0; N];
         let lane_iv: [__m512i; 8] = core::array::from_fn(|i| splat(iv[i]));
         let mut s = lane_iv;
-        // Unrolled by hand (LLVM does not unroll a loop this large): with
-        // each group's index a constant, the sixteen message words of the
-        // lanes stay in registers instead of a ring in memory addressed
-        // round by round.
-        macro_rules! groups {
-            ($($i:literal)*) => {$({
-            let i: usize = $i;
-            let mut wk = [abef0; N];
-            for l in 0..N {
-                if i >= 4 {
-                    w[i % 4][l] = schedule(
-                        w[i % 4][l],
-                        w[(i + 1) % 4][l],
-                        w[(i + 2) % 4][l],
-                        w[(i + 3) % 4][l],
-                    );
-                }
-                wk[l] = plus_k(w[i % 4][l], i);
-            }
-            match run {
-                // Rounds 0 and 1 are the run's: start at round 2.
-                Some(run) if i == 0 => {
-                    s = core::array::from_fn(|i| splat(run.after2[i]));
-                    cdgh = [run.mid; N];
-                    for l in 0..N {
-                        abef[l] = _mm_sha256rnds2_epu32(abef0, run.mid, hi(wk[l]));
+        // Four rounds of every block: the SHA unit's two `sha256rnds2`
+        // interleaved with the lanes'.
+        macro_rules! group {
+            ($i:expr) => {{
+                let i: usize = $i;
+                let mut wk = [abef0; N];
+                for l in 0..N {
+                    if i >= 4 {
+                        w[i % 4][l] = schedule(
+                            w[i % 4][l],
+                            w[(i + 1) % 4][l],
+                            w[(i + 2) % 4][l],
+                            w[(i + 3) % 4][l],
+                        );
                     }
-                    rounds2(&mut s, &mut v, 2);
+                    wk[l] = plus_k(w[i % 4][l], i);
                 }
-                _ => {
-                    for l in 0..N {
-                        cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], wk[l]);
+                match run {
+                    // Rounds 0 and 1 are the run's: start at round 2.
+                    Some(run) if i == 0 => {
+                        s = core::array::from_fn(|i| splat(run.after2[i]));
+                        cdgh = [run.mid; N];
+                        for l in 0..N {
+                            abef[l] = _mm_sha256rnds2_epu32(abef0, run.mid, hi(wk[l]));
+                        }
+                        rounds2(&mut s, &mut v, 2);
                     }
-                    rounds2(&mut s, &mut v, 4 * i);
-                    for l in 0..N {
-                        abef[l] = _mm_sha256rnds2_epu32(abef[l], cdgh[l], hi(wk[l]));
+                    _ => {
+                        for l in 0..N {
+                            cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], wk[l]);
+                        }
+                        rounds2(&mut s, &mut v, 4 * i);
+                        for l in 0..N {
+                            abef[l] = _mm_sha256rnds2_epu32(abef[l], cdgh[l], hi(wk[l]));
+                        }
+                        rounds2(&mut s, &mut v, 4 * i + 2);
                     }
-                    rounds2(&mut s, &mut v, 4 * i + 2);
                 }
-            }
-            })*};
+            }};
         }
-        groups!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+        if N == 0 {
+            // The lanes alone: unrolled by hand (LLVM does not unroll a
+            // loop this large), so with each group's index a constant the
+            // sixteen message words stay in registers instead of a ring in
+            // memory addressed round by round.
+            macro_rules! unrolled {
+                ($($i:literal)*) => {$(group!($i);)*};
+            }
+            unrolled!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+        } else {
+            // With the SHA unit's blocks too, the unrolled copy runs out of
+            // registers (the SHA unit's xmm registers are the low halves of
+            // the lanes' zmm ones) and spills: measured slower on AMD EPYC.
+            for i in 0..16 {
+                group!(i);
+            }
+        }
         for (x, i) in s.iter_mut().zip(lane_iv) {
             *x = add(*x, i);
         }

@@ -474,6 +474,39 @@ pub(crate) fn block_keys(
     }
 }
 
+/// How many blocks one kernel call of [`block_keys`] hashes for `algo` on
+/// this CPU (the same dispatch): a run of blocks that is a multiple of it
+/// leaves no lane empty.
+pub(crate) fn blocks_per_call(algo: Algorithm) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if sha256_iv(algo).is_some() && super::shani::ShaNi::detect().is_some() {
+            return match super::shani::ShaNiAvx512::detect() {
+                Some(x) if x.interleaved() => 20,
+                Some(_) => 16,
+                None => 4,
+            };
+        }
+        if algo == Algorithm::Sha1 && super::sha1ni::Sha1Ni::detect().is_some() {
+            return 4;
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if sha256_iv(algo).is_some() && crate::backend::armsha2::Sha2Arm::detect().is_some() {
+        return 2;
+    }
+    if algo == Algorithm::Md5 {
+        // Thirty-two at a time, but what is left over goes by sixteens.
+        if super::md5x::Md5x16::detect().is_some() {
+            return 16;
+        }
+        if super::md5x::Md5x8::detect().is_some() {
+            return 8;
+        }
+    }
+    1
+}
+
 /// The first block of each kernel (the only one of a single-block kernel).
 fn first_blocks(blocks: &[BlockKernel]) -> impl ExactSizeIterator<Item = &[u8; 64]> {
     blocks.iter().map(|b| &b.block[0])

@@ -17,7 +17,7 @@ use std::vec::Vec;
 
 use rayon::prelude::*;
 
-use super::algo::{Algorithm, BlockKernel, Construction, block_keys, digest_key};
+use super::algo::{Algorithm, BlockKernel, Construction, block_keys, blocks_per_call, digest_key};
 use super::space::{Pattern, Source, Space};
 
 pub use super::targets::TargetSet;
@@ -391,7 +391,7 @@ fn run_pattern(
         k.block[0][..off].copy_from_slice(pre);
         k.block[0][off..off + len].copy_from_slice(&p.template);
         k.block[0][off + len..off + len + post.len()].copy_from_slice(post);
-        match tail_len(p, start, end, off) {
+        match tail_len(p, start, end, off, blocks_per_call(algo)) {
             // The common case: the last positions are free characters (the
             // last three digits of a phone number). Keep one block per value
             // of them and only rewrite the (rarely changing) other positions,
@@ -476,17 +476,18 @@ fn run_pattern(
 }
 
 /// How many trailing positions of `p` get a block each in the fast loop
-/// (the candidate at byte `off` of the block): three when their alphabets
-/// together make a multiple of four blocks of at most 4,096 and they lie
-/// past the block's first 8 bytes (which a run hashes once), else two on
-/// the first condition, else one; `None` when the pattern has a check digit
-/// or `start..end` does not cover whole runs of those positions.
+/// (the candidate at byte `off` of the block, hashed `width` blocks a
+/// kernel call): two or three, whichever leaves fewer of the kernel's
+/// lanes empty (two on a tie), among those whose alphabets together make
+/// a multiple of four blocks of at most 4,096, lying past the block's
+/// first 8 bytes (which a run hashes once); else one; `None` when the
+/// pattern has a check digit or `start..end` does not cover whole runs of
+/// those positions.
 ///
-/// More blocks a run fill the kernels' lanes better: 1,000 blocks (three
-/// digits) make 62.5 groups of sixteen lanes and 50 of twenty, where 100
-/// make 6.25 and 5, so sixteen lanes hashed 112 blocks for every 100
-/// candidates.
-fn tail_len(p: &Pattern, start: u128, end: u128, off: usize) -> Option<usize> {
+/// Sixteen lanes hash 112 blocks for the 100 of two digits but 1,008 for
+/// the 1,000 of three; twenty lanes hash 100 for 100, and the smaller run
+/// stays in the first-level cache (1,000 blocks are 65 KB).
+fn tail_len(p: &Pattern, start: u128, end: u128, off: usize, width: usize) -> Option<usize> {
     if p.check != super::space::Check::None || p.vars.is_empty() {
         return None;
     }
@@ -499,15 +500,23 @@ fn tail_len(p: &Pattern, start: u128, end: u128, off: usize) -> Option<usize> {
         let whole = |x: u128| x.checked_rem(size) == Some(0);
         (whole(start) && whole(end.saturating_sub(start))).then_some(size)
     };
-    for m in (2..=n.min(3)).rev() {
+    // Blocks hashed per candidate, as a fraction hashed / size.
+    let width = width.max(1) as u128;
+    let cost = |size: u128| (size.div_ceil(width) * width, size);
+    let mut best: Option<(usize, (u128, u128))> = None;
+    for m in 2..=n.min(3) {
         let past_shared = m == 2 || p.vars[n - m].0 + off >= 8;
-        if let Some(size) = aligned(m) {
-            if size % 4 == 0 && size <= 4096 && past_shared {
-                return Some(m);
-            }
+        let Some(size) = aligned(m) else { continue };
+        if size % 4 != 0 || size > 4096 || !past_shared {
+            continue;
+        }
+        let (hashed, size) = cost(size);
+        // hashed / size < best_hashed / best_size, without division.
+        if best.is_none_or(|(_, (h, s))| hashed * s < h * size) {
+            best = Some((m, (hashed, size)));
         }
     }
-    aligned(1).map(|_| 1)
+    best.map(|(m, _)| m).or_else(|| aligned(1).map(|_| 1))
 }
 
 /// Writes `ip` as a dotted quad; returns its length.
@@ -734,23 +743,31 @@ mod tests {
         }
     }
 
-    /// Three digits a run where they lie past the shared first 8 bytes and
-    /// the range covers whole runs of 1,000; else two, else one.
+    /// Three digits a run where they fill the kernel's lanes better than
+    /// two, lie past the shared first 8 bytes and the range covers whole
+    /// runs of 1,000; else two, else one.
     #[test]
     fn runs_take_three_digits_where_they_fill_the_lanes() {
         let mask = |m: &str| super::super::space::mask(m).unwrap();
         let phone = mask("010?d?d?d?d?d?d?d?d");
-        assert_eq!(tail_len(&phone, 0, phone.size(), 0), Some(3));
-        assert_eq!(tail_len(&phone, 2_000_000, 4_000_000, 0), Some(3));
-        assert_eq!(tail_len(&phone, 100, 1_100, 0), Some(2));
-        assert_eq!(tail_len(&phone, 0, 150, 0), Some(1));
+        // Sixteen lanes (and MD5's): 1,008 blocks for 1,000, not 112 for 100.
+        for width in [16, 32] {
+            assert_eq!(tail_len(&phone, 0, phone.size(), 0, width), Some(3));
+            assert_eq!(tail_len(&phone, 2_000_000, 4_000_000, 0, width), Some(3));
+        }
+        // Twenty lanes, four, one: two digits fill them, in fewer blocks.
+        for width in [20, 4, 1] {
+            assert_eq!(tail_len(&phone, 0, phone.size(), 0, width), Some(2));
+        }
+        assert_eq!(tail_len(&phone, 100, 1_100, 0, 16), Some(2));
+        assert_eq!(tail_len(&phone, 0, 150, 0, 16), Some(1));
         // The third digit from the end at byte 7: it would vary a byte the
         // run hashes once.
         let short = mask("0101234?d?d?d");
-        assert_eq!(tail_len(&short, 0, short.size(), 0), Some(2));
-        assert_eq!(tail_len(&short, 0, short.size(), 1), Some(3));
+        assert_eq!(tail_len(&short, 0, short.size(), 0, 16), Some(2));
+        assert_eq!(tail_len(&short, 0, short.size(), 1, 16), Some(3));
         let ipv4ish = mask("10.0.?d?d");
-        assert_eq!(tail_len(&ipv4ish, 0, ipv4ish.size(), 0), Some(2));
+        assert_eq!(tail_len(&ipv4ish, 0, ipv4ish.size(), 0, 16), Some(2));
     }
 
     #[test]

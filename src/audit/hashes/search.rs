@@ -393,7 +393,7 @@ fn run_pattern(
         k.block[0][off + len..off + len + post.len()].copy_from_slice(post);
         match tail_len(p, start, end, off, blocks_per_call(algo)) {
             // The common case: the last positions are free characters (the
-            // last three digits of a phone number). Keep one block per value
+            // last two or three digits of a phone number). Keep one block per value
             // of them and only rewrite the (rarely changing) other positions,
             // so no candidate is hashed right after a store into its own
             // block (store-to-load forwarding stalls otherwise cost as much
@@ -430,22 +430,41 @@ fn run_pattern(
                 let shared = tail_pos
                     .iter()
                     .fold(u64::MAX, |m, &pos| m & !(1u64 << (off + pos)));
-                let mut keys = vec![0u128; blocks.len()];
-                for _ in 0..count / per_head as u64 {
-                    block_keys(&blocks, shared, &mut keys, |k| targets.prefetch(k));
-                    targets.for_each_hit(&keys, |i| {
-                        record(keys[i], &blocks[i].block[0][off..off + len]);
-                    });
-                    let mut before = [0u8; 56];
-                    before[..len].copy_from_slice(&cand);
-                    head.next(&mut cand, &mut odo_head);
-                    for (i, (&new, &old)) in cand.iter().zip(&before[..len]).enumerate() {
-                        if new != old && !tail_pos.contains(&i) {
-                            for b in &mut blocks {
-                                b.block[0][off + i] = new;
+                // The keys of several runs go through the filters at once,
+                // so that enough of their far-filter misses are in flight
+                // (runs of 100 blocks leave about 5 a pass). A hit's
+                // candidate is its run's head with its block's tail.
+                let run_len = blocks.len();
+                let per_pass = TargetSet::BATCH.div_ceil(run_len).max(1);
+                let mut keys = vec![0u128; run_len * per_pass];
+                let mut heads = vec![0u8; len * per_pass];
+                let mut found = p.template.clone();
+                let runs = count / per_head as u64;
+                let mut done = 0u64;
+                while done < runs {
+                    let n = usize::try_from(runs - done).map_or(per_pass, |r| r.min(per_pass));
+                    let passes = keys.chunks_mut(run_len).zip(heads.chunks_mut(len));
+                    for (run_keys, run_head) in passes.take(n) {
+                        block_keys(&blocks, shared, run_keys, |k| targets.prefetch(k));
+                        run_head.copy_from_slice(&cand);
+                        head.next(&mut cand, &mut odo_head);
+                        for (i, (&new, &old)) in cand.iter().zip(&*run_head).enumerate() {
+                            if new != old && !tail_pos.contains(&i) {
+                                for b in &mut blocks {
+                                    b.block[0][off + i] = new;
+                                }
                             }
                         }
                     }
+                    targets.for_each_hit(&keys[..n * run_len], |i| {
+                        let (run, t) = (i / run_len, i % run_len);
+                        found.copy_from_slice(&heads[run * len..(run + 1) * len]);
+                        for &pos in &tail_pos {
+                            found[pos] = blocks[t].block[0][off + pos];
+                        }
+                        record(keys[i], &found);
+                    });
+                    done += n as u64;
                 }
             }
             None => {

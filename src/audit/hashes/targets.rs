@@ -74,6 +74,10 @@ impl<const HIGH: bool> Filter<HIGH> {
 }
 
 impl TargetSet {
+    /// How many keys [`TargetSet::for_each_hit`] tests a stage at a time,
+    /// and so the fewest a caller should hand it at once.
+    pub const BATCH: usize = 512;
+
     /// Builds the set (duplicates removed). Memory: 16 bytes a target, two
     /// filters of 8 and 32 bits a target (8 and 16 past 4 M targets) and a
     /// bucket index of 2 to 4 bytes a target.
@@ -149,13 +153,12 @@ impl TargetSet {
     /// 64, 4.79-4.92 s with 512, no gain with 1,024).
     #[inline]
     pub fn for_each_hit(&self, keys: &[u128], mut hit: impl FnMut(usize)) {
-        const BATCH: usize = 512;
-        for (c, batch) in keys.chunks(BATCH).enumerate() {
-            let mut words = [0u64; BATCH];
+        for (c, batch) in keys.chunks(Self::BATCH).enumerate() {
+            let mut words = [0u64; Self::BATCH];
             for (w, &k) in words.iter_mut().zip(batch) {
                 *w = self.near.words[self.near.slot(k & self.mask).0];
             }
-            let mut passed = [0u16; BATCH];
+            let mut passed = [0u16; Self::BATCH];
             let mut n = 0;
             for (j, (&w, &k)) in words.iter().zip(batch).enumerate() {
                 let mask = self.near.slot(k & self.mask).1;
@@ -170,7 +173,7 @@ impl TargetSet {
                 let k = batch[usize::from(j)] & self.mask;
                 let mask = self.far.slot(k).1;
                 if w & mask == mask && self.in_bucket(k) {
-                    hit(c * BATCH + usize::from(j));
+                    hit(c * Self::BATCH + usize::from(j));
                 }
             }
         }

@@ -164,11 +164,13 @@ impl PyKeyset {
     /// A new keyset with one key (id 1) from the operating system's random
     /// source. Save it with ``save(path)`` (mode 0600) or keep it in memory.
     #[staticmethod]
-    fn generate() -> Self {
-        let mut rng = deid::io::rng::OsRng;
-        PyKeyset {
-            inner: Arc::new(Keyset::generate(&mut rng, &now_rfc3339())),
-        }
+    fn generate(py: Python<'_>) -> PyResult<Self> {
+        guarded(py, || {
+            let mut rng = deid::io::rng::OsRng;
+            Ok(PyKeyset {
+                inner: Arc::new(Keyset::generate(&mut rng, &now_rfc3339())),
+            })
+        })
     }
 
     /// Reads a keyset from its JSON text (for keysets kept in a secrets
@@ -186,9 +188,11 @@ impl PyKeyset {
 
     /// The keyset's JSON text, secrets included (as bytes, so that it is
     /// not interned as a ``str``). Handle it as the secret it is.
-    fn to_json<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let json = self.inner.to_json();
-        PyBytes::new(py, json.as_bytes())
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        guarded(py, || {
+            let json = self.inner.to_json();
+            Ok(PyBytes::new(py, json.as_bytes()))
+        })
     }
 
     /// Writes the keyset to ``path`` with mode 0600 (atomically: the file

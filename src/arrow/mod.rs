@@ -115,6 +115,10 @@ struct Bound {
     per_row: bool,
     /// The leaf whose value names the `dateshift` subject.
     subject: Option<usize>,
+    /// `transform = "keep"`: its values are checked and counted as text
+    /// like any field's, and the column is written as it came, of its own
+    /// type (as a column the policy does not name).
+    keeps: bool,
 }
 
 /// One leaf of the schema: a scalar, a list of scalars or a dictionary,
@@ -655,6 +659,7 @@ impl BatchTransformer {
                 empty_error: f.spec.empty == EmptyRule::Error,
                 per_row,
                 subject: f.subject,
+                keeps: matches!(f.spec.transform, TransformSpec::Keep),
             });
         }
         let mut t = BatchTransformer {
@@ -822,7 +827,11 @@ impl BatchTransformer {
                             )),
                         )
                     })?;
-                Some(Arc::new(f.as_ref().clone().with_data_type(t)))
+                if self.fields[k].keeps {
+                    Some(Arc::clone(f))
+                } else {
+                    Some(Arc::new(f.as_ref().clone().with_data_type(t)))
+                }
             }
         })
     }
@@ -1101,7 +1110,13 @@ impl BatchTransformer {
                         ctx.qi[j] = Some((Arc::clone(&out), place.hidden.cloned()));
                     }
                 }
-                Ok(Some(out))
+                // A kept column's text served its empty rule and its
+                // count; the column itself goes out as it came.
+                Ok(Some(if self.fields[k].keeps {
+                    Arc::clone(a)
+                } else {
+                    out
+                }))
             }
         }
     }
@@ -1882,6 +1897,7 @@ impl BatchTransformer {
                 || !scalar
                 || b.per_row
                 || b.empty_error
+                || b.keeps
                 || b.subject.is_some()
                 || b.processor.detections().is_some()
                 || self.fields.iter().any(|o| o.subject == Some(l))
@@ -2044,6 +2060,86 @@ mod tests {
                 "a skipped column counts nothing"
             );
         }
+    }
+
+    /// `transform = "keep"` writes a column as it came, of its own type,
+    /// as a column the policy does not name: integers, dates, a
+    /// dictionary, a list and a struct's field, nulls included. Its values
+    /// are still counted, and `empty = "error"` still refuses a null.
+    #[test]
+    fn an_explicit_keep_keeps_the_type_and_the_values() {
+        use arrow_array::builder::{Int64Builder, ListBuilder};
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int64Array, StructArray};
+        let mut list = ListBuilder::new(Int64Builder::new());
+        list.append_value([Some(1), None, Some(3)]);
+        list.append_null();
+        list.append_value([Some(4)]);
+        let list = list.finish();
+        let inner = Arc::new(Field::new("zip", DataType::Int64, true));
+        let nested = StructArray::from(std::vec![(
+            Arc::clone(&inner),
+            Arc::new(Int64Array::from(std::vec![Some(100), Some(200), None])) as ArrayRef,
+        )]);
+        let columns: std::vec::Vec<ArrayRef> = std::vec![
+            Arc::new(Int64Array::from(std::vec![Some(7), None, Some(-9)])),
+            Arc::new(Date32Array::from(std::vec![Some(18_000), Some(-1), None])),
+            Arc::new(
+                std::vec![Some("a"), None, Some("a")]
+                    .into_iter()
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
+            Arc::new(list),
+            Arc::new(nested),
+            Arc::new(StringArray::from(std::vec!["x@example.com"; 3])),
+        ];
+        let names = ["id", "day", "city", "scores", "addr", "email"];
+        let schema = Arc::new(Schema::new(
+            names
+                .iter()
+                .zip(&columns)
+                .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+                .collect::<std::vec::Vec<_>>(),
+        ));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+        let keys =
+            Keyset::from_keys(std::vec![crate::key::MasterKey::from_bytes(1, [7u8; 32])]).unwrap();
+        let mut toml = std::string::String::from("version = 1\n");
+        for n in ["id", "day", "city", "scores", "addr.zip"] {
+            toml.push_str(&std::format!("[fields.\"{n}\"]\ntransform = \"keep\"\n"));
+        }
+        toml.push_str("[fields.email]\ntransform = \"pseudonymize\"\n");
+        let policy = Policy::from_toml(&toml).unwrap();
+        let t =
+            BatchTransformer::new(&policy, &keys, Arc::clone(&schema), Direction::Apply).unwrap();
+        let out = t.transform_counted(&batch, 0).unwrap();
+        for n in &names[..5] {
+            let (i, f) = schema.column_with_name(n).unwrap();
+            assert_eq!(out.batch.schema().field(i), f, "{n}");
+            assert_eq!(
+                out.batch.column(i).to_data(),
+                batch.column(i).to_data(),
+                "{n}"
+            );
+        }
+        assert_eq!(
+            out.batch.schema().field(5).data_type(),
+            &DataType::Utf8,
+            "a transformed column is text"
+        );
+        // Non-null values of id, day, city, the lists' elements, addr.zip
+        // and email.
+        assert_eq!(out.values, std::vec![2, 2, 2, 3, 2, 3]);
+
+        let refuses = Policy::from_toml(
+            "version = 1\n[fields.id]\ntransform = \"keep\"\nempty = \"error\"\n",
+        )
+        .unwrap();
+        let t = BatchTransformer::new(&refuses, &keys, schema, Direction::Apply).unwrap();
+        assert!(
+            t.transform(&batch, 0).is_err(),
+            "a null under empty = error"
+        );
     }
 
     /// Every day of years 0 to 9999 renders as Arrow's cast renders it.

@@ -108,11 +108,21 @@ impl Encoding {
                 }
             }
             Encoding::Base32 => pack_bits::<5>(input, out, b"abcdefghijklmnopqrstuvwxyz234567"),
-            Encoding::Base64Url => pack_bits::<6>(
-                input,
-                out,
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-            ),
+            Encoding::Base64Url => {
+                const B64: &[u8; 64] =
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                // Whole groups of three bytes as four characters each, with
+                // no carried state (a pseudonym's 16 bytes are five groups
+                // and one byte); what is left, bit by bit.
+                let whole = input.len() / 3;
+                for (src, dst) in input.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+                    let n = u32::from(src[0]) << 16 | u32::from(src[1]) << 8 | u32::from(src[2]);
+                    for (i, c) in dst.iter_mut().enumerate() {
+                        *c = B64[((n >> (18 - 6 * i)) & 63) as usize];
+                    }
+                }
+                pack_bits::<6>(&input[whole * 3..], &mut out[whole * 4..], B64);
+            }
         }
     }
 }

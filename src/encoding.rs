@@ -109,19 +109,15 @@ impl Encoding {
             }
             Encoding::Base32 => pack_bits::<5>(input, out, b"abcdefghijklmnopqrstuvwxyz234567"),
             Encoding::Base64Url => {
-                const B64: &[u8; 64] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
                 // Whole groups of three bytes as four characters each, with
                 // no carried state (a pseudonym's 16 bytes are five groups
                 // and one byte); what is left, bit by bit.
                 let whole = input.len() / 3;
                 for (src, dst) in input.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
                     let n = u32::from(src[0]) << 16 | u32::from(src[1]) << 8 | u32::from(src[2]);
-                    for (i, c) in dst.iter_mut().enumerate() {
-                        *c = B64[((n >> (18 - 6 * i)) & 63) as usize];
-                    }
+                    dst.copy_from_slice(&base64url_quad(n));
                 }
-                pack_bits::<6>(&input[whole * 3..], &mut out[whole * 4..], B64);
+                pack_bits::<6>(&input[whole * 3..], &mut out[whole * 4..], BASE64URL);
             }
         }
     }
@@ -348,6 +344,17 @@ mod tests {
     }
 }
 
+/// RFC 4648 section 5 alphabet (base64url).
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The four base64url characters of the 24 bits `v` (three bytes, the
+/// first in bits 16 to 23). Written out rather than calling a crate per
+/// group: tokens are short and the per-call overhead was most of their cost.
+#[inline]
+fn base64url_quad(v: u32) -> [u8; 4] {
+    [18, 12, 6, 0].map(|shift| BASE64URL[((v >> shift) & 63) as usize])
+}
+
 /// Base64url-encodes (no padding) `raw_len` bytes that sit at the *end* of
 /// the encoded length's span of `buf`, writing the text from the front.
 ///
@@ -356,39 +363,28 @@ mod tests {
 /// reaches bytes not yet read. This lets token encoders need no second
 /// buffer in `no_std`.
 pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&str, Error> {
-    // RFC 4648 section 5 alphabet. Written out here (rather than calling
-    // data_encoding per 3-byte group) because tokens are short and this runs
-    // once per value: the per-call overhead was most of a token's cost.
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let text_len = Encoding::Base64Url.encoded_len(raw_len);
     let buf = buf
         .get_mut(..text_len)
         .ok_or(Error::BufferTooSmall(text_len))?;
     let off = text_len - raw_len;
-    let sextet = |v: u32, shift: u32| ALPHABET[((v >> shift) & 63) as usize];
     let (mut read, mut write) = (0, 0);
     while read + 3 <= raw_len {
         let i = off + read;
         let v = u32::from(buf[i]) << 16 | u32::from(buf[i + 1]) << 8 | u32::from(buf[i + 2]);
-        buf[write] = sextet(v, 18);
-        buf[write + 1] = sextet(v, 12);
-        buf[write + 2] = sextet(v, 6);
-        buf[write + 3] = sextet(v, 0);
+        buf[write..write + 4].copy_from_slice(&base64url_quad(v));
         read += 3;
         write += 4;
     }
     match raw_len - read {
         1 => {
             let v = u32::from(buf[off + read]) << 16;
-            buf[write] = sextet(v, 18);
-            buf[write + 1] = sextet(v, 12);
+            buf[write..write + 2].copy_from_slice(&base64url_quad(v)[..2]);
         }
         2 => {
             let i = off + read;
             let v = u32::from(buf[i]) << 16 | u32::from(buf[i + 1]) << 8;
-            buf[write] = sextet(v, 18);
-            buf[write + 1] = sextet(v, 12);
-            buf[write + 2] = sextet(v, 6);
+            buf[write..write + 3].copy_from_slice(&base64url_quad(v)[..3]);
         }
         _ => {}
     }

@@ -241,6 +241,17 @@ impl HmacKey {
         }
     }
 
+    /// This key with every batch kernel the CPU can run, whether or not it
+    /// is the one dispatched to here (for the tests).
+    #[cfg(test)]
+    pub(crate) fn with_every_kernel(self) -> Self {
+        match self {
+            HmacKey::RustCrypto(k) => HmacKey::RustCrypto(k.with_every_kernel()),
+            #[cfg(feature = "ring")]
+            other @ HmacKey::Ring(_) => other,
+        }
+    }
+
     /// HMAC-SHA256 of `data`.
     #[inline]
     pub(crate) fn mac(&self, data: &[u8]) -> [u8; 32] {

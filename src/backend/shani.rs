@@ -162,6 +162,14 @@ impl ShaNi {
 /// on the Intel Xeon virtual machine where that was seen, the lanes alone
 /// took 34 ns a block against 50–68 ns four-way on the SHA unit, and
 /// interleaved, 3,900 ns.
+///
+/// Having the features is not enough for the lanes to pay: on a slower
+/// EPYC host (2.6 GHz, also Zen 4) the SHA unit alone hashed faster than
+/// the twenty-way kernel (hash reversal 21.9 against 24.6 ns a candidate,
+/// pseudonyms 48 against 57 ns a value). [`ShaNiAvx512::preferred`], which
+/// every dispatch asks, times the two once per process;
+/// [`ShaNiAvx512::detect`] only says the kernels can run (the tests ask it,
+/// so the kernels are checked on every CPU that has them).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ShaNiAvx512 {
     ni: ShaNi,
@@ -172,6 +180,68 @@ impl ShaNiAvx512 {
     /// A token if the CPU can run the twenty-way kernels.
     pub(crate) fn detect() -> Option<Self> {
         Self::detect_impl()
+    }
+
+    /// The token if this CPU can run the twenty-way kernels and they hash
+    /// faster here than the SHA unit alone: what `block_keys`, the
+    /// pseudonymizer and `deid bench`'s header dispatch on.
+    pub(crate) fn preferred() -> Option<Self> {
+        Self::detect().filter(|x| x.lanes_pay())
+    }
+
+    /// Whether the kernel this token runs (twenty blocks interleaved, or
+    /// the sixteen lanes alone where switching stalls) hashes a block in at
+    /// most nine tenths of the time [`ShaNi::key4`] takes, timed once per
+    /// process. The margin covers what the lanes add outside the
+    /// compression (the pseudonymizer transposes its blocks and tags) and
+    /// keeps a near tie on the simpler path. Each side hashes the same 80
+    /// blocks eight times a run, the two alternating, and the best of nine
+    /// runs each counts, so a preempted run does not decide; the whole
+    /// probe takes about a quarter of a millisecond.
+    fn lanes_pay(self) -> bool {
+        static PAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *PAYS.get_or_init(|| {
+            use core::hint::black_box;
+            use std::time::{Duration, Instant};
+            let iv = &ShaNi::SHA256_IV;
+            let blocks: [[u8; 64]; 80] =
+                core::array::from_fn(|b| core::array::from_fn(|i| (b * 64 + i) as u8));
+            let lanes = || {
+                let mut acc = 0u128;
+                if self.interleave {
+                    for g in blocks.chunks_exact(20) {
+                        let g: [&[u8; 64]; 20] = core::array::from_fn(|l| &g[l]);
+                        acc ^= self.key20(iv, None, black_box(g))[19];
+                    }
+                } else {
+                    for g in blocks.chunks_exact(16) {
+                        let g: [&[u8; 64]; 16] = core::array::from_fn(|l| &g[l]);
+                        acc ^= self.key16(iv, None, black_box(g))[15];
+                    }
+                }
+                acc
+            };
+            let unit = || {
+                let mut acc = 0u128;
+                for g in blocks.chunks_exact(4) {
+                    acc ^= self.ni.key4(iv, black_box([&g[0], &g[1], &g[2], &g[3]]))[3];
+                }
+                acc
+            };
+            let (mut best_lanes, mut best_unit) = (Duration::MAX, Duration::MAX);
+            let time = |f: &dyn Fn() -> u128, best: &mut Duration| {
+                let t = Instant::now();
+                for _ in 0..8 {
+                    black_box(f());
+                }
+                *best = (*best).min(t.elapsed());
+            };
+            for _ in 0..9 {
+                time(&lanes, &mut best_lanes);
+                time(&unit, &mut best_unit);
+            }
+            best_lanes * 10 <= best_unit * 9
+        })
     }
 
     /// Whether the SHA unit's blocks and the lanes' are interleaved (else

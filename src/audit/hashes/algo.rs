@@ -426,7 +426,7 @@ pub(crate) fn block_keys(
             // lanes': the lanes then take every block (measured on an Intel
             // Xeon, the full kr-mobile search: 5.66-5.98 s with the SHA
             // unit's four, 5.35-5.56 s without).
-            if let Some(x) = super::shani::ShaNiAvx512::detect() {
+            if let Some(x) = super::shani::ShaNiAvx512::preferred() {
                 if x.interleaved() {
                     in_lanes(first_blocks(blocks), out, &computed, |lanes| {
                         x.key20(iv, run.as_ref(), lanes)
@@ -481,7 +481,7 @@ pub(crate) fn blocks_per_call(algo: Algorithm) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         if sha256_iv(algo).is_some() && super::shani::ShaNi::detect().is_some() {
-            return match super::shani::ShaNiAvx512::detect() {
+            return match super::shani::ShaNiAvx512::preferred() {
                 Some(x) if x.interleaved() => 20,
                 Some(_) => 16,
                 None => 4,

@@ -431,11 +431,13 @@ fn run_pattern(
                     .iter()
                     .fold(u64::MAX, |m, &pos| m & !(1u64 << (off + pos)));
                 // The keys of several runs go through the filters at once,
-                // so that enough of their far-filter misses are in flight
-                // (runs of 100 blocks leave about 5 a pass). A hit's
-                // candidate is its run's head with its block's tail.
+                // so that enough of their far-filter misses are in flight:
+                // as many whole runs as fill one of the filters' batches
+                // (five runs of 100 blocks, not six, which left a second
+                // batch of 88 keys). A hit's candidate is its run's head
+                // with its block's tail.
                 let run_len = blocks.len();
-                let per_pass = TargetSet::BATCH.div_ceil(run_len).max(1);
+                let per_pass = (TargetSet::BATCH / run_len).max(1);
                 let mut keys = vec![0u128; run_len * per_pass];
                 let mut heads = vec![0u8; len * per_pass];
                 let mut found = p.template.clone();

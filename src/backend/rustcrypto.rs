@@ -89,6 +89,8 @@ impl HmacSha256 {
     /// even where it was timed slower than the SHA unit alone, so the
     /// tests check that path on every CPU that has it.
     #[cfg(test)]
+    // Only x86-64 has a kernel to swap in.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(unused_mut))]
     pub(crate) fn with_every_kernel(mut self) -> Self {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {

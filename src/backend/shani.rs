@@ -183,8 +183,9 @@ impl ShaNiAvx512 {
     }
 
     /// The token if this CPU can run the twenty-way kernels and they hash
-    /// faster here than the SHA unit alone: what `block_keys`, the
-    /// pseudonymizer and `deid bench`'s header dispatch on.
+    /// faster here than the SHA unit alone: what the search's kernel
+    /// (`Kernel::for_algo` in src/audit/hashes/algo.rs) and the
+    /// pseudonymizer dispatch on.
     pub(crate) fn preferred() -> Option<Self> {
         Self::detect().filter(|x| x.lanes_pay())
     }

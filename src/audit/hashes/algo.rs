@@ -378,16 +378,172 @@ fn sha256_iv(algo: Algorithm) -> Option<&'static [u32; 8]> {
     }
 }
 
-/// Keys of many blocks of one kernel shape (same algorithm) into `out`,
-/// calling `computed` with each as soon as it is known (to prefetch what
-/// its lookup will need while the next ones are hashed).
+/// The kernel this CPU hashes an algorithm's single blocks with: chosen
+/// once ([`Kernel::for_algo`]), then used to hash ([`block_keys`]), to
+/// size the search's runs ([`Kernel::blocks_per_call`]) and to name the
+/// path in `deid bench` ([`Kernel::name`]), so the three cannot disagree.
+///
 /// SHA-224/256 on a CPU with the x86 SHA extensions compress four blocks at
 /// once, interleaved, which more than doubles the rate of one core (SHA-1
-/// likewise, src/audit/hashes/sha1ni.rs), and two at once on AArch64 with
-/// the SHA2 instructions (src/backend/armsha2.rs); MD5
-/// runs sixteen blocks at once on AVX-512 and eight on AVX2
-/// (src/audit/hashes/md5x.rs); otherwise the blocks are compressed one after
-/// the other.
+/// likewise, src/audit/hashes/sha1ni.rs); with AVX-512 as well, sixteen
+/// more go through the vector lanes while the SHA unit works on four, or
+/// the lanes take every block where switching between the two stalls
+/// (src/backend/shani.rs). AArch64 with the SHA2 instructions compresses
+/// two at once (src/backend/armsha2.rs); MD5 runs thirty-two blocks at
+/// once on AVX-512 and eight on AVX2 (src/audit/hashes/md5x.rs); otherwise
+/// the blocks are compressed one after the other.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kernel {
+    /// SHA-224/256: four blocks on the SHA unit and sixteen in the
+    /// AVX-512 lanes, interleaved.
+    #[cfg(target_arch = "x86_64")]
+    Sha256Twenty(super::shani::ShaNi, super::shani::ShaNiAvx512),
+    /// SHA-224/256: sixteen blocks in the AVX-512 lanes alone (switching
+    /// to the SHA unit stalls on this CPU).
+    #[cfg(target_arch = "x86_64")]
+    Sha256Sixteen(super::shani::ShaNi, super::shani::ShaNiAvx512),
+    /// SHA-224/256: four blocks interleaved on the SHA unit. `lanes_slower`:
+    /// the CPU has the AVX-512 lanes, but they were timed slower than the
+    /// SHA unit alone (`ShaNiAvx512::preferred`).
+    #[cfg(target_arch = "x86_64")]
+    Sha256Four {
+        /// The SHA unit.
+        ni: super::shani::ShaNi,
+        /// Whether lanes exist but do not pay.
+        lanes_slower: bool,
+    },
+    /// SHA-224/256: two blocks interleaved on ARMv8's SHA2 instructions.
+    #[cfg(target_arch = "aarch64")]
+    Sha256Two(crate::backend::armsha2::Sha2Arm),
+    /// SHA-1: four blocks interleaved on the SHA unit.
+    #[cfg(target_arch = "x86_64")]
+    Sha1Four(super::sha1ni::Sha1Ni),
+    /// MD5: two sets of sixteen AVX-512 lanes, interleaved.
+    Md5ThirtyTwo(super::md5x::Md5x16),
+    /// MD5: eight AVX2 lanes.
+    Md5Eight(super::md5x::Md5x8),
+    /// One block at a time, rustcrypto's compression function.
+    OneAtATime,
+    /// No single-block kernel for the algorithm: the full hasher.
+    Hasher,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU has for `algo`.
+    pub(crate) fn for_algo(algo: Algorithm) -> Kernel {
+        if !algo.has_block_kernel() {
+            return Kernel::Hasher;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if sha256_iv(algo).is_some() {
+            if let Some(ni) = super::shani::ShaNi::detect() {
+                // Having AVX-512 does not decide: `preferred` keeps the
+                // lanes only where they were timed faster than the SHA
+                // unit alone.
+                return match super::shani::ShaNiAvx512::preferred() {
+                    Some(x) if x.interleaved() => Kernel::Sha256Twenty(ni, x),
+                    Some(x) => Kernel::Sha256Sixteen(ni, x),
+                    None => Kernel::Sha256Four {
+                        ni,
+                        lanes_slower: super::shani::ShaNiAvx512::detect().is_some(),
+                    },
+                };
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if sha256_iv(algo).is_some() {
+            if let Some(arm) = crate::backend::armsha2::Sha2Arm::detect() {
+                return Kernel::Sha256Two(arm);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if algo == Algorithm::Sha1 {
+            if let Some(ni) = super::sha1ni::Sha1Ni::detect() {
+                return Kernel::Sha1Four(ni);
+            }
+        }
+        if algo == Algorithm::Md5 {
+            if let Some(x) = super::md5x::Md5x16::detect() {
+                return Kernel::Md5ThirtyTwo(x);
+            }
+            if let Some(x) = super::md5x::Md5x8::detect() {
+                return Kernel::Md5Eight(x);
+            }
+        }
+        Kernel::OneAtATime
+    }
+
+    /// Every kernel this CPU can run for `algo`, whether or not it is the
+    /// one chosen: the tests hold each to the one-at-a-time path.
+    #[cfg(test)]
+    pub(crate) fn all(algo: Algorithm) -> Vec<Kernel> {
+        let mut all = vec![Kernel::for_algo(algo), Kernel::OneAtATime];
+        #[cfg(target_arch = "x86_64")]
+        if sha256_iv(algo).is_some() {
+            if let Some(ni) = super::shani::ShaNi::detect() {
+                all.push(Kernel::Sha256Four {
+                    ni,
+                    lanes_slower: false,
+                });
+                if let Some(x) = super::shani::ShaNiAvx512::detect() {
+                    all.extend([Kernel::Sha256Twenty(ni, x), Kernel::Sha256Sixteen(ni, x)]);
+                }
+            }
+        }
+        if algo == Algorithm::Md5 {
+            all.extend(super::md5x::Md5x16::detect().map(Kernel::Md5ThirtyTwo));
+            all.extend(super::md5x::Md5x8::detect().map(Kernel::Md5Eight));
+        }
+        all
+    }
+
+    /// How many blocks one call of the kernel hashes: a run of blocks that
+    /// is a multiple of it leaves no lane empty.
+    pub(crate) fn blocks_per_call(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Twenty(..) => 20,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Sixteen(..) => 16,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Four { .. } | Kernel::Sha1Four(_) => 4,
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Sha256Two(_) => 2,
+            // Thirty-two at a time, but what is left over goes by sixteens.
+            Kernel::Md5ThirtyTwo(_) => 16,
+            Kernel::Md5Eight(_) => 8,
+            Kernel::OneAtATime | Kernel::Hasher => 1,
+        }
+    }
+
+    /// The code path, as `deid bench` names it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Twenty(..) => "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Sixteen(..) => "AVX-512, 16 lanes (switching to SHA-NI stalls here)",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Four {
+                lanes_slower: true, ..
+            } => "SHA-NI, 4 blocks interleaved (AVX-512 lanes measured slower here)",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sha256Four { .. } | Kernel::Sha1Four(_) => "SHA-NI, 4 blocks interleaved",
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Sha256Two(_) => "ARMv8 SHA2, 2 blocks interleaved",
+            Kernel::Md5ThirtyTwo(_) => "AVX-512, 2 x 16 blocks in lanes, interleaved",
+            Kernel::Md5Eight(_) => "AVX2, 8 blocks in lanes",
+            Kernel::OneAtATime => "rustcrypto, one block at a time",
+            Kernel::Hasher => "rustcrypto hasher, one value at a time",
+        }
+    }
+}
+
+/// Keys of many blocks of one kernel shape (same algorithm) into `out` by
+/// `kernel` (made by [`Kernel::for_algo`] for that algorithm; another
+/// algorithm's kernel falls back to one block at a time), calling
+/// `computed` with each as soon as it is known (to prefetch what its
+/// lookup will need while the next ones are hashed).
 ///
 /// The blocks have the same byte at each position `i` whose bit `1 << i` is
 /// set in `shared` (the caller knows: the positions its candidates do not
@@ -396,17 +552,26 @@ fn sha256_iv(algo: Algorithm) -> Option<&'static [u32; 8]> {
 /// claim gives wrong keys, which debug builds check.
 #[inline]
 pub(crate) fn block_keys(
+    kernel: Kernel,
     blocks: &[BlockKernel],
     shared: u64,
     out: &mut [u128],
     computed: impl Fn(u128),
 ) {
+    let Some(first) = blocks.first() else {
+        return;
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = shared;
-    #[cfg(target_arch = "x86_64")]
-    if let Some(first) = blocks.first() {
-        let iv = sha256_iv(first.algo);
-        if let (Some(iv), Some(ni)) = (iv, super::shani::ShaNi::detect()) {
+    let sha256 = sha256_iv(first.algo);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sha256Twenty(ni, _)
+        | Kernel::Sha256Sixteen(ni, _)
+        | Kernel::Sha256Four { ni, .. }
+            if sha256.is_some() =>
+        {
+            let iv = sha256.unwrap_or(&SHA256_IV);
             // What every block shares is hashed once for the whole call:
             // rounds 0 and 1 (they read the first 8 bytes only) and the
             // 16-byte groups past the candidate. The search's runs differ
@@ -419,92 +584,48 @@ pub(crate) fn block_keys(
                     debug_assert_eq!(b.block[0][i], first.block[0][i], "byte {i} is not shared");
                 }
             }
-            // With AVX-512 as well, sixteen more blocks go through the
-            // vector lanes while the SHA unit works on four. Where switching
-            // between the two stalls, the unit's four blocks would come one
-            // after the lanes' sixteen, at a lower rate a block than the
-            // lanes': the lanes then take every block (measured on an Intel
-            // Xeon, the full kr-mobile search: 5.66-5.98 s with the SHA
-            // unit's four, 5.35-5.56 s without).
-            if let Some(x) = super::shani::ShaNiAvx512::preferred() {
-                if x.interleaved() {
-                    in_lanes(first_blocks(blocks), out, &computed, |lanes| {
-                        x.key20(iv, run.as_ref(), lanes)
-                    });
-                } else {
-                    in_lanes(first_blocks(blocks), out, &computed, |lanes| {
-                        x.key16(iv, run.as_ref(), lanes)
+            let run = run.as_ref();
+            match kernel {
+                Kernel::Sha256Twenty(_, x) => {
+                    in_lanes(first_blocks(blocks), out, &computed, |g| {
+                        x.key20(iv, run, g)
                     });
                 }
-                return;
+                Kernel::Sha256Sixteen(_, x) => {
+                    in_lanes(first_blocks(blocks), out, &computed, |g| {
+                        x.key16(iv, run, g)
+                    });
+                }
+                _ => in_lanes(first_blocks(blocks), out, &computed, |g| match run {
+                    Some(run) => ni.key4_run(iv, run, g),
+                    None => ni.key4(iv, g),
+                }),
             }
-            in_lanes(first_blocks(blocks), out, &computed, |lanes| match &run {
-                Some(run) => ni.key4_run(iv, run, lanes),
-                None => ni.key4(iv, lanes),
-            });
-            return;
         }
-    }
-    #[cfg(target_arch = "aarch64")]
-    if let Some(first) = blocks.first() {
-        if let (Some(iv), Some(arm)) = (
-            sha256_iv(first.algo),
-            crate::backend::armsha2::Sha2Arm::detect(),
-        ) {
+        #[cfg(target_arch = "aarch64")]
+        Kernel::Sha256Two(arm) if sha256.is_some() => {
+            let iv = sha256.unwrap_or(&SHA256_IV);
             in_lanes(first_blocks(blocks), out, &computed, |pair| {
                 arm.key2(iv, pair)
             });
-            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sha1Four(ni) if first.algo == Algorithm::Sha1 => {
+            in_lanes(first_blocks(blocks), out, &computed, |g| ni.keys4(g));
+        }
+        Kernel::Md5ThirtyTwo(x) if first.algo == Algorithm::Md5 => {
+            x.keys_into(first_blocks(blocks), out, &computed);
+        }
+        Kernel::Md5Eight(x) if first.algo == Algorithm::Md5 => {
+            in_lanes(first_blocks(blocks), out, &computed, |g| x.keys(g));
+        }
+        _ => {
+            for (b, o) in blocks.iter().zip(out) {
+                *o = b.key();
+                computed(*o);
+            }
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    if blocks.first().is_some_and(|b| b.algo == Algorithm::Sha1)
-        && super::sha1ni::keys_into(first_blocks(blocks), out, &computed)
-    {
-        return;
-    }
-    if blocks.first().is_some_and(|b| b.algo == Algorithm::Md5)
-        && super::md5x::keys_into(first_blocks(blocks), out, &computed)
-    {
-        return;
-    }
-    for (b, o) in blocks.iter().zip(out) {
-        *o = b.key();
-        computed(*o);
-    }
-}
-
-/// How many blocks one kernel call of [`block_keys`] hashes for `algo` on
-/// this CPU (the same dispatch): a run of blocks that is a multiple of it
-/// leaves no lane empty.
-pub(crate) fn blocks_per_call(algo: Algorithm) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if sha256_iv(algo).is_some() && super::shani::ShaNi::detect().is_some() {
-            return match super::shani::ShaNiAvx512::preferred() {
-                Some(x) if x.interleaved() => 20,
-                Some(_) => 16,
-                None => 4,
-            };
-        }
-        if algo == Algorithm::Sha1 && super::sha1ni::Sha1Ni::detect().is_some() {
-            return 4;
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    if sha256_iv(algo).is_some() && crate::backend::armsha2::Sha2Arm::detect().is_some() {
-        return 2;
-    }
-    if algo == Algorithm::Md5 {
-        // Thirty-two at a time, but what is left over goes by sixteens.
-        if super::md5x::Md5x16::detect().is_some() {
-            return 16;
-        }
-        if super::md5x::Md5x8::detect().is_some() {
-            return 8;
-        }
-    }
-    1
 }
 
 /// The first block of each kernel (the only one of a single-block kernel).
@@ -575,8 +696,9 @@ mod tests {
         assert!(BlockKernel::new(Algorithm::Sha512, 10).is_none());
     }
 
-    /// Whatever kernel this CPU takes (twenty-way, four-way, two-way,
-    /// sixteen or eight lanes, one at a time) gives each block its own key,
+    /// Every kernel this CPU can run (twenty-way, sixteen lanes, four-way,
+    /// two-way, thirty-two or eight MD5 lanes, one at a time), chosen or
+    /// not, gives each block its own key,
     /// for every number of blocks up to three groups of twenty and a few
     /// (partial last groups), with blocks that share nothing and blocks
     /// that share all but their last two message bytes (the search's runs).
@@ -605,12 +727,17 @@ mod tests {
                         })
                         .collect();
                     let shared = if run { !(0b11 << (len - 2)) } else { 0 };
-                    let mut out = vec![0u128; n];
-                    let seen = std::cell::Cell::new(0);
-                    block_keys(&blocks, shared, &mut out, |_| seen.set(seen.get() + 1));
-                    assert_eq!(seen.get(), n, "{} n {n}", algo.name());
-                    for (b, k) in blocks.iter().zip(&out) {
-                        assert_eq!(*k, b.key(), "{} n {n} run {run}", algo.name());
+                    for kernel in Kernel::all(algo) {
+                        let mut out = vec![0u128; n];
+                        let seen = std::cell::Cell::new(0);
+                        block_keys(kernel, &blocks, shared, &mut out, |_| {
+                            seen.set(seen.get() + 1)
+                        });
+                        let at = format!("{} {kernel:?} n {n} run {run}", algo.name());
+                        assert_eq!(seen.get(), n, "{at}");
+                        for (b, k) in blocks.iter().zip(&out) {
+                            assert_eq!(*k, b.key(), "{at}");
+                        }
                     }
                 }
             }

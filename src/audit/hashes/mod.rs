@@ -131,10 +131,11 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 
 /// The code path the search's main loop (masks and phone numbers
 /// enumerated in place, up to 55 bytes with the salt) hashes `algo` with on
-/// this CPU. It asks the feature check the search itself makes, so it names
-/// the path really taken, not what the CPU could do. Spaces with a check
-/// digit (RRNs) and IPv4 go one block at a time; HMAC and longer candidates
-/// go through the full hasher.
+/// this CPU: the name of the kernel the search itself takes (one choice,
+/// `Kernel::for_algo` in src/audit/hashes/algo.rs), so it names the path
+/// really taken, not what the CPU could do. Spaces with a check digit
+/// (RRNs) and IPv4 go one block at a time; HMAC and longer candidates go
+/// through the full hasher.
 ///
 /// # Example
 /// ```
@@ -159,51 +160,7 @@ pub fn default_spaces(column: &str, born: (i32, i32)) -> Vec<Space> {
 /// assert_eq!(kernel(Algorithm::Sha512), "rustcrypto hasher, one value at a time");
 /// ```
 pub fn kernel(algo: Algorithm) -> &'static str {
-    if !algo.has_block_kernel() {
-        return "rustcrypto hasher, one value at a time";
-    }
-    // `algo::block_keys` takes the twenty-way kernel for exactly these two
-    // (they share SHA-256's compression) once `ShaNiAvx512::preferred`
-    // succeeds (the sixteen lanes alone where switching stalls), else the
-    // four-way one once `ShaNi::detect` does: also where the CPU has
-    // AVX-512 but the lanes were timed slower than the SHA unit alone.
-    #[cfg(target_arch = "x86_64")]
-    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224) {
-        match shani::ShaNiAvx512::preferred().map(|x| x.interleaved()) {
-            Some(true) => return "SHA-NI 4 blocks + AVX-512 16 lanes, interleaved",
-            Some(false) => {
-                return "AVX-512, 16 lanes (switching to SHA-NI stalls here)";
-            }
-            None => {}
-        }
-        if shani::ShaNi::detect().is_some() {
-            if shani::ShaNiAvx512::detect().is_some() {
-                return "SHA-NI, 4 blocks interleaved (AVX-512 lanes measured slower here)";
-            }
-            return "SHA-NI, 4 blocks interleaved";
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    if matches!(algo, Algorithm::Sha256 | Algorithm::Sha224)
-        && crate::backend::armsha2::Sha2Arm::detect().is_some()
-    {
-        return "ARMv8 SHA2, 2 blocks interleaved";
-    }
-    #[cfg(target_arch = "x86_64")]
-    if algo == Algorithm::Sha1 && sha1ni::Sha1Ni::detect().is_some() {
-        return "SHA-NI, 4 blocks interleaved";
-    }
-    // `algo::block_keys` hands MD5 to `md5x::keys_into`, which asks the
-    // same two tokens in this order.
-    if algo == Algorithm::Md5 {
-        if md5x::Md5x16::detect().is_some() {
-            return "AVX-512, 2 x 16 blocks in lanes, interleaved";
-        }
-        if md5x::Md5x8::detect().is_some() {
-            return "AVX2, 8 blocks in lanes";
-        }
-    }
-    "rustcrypto, one block at a time"
+    algo::Kernel::for_algo(algo).name()
 }
 
 /// Rows and distinct digests recovered by one (algorithm, space, format).

@@ -17,7 +17,7 @@ use std::vec::Vec;
 
 use rayon::prelude::*;
 
-use super::algo::{Algorithm, BlockKernel, Construction, block_keys, blocks_per_call, digest_key};
+use super::algo::{Algorithm, BlockKernel, Construction, Kernel, block_keys, digest_key};
 use super::space::{Pattern, Source, Space};
 
 pub use super::targets::TargetSet;
@@ -391,7 +391,8 @@ fn run_pattern(
         k.block[0][..off].copy_from_slice(pre);
         k.block[0][off..off + len].copy_from_slice(&p.template);
         k.block[0][off + len..off + len + post.len()].copy_from_slice(post);
-        match tail_len(p, start, end, off, blocks_per_call(algo)) {
+        let kernel = Kernel::for_algo(algo);
+        match tail_len(p, start, end, off, kernel.blocks_per_call()) {
             // The common case: the last positions are free characters (the
             // last two or three digits of a phone number). Keep one block per value
             // of them and only rewrite the (rarely changing) other positions,
@@ -447,7 +448,7 @@ fn run_pattern(
                     let n = usize::try_from(runs - done).map_or(per_pass, |r| r.min(per_pass));
                     let passes = keys.chunks_mut(run_len).zip(heads.chunks_mut(len));
                     for (run_keys, run_head) in passes.take(n) {
-                        block_keys(&blocks, shared, run_keys, |k| targets.prefetch(k));
+                        block_keys(kernel, &blocks, shared, run_keys, |k| targets.prefetch(k));
                         run_head.copy_from_slice(&cand);
                         head.next(&mut cand, &mut odo_head);
                         for (i, (&new, &old)) in cand.iter().zip(&*run_head).enumerate() {

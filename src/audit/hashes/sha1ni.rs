@@ -150,22 +150,6 @@ fn compress_n<const N: usize>(iv: &[u32; 5], blocks: [&[u8; 64]; N]) -> [([u64; 
     out
 }
 
-/// Keys of `blocks` (padded single SHA-1 blocks) into `out`, four at a
-/// time, `computed` called with each; a last partial group is padded with
-/// its first block. `false` (nothing written) without the SHA extensions.
-#[inline]
-pub(crate) fn keys_into<'a>(
-    blocks: impl Iterator<Item = &'a [u8; 64]>,
-    out: &mut [u128],
-    computed: &impl Fn(u128),
-) -> bool {
-    let Some(ni) = Sha1Ni::detect() else {
-        return false;
-    };
-    super::algo::in_lanes(blocks, out, computed, |g| ni.keys4(g));
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -563,15 +563,14 @@ pub(crate) fn block_keys(
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = shared;
-    let sha256 = sha256_iv(first.algo);
-    match kernel {
+    match (kernel, sha256_iv(first.algo)) {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Sha256Twenty(ni, _)
-        | Kernel::Sha256Sixteen(ni, _)
-        | Kernel::Sha256Four { ni, .. }
-            if sha256.is_some() =>
-        {
-            let iv = sha256.unwrap_or(&SHA256_IV);
+        (
+            Kernel::Sha256Twenty(ni, _)
+            | Kernel::Sha256Sixteen(ni, _)
+            | Kernel::Sha256Four { ni, .. },
+            Some(iv),
+        ) => {
             // What every block shares is hashed once for the whole call:
             // rounds 0 and 1 (they read the first 8 bytes only) and the
             // 16-byte groups past the candidate. The search's runs differ
@@ -603,20 +602,19 @@ pub(crate) fn block_keys(
             }
         }
         #[cfg(target_arch = "aarch64")]
-        Kernel::Sha256Two(arm) if sha256.is_some() => {
-            let iv = sha256.unwrap_or(&SHA256_IV);
+        (Kernel::Sha256Two(arm), Some(iv)) => {
             in_lanes(first_blocks(blocks), out, &computed, |pair| {
                 arm.key2(iv, pair)
             });
         }
         #[cfg(target_arch = "x86_64")]
-        Kernel::Sha1Four(ni) if first.algo == Algorithm::Sha1 => {
+        (Kernel::Sha1Four(ni), _) if first.algo == Algorithm::Sha1 => {
             in_lanes(first_blocks(blocks), out, &computed, |g| ni.keys4(g));
         }
-        Kernel::Md5ThirtyTwo(x) if first.algo == Algorithm::Md5 => {
+        (Kernel::Md5ThirtyTwo(x), _) if first.algo == Algorithm::Md5 => {
             x.keys_into(first_blocks(blocks), out, &computed);
         }
-        Kernel::Md5Eight(x) if first.algo == Algorithm::Md5 => {
+        (Kernel::Md5Eight(x), _) if first.algo == Algorithm::Md5 => {
             in_lanes(first_blocks(blocks), out, &computed, |g| x.keys(g));
         }
         _ => {

@@ -325,8 +325,10 @@ fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
-/// [`email_text`] for ASCII input in one pass: trim, check and lowercase
-/// together (the common case, on the hot path of `deid apply`).
+/// [`email_text`] for ASCII input: trim, then check and lowercase eight
+/// bytes at a time (the common case, on the hot path of `deid apply`). No
+/// branch depends on where the `@` or a space is, so varied addresses cost
+/// what one repeated address does.
 fn email_ascii(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let bad = Error::Invalid("email");
     let start = input
@@ -341,19 +343,30 @@ fn email_ascii(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let out = out
         .get_mut(..s.len())
         .ok_or(Error::BufferTooSmall(s.len()))?;
-    let (mut ats, mut at) = (0, 0);
-    for (i, (&b, o)) in s.iter().zip(out.iter_mut()).enumerate() {
-        if is_ascii_space(b) {
-            return Err(bad);
+    let (mut spaces, mut ats, mut at) = (0u64, 0usize, 0usize);
+    let mut word = |from: usize, w: [u8; 8]| {
+        let (lower, space, at_mask) = email_word(u64::from_le_bytes(w));
+        spaces |= space;
+        ats += at_mask.count_ones() as usize;
+        if at_mask != 0 {
+            at = from + at_mask.trailing_zeros() as usize / 8;
         }
-        if b == b'@' {
-            ats += 1;
-            at = i;
-        }
-        *o = b.to_ascii_lowercase();
+        lower.to_le_bytes()
+    };
+    let mut words = s.chunks_exact(8);
+    let mut outs = out.chunks_exact_mut(8);
+    for (i, (w, o)) in (&mut words).zip(&mut outs).enumerate() {
+        o.copy_from_slice(&word(8 * i, w.try_into().unwrap_or([0; 8])));
     }
+    // The last few bytes, padded with zeros (neither a space nor `@`).
+    let rest = words.remainder();
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    let lower = word(s.len() - rest.len(), last);
+    outs.into_remainder().copy_from_slice(&lower[..rest.len()]);
     let domain = &s[(at + 1).min(s.len())..];
-    if ats != 1
+    if spaces != 0
+        || ats != 1
         || at == 0
         || domain.is_empty()
         || domain.starts_with(b".")
@@ -362,6 +375,22 @@ fn email_ascii(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         return Err(bad);
     }
     Ok(s.len())
+}
+
+/// Eight ASCII bytes of an address, lowercased, with masks of their
+/// whitespace bytes (as [`is_ascii_space`]) and of their `@`s: the high bit
+/// of each such byte. Every byte is below 0x80, so adding to it never
+/// carries into the next one.
+fn email_word(w: u64) -> (u64, u64, u64) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = LO << 7;
+    // A byte's high bit, once `0x80 - c` is added: the byte is at least `c`.
+    let at_least = |c: u8| w.wrapping_add((0x80 - u64::from(c)) * LO) & HI;
+    // A byte's high bit, once 0x7F is added to it xor `c`: it is not `c`.
+    let is = |c: u8| !(w ^ (u64::from(c) * LO)).wrapping_add(0x7F * LO) & HI;
+    let upper = at_least(b'A') & !at_least(b'Z' + 1);
+    let space = (at_least(0x09) & !at_least(0x0E)) | is(b' ');
+    (w | (upper >> 2), space, is(b'@'))
 }
 
 fn email_text(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
@@ -528,7 +557,7 @@ mod tests {
 
     #[test]
     fn email_ascii_path_equals_the_text_path() {
-        proptest::proptest!(|(v in "[ \t\n\x0b\x0c\rAbz@.-]{0,12}")| {
+        proptest::proptest!(|(v in "[ \t\n\x0b\x0c\r\x08\x0e\x1f!AZ@\\[`az{.-]{0,40}")| {
             let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
             let fast = email_ascii(v.as_bytes(), &mut a).map(|n| a[..n].to_vec());
             let text = email_text(v.as_bytes(), &mut b).map(|n| b[..n].to_vec());

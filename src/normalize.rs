@@ -358,12 +358,31 @@ fn email_ascii(input: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     for (i, (w, o)) in (&mut words).zip(&mut outs).enumerate() {
         o.copy_from_slice(&word(8 * i, w.try_into().unwrap_or([0; 8])));
     }
-    // The last few bytes, padded with zeros (neither a space nor `@`).
-    let rest = words.remainder();
-    let mut last = [0u8; 8];
-    last[..rest.len()].copy_from_slice(rest);
-    let lower = word(s.len() - rest.len(), last);
-    outs.into_remainder().copy_from_slice(&lower[..rest.len()]);
+    let rest = words.remainder().len();
+    let n = s.len();
+    if n >= 8 && rest > 0 {
+        // The last eight bytes again, as one word (not copied into a
+        // padded one: the load would wait on the copy's narrower stores).
+        // The bytes seen already are masked off; lowercasing them again
+        // writes what is there.
+        let w = u64::from_le_bytes(s[n - 8..].try_into().unwrap_or([0; 8]));
+        let (lower, space, at_mask) = email_word(w);
+        let fresh = u64::MAX << (8 * (8 - rest));
+        spaces |= space & fresh;
+        ats += (at_mask & fresh).count_ones() as usize;
+        if at_mask & fresh != 0 {
+            at = n - 8 + (at_mask & fresh).trailing_zeros() as usize / 8;
+        }
+        out[n - 8..].copy_from_slice(&lower.to_le_bytes());
+    } else if rest > 0 {
+        // Under eight bytes: one word, padded with zeros (neither a space
+        // nor `@`).
+        let last = words.remainder();
+        let mut padded = [0u8; 8];
+        padded[..rest].copy_from_slice(last);
+        let lower = word(0, padded);
+        outs.into_remainder().copy_from_slice(&lower[..rest]);
+    }
     let domain = &s[(at + 1).min(s.len())..];
     if spaces != 0
         || ats != 1

@@ -582,6 +582,13 @@ mod tests {
             let text = email_text(v.as_bytes(), &mut b).map(|n| b[..n].to_vec());
             proptest::prop_assert_eq!(fast, text);
         });
+        // Any ASCII bytes, in any number of words and tails.
+        proptest::proptest!(|(v in proptest::collection::vec(0u8..0x80, 0..48))| {
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let fast = email_ascii(&v, &mut a).map(|n| a[..n].to_vec());
+            let text = email_text(&v, &mut b).map(|n| b[..n].to_vec());
+            proptest::prop_assert_eq!(fast, text);
+        });
     }
 
     #[test]

@@ -1904,11 +1904,65 @@ impl BatchTransformer {
             {
                 continue;
             }
-            let slot = self.fields[..k]
-                .iter()
-                .filter(|o| !o.processor.drops_column())
-                .count();
-            out[leaf.indices[0]] = Some(slot);
+            out[leaf.indices[0]] = Some(self.count_slot(k));
+        }
+        out
+    }
+
+    /// Field `k`'s place in [`BatchOutput::values`] (the fields that do not
+    /// drop their column, in policy order).
+    #[cfg(feature = "parquet")]
+    fn count_slot(&self, k: usize) -> usize {
+        self.fields[..k]
+            .iter()
+            .filter(|o| !o.processor.drops_column())
+            .count()
+    }
+
+    #[cfg(feature = "parquet")]
+    /// For each top-level input column, in input order: `Some(slot)` when
+    /// it is one leaf, outside structs and lists, that a `keep` field names,
+    /// with `empty = "error"` not set, of a type whose text is the value
+    /// itself or never empty (numbers, dates, times, booleans, text and
+    /// dictionaries of text; not bytes, whose keep checks UTF-8), that no
+    /// transform reads as a subject, no row can be left out, and the policy
+    /// is being applied. Its output is then its input, as for a column the
+    /// policy does not name; only
+    /// its count (`slot` in [`BatchOutput::values`]: its values that are
+    /// not null and not empty) needs its values, and src/io/parquet.rs
+    /// takes that from a chunk's metadata where it says it exactly.
+    pub(crate) fn kept_columns(&self) -> Vec<Option<usize>> {
+        let mut out = std::vec![None; self.input.fields().len()];
+        if self.may_drop_rows() || self.direction != Direction::Apply {
+            return out;
+        }
+        let plain = |t: &DataType| {
+            t.is_primitive()
+                || matches!(t, DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8)
+        };
+        for (l, (leaf, action)) in self.leaves.iter().zip(&self.actions).enumerate() {
+            let ColumnAction::Field(k) = *action else {
+                continue;
+            };
+            let b = &self.fields[k];
+            let typed =
+                self.input
+                    .fields()
+                    .get(leaf.indices[0])
+                    .is_some_and(|f| match f.data_type() {
+                        DataType::Dictionary(_, v) => plain(v),
+                        t => plain(t),
+                    });
+            if leaf.indices.len() != 1
+                || !typed
+                || !b.keeps
+                || b.empty_error
+                || b.subject.is_some()
+                || self.fields.iter().any(|o| o.subject == Some(l))
+            {
+                continue;
+            }
+            out[leaf.indices[0]] = Some(self.count_slot(k));
         }
         out
     }

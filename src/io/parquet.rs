@@ -36,13 +36,16 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, compute_leaves};
 use parquet::arrow::{ArrowWriter, ProjectionMask};
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, RowGroupMetaData};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, RowGroupMetaData,
+};
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::ChunkReader;
+use parquet::file::statistics::Statistics;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
@@ -369,9 +372,11 @@ enum RootUse {
 
 /// Which columns of a Parquet input are never decoded.
 ///
-/// A column every leaf of which the policy keeps, that no transform reads
-/// (not a `dateshift` subject) and whose Parquet leaves are described
-/// exactly as the writer would describe them, has its column chunks
+/// A column every leaf of which the policy keeps (not naming it, or with
+/// an explicit `keep` whose count a chunk's metadata gives, see
+/// [`kept_count`]), that no transform reads (not a `dateshift` subject)
+/// and whose Parquet leaves are described exactly as the writer would
+/// describe them, has its column chunks
 /// spliced into the output as they are (pages, statistics, dictionary and
 /// page index untouched) when the chunk's codec is the output's and no row
 /// can be left out (`on_error = "drop-record"` copies nothing). A dropped
@@ -390,6 +395,9 @@ struct CopyPlan {
     /// Per input root: a column transformed value by value, written from
     /// its dictionary where its chunk allows (src/io/parquet/dictionary.rs).
     per_value: Vec<Option<PerValue>>,
+    /// Per copied input root that a `keep` field names: the field's slot in
+    /// the value counts, taken from each chunk's metadata ([`kept_count`]).
+    kept: Vec<Option<usize>>,
     codec: Compression,
 }
 
@@ -414,6 +422,7 @@ impl CopyPlan {
             out_leaves: Vec::new(),
             out_root_src: Vec::new(),
             per_value: std::vec![None; schema.fields().len()],
+            kept: std::vec![None; schema.fields().len()],
             codec: Compression::UNCOMPRESSED,
         }
     }
@@ -466,12 +475,18 @@ impl CopyPlan {
             }
         }
         let untouched = transformer.untouched_columns();
+        // A column an explicit `keep` names is copied like one the policy
+        // does not name; its count comes from the chunks' metadata.
+        let kept = transformer.kept_columns();
         for (i, f) in schema.fields().iter().enumerate() {
             let out = out_schema.index_of(f.name()).ok();
             if let Some(j) = out {
                 plan.out_root_src[j] = Some(i);
             }
-            if !untouched.get(i).copied().unwrap_or(false) || placeholder(f, 1).is_none() {
+            let kept = kept.get(i).copied().flatten();
+            if !(untouched.get(i).copied().unwrap_or(false) || kept.is_some())
+                || placeholder(f, 1).is_none()
+            {
                 continue;
             }
             match (out, out_desc) {
@@ -486,6 +501,7 @@ impl CopyPlan {
                             .all(|(&o, &l)| out_desc.column(o) == in_desc.column(l)) =>
                 {
                     plan.roots[i] = RootUse::Copy;
+                    plan.kept[i] = kept;
                     for (&o, &l) in out_leaves_of[j].iter().zip(&plan.in_leaves[i]) {
                         plan.out_leaves[o].1 = Some(l);
                     }
@@ -497,7 +513,8 @@ impl CopyPlan {
     }
 
     /// Per input root, whether it is copied in row group `rg`: a copy
-    /// candidate whose chunks all have the output's codec.
+    /// candidate whose chunks all have the output's codec, and for one that
+    /// a `keep` field names, whose count the chunk's metadata gives.
     fn copied_in(&self, rg: &RowGroupMetaData) -> Vec<bool> {
         let same =
             |c: Compression| std::mem::discriminant(&c) == std::mem::discriminant(&self.codec);
@@ -509,9 +526,50 @@ impl CopyPlan {
                     && self.in_leaves[i]
                         .iter()
                         .all(|&l| l < rg.num_columns() && same(rg.column(l).compression()))
+                    && (self.kept[i].is_none() || self.kept_count(i, rg).is_some())
             })
             .collect()
     }
+
+    /// For a copied root that a `keep` field names: its slot in the value
+    /// counts and its count in row group `rg` ([`kept_count`]).
+    fn kept_count(&self, i: usize, rg: &RowGroupMetaData) -> Option<(usize, u64)> {
+        let slot = self.kept.get(i).copied().flatten()?;
+        let [leaf] = self.in_leaves.get(i)?[..] else {
+            return None;
+        };
+        Some((slot, kept_count(rg.columns().get(leaf)?)?))
+    }
+}
+
+/// How many values of a kept column chunk are neither null nor empty (what
+/// the field counts when its values are decoded), when the chunk's
+/// metadata says so exactly: every value but the nulls (none in a column
+/// that cannot be null, else the statistics' null count), where no value
+/// can be empty. Numbers, dates and booleans never are; a chunk of text is
+/// known to have none when its statistics' minimum is not empty (the
+/// minimum, even truncated, is a lower bound, and the empty text is below
+/// every other). `None` otherwise: the column is decoded and counted.
+fn kept_count(c: &ColumnChunkMetaData) -> Option<u64> {
+    let descr = c.column_descr();
+    if descr.max_rep_level() != 0 {
+        return None;
+    }
+    let stats = c.statistics();
+    let nulls = if descr.max_def_level() == 0 {
+        0
+    } else {
+        stats?.null_count_opt()?
+    };
+    match descr.physical_type() {
+        PhysicalType::BYTE_ARRAY => match stats? {
+            Statistics::ByteArray(s) if s.min_opt().is_some_and(|m| !m.is_empty()) => {}
+            _ => return None,
+        },
+        PhysicalType::FIXED_LEN_BYTE_ARRAY => return None,
+        _ => {}
+    }
+    u64::try_from(c.num_values()).ok()?.checked_sub(nulls)
 }
 
 /// A batch of the decoded columns `decode` (input root indices, ascending)
@@ -1014,6 +1072,14 @@ pub fn run(
                                 let copied = plan.copied_in(rgm);
                                 for (j, slot) in out_copied.iter_mut().enumerate() {
                                     *slot = plan.out_root_src[j].is_some_and(|i| copied[i]);
+                                }
+                                // A copied column a `keep` field names: its
+                                // field counts from the chunk, not the rows.
+                                for (i, &c) in copied.iter().enumerate() {
+                                    if let Some((slot, n)) = plan.kept_count(i, rgm).filter(|_| c) {
+                                        skip[i] = true;
+                                        counted.push((slot, n));
+                                    }
                                 }
                                 if let (Some(props), Some(out_descr)) = (writer_props, out_descr) {
                                     for (i, pv) in plan.per_value.iter().enumerate() {

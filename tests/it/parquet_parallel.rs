@@ -432,3 +432,123 @@ fn kept_dictionary_column_is_copied() {
     );
     assert_rows(&got, &want);
 }
+
+/// A column an explicit `transform = "keep"` names is copied through as
+/// bytes like one the policy does not name, and counted from its chunks'
+/// metadata: every value but the nulls where none can be empty (`id`: a
+/// number; `name`: text whose statistics' minimum is not empty). Text that
+/// holds empty values (`tag`) cannot be counted so, and is decoded. The
+/// rows and the counts are those of the in-memory transform either way.
+#[test]
+fn explicit_keep_is_copied_and_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    let base = input();
+    let tag: ArrayRef = Arc::new(StringArray::from_iter_values((0..ROWS).map(|i| {
+        if i % 5 == 0 {
+            String::new()
+        } else {
+            format!("t{}", i % 9)
+        }
+    })));
+    let mut fields: Vec<Field> = base
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("tag", DataType::Utf8, false));
+    let mut columns = base.columns().to_vec();
+    columns.push(tag);
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    // Small pages: a chunk encoded again (default page size) differs in
+    // size from the input's, a copied one is the input's bytes.
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP * 10))
+        .set_data_page_size_limit(512)
+        .set_dictionary_enabled(false)
+        .set_column_statistics_enabled("id".into(), EnabledStatistics::None)
+        .build();
+    let mut w =
+        ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let policy = Policy::from_toml(
+        "version = 1\n[fields.phone]\ntransform = \"pseudonymize\"\n\
+         [fields.note]\ntransform = \"drop\"\n\
+         [fields.id]\ntransform = \"keep\"\n\
+         [fields.name]\ntransform = \"keep\"\n\
+         [fields.tag]\ntransform = \"keep\"\n",
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let summary = run(
+        &policy,
+        &keys(),
+        ParquetInput::File(File::open(&path).unwrap()),
+        "in.parquet",
+        &mut out,
+        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
+        &mut |_| {},
+    )
+    .unwrap();
+
+    // Rows and counts as the batch API gives them on the whole input.
+    let t = BatchTransformer::new(&policy, &keys(), batch.schema(), Direction::Apply).unwrap();
+    let want = t.transform_counted(&batch, 0).unwrap();
+    let got = read_all(out.clone());
+    assert_eq!(got.num_rows(), ROWS);
+    crate::common::assert_same_rows(&got, &want.batch);
+    let count = |c: &str| {
+        summary
+            .columns
+            .iter()
+            .find(|x| x.column == c)
+            .map(|x| x.values)
+    };
+    for (c, &n) in t.counted_columns().iter().zip(&want.values) {
+        assert_eq!(count(&c.column), Some(n), "{}", c.column);
+    }
+    assert_eq!(count("id"), Some(ROWS as u64));
+    assert_eq!(
+        count("name"),
+        Some((0..ROWS).filter(|i| i % 7 != 3).count() as u64)
+    );
+    assert_eq!(
+        count("tag"),
+        Some((0..ROWS).filter(|i| i % 5 != 0).count() as u64)
+    );
+
+    // `id` and `name` copied as they were; `tag` encoded again.
+    let size = |bytes: bytes::Bytes, c: &str| -> Vec<i64> {
+        let meta = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .metadata()
+            .clone();
+        meta.row_groups()
+            .iter()
+            .map(|rg| {
+                rg.columns()
+                    .iter()
+                    .find(|x| x.column_path().string() == c)
+                    .unwrap()
+                    .compressed_size()
+            })
+            .collect()
+    };
+    let input_bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
+    let output_bytes = bytes::Bytes::from(out);
+    for c in ["id", "name"] {
+        assert_eq!(
+            size(input_bytes.clone(), c),
+            size(output_bytes.clone(), c),
+            "{c} not copied"
+        );
+    }
+    assert_ne!(
+        size(input_bytes, "tag"),
+        size(output_bytes, "tag"),
+        "tag copied"
+    );
+}

@@ -1927,10 +1927,10 @@ impl BatchTransformer {
     /// dictionaries of text; not bytes, whose keep checks UTF-8), that no
     /// transform reads as a subject, no row can be left out, and the policy
     /// is being applied. Its output is then its input, as for a column the
-    /// policy does not name; only
-    /// its count (`slot` in [`BatchOutput::values`]: its values that are
-    /// not null and not empty) needs its values, and src/io/parquet.rs
-    /// takes that from a chunk's metadata where it says it exactly.
+    /// policy does not name; only its count (`slot` in
+    /// [`BatchOutput::values`]: its values that are not null and not empty)
+    /// needs its values, and src/io/parquet.rs takes that from a chunk's
+    /// metadata where the metadata says it exactly.
     pub(crate) fn kept_columns(&self) -> Vec<Option<usize>> {
         let mut out = std::vec![None; self.input.fields().len()];
         if self.may_drop_rows() || self.direction != Direction::Apply {

@@ -886,7 +886,8 @@ fn run_hash_audit(
 /// row counts (what an engine's ``groupBy(column).count()`` collects);
 /// the same figures as ``deid audit hashes --json`` on the rows, except
 /// that the encoding is guessed from the first 1,000 distinct values rather
-/// than the first 1,000 rows. Returns the JSON text.
+/// than the first 1,000 rows. Collecting takes time and memory for the
+/// distinct values, not the rows they stand for. Returns the JSON text.
 #[pyfunction]
 #[pyo3(signature = (column, values, counts, algorithms = vec![], spaces = vec![], dictionary = None, dictionary_name = "dict", dict_normalize = vec![], salt = None, salt_at = "prefix", hmac_key = None, born = (1950, 2005), threads = None, source = "<table>"))]
 #[allow(clippy::too_many_arguments)]
@@ -927,10 +928,7 @@ fn hashes_from_counts(
         let t = py.detach(|| {
             let mut t = ColumnTargets::new(&column);
             for (v, &n) in values.iter().zip(&counts) {
-                let v = v.as_deref().unwrap_or("").as_bytes();
-                for _ in 0..n {
-                    t.push(v);
-                }
+                t.push_count(v.as_deref().unwrap_or("").as_bytes(), n);
             }
             t.finish()
         });

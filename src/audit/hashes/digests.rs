@@ -123,7 +123,11 @@ pub struct ColumnTargets {
     /// by one cost a third of reading them, and the search wants them in
     /// order anyway.
     fresh: Vec<u128>,
-    pending: Vec<Vec<u8>>,
+    /// Keys not yet in `counts` that came with a row count
+    /// ([`push_count`](Self::push_count)), merged in with `fresh`.
+    weighted: Vec<(u128, u64)>,
+    /// The values seen before the encoding is settled, each with its rows.
+    pending: Vec<(Vec<u8>, u64)>,
 }
 
 impl std::fmt::Debug for ColumnTargets {
@@ -138,7 +142,10 @@ impl std::fmt::Debug for ColumnTargets {
             .field("encoding", &self.encoding)
             .field("digest_bytes", &self.digest_bytes)
             .field("counted", &self.counts.len())
-            .field("pending", &(self.pending.len() + self.fresh.len()))
+            .field(
+                "pending",
+                &(self.pending.len() + self.fresh.len() + self.weighted.len()),
+            )
             .finish()
     }
 }
@@ -154,25 +161,38 @@ impl ColumnTargets {
 
     /// Adds one value. The first 1,000 values fix the encoding and length.
     pub fn push(&mut self, raw: &[u8]) {
-        let v = raw.trim_ascii();
-        if v.is_empty() {
-            self.empty += 1;
+        self.push_count(raw, 1);
+    }
+
+    /// Adds a value that `rows` rows hold (a distinct value and its count,
+    /// as an engine's `groupBy(column).count()` gives them): the same
+    /// counts as `rows` calls of [`push`](Self::push), in time and memory
+    /// for one. The encoding and length are settled by the first 1,000
+    /// calls, so given distinct values, by the first 1,000 distinct values
+    /// whatever their counts. A value of no rows is not counted.
+    pub fn push_count(&mut self, raw: &[u8], rows: u64) {
+        if rows == 0 {
             return;
         }
-        self.values += 1;
+        let v = raw.trim_ascii();
+        if v.is_empty() {
+            self.empty += rows;
+            return;
+        }
+        self.values += rows;
         if self.encoding.is_none() {
-            self.pending.push(v.to_vec());
+            self.pending.push((v.to_vec(), rows));
             if self.pending.len() >= 1000 {
                 self.settle();
             }
             return;
         }
-        self.add(v);
+        self.add(v, rows);
     }
 
     fn settle(&mut self) {
         let mut votes: HashMap<DigestEncoding, usize> = HashMap::new();
-        for v in &self.pending {
+        for (v, _) in &self.pending {
             if let Some(e) = DigestEncoding::guess(v) {
                 *votes.entry(e).or_default() += 1;
             }
@@ -193,11 +213,11 @@ impl ColumnTargets {
         let url_chars = self
             .pending
             .iter()
-            .any(|v| v.contains(&b'-') || v.contains(&b'_'));
+            .any(|(v, _)| v.contains(&b'-') || v.contains(&b'_'));
         let std_chars = self
             .pending
             .iter()
-            .any(|v| v.contains(&b'+') || v.contains(&b'/'));
+            .any(|(v, _)| v.contains(&b'+') || v.contains(&b'/'));
         if url_chars && !std_chars {
             let b64 = votes.remove(&DigestEncoding::Base64).unwrap_or(0);
             *votes.entry(DigestEncoding::Base64Url).or_default() += b64;
@@ -214,14 +234,14 @@ impl ColumnTargets {
             votes.iter().max_by_key(|(_, n)| **n).map(|(e, _)| *e)
         };
         let Some(enc) = enc else {
-            self.malformed += self.pending.len() as u64;
+            self.malformed += self.pending.iter().map(|(_, n)| n).sum::<u64>();
             self.pending.clear();
             self.encoding = Some(DigestEncoding::HexLower);
             return;
         };
         self.encoding = Some(enc);
         let mut lens: HashMap<usize, usize> = HashMap::new();
-        for v in &self.pending {
+        for (v, _) in &self.pending {
             if let Some(d) = enc.decode(v) {
                 *lens.entry(d.len()).or_default() += 1;
             }
@@ -241,12 +261,12 @@ impl ColumnTargets {
             })
             .max_by_key(|(l, n)| (*n, *l))
             .map(|(l, _)| l);
-        for v in std::mem::take(&mut self.pending) {
-            self.add(&v);
+        for (v, rows) in std::mem::take(&mut self.pending) {
+            self.add(&v, rows);
         }
     }
 
-    fn add(&mut self, v: &[u8]) {
+    fn add(&mut self, v: &[u8], rows: u64) {
         // One value a row: decoded on the stack, as allocating a vector for
         // each cost a fifth of reading a million digests.
         let mut buf = [0u8; 64];
@@ -256,20 +276,26 @@ impl ColumnTargets {
             .filter(|&n| Some(n) == self.digest_bytes);
         match decoded {
             Some(n) => {
-                self.fresh.push(super::algo::digest_key(&buf[..n]));
+                let key = super::algo::digest_key(&buf[..n]);
+                if rows == 1 {
+                    self.fresh.push(key);
+                } else {
+                    self.weighted.push((key, rows));
+                }
                 // Memory stays within twice the distinct digests (plus a
                 // batch), however many rows repeat them.
-                if self.fresh.len() >= self.counts.len().max(1 << 20) {
+                if self.fresh.len() + self.weighted.len() >= self.counts.len().max(1 << 20) {
                     self.count_fresh();
                 }
             }
-            None => self.malformed += 1,
+            None => self.malformed += rows,
         }
     }
 
-    /// Moves `fresh` into `counts`: sorted, run-length counted, merged.
+    /// Moves `fresh` and `weighted` into `counts`: sorted, run-length
+    /// counted, merged.
     fn count_fresh(&mut self) {
-        if self.fresh.is_empty() {
+        if self.fresh.is_empty() && self.weighted.is_empty() {
             return;
         }
         self.fresh.sort_unstable();
@@ -281,6 +307,17 @@ impl ColumnTargets {
             }
         }
         self.fresh.clear();
+        if !self.weighted.is_empty() {
+            runs.append(&mut self.weighted);
+            runs.sort_unstable_by_key(|&(k, _)| k);
+            runs.dedup_by(|next, kept| {
+                let same = next.0 == kept.0;
+                if same {
+                    kept.1 += next.1;
+                }
+                same
+            });
+        }
         if self.counts.is_empty() {
             self.counts = runs;
             return;
@@ -427,5 +464,78 @@ mod tests {
         assert_eq!(t.counts.len(), 700);
         assert!(t.counts.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(t.counts.iter().map(|&(_, n)| n).sum::<u64>(), 3000);
+    }
+
+    /// The fields every count of a column is read from.
+    fn tally(t: &ColumnTargets) -> (u64, u64, u64, Option<DigestEncoding>, Option<usize>) {
+        (t.values, t.empty, t.malformed, t.encoding, t.digest_bytes)
+    }
+
+    /// A value given with its row count is counted as that many rows
+    /// pushed one by one: digests repeated across calls, malformed and
+    /// empty values, counts of zero, before and after the encoding settles
+    /// and across the batches counting merges.
+    #[test]
+    fn push_count_equals_repeated_push() {
+        let mut next = crate::xorshift(0x0bad_cafe_f00d_d00d);
+        let mut one = ColumnTargets::new("h");
+        let mut counted = ColumnTargets::new("h");
+        for i in 0..4000u64 {
+            let r = next();
+            let v = match r % 10 {
+                0 => b"not a digest".to_vec(),
+                1 => b"  ".to_vec(),
+                _ => {
+                    let k = (r >> 8) % 600;
+                    DigestEncoding::HexLower
+                        .encode(&[k.to_le_bytes(), [0; 8]].concat())
+                        .into_bytes()
+                }
+            };
+            let rows = (r >> 40) % 5;
+            for _ in 0..rows {
+                one.push(&v);
+            }
+            counted.push_count(&v, rows);
+            if i == 2500 {
+                counted.count_fresh();
+            }
+        }
+        let (one, counted) = (one.finish(), counted.finish());
+        assert_eq!(tally(&counted), tally(&one));
+        assert_eq!(counted.encoding, Some(DigestEncoding::HexLower));
+        assert_eq!(counted.digest_bytes, Some(16));
+        assert!(counted.malformed > 0 && counted.empty > 0);
+        assert_eq!(counted.counts, one.counts);
+        assert!(counted.weighted.is_empty() && counted.fresh.is_empty());
+    }
+
+    /// Given distinct values with their counts, the encoding is settled by
+    /// the first 1,000 distinct values, not by the rows of the first few: a
+    /// base64 value on 5,000 rows ahead of 1,200 hex digests leaves the
+    /// column hex, its rows malformed; pushed row by row, the same rows
+    /// settle it as base64.
+    #[test]
+    fn counted_values_settle_the_encoding_by_distinct_values() {
+        let b64 = DigestEncoding::Base64.encode(&[0xfb; 32]);
+        let hex: Vec<String> = (0..1200u32)
+            .map(|i| DigestEncoding::HexLower.encode(&[i.to_le_bytes(); 8].concat()))
+            .collect();
+        let mut counted = ColumnTargets::new("h");
+        let mut rows = ColumnTargets::new("h");
+        counted.push_count(b64.as_bytes(), 5000);
+        for _ in 0..5000 {
+            rows.push(b64.as_bytes());
+        }
+        for h in &hex {
+            counted.push_count(h.as_bytes(), 1);
+            rows.push(h.as_bytes());
+        }
+        let (counted, rows) = (counted.finish(), rows.finish());
+        assert_eq!(counted.encoding, Some(DigestEncoding::HexLower));
+        assert_eq!(counted.digest_bytes, Some(32));
+        assert_eq!((counted.values, counted.malformed), (6200, 5000));
+        assert_eq!(counted.counts.len(), 1200);
+        assert_eq!(rows.encoding, Some(DigestEncoding::Base64));
     }
 }

@@ -23,6 +23,7 @@ use arrow_schema::{DataType, Field, Schema};
 use deid::arrow::BatchTransformer;
 use deid::io::format::Format;
 use deid::io::parquet::{Codec, ParquetInput, ParquetOptions, run};
+use deid::io::pipeline::Summary;
 use deid::policy::Direction;
 use deid::{Keyset, MasterKey, Policy};
 use parquet::arrow::ArrowWriter;
@@ -137,10 +138,23 @@ fn write_input_in(path: &std::path::Path, batch: &RecordBatch, page_index: bool,
     w.close().unwrap();
 }
 
+/// The test policy over `input`, checking every row went through.
 fn apply(input: &std::path::Path, opts: &ParquetOptions) -> Vec<u8> {
+    let (out, summary) = apply_policy(&policy(), input, opts);
+    assert_eq!(summary.rows_in, ROWS as u64);
+    assert_eq!(summary.rows_out, ROWS as u64);
+    out
+}
+
+/// `policy` over the Parquet file `input`: the output and its summary.
+fn apply_policy(
+    policy: &Policy,
+    input: &std::path::Path,
+    opts: &ParquetOptions,
+) -> (Vec<u8>, Summary) {
     let mut out = Vec::new();
     let summary = run(
-        &policy(),
+        policy,
         &keys(),
         ParquetInput::File(File::open(input).unwrap()),
         "in.parquet",
@@ -149,9 +163,7 @@ fn apply(input: &std::path::Path, opts: &ParquetOptions) -> Vec<u8> {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(summary.rows_in, ROWS as u64);
-    assert_eq!(summary.rows_out, ROWS as u64);
-    out
+    (out, summary)
 }
 
 fn read_all(bytes: Vec<u8>) -> RecordBatch {
@@ -399,17 +411,8 @@ fn kept_dictionary_column_is_copied() {
          [fields.note]\ntransform = \"drop\"\n",
     )
     .unwrap();
-    let mut out = Vec::new();
-    run(
-        &keep_city,
-        &keys(),
-        ParquetInput::File(File::open(&path).unwrap()),
-        "in.parquet",
-        &mut out,
-        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
-        &mut |_| {},
-    )
-    .unwrap();
+    let two = ParquetOptions::new().with_pipeline(|p| p.threads(2));
+    let (out, _) = apply_policy(&keep_city, &path, &two);
     let got = read_all(out.clone());
     let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out))
         .unwrap()
@@ -482,17 +485,8 @@ fn explicit_keep_is_copied_and_counted() {
          [fields.tag]\ntransform = \"keep\"\n",
     )
     .unwrap();
-    let mut out = Vec::new();
-    let summary = run(
-        &policy,
-        &keys(),
-        ParquetInput::File(File::open(&path).unwrap()),
-        "in.parquet",
-        &mut out,
-        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
-        &mut |_| {},
-    )
-    .unwrap();
+    let two = ParquetOptions::new().with_pipeline(|p| p.threads(2));
+    let (out, summary) = apply_policy(&policy, &path, &two);
 
     // Rows and counts as the batch API gives them on the whole input.
     let t = BatchTransformer::new(&policy, &keys(), batch.schema(), Direction::Apply).unwrap();

@@ -20,10 +20,11 @@ use arrow_array::{
 use arrow_pyarrow::{IntoPyArrow, PyArrowType, Table};
 use arrow_schema::{ArrowError, Field, Schema};
 use deid::arrow::BatchTransformer;
+use deid::audit::engine::Classes;
 use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
 };
-use deid::audit::risk::{ClassCounter, RiskOptions, RiskReport, find_qi, report_from_sizes};
+use deid::audit::risk::{RiskOptions, RiskReport, report_from_sizes};
 use deid::io::InputError;
 use deid::normalize::Normalizer;
 use deid::policy::Direction;
@@ -602,43 +603,25 @@ fn risk(
         let report: Result<RiskReport, String> = py.detach(|| {
             let cols = text_columns(&batches, &schema, &names, source)?;
             let n = qi.len();
-            let mut counter = ClassCounter::new(n, sensitive.is_some());
-            let mut interned: Vec<Vec<u32>> =
-                vec![Vec::new(); if find_qi.is_some() { n } else { 0 }];
-            let mut interners: Vec<std::collections::HashMap<Vec<u8>, u32>> =
-                vec![Default::default(); interned.len()];
+            // The engine's analyser, fed the table's values
+            // (src/audit/engine.rs), so the figures are `audit risk`'s.
+            let mut classes = Classes::new(&qi, sensitive.as_deref());
+            if let Some(max) = find_qi {
+                classes = classes.with_qi_search(max);
+            }
             let mut vals: Vec<&[u8]> = Vec::with_capacity(n);
             for (b, c) in batches.iter().zip(&cols) {
                 for row in 0..b.num_rows() {
                     vals.clear();
                     vals.extend(c[..n].iter().map(|a| str_value(a, row)));
-                    counter.add(&vals, sensitive.as_ref().map(|_| str_value(&c[n], row)));
-                    for ((col, m), v) in interned.iter_mut().zip(interners.iter_mut()).zip(&vals) {
-                        let next = m.len() as u32;
-                        col.push(*m.entry(v.to_vec()).or_insert(next));
-                    }
+                    classes.add(&vals, sensitive.as_ref().map(|_| str_value(&c[n], row)));
                 }
             }
-            let mut r = counter.report(&qi, &opts);
-            if let Some(max) = find_qi {
-                r.qi_search = self::find_qi_ranked(&qi, &interned, max);
-            }
-            Ok(r)
+            Ok(classes.report(&opts))
         });
         let report = report.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
         report_json(py, &report)
     })
-}
-
-fn find_qi_ranked(
-    qi: &[String],
-    interned: &[Vec<u32>],
-    max: usize,
-) -> Vec<deid::audit::risk::QiCombination> {
-    let mut r = find_qi(qi, interned, max);
-    // As `audit risk --find-qi` reports them (src/audit/engine.rs).
-    r.truncate(20);
-    r
 }
 
 /// The risk report from class sizes an engine counted itself (one size

@@ -214,6 +214,21 @@ impl Classes {
         self
     }
 
+    /// Takes one record given as values: its quasi-identifiers in the
+    /// order [`new`](Self::new) named them, and its sensitive attribute
+    /// when there is one. What the engine does with each row of a table,
+    /// for a caller that holds the values itself (the Python package's
+    /// Arrow tables).
+    pub fn add(&mut self, qi: &[&[u8]], sensitive: Option<&[u8]>) {
+        self.counter.add(qi, sensitive);
+        if let Some(s) = &mut self.search {
+            for ((col, m), v) in s.columns.iter_mut().zip(s.interners.iter_mut()).zip(qi) {
+                let n = m.len() as u32;
+                col.push(*m.entry(v.to_vec()).or_insert(n));
+            }
+        }
+    }
+
     /// The counter, for journalist risk against another counter.
     pub fn counter(&self) -> &ClassCounter {
         &self.counter
@@ -266,14 +281,7 @@ impl Analyser for Classes {
             .iter()
             .map(|&i| row.get(i).unwrap_or_default())
             .collect();
-        self.counter
-            .add(&vals, self.sidx.map(|s| row.get(s).unwrap_or_default()));
-        if let Some(s) = &mut self.search {
-            for ((col, m), v) in s.columns.iter_mut().zip(s.interners.iter_mut()).zip(&vals) {
-                let n = m.len() as u32;
-                col.push(*m.entry(v.to_vec()).or_insert(n));
-            }
-        }
+        self.add(&vals, self.sidx.map(|s| row.get(s).unwrap_or_default()));
     }
 }
 

@@ -20,7 +20,7 @@ use arrow_array::{
 use arrow_pyarrow::{IntoPyArrow, PyArrowType, Table};
 use arrow_schema::{ArrowError, Field, Schema};
 use deid::arrow::BatchTransformer;
-use deid::audit::engine::Classes;
+use deid::audit::engine::{Classes, Digests};
 use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
 };
@@ -821,16 +821,18 @@ fn audit_hashes(
         let (batches, schema) = data.0.into_inner();
         let targets: Result<Vec<ColumnTargets>, String> = py.detach(|| {
             let cols = text_columns(&batches, &schema, &columns, source)?;
-            let mut targets: Vec<ColumnTargets> =
-                columns.iter().map(|c| ColumnTargets::new(c)).collect();
+            // The engine's analyser, fed the table's values
+            // (src/audit/engine.rs), so the digests are `audit hashes`'.
+            let mut digests = Digests::new(&columns);
+            let mut vals: Vec<&[u8]> = Vec::with_capacity(columns.len());
             for (b, c) in batches.iter().zip(&cols) {
                 for row in 0..b.num_rows() {
-                    for (t, a) in targets.iter_mut().zip(c) {
-                        t.push(str_value(a, row));
-                    }
+                    vals.clear();
+                    vals.extend(c.iter().map(|a| str_value(a, row)));
+                    digests.add(&vals);
                 }
             }
-            Ok(targets.into_iter().map(ColumnTargets::finish).collect())
+            Ok(digests.finish())
         });
         let targets = targets.map_err(|m| error(py, "AuditError", m, Some(source), None, None))?;
         run_hash_audit(py, targets, &columns, &opts, source)

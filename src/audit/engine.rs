@@ -139,6 +139,16 @@ impl Digests {
         }
     }
 
+    /// Takes one record's values of the columns, in the order
+    /// [`new`](Self::new) named them. What the engine does with each row of
+    /// a table, for a caller that holds the values itself (the Python
+    /// package's Arrow tables).
+    pub fn add(&mut self, values: &[&[u8]]) {
+        for (t, v) in self.targets.iter_mut().zip(values) {
+            t.push(v);
+        }
+    }
+
     /// The targets of each column, in the order given, ready to search.
     pub fn finish(self) -> Vec<ColumnTargets> {
         self.targets

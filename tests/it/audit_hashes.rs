@@ -320,3 +320,54 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
     let (o, _) = audit_hashes(&[&f, "-c", "h", "--space", &"?d".repeat(16)]);
     assert!(o.stderr_text().contains("about 6.3 years"));
 }
+
+/// The engine's digest collector fed one record's values at a time
+/// (`Digests::add`, what the Python package does with an Arrow table)
+/// collects what the engine's pass over the same rows as a table does:
+/// values, empty and malformed cells, the encoding, the length and the
+/// distinct digests, for each column.
+#[test]
+fn digests_fed_values_collect_what_the_engine_does() {
+    use deid::audit::engine::{self, Digests};
+    use deid::io::table::{Format, TableOptions, TableReader};
+    let rows: Vec<[String; 2]> = (0..1500u32)
+        .map(|i| {
+            let id = format!("010{:08}", i % 900);
+            let of = |a| hex(&digest(a, &Construction::Plain, &id));
+            match i % 50 {
+                0 => [String::new(), "not a digest".to_owned()],
+                _ => [of(Algorithm::Sha256), of(Algorithm::Md5).to_uppercase()],
+            }
+        })
+        .collect();
+    let mut csv = String::from("a,b\n");
+    for r in &rows {
+        csv.push_str(&r.join(","));
+        csv.push('\n');
+    }
+    let columns = ["a".to_owned(), "b".to_owned()];
+    let mut table = TableReader::from_reader(
+        Box::new(std::io::Cursor::new(csv.into_bytes())),
+        "t.csv",
+        Format::Csv,
+        &TableOptions::new(),
+    )
+    .unwrap();
+    let mut by_rows = Digests::new(&columns);
+    assert_eq!(engine::run(&mut table, &mut [&mut by_rows]).unwrap(), 1500);
+    let mut by_values = Digests::new(&columns);
+    for r in &rows {
+        by_values.add(&[r[0].as_bytes(), r[1].as_bytes()]);
+    }
+    let (want, got) = (by_rows.finish(), by_values.finish());
+    assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    assert_eq!(want[0].digest_bytes(), Some(32));
+    assert_eq!(want[1].digest_bytes(), Some(16));
+    let distinct: std::collections::HashSet<&String> = rows
+        .iter()
+        .map(|r| &r[0])
+        .filter(|a| !a.is_empty())
+        .collect();
+    let counted = format!("counted: {}", distinct.len());
+    assert!(format!("{want:?}").contains(&counted), "{want:?}");
+}

@@ -329,7 +329,6 @@ fn masks_too_large_to_search_are_refused_with_their_size_not_aborted() {
 #[test]
 fn digests_fed_values_collect_what_the_engine_does() {
     use deid::audit::engine::{self, Digests};
-    use deid::io::table::{Format, TableOptions, TableReader};
     let rows: Vec<[String; 2]> = (0..1500u32)
         .map(|i| {
             let id = format!("010{:08}", i % 900);
@@ -340,19 +339,8 @@ fn digests_fed_values_collect_what_the_engine_does() {
             }
         })
         .collect();
-    let mut csv = String::from("a,b\n");
-    for r in &rows {
-        csv.push_str(&r.join(","));
-        csv.push('\n');
-    }
     let columns = ["a".to_owned(), "b".to_owned()];
-    let mut table = TableReader::from_reader(
-        Box::new(std::io::Cursor::new(csv.into_bytes())),
-        "t.csv",
-        Format::Csv,
-        &TableOptions::new(),
-    )
-    .unwrap();
+    let mut table = crate::common::csv_table("a,b", &rows);
     let mut by_rows = Digests::new(&columns);
     assert_eq!(engine::run(&mut table, &mut [&mut by_rows]).unwrap(), 1500);
     let mut by_values = Digests::new(&columns);

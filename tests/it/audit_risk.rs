@@ -449,7 +449,6 @@ fn parallel_and_streaming_counts_agree() {
 fn classes_fed_values_report_what_the_engine_does() {
     use deid::audit::engine::{self, Classes};
     use deid::audit::risk::RiskOptions;
-    use deid::io::table::{Format, TableOptions, TableReader};
     let rows: Vec<[String; 4]> = (0..600usize)
         .map(|i| {
             [
@@ -460,19 +459,8 @@ fn classes_fed_values_report_what_the_engine_does() {
             ]
         })
         .collect();
-    let mut csv = String::from("age,sex,zip,dx\n");
-    for r in &rows {
-        csv.push_str(&r.join(","));
-        csv.push('\n');
-    }
     let qi: Vec<String> = ["age", "sex", "zip"].map(String::from).to_vec();
-    let mut table = TableReader::from_reader(
-        Box::new(std::io::Cursor::new(csv.into_bytes())),
-        "t.csv",
-        Format::Csv,
-        &TableOptions::new(),
-    )
-    .unwrap();
+    let mut table = crate::common::csv_table("age,sex,zip,dx", &rows);
     let mut by_rows = Classes::new(&qi, Some("dx")).with_qi_search(2);
     assert_eq!(engine::run(&mut table, &mut [&mut by_rows]).unwrap(), 600);
     let mut by_values = Classes::new(&qi, Some("dx")).with_qi_search(2);

@@ -342,3 +342,21 @@ pub fn assert_same_rows(got: &arrow_array::RecordBatch, want: &arrow_array::Reco
         }
     }
 }
+
+/// A CSV table in memory, as the audits read one: `header` then `rows`,
+/// each joined with commas (the cells hold no comma, quote or newline).
+pub fn csv_table<R: AsRef<[String]>>(header: &str, rows: &[R]) -> deid::io::table::TableReader {
+    use deid::io::table::{Format, TableOptions, TableReader};
+    let mut csv = format!("{header}\n");
+    for r in rows {
+        csv.push_str(&r.as_ref().join(","));
+        csv.push('\n');
+    }
+    TableReader::from_reader(
+        Box::new(std::io::Cursor::new(csv.into_bytes())),
+        "t.csv",
+        Format::Csv,
+        &TableOptions::new(),
+    )
+    .unwrap()
+}

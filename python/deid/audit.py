@@ -30,8 +30,11 @@ def risk(
     (equivalence classes, k, prosecutor and marketer risk, sample
     uniqueness; population uniqueness with ``sampling_fraction`` or
     ``population``; l-diversity and t-closeness with ``sensitive``; the
-    combinations that single people out with ``find_qi=N``). Values are
-    compared as text, nulls as empty values."""
+    combinations that single people out with ``find_qi=N``). Columns are
+    read as ``deid audit`` reads the table written as Parquet: a struct's
+    field by its dotted path (``"address.zip"``), a list as its JSON text,
+    typed values as text, nulls (and values under a null struct) as empty
+    values."""
     table, _ = table_of(data)
     text = _native.risk(
         table, list(qi), sensitive, sampling_fraction, population, find_qi, "<table>"
@@ -108,7 +111,8 @@ def hashes(
     (``deid audit hashes --json``): ``data`` is a table or frame with
     ``columns`` named, or one column (list, Array, Series). Returns
     ``{"input", "reversed_any", "columns": [...]}``; recovered identifiers
-    are never returned, only counts and masked samples.
+    are never returned, only counts and masked samples. A struct's field is
+    named by its dotted path (``"contact.phone_sha256"``), as in ``risk``.
 
     ``spaces`` as the CLI's ``--space`` (``kr-mobile``, ``e164:KR``,
     ``kr-rrn``, ``card:<BIN>``, hashcat masks), chosen from the column name

@@ -25,7 +25,7 @@ use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
 };
 use deid::audit::risk::{RiskOptions, RiskReport, report_from_sizes};
-use deid::io::InputError;
+use deid::io::{InputError, InputErrorKind};
 use deid::normalize::Normalizer;
 use deid::policy::Direction;
 use deid::transform::FieldSpec;
@@ -487,42 +487,32 @@ fn transform_array(
     })
 }
 
-/// Columns of a table as text (nulls as empty), as `deid apply` and the
-/// audits read them: by `deid::arrow::utf8_text`, the rule the CLI's audits
-/// and transforms read typed values by.
+/// The text columns `names` of each batch of a table (a struct field by
+/// its dotted path, a list as its JSON text), as `deid scan` and the CLI's
+/// audits read a Parquet file: by `deid::arrow::text_columns`. An error
+/// names the table and the column.
 fn text_columns(
     batches: &[RecordBatch],
     schema: &Schema,
     names: &[String],
     source: &str,
 ) -> Result<Vec<Vec<ArrayRef>>, String> {
-    let mut idx = Vec::new();
-    for n in names {
-        let i = schema.index_of(n).map_err(|_| {
-            let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            format!("{source}: no column '{n}' (columns: {})", have.join(", "))
-        })?;
-        idx.push(i);
+    let have = deid::arrow::text_column_names(schema);
+    if let Some(missing) = names.iter().find(|n| !have.contains(n)) {
+        let available = have
+            .into_iter()
+            .filter(|c| deid::io::header::is_plausible_column_name(c))
+            .collect();
+        let kind = InputErrorKind::MissingColumn { available };
+        return Err(InputError::new(source, None, Some(missing), kind).to_string());
     }
     batches
         .iter()
         .map(|b| {
-            idx.iter()
-                .map(|&i| {
-                    deid::arrow::utf8_text(b.column(i)).map_err(|kind| {
-                        let column = names_at(names, &idx, i);
-                        InputError::new(source, None, Some(column), kind).to_string()
-                    })
-                })
-                .collect()
+            deid::arrow::text_columns(b, names)
+                .map_err(|kind| InputError::new(source, None, None, kind).to_string())
         })
         .collect()
-}
-
-fn names_at<'a>(names: &'a [String], idx: &[usize], i: usize) -> &'a str {
-    idx.iter()
-        .position(|&j| j == i)
-        .map_or("?", |p| names[p].as_str())
 }
 
 fn str_value(a: &ArrayRef, row: usize) -> &[u8] {
@@ -581,7 +571,7 @@ fn risk(
         let opts = risk_options(py, sampling_fraction, population)?;
         let (batches, schema) = data.0.into_inner();
         let qi: Vec<String> = if qi.is_empty() && find_qi.is_some() {
-            schema.fields().iter().map(|f| f.name().clone()).collect()
+            deid::arrow::text_column_names(&schema)
         } else {
             qi
         };

@@ -106,6 +106,9 @@ use crate::key::Keyset;
 use crate::policy::{ColumnAction, Direction, OnError, Policy, PolicyError};
 use crate::transform::{EmptyRule, EncryptMode, TransformSpec};
 
+mod text;
+pub use text::{text_column_names, text_columns, text_leaves};
+
 /// One bound policy field, compiled.
 struct Bound {
     processor: FieldProcessor,

@@ -20,14 +20,14 @@ use std::boxed::Box;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::string::{String, ToString};
+use std::string::String;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use std::vec::Vec;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, OffsetSizeTrait, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crossbeam_channel::bounded;
 use parquet::arrow::arrow_reader::{
@@ -56,7 +56,7 @@ use super::pipeline::{
 };
 use super::record::CsvWriter;
 use super::table::{Row, TableOptions, TableReader};
-use crate::arrow::{BatchTransformer, arrow_message, placeholder, utf8_text};
+use crate::arrow::{BatchTransformer, arrow_message, placeholder, text_column_names, text_leaves};
 
 mod dictionary;
 use crate::key::Keyset;
@@ -845,7 +845,7 @@ pub fn run(
         factory = Some(f);
         Sink::Parquet(w)
     } else {
-        csv_leaves = text_columns(&out_schema);
+        csv_leaves = text_column_names(&out_schema);
         let mut header = Vec::new();
         CsvWriter::new(opts.pipeline.delimiter).record(&mut header, &csv_leaves);
         counting
@@ -1394,176 +1394,6 @@ fn csv_batch(
         })
 }
 
-/// The leaf arrays of a batch (struct fields flattened, values under a null
-/// struct read as null), each rendered as text. An error names the column.
-pub(crate) fn text_leaves(batch: &RecordBatch) -> Result<Vec<ArrayRef>, InputErrorKind> {
-    let mut out = Vec::new();
-    for (c, f) in batch.columns().iter().zip(batch.schema_ref().fields()) {
-        text_leaves_of(c, None, &mut out).map_err(|kind| match kind {
-            InputErrorKind::Arrow(m) => {
-                InputErrorKind::Arrow(std::format!("column '{}': {m}", f.name()))
-            }
-            kind => kind,
-        })?;
-    }
-    Ok(out)
-}
-
-/// [`text_leaves`] of one array, below a parent's nulls.
-fn text_leaves_of(
-    a: &ArrayRef,
-    parent: Option<&arrow_buffer::NullBuffer>,
-    out: &mut Vec<ArrayRef>,
-) -> Result<(), InputErrorKind> {
-    match a.data_type() {
-        DataType::Struct(f) if !f.is_empty() => {
-            let s = a.as_struct();
-            let nulls = arrow_buffer::NullBuffer::union(parent, s.nulls());
-            for c in s.columns() {
-                text_leaves_of(c, nulls.as_ref(), out)?;
-            }
-            Ok(())
-        }
-        DataType::List(_)
-        | DataType::LargeList(_)
-        | DataType::FixedSizeList(..)
-        | DataType::Map(..) => {
-            // One JSON value per row, as JSON Lines would hold it.
-            let json = json_values(a)?;
-            let text: StringArray = (0..a.len())
-                .map(|i| a.is_valid(i).then(|| json[i].as_str()))
-                .collect();
-            out.push(with_nulls(Arc::new(text), parent)?);
-            Ok(())
-        }
-        _ => {
-            out.push(with_nulls(utf8_text(a)?, parent)?);
-            Ok(())
-        }
-    }
-}
-
-fn with_nulls(
-    a: ArrayRef,
-    parent: Option<&arrow_buffer::NullBuffer>,
-) -> Result<ArrayRef, InputErrorKind> {
-    let Some(p) = parent else { return Ok(a) };
-    let s = a.as_string::<i32>();
-    let nulls = arrow_buffer::NullBuffer::union(Some(p), s.nulls());
-    StringArray::try_new(s.offsets().clone(), s.values().clone(), nulls)
-        .map(|a| Arc::new(a) as ArrayRef)
-        .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))
-}
-
-/// Every slot of `a` as JSON text, the form a JSON Lines record would give
-/// it: a scalar as the string of its text ([`utf8_text`]), a list as an
-/// array, a struct as an object of its fields, a map as an object from
-/// each key's text to its value (keys in order, repeats kept), a null as
-/// `null`. Each child array is rendered once, whatever its nesting.
-fn json_values(a: &ArrayRef) -> Result<Vec<String>, InputErrorKind> {
-    let n = a.len();
-    // A list's items, `bounds` (start, end) into its values, one per slot.
-    let list = |bounds: Vec<(usize, usize)>, values: &ArrayRef| {
-        let items = json_values(values)?;
-        let mut out = Vec::with_capacity(n);
-        for (i, (start, end)) in bounds.into_iter().enumerate() {
-            if a.is_null(i) {
-                out.push("null".to_owned());
-                continue;
-            }
-            let end = end.min(items.len());
-            out.push(std::format!("[{}]", items[start.min(end)..end].join(",")));
-        }
-        Ok(out)
-    };
-    let mut out = Vec::with_capacity(n);
-    match a.data_type() {
-        DataType::List(_) => {
-            let l = a.as_list::<i32>();
-            return list(spans(l.value_offsets()), l.values());
-        }
-        DataType::LargeList(_) => {
-            let l = a.as_list::<i64>();
-            return list(spans(l.value_offsets()), l.values());
-        }
-        DataType::FixedSizeList(..) => {
-            let l = a.as_fixed_size_list();
-            let w = l.value_length().max(0) as usize;
-            let bounds = (0..n)
-                .map(|i| {
-                    let start = l.value_offset(i).max(0) as usize;
-                    (start, start + w)
-                })
-                .collect();
-            return list(bounds, l.values());
-        }
-        DataType::Map(..) => {
-            let m = a.as_map();
-            let keys = utf8_text(m.keys())?;
-            let keys = keys.as_string::<i32>();
-            let values = json_values(m.values())?;
-            for (i, (start, end)) in spans(m.value_offsets()).into_iter().enumerate() {
-                if m.is_null(i) {
-                    out.push("null".to_owned());
-                    continue;
-                }
-                let entries: Vec<String> = (start..end.min(values.len()))
-                    // Arrow refuses a map with a null key.
-                    .map(|j| std::format!("{}:{}", json_string(keys.value(j)), values[j]))
-                    .collect();
-                out.push(std::format!("{{{}}}", entries.join(",")));
-            }
-        }
-        DataType::Struct(fields) => {
-            let st = a.as_struct();
-            let children = st
-                .columns()
-                .iter()
-                .map(json_values)
-                .collect::<Result<Vec<_>, _>>()?;
-            for i in 0..n {
-                if st.is_null(i) {
-                    out.push("null".to_owned());
-                    continue;
-                }
-                let members: Vec<String> = fields
-                    .iter()
-                    .zip(&children)
-                    .map(|(f, c)| std::format!("{}:{}", json_string(f.name()), c[i]))
-                    .collect();
-                out.push(std::format!("{{{}}}", members.join(",")));
-            }
-        }
-        _ => {
-            let text = utf8_text(a)?;
-            let text = text.as_string::<i32>();
-            for i in 0..n {
-                if text.is_null(i) {
-                    out.push("null".to_owned());
-                } else {
-                    out.push(json_string(text.value(i)));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Where each slot of a list or map lies in its values: (start, end).
-/// Offsets that do not fit (negative, past the values) are clamped by the
-/// caller, so a malformed array renders short instead of panicking.
-fn spans<O: OffsetSizeTrait>(offsets: &[O]) -> Vec<(usize, usize)> {
-    offsets
-        .windows(2)
-        .map(|w| (w[0].as_usize(), w[1].as_usize()))
-        .collect()
-}
-
-/// `v` as a JSON string, quoted and escaped.
-fn json_string(v: &str) -> String {
-    serde_json::Value::from(v).to_string()
-}
-
 /// Appends `batch` as CSV records (no header): leaves flattened, nulls
 /// empty.
 fn write_csv(
@@ -1620,7 +1450,7 @@ impl ParquetRows {
             meta,
             len: file_len,
         } = open_metadata(&file, PageIndexPolicy::Skip)?;
-        let columns = text_columns(meta.schema());
+        let columns = text_column_names(meta.schema());
         let total_rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
         let reader = decoding("a column chunk", || {
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
@@ -1681,29 +1511,4 @@ impl ParquetRows {
         self.rows_read += 1;
         Ok(true)
     }
-}
-
-/// The column names of a schema read as text ([`text_leaves`]): struct
-/// fields dotted, a list one column.
-pub(crate) fn text_columns(schema: &Schema) -> Vec<String> {
-    fn walk(f: &Field, prefix: &str, out: &mut Vec<String>) {
-        let path = if prefix.is_empty() {
-            f.name().clone()
-        } else {
-            std::format!("{prefix}.{}", f.name())
-        };
-        match f.data_type() {
-            DataType::Struct(children) if !children.is_empty() => {
-                for c in children {
-                    walk(c, &path, out);
-                }
-            }
-            _ => out.push(path),
-        }
-    }
-    let mut out = Vec::new();
-    for f in schema.fields() {
-        walk(f, "", &mut out);
-    }
-    out
 }

@@ -128,30 +128,57 @@ def hashes(
         if isinstance(columns, str):
             columns = [columns]
         table, _ = table_of(data)
+    options, parameters = _hash_options(
+        spaces=spaces,
+        algorithms=algorithms,
+        dictionary=dictionary,
+        dict_normalize=dict_normalize,
+        salt=salt,
+        salt_at=salt_at,
+        hmac_key=hmac_key,
+        born=born,
+        threads=threads,
+    )
+    text = _native.hashes(table, list(columns), options, "<table>")
+    return _versioned(json.loads(text), columns=list(columns), **parameters)
+
+
+def _hash_options(
+    *,
+    spaces: Sequence[str],
+    algorithms: Sequence[str],
+    dictionary: Any,
+    dict_normalize: Sequence[str],
+    salt: Optional[Union[str, bytes]],
+    salt_at: str,
+    hmac_key: Optional[bytes],
+    born: "tuple[int, int]",
+    threads: Optional[int],
+) -> "tuple[dict[str, Any], dict[str, Any]]":
+    """The options of a hash audit as ``_native.hashes`` and
+    ``_native.hashes_from_counts`` take them (one dict, the dictionary
+    read), and the ``parameters`` its document reports (never a salt, a key
+    or a dictionary's words)."""
     words, dname = _dictionary(dictionary)
     if isinstance(salt, str):
         salt = salt.encode()
-    text = _native.hashes(
-        table,
-        list(columns),
-        list(algorithms),
-        list(spaces),
-        words,
-        dname,
-        list(dict_normalize),
-        salt,
-        salt_at,
-        hmac_key,
-        tuple(born),
-        threads,
-        "<table>",
-    )
-    return _versioned(
-        json.loads(text),
-        columns=list(columns),
-        algorithms=list(algorithms),
-        spaces=list(spaces),
-        dictionary=dname if words is not None else None,
-        salted=salt is not None,
-        keyed=hmac_key is not None,
-    )
+    options = {
+        "algorithms": list(algorithms),
+        "spaces": list(spaces),
+        "dictionary": words,
+        "dictionary_name": dname,
+        "dict_normalize": list(dict_normalize),
+        "salt": salt,
+        "salt_at": salt_at,
+        "hmac_key": hmac_key,
+        "born": tuple(born),
+        "threads": threads,
+    }
+    parameters = {
+        "algorithms": list(algorithms),
+        "spaces": list(spaces),
+        "dictionary": dname if words is not None else None,
+        "salted": salt is not None,
+        "keyed": hmac_key is not None,
+    }
+    return options, parameters

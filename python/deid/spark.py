@@ -30,6 +30,8 @@ logged.
 
 from __future__ import annotations
 
+import json
+
 from typing import Any, Iterator, Optional, Sequence
 
 import pyarrow as pa
@@ -165,34 +167,16 @@ def audit_hashes(
     counts = df.select(*_as_text(df, [column])).groupBy(column).count().collect()
     values = [r[0] for r in counts]
     ns = [int(r[1]) for r in counts]
-    words, dname = _audit._dictionary(dictionary)
-    if isinstance(salt, str):
-        salt = salt.encode()
-    import json
-
-    doc = json.loads(
-        _native.hashes_from_counts(
-            column,
-            values,
-            ns,
-            list(algorithms),
-            list(space or ()),
-            words,
-            dname,
-            list(dict_normalize),
-            salt,
-            salt_at,
-            hmac_key,
-            tuple(born),
-            threads,
-            "<spark dataframe>",
-        )
-    )
-    return _audit._versioned(
-        doc,
-        columns=[column],
+    options, parameters = _audit._hash_options(
         spaces=list(space or ()),
-        dictionary=dname if words is not None else None,
-        salted=salt is not None,
-        keyed=hmac_key is not None,
+        algorithms=algorithms,
+        dictionary=dictionary,
+        dict_normalize=dict_normalize,
+        salt=salt,
+        salt_at=salt_at,
+        hmac_key=hmac_key,
+        born=born,
+        threads=threads,
     )
+    text = _native.hashes_from_counts(column, values, ns, options, "<spark dataframe>")
+    return _audit._versioned(json.loads(text), columns=[column], **parameters)

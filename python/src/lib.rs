@@ -643,21 +643,38 @@ fn risk_from_class_sizes(
     })
 }
 
-/// Options of the hash audit, as ``deid audit hashes`` takes them.
-#[allow(clippy::too_many_arguments)]
-fn hash_options(
-    py: Python<'_>,
+/// The options of the hash audit as the package passes them: one dict of
+/// the keyword arguments of ``deid.audit.hashes``, with its defaults filled
+/// in and the dictionary read (``_hash_options`` in python/deid/audit.py).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct HashArgs {
     algorithms: Vec<String>,
     spaces: Vec<String>,
     dictionary: Option<Vec<String>>,
-    dictionary_name: &str,
+    dictionary_name: String,
     dict_normalize: Vec<String>,
     salt: Option<Vec<u8>>,
-    salt_at: &str,
+    salt_at: String,
     hmac_key: Option<Vec<u8>>,
     born: (i32, i32),
     threads: Option<usize>,
-) -> PyResult<AuditOptions> {
+}
+
+/// Options of the hash audit, as ``deid audit hashes`` takes them.
+fn hash_options(py: Python<'_>, args: HashArgs) -> PyResult<AuditOptions> {
+    let HashArgs {
+        algorithms,
+        spaces,
+        dictionary,
+        dictionary_name,
+        dict_normalize,
+        salt,
+        salt_at,
+        hmac_key,
+        born,
+        threads,
+    } = args;
     let bad = |m: String| error(py, "AuditError", m, None, None, None);
     let mut opts = AuditOptions::default();
     if let Some(t) = threads {
@@ -706,14 +723,14 @@ fn hash_options(
         }
         lines.sort();
         lines.dedup();
-        opts.dictionary = Some(Space::dictionary(dictionary_name, lines));
+        opts.dictionary = Some(Space::dictionary(&dictionary_name, lines));
     }
     match (salt, hmac_key) {
         (Some(_), Some(_)) => return Err(bad("give salt or hmac_key, not both".into())),
         (Some(salt), None) => {
             opts.construction = Construction::Salted {
                 salt,
-                prefix: match salt_at {
+                prefix: match salt_at.as_str() {
                     "prefix" => true,
                     "suffix" => false,
                     _ => return Err(bad("salt_at: expected \"prefix\" or \"suffix\"".into())),
@@ -776,38 +793,16 @@ fn hashes_document(input: &str, reports: &[ColumnReport]) -> serde_json::Value {
 /// Hash-reversal audit of columns of a table, as ``deid audit hashes
 /// --json``; returns the JSON text.
 #[pyfunction(name = "hashes")]
-#[pyo3(signature = (data, columns, algorithms = vec![], spaces = vec![], dictionary = None, dictionary_name = "dict", dict_normalize = vec![], salt = None, salt_at = "prefix", hmac_key = None, born = (1950, 2005), threads = None, source = "<table>"))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (data, columns, options, source = "<table>"))]
 fn audit_hashes(
     py: Python<'_>,
     data: PyArrowType<Table>,
     columns: Vec<String>,
-    algorithms: Vec<String>,
-    spaces: Vec<String>,
-    dictionary: Option<Vec<String>>,
-    dictionary_name: &str,
-    dict_normalize: Vec<String>,
-    salt: Option<Vec<u8>>,
-    salt_at: &str,
-    hmac_key: Option<Vec<u8>>,
-    born: (i32, i32),
-    threads: Option<usize>,
+    options: HashArgs,
     source: &str,
 ) -> PyResult<String> {
     guarded(py, move || {
-        let opts = hash_options(
-            py,
-            algorithms,
-            spaces,
-            dictionary,
-            dictionary_name,
-            dict_normalize,
-            salt,
-            salt_at,
-            hmac_key,
-            born,
-            threads,
-        )?;
+        let opts = hash_options(py, options)?;
         let (batches, schema) = data.0.into_inner();
         let targets: Result<Vec<ColumnTargets>, String> = py.detach(|| {
             let cols = text_columns(&batches, &schema, &columns, source)?;
@@ -864,42 +859,20 @@ fn run_hash_audit(
 /// than the first 1,000 rows. Collecting takes time and memory for the
 /// distinct values, not the rows they stand for. Returns the JSON text.
 #[pyfunction]
-#[pyo3(signature = (column, values, counts, algorithms = vec![], spaces = vec![], dictionary = None, dictionary_name = "dict", dict_normalize = vec![], salt = None, salt_at = "prefix", hmac_key = None, born = (1950, 2005), threads = None, source = "<table>"))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (column, values, counts, options, source = "<table>"))]
 fn hashes_from_counts(
     py: Python<'_>,
     column: String,
     values: Vec<Option<String>>,
     counts: Vec<u64>,
-    algorithms: Vec<String>,
-    spaces: Vec<String>,
-    dictionary: Option<Vec<String>>,
-    dictionary_name: &str,
-    dict_normalize: Vec<String>,
-    salt: Option<Vec<u8>>,
-    salt_at: &str,
-    hmac_key: Option<Vec<u8>>,
-    born: (i32, i32),
-    threads: Option<usize>,
+    options: HashArgs,
     source: &str,
 ) -> PyResult<String> {
     guarded(py, move || {
         if values.len() != counts.len() {
             return Err(PyValueError::new_err("values and counts differ in length"));
         }
-        let opts = hash_options(
-            py,
-            algorithms,
-            spaces,
-            dictionary,
-            dictionary_name,
-            dict_normalize,
-            salt,
-            salt_at,
-            hmac_key,
-            born,
-            threads,
-        )?;
+        let opts = hash_options(py, options)?;
         let t = py.detach(|| {
             let mut t = ColumnTargets::new(&column);
             for (v, &n) in values.iter().zip(&counts) {

@@ -236,43 +236,38 @@ pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Ve
     out
 }
 
-/// CSV records written before their `pseudonymize` fields are computed
-/// together: one call of the batch kernels (src/field.rs).
+/// CSV records parsed before their fields are transformed, a field at a
+/// time: one call of the batch kernels for the `pseudonymize` fields
+/// (src/field.rs).
 const GROUP: usize = PseudonymBatch::GROUP;
 
-/// A group of CSV records on its way into the chunk's output: the values of
-/// the fields computed together, and where their pseudonyms go.
+/// A group of CSV records on its way into the chunk's output, and what each
+/// field made of them.
 #[derive(Default)]
 struct Group {
-    rec: CsvRecord,
-    /// Per field: its values in this group (fields computed together only).
+    /// The records, the first `len` of them in use.
+    recs: Vec<CsvRecord>,
+    /// Per field: the outputs of the fields transformed one value at a
+    /// time, back to back, and where each record's ends.
+    outputs: Vec<Vec<u8>>,
+    output_ends: Vec<Vec<usize>>,
+    /// Per field computed together: its values in this group, and each
+    /// record's index into them (`None`: an empty value that stays empty).
     batches: Vec<PseudonymBatch>,
-    /// Where each queued pseudonym goes in the output.
-    holes: Vec<Hole>,
-    /// The suppressed classes' columns of the current record, back to back.
-    qi: Vec<u8>,
-    qi_ends: Vec<usize>,
+    queued: Vec<Vec<Option<usize>>>,
+    /// Per record: the first field (in policy order) that failed, and why.
+    failed: Vec<Option<(usize, Error)>>,
 }
 
-/// What a pseudonym's place holds until its batch is computed: a letter of
-/// every token alphabet, as long as the longest pseudonym (32 bytes as hex).
-const PLACEHOLDER: [u8; 64] = [b'a'; 64];
-
-/// A pseudonym's place in the chunk's output, filled once its batch is
-/// computed.
-struct Hole {
-    at: usize,
-    field: usize,
-    index: usize,
-}
-
-/// Every record is parsed and written straight into the chunk's output,
-/// column by column, as its fields are transformed (no record is held). A
-/// `pseudonymize` field's value is queued and its place held (a pseudonym
-/// has a fixed length); every [`GROUP`] records the queued values are
-/// computed together and copied into their places. A record that fails
-/// leaves nothing behind. The bytes are those of transforming each value
-/// on its own.
+/// Records are parsed a group ([`GROUP`]) at a time; then each field, in
+/// policy order, is transformed for every record of the group (the values
+/// of a `pseudonymize` field are computed together), and the records are
+/// written in order, column by column. A record whose field fails is not
+/// transformed further and is never written; the error reported is the group's first
+/// failing record's first failing field in policy order, as the JSON Lines
+/// and Arrow paths report it, and an unparsable record after it in the
+/// group is reported only when no record before it failed. The bytes are
+/// those of transforming each value on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
     let delimiter = w.parser.delimiter();
@@ -282,169 +277,160 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
     let (mut rows, mut dropped, mut suppressed) = (0u64, 0u64, 0u64);
     let mut key = Vec::new();
     let columns = &plan.binding.columns;
+    let fields = &plan.binding.fields;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
     let suppress = plan.suppress.as_ref();
-    // The pseudonym length of each field computed together: pseudonyms
-    // being applied and written, whose text (ASCII letters, digits, `-` and
-    // `_`) never needs quotes under this delimiter, and that no suppressed
-    // class reads.
-    let token_safe = !(delimiter.is_ascii_alphanumeric() || matches!(delimiter, b'-' | b'_'));
-    let batched: Vec<Option<usize>> = plan
-        .binding
-        .fields
-        .iter()
-        .zip(&plan.processors)
-        .enumerate()
-        .map(|(i, (f, p))| {
-            let batch = plan.binding.direction == Direction::Apply
-                && p.batches()
-                && token_safe
-                && columns[f.column] != ColumnAction::Drop
-                && !suppress.is_some_and(|(_, idx)| idx.contains(&i));
-            batch
-                .then(|| PseudonymBatch::output_len(p).ok())
-                .flatten()
-                .filter(|&len| len <= PLACEHOLDER.len())
+    // The fields whose values are computed together: pseudonyms being
+    // applied and written, that no suppressed class reads.
+    let batched: Vec<bool> = (0..n)
+        .map(|i| {
+            plan.binding.direction == Direction::Apply
+                && plan.processors[i].batches()
+                && columns[fields[i].column] != ColumnAction::Drop
+                && !suppress.is_some_and(|(_, idx)| idx.contains(&i))
         })
         .collect();
-    // Per field: its place among the suppressed classes' columns.
-    let qi_slot: Vec<Option<usize>> = (0..n)
-        .map(|i| suppress.and_then(|(_, idx)| idx.iter().position(|&j| j == i)))
-        .collect();
-    let qi_columns = suppress.map_or(0, |(_, idx)| idx.len());
     let mut g = core::mem::take(&mut w.group);
+    g.recs.resize_with(GROUP, CsvRecord::default);
+    g.outputs.resize_with(n, Vec::new);
+    g.output_ends.resize_with(n, Vec::new);
     g.batches.resize_with(n, PseudonymBatch::default);
+    g.queued.resize_with(n, Vec::new);
     let mut buf = core::mem::take(&mut w.out);
     let mut pos = 0;
     w.parser.restart();
     let result = (|| {
-        let mut more = true;
-        while more {
-            g.batches.iter_mut().for_each(PseudonymBatch::clear);
-            g.holes.clear();
+        loop {
+            // Parse: up to GROUP whole records, or up to the first that
+            // cannot be read (its error waits for the records before it).
+            let first_row = rows;
             let mut len = 0;
+            let mut unreadable = None;
             while len < GROUP {
-                more = w
-                    .parser
-                    .read(chunk, &mut pos, &mut g.rec)
-                    .map_err(|_| ChunkError {
-                        local_row: rows + 1,
-                        column: None,
-                        kind: InputErrorKind::MalformedQuote,
-                    })?;
-                if !more {
-                    break;
-                }
-                rows += 1;
-                let fail = |column, kind| ChunkError {
-                    local_row: rows,
-                    column,
-                    kind,
-                };
-                let rec = &g.rec;
-                if rec.len() != columns.len() {
-                    return Err(fail(
-                        None,
-                        InputErrorKind::Ragged {
-                            expected: columns.len() as u64,
-                            found: rec.len() as u64,
-                        },
-                    ));
-                }
-                let record_start = out.len();
-                let holes_before = g.holes.len();
-                g.qi.clear();
-                g.qi_ends.clear();
-                g.qi_ends.resize(qi_columns, 0);
-                let mut failed = None;
-                for (col, action) in columns.iter().enumerate() {
-                    let value = rec.get(col).unwrap_or_default();
-                    let i = match *action {
-                        ColumnAction::Keep => {
-                            wtr.field(&mut out, value);
-                            continue;
-                        }
-                        ColumnAction::Drop => continue,
-                        ColumnAction::Field(i) => i,
-                    };
-                    let r = if let Some(len) = batched[i] {
-                        g.batches[i]
-                            .push(&plan.processors[i], value, &mut w.scratch)
-                            .map(|q| match q {
-                                Some(index) => {
-                                    wtr.field(&mut out, &PLACEHOLDER[..len]);
-                                    g.holes.push(Hole {
-                                        at: out.len() - len,
-                                        field: i,
-                                        index,
-                                    });
-                                }
-                                None => wtr.field(&mut out, b""),
-                            })
-                    } else {
-                        let subject = plan.binding.fields[i].subject.and_then(|s| rec.get(s));
-                        plan.transform(i, value, subject, w, &mut buf).map(|()| {
-                            if let Some(k) = qi_slot[i] {
-                                g.qi.extend_from_slice(&buf);
-                                g.qi_ends[k] = g.qi.len();
-                            }
-                            wtr.field(&mut out, &buf);
-                        })
-                    };
-                    if let Err(e) = r {
-                        failed = Some((i, e));
+                match w.parser.read(chunk, &mut pos, &mut g.recs[len]) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(_) => {
+                        unreadable = Some((len, None, InputErrorKind::MalformedQuote));
                         break;
                     }
-                    counts[i] += u64::from(!value.is_empty());
                 }
-                if let Some((i, e)) = failed {
-                    out.truncate(record_start);
-                    g.holes.truncate(holes_before);
-                    wtr = CsvWriter::new(delimiter);
-                    let (column, kind) = first_failure(plan, rec, i, e, w, &mut buf);
+                let found = g.recs[len].len();
+                if found != columns.len() {
+                    let ragged = InputErrorKind::Ragged {
+                        expected: columns.len() as u64,
+                        found: found as u64,
+                    };
+                    unreadable = Some((len, None, ragged));
+                    break;
+                }
+                len += 1;
+            }
+            let recs = &g.recs[..len];
+            // Transform: a field at a time, in policy order.
+            g.failed.clear();
+            g.failed.resize_with(len, || None);
+            for (i, f) in fields.iter().enumerate() {
+                if columns[f.column] == ColumnAction::Drop {
+                    continue;
+                }
+                let p = &plan.processors[i];
+                if batched[i] {
+                    let (batch, queued) = (&mut g.batches[i], &mut g.queued[i]);
+                    batch.clear();
+                    queued.clear();
+                    for (rec, failed) in recs.iter().zip(&mut g.failed) {
+                        let value = rec.get(f.column).unwrap_or_default();
+                        let q = match failed {
+                            Some(_) => None,
+                            None => batch.push(p, value, &mut w.scratch).unwrap_or_else(|e| {
+                                *failed = Some((i, e));
+                                None
+                            }),
+                        };
+                        counts[i] += u64::from(failed.is_none() && !value.is_empty());
+                        queued.push(q);
+                    }
+                    if !batch.is_empty() {
+                        batch.compute(p).map_err(|e| ChunkError {
+                            local_row: first_row + 1,
+                            column: None,
+                            kind: plan.value_error(i, e).1,
+                        })?;
+                    }
+                } else {
+                    let (output, ends) = (&mut g.outputs[i], &mut g.output_ends[i]);
+                    output.clear();
+                    ends.clear();
+                    for (rec, failed) in recs.iter().zip(&mut g.failed) {
+                        if failed.is_none() {
+                            let value = rec.get(f.column).unwrap_or_default();
+                            let subject = f.subject.and_then(|s| rec.get(s));
+                            match plan.transform(i, value, subject, w, &mut buf) {
+                                Ok(()) => {
+                                    output.extend_from_slice(&buf);
+                                    counts[i] += u64::from(!value.is_empty());
+                                }
+                                Err(e) => *failed = Some((i, e)),
+                            }
+                        }
+                        ends.push(output.len());
+                    }
+                }
+            }
+            // Write: the records in order, or the first failure.
+            for (r, rec) in recs.iter().enumerate() {
+                let row = first_row + r as u64 + 1;
+                if let Some((i, e)) = g.failed[r].take() {
+                    let (column, kind) = plan.value_error(i, e);
                     if plan.skips(&kind) {
                         dropped += 1;
                         continue;
                     }
-                    return Err(fail(Some(column), kind));
-                }
-                if let Some((classes, _)) = suppress {
-                    let qi = g.qi_ends.iter().scan(0, |start, &end| {
-                        let v = g.qi.get(*start..end);
-                        *start = end;
-                        v
+                    return Err(ChunkError {
+                        local_row: row,
+                        column: Some(column),
+                        kind,
                     });
-                    if classes.contains(qi, &mut key) {
-                        out.truncate(record_start);
-                        wtr = CsvWriter::new(delimiter);
+                }
+                let output = |i: usize| {
+                    let ends = &g.output_ends[i];
+                    let start = r.checked_sub(1).map_or(0, |p| ends[p]);
+                    &g.outputs[i][start..ends[r]]
+                };
+                if let Some((classes, idx)) = suppress {
+                    if classes.contains(idx.iter().map(|&i| output(i)), &mut key) {
                         suppressed += 1;
                         continue;
+                    }
+                }
+                for (col, action) in columns.iter().enumerate() {
+                    match *action {
+                        ColumnAction::Keep => wtr.field(&mut out, rec.get(col).unwrap_or_default()),
+                        ColumnAction::Drop => {}
+                        ColumnAction::Field(i) if batched[i] => {
+                            let token = g.queued[i][r].map_or(&[][..], |q| g.batches[i].get(q));
+                            wtr.field(&mut out, token);
+                        }
+                        ColumnAction::Field(i) => wtr.field(&mut out, output(i)),
                     }
                 }
                 if any_output {
                     wtr.end_record(&mut out);
                 }
-                len += 1;
             }
-            let fail = |column, kind| ChunkError {
-                local_row: rows,
-                column,
-                kind,
-            };
-            for (i, b) in g.batches.iter_mut().enumerate() {
-                if batched[i].is_some() && !b.is_empty() {
-                    b.compute(&plan.processors[i])
-                        .map_err(|e| fail(None, plan.value_error(i, e).1))?;
-                }
+            rows += len as u64;
+            if let Some((r, column, kind)) = unreadable {
+                return Err(ChunkError {
+                    local_row: first_row + r as u64 + 1,
+                    column,
+                    kind,
+                });
             }
-            for h in &g.holes {
-                let token = g.batches[h.field].get(h.index);
-                if let Some(place) = out.get_mut(h.at..h.at + token.len()) {
-                    place.copy_from_slice(token);
-                }
+            if len < GROUP {
+                return Ok(());
             }
         }
-        Ok(())
     })();
     w.group = g;
     w.out = buf;
@@ -457,31 +443,6 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
         counts,
         bytes_in: chunk.len() as u64,
     })
-}
-
-/// The error of a record whose field `i` (by column order) failed with
-/// `e`: its first failing field in policy order, as the JSON Lines and
-/// Arrow paths report it. The fields before `i` in policy order are
-/// transformed again on their own; only failures pay for this.
-fn first_failure(
-    plan: &Plan<'_>,
-    rec: &CsvRecord,
-    i: usize,
-    e: Error,
-    w: &mut Worker,
-    buf: &mut Vec<u8>,
-) -> (String, InputErrorKind) {
-    for (j, f) in plan.binding.fields.iter().enumerate().take(i) {
-        if plan.binding.columns[f.column] == ColumnAction::Drop {
-            continue;
-        }
-        let value = rec.get(f.column).unwrap_or_default();
-        let subject = f.subject.and_then(|s| rec.get(s));
-        if let Err(e) = plan.transform(j, value, subject, w, buf) {
-            return plan.value_error(j, e);
-        }
-    }
-    plan.value_error(i, e)
 }
 
 /// A line without its line ending.

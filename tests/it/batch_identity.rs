@@ -161,6 +161,29 @@ proptest! {
     }
 }
 
+/// Records are parsed a group at a time before they are transformed: a
+/// record that cannot be read is reported only when no record before it
+/// failed, and a failing record only when no record before it was
+/// unreadable, as reading and transforming record by record would.
+#[test]
+fn the_first_bad_record_is_reported_whichever_way_it_is_bad() {
+    let fine: &[u8] = b"1,x,y,z,wxyz\n";
+    let bad_value: &[u8] = b"2,x,\xff,z,wxyz\n"; // `b` is lowercased: not UTF-8
+    let ragged: &[u8] = b"3,x,y\n";
+    for (lines, row, column) in [
+        (vec![fine, bad_value, fine, ragged], 2, Some("b")),
+        (vec![fine, ragged, bad_value], 2, None),
+        (vec![fine, fine, ragged, bad_value], 3, None),
+    ] {
+        let mut input = b"id,a,b,d,e\n".to_vec();
+        for l in &lines {
+            input.extend_from_slice(l);
+        }
+        let err = pipeline(&policy("fail"), input, &PipelineOptions::new()).unwrap_err();
+        assert_eq!((err.row(), err.column()), (Some(row), column), "{lines:?}");
+    }
+}
+
 #[cfg(feature = "arrow")]
 mod arrow {
     use std::sync::Arc;

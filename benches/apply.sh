@@ -52,31 +52,34 @@ transform = "drop"
 TOML
 printf 'version = 1\n' > bench-data/keep.toml
 
-# run LABEL CMD...: the best wall seconds of three runs of a command, and
-# its peak RSS (MB). One run alone swings by a second on a shared machine
-# (a neighbour's load, the page cache still filling).
+# run LABEL CMD...: the best wall seconds of three runs of a command, its
+# peak RSS (MB) and the least CPU seconds (user + system) of a run. One run
+# alone swings by a second on a shared machine (a neighbour's load, the
+# page cache still filling).
 run() {
     local label=$1; shift
-    local best="" rss=0 secs kb
+    local best="" rss=0 secs kb user sys cpu best_cpu=""
     for _ in 1 2 3; do
-        /usr/bin/time -f "%e %M" -o bench-data/time.txt "$@" > /dev/null
-        read -r secs kb < bench-data/time.txt
+        /usr/bin/time -f "%e %M %U %S" -o bench-data/time.txt "$@" > /dev/null
+        read -r secs kb user sys < <(tail -1 bench-data/time.txt)
         best=$(python3 -c "print(min(float('$secs'), float('${best:-$secs}')))")
         rss=$(( kb > rss ? kb : rss ))
+        cpu=$(python3 -c "print($user + $sys)")
+        best_cpu=$(python3 -c "print(min($cpu, ${best_cpu:-$cpu}))")
     done
-    echo "$label $best $((rss / 1024))"
+    echo "$label $best $((rss / 1024)) $best_cpu"
 }
 
 echo "input: $data ($((bytes / 1000000)) MB), $(nproc) cores"
-read -r _ real_s real_rss < <(run real $deid apply -q -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
-read -r _ keep_s keep_rss < <(run keep $deid apply -q -p bench-data/keep.toml -k bench-data/keys.json -o /dev/null "$data")
-read -r _ one_s _ < <(run one $deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
+read -r _ real_s real_rss real_cpu < <(run real $deid apply -q -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
+read -r _ keep_s keep_rss keep_cpu < <(run keep $deid apply -q -p bench-data/keep.toml -k bench-data/keys.json -o /dev/null "$data")
+read -r _ one_s _ one_cpu < <(run one $deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o /dev/null "$data")
 
 # Python on a slice of the same file.
 py_bytes=$(( py_mb * 1000000 ))
 head -c "$py_bytes" "$data" | awk 'NR==1 || length($0) > 0' | head -n -1 > bench-data/slice.csv
 slice_bytes=$(stat -c %s bench-data/slice.csv)
-read -r _ py_s _ < <(run python python3 benches/apply_baseline.py bench-data/keys.json bench-data/slice.csv bench-data/slice_py.csv)
+read -r _ py_s _ _ < <(run python python3 benches/apply_baseline.py bench-data/keys.json bench-data/slice.csv bench-data/slice_py.csv)
 # Same slice through deid with the same keys: outputs must agree.
 $deid apply -q --threads 1 -p bench-data/policy.toml -k bench-data/keys.json -o bench-data/slice_deid.csv bench-data/slice.csv
 if cmp -s bench-data/slice_py.csv bench-data/slice_deid.csv; then same="identical"; else same="DIFFERENT"; fi
@@ -94,17 +97,19 @@ print(round(sum(len(r["email"].strip().lower().encode()) for r in rows) / len(ro
 $deid bench --full --threads 1 --json --sizes "8,16,$email_len,64,256" > bench-data/bench.json
 rows=$(( $(wc -l < "$data") - 1 ))
 
-python3 - "$bytes" "$real_s" "$keep_s" "$one_s" "$slice_bytes" "$py_s" "$real_rss" "$keep_rss" "$same" "$rows" "$(nproc)" "$email_len" <<'PY'
+python3 - "$bytes" "$real_s" "$keep_s" "$one_s" "$slice_bytes" "$py_s" "$real_rss" "$keep_rss" "$same" "$rows" "$(nproc)" "$email_len" \
+    "$real_cpu" "$keep_cpu" "$one_cpu" <<'PY'
 import json, sys
-b, real, keep, one, sb, py, rss, krss, same, rows, threads, email_len = sys.argv[1:]
+b, real, keep, one, sb, py, rss, krss, same, rows, threads, email_len = sys.argv[1:13]
+real_cpu, keep_cpu, one_cpu = map(float, sys.argv[13:16])
 rows, threads, email_len = int(rows), int(threads), int(email_len)
 b, real, keep, one, sb, py = int(b), float(real), float(keep), float(one), int(sb), float(py)
 mbs = lambda n, s: n / 1e6 / max(s, 1e-9)
 r, k, o, p = mbs(b, real), mbs(b, keep), mbs(b, one), mbs(sb, py)
-print(f"{'run':<44}{'MB/s':>10}{'seconds':>10}")
-print(f"{'deid apply, real policy, all threads':<44}{r:>10.1f}{real:>10.2f}   peak RSS {rss} MB")
-print(f"{'deid apply, keep-all policy (floor)':<44}{k:>10.1f}{keep:>10.2f}   peak RSS {krss} MB")
-print(f"{'deid apply, real policy, 1 thread':<44}{o:>10.1f}{one:>10.2f}")
+print(f"{'run':<44}{'MB/s':>10}{'seconds':>10}{'CPU s':>8}")
+print(f"{'deid apply, real policy, all threads':<44}{r:>10.1f}{real:>10.2f}{real_cpu:>8.2f}   peak RSS {rss} MB")
+print(f"{'deid apply, keep-all policy (floor)':<44}{k:>10.1f}{keep:>10.2f}{keep_cpu:>8.2f}   peak RSS {krss} MB")
+print(f"{'deid apply, real policy, 1 thread':<44}{o:>10.1f}{one:>10.2f}{one_cpu:>8.2f}")
 print(f"{'python csv + hmac + cryptography':<44}{p:>10.1f}{py:>10.2f}   on a {sb/1e6:.0f} MB slice")
 print()
 print(f"real / floor          {r/k:6.2f}   (the rest of the time is the transforms: see the ideal below)")
@@ -142,4 +147,8 @@ for name, ns in parts:
 print(f"  {'sum per row':<36}{per_row:>8.0f} ns")
 print(f"ideal = floor + rows x sum / threads   {ideal:8.2f} s")
 print(f"measured / ideal      {real/ideal:6.2f}   (target <= 1.10)")
+# The same by CPU seconds (user + system): the floor's CPU plus every row's
+# costs, with no assumption about how well the threads share the cores.
+ideal_cpu = keep_cpu + rows * per_row * 1e-9
+print(f"  by CPU time         {real_cpu/ideal_cpu:6.2f}   ({real_cpu:.2f} s against {ideal_cpu:.2f} s)")
 PY

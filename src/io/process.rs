@@ -280,6 +280,9 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
     let fields = &plan.binding.fields;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
     let suppress = plan.suppress.as_ref();
+    // Pseudonyms (ASCII letters, digits, `-` and `_`) never need quotes
+    // under a delimiter outside those.
+    let token_safe = !(delimiter.is_ascii_alphanumeric() || matches!(delimiter, b'-' | b'_'));
     // The fields whose values are computed together: pseudonyms being
     // applied and written, that no suppressed class reads.
     let batched: Vec<bool> = (0..n)
@@ -408,10 +411,13 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                     match *action {
                         ColumnAction::Keep => wtr.field(&mut out, rec.get(col).unwrap_or_default()),
                         ColumnAction::Drop => {}
-                        ColumnAction::Field(i) if batched[i] => {
-                            let token = g.queued[i][r].map_or(&[][..], |q| g.batches[i].get(q));
-                            wtr.field(&mut out, token);
-                        }
+                        ColumnAction::Field(i) if batched[i] => match g.queued[i][r] {
+                            Some(q) if token_safe => {
+                                wtr.field_unquoted(&mut out, g.batches[i].get(q));
+                            }
+                            Some(q) => wtr.field(&mut out, g.batches[i].get(q)),
+                            None => wtr.field(&mut out, b""),
+                        },
                         ColumnAction::Field(i) => wtr.field(&mut out, output(i)),
                     }
                 }

@@ -345,6 +345,7 @@ pub fn assert_same_rows(got: &arrow_array::RecordBatch, want: &arrow_array::Reco
 
 /// A CSV table in memory, as the audits read one: `header` then `rows`,
 /// each joined with commas (the cells hold no comma, quote or newline).
+#[cfg(feature = "std")]
 pub fn csv_table<R: AsRef<[String]>>(header: &str, rows: &[R]) -> deid::io::table::TableReader {
     use deid::io::table::{Format, TableOptions, TableReader};
     let mut csv = format!("{header}\n");

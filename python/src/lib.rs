@@ -25,7 +25,7 @@ use deid::audit::hashes::{
     Algorithm, AuditOptions, ColumnReport, ColumnTargets, Construction, Space,
 };
 use deid::audit::risk::{RiskOptions, RiskReport, report_from_sizes};
-use deid::io::{InputError, InputErrorKind};
+use deid::io::InputError;
 use deid::normalize::Normalizer;
 use deid::policy::Direction;
 use deid::transform::FieldSpec;
@@ -497,13 +497,7 @@ fn text_columns(
     names: &[String],
     source: &str,
 ) -> Result<Vec<Vec<ArrayRef>>, String> {
-    let have = deid::arrow::text_column_names(schema);
-    if let Some(missing) = names.iter().find(|n| !have.contains(n)) {
-        let available = have
-            .into_iter()
-            .filter(|c| deid::io::header::is_plausible_column_name(c))
-            .collect();
-        let kind = InputErrorKind::MissingColumn { available };
+    if let Some((missing, kind)) = deid::arrow::missing_text_column(schema, names) {
         return Err(InputError::new(source, None, Some(missing), kind).to_string());
     }
     batches

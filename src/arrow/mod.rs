@@ -107,7 +107,7 @@ use crate::policy::{ColumnAction, Direction, OnError, Policy, PolicyError};
 use crate::transform::{EmptyRule, EncryptMode, TransformSpec};
 
 mod text;
-pub use text::{text_column_names, text_columns, text_leaves};
+pub use text::{missing_text_column, text_column_names, text_columns, text_leaves};
 
 /// One bound policy field, compiled.
 struct Bound {

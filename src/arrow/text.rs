@@ -76,41 +76,60 @@ pub fn text_leaves(batch: &RecordBatch) -> Result<Vec<ArrayRef>, InputErrorKind>
     Ok(out.into_iter().map(|(_, a)| a).collect())
 }
 
-/// The text columns `names` of a batch, in that order; only these are
-/// rendered, so reading two columns of a wide table costs two columns.
+/// The text columns `names` of a batch, in that order (a name may come
+/// twice); only these are rendered, so reading two columns of a wide table
+/// costs two columns.
 ///
 /// # Errors
-/// [`InputErrorKind::MissingColumn`] (listing the batch's text columns) for
-/// a name that is not one; [`InputErrorKind::DuplicateColumn`] when two
-/// text columns have the same name (a top-level `a.b` beside a struct `a`
-/// with a field `b`); [`InputErrorKind::Arrow`] as [`text_leaves`].
+/// As [`missing_text_column`] for a name that is no text column;
+/// [`InputErrorKind::DuplicateColumn`] when two text columns have the same
+/// name (a top-level `a.b` beside a struct `a` with a field `b`);
+/// [`InputErrorKind::Arrow`] as [`text_leaves`].
 pub fn text_columns(
     batch: &RecordBatch,
     names: &[String],
 ) -> Result<Vec<ArrayRef>, InputErrorKind> {
     let all = text_column_names(batch.schema_ref());
     check_unique_columns(&all)?;
+    if let Some((_, kind)) = missing(&all, names) {
+        return Err(kind);
+    }
     let mut found = Vec::with_capacity(names.len());
     leaves_where(
         batch,
-        &mut |path| names.iter().position(|n| n == path),
+        &mut |path| names.iter().any(|n| n == path).then(|| path.to_owned()),
         &mut found,
     )?;
-    let mut out: Vec<Option<ArrayRef>> = std::vec![None; names.len()];
-    for (i, a) in found {
-        out[i] = Some(a);
-    }
-    out.into_iter()
-        .map(|a| {
-            a.ok_or_else(|| InputErrorKind::MissingColumn {
-                available: all
-                    .iter()
-                    .filter(|c| crate::io::header::is_plausible_column_name(c))
-                    .cloned()
-                    .collect(),
-            })
+    names
+        .iter()
+        .map(|n| {
+            found
+                .iter()
+                .find(|(path, _)| path == n)
+                .map(|(_, a)| Arc::clone(a))
+                .ok_or_else(|| InputErrorKind::Arrow(std::format!("column '{n}' was not rendered")))
         })
         .collect()
+}
+
+/// The first of `names` that is no text column of `schema`, and its error:
+/// [`InputErrorKind::MissingColumn`], listing the text columns whose names
+/// look like names.
+pub fn missing_text_column<'a>(
+    schema: &Schema,
+    names: &'a [String],
+) -> Option<(&'a str, InputErrorKind)> {
+    missing(&text_column_names(schema), names)
+}
+
+fn missing<'a>(all: &[String], names: &'a [String]) -> Option<(&'a str, InputErrorKind)> {
+    let name = names.iter().find(|n| !all.contains(n))?;
+    let available = all
+        .iter()
+        .filter(|c| crate::io::header::is_plausible_column_name(c))
+        .cloned()
+        .collect();
+    Some((name, InputErrorKind::MissingColumn { available }))
 }
 
 /// Renders the text columns whose path `want` maps to a tag, into `out`
@@ -357,7 +376,7 @@ mod tests {
             all[3],
             [Some(r#"["1","2"]"#.into()), None, Some("[]".into())]
         );
-        for pick in [vec![3, 0], vec![2], vec![1, 2, 3, 0]] {
+        for pick in [vec![3, 0], vec![2], vec![1, 2, 3, 0], vec![2, 1, 2]] {
             let asked: Vec<String> = pick.iter().map(|&i| names[i].clone()).collect();
             let got: Vec<_> = text_columns(&b, &asked)
                 .unwrap()

@@ -263,10 +263,10 @@ struct Group {
 /// policy order, is transformed for every record of the group (the values
 /// of a `pseudonymize` field are computed together), and the records are
 /// written in order, column by column. A record whose field fails is not
-/// transformed further and is never written; the error reported is the group's first
-/// failing record's first failing field in policy order, as the JSON Lines
-/// and Arrow paths report it, and an unparsable record after it in the
-/// group is reported only when no record before it failed. The bytes are
+/// transformed further and is never written; the error reported is the
+/// group's first failing record's first failing field in policy order, as
+/// the JSON Lines and Arrow paths report it, and an unparsable record after
+/// it in the group is reported only when no record before it failed. The bytes are
 /// those of transforming each value on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);

@@ -179,7 +179,8 @@ fn cases(sizes: &[usize]) -> anyhow::Result<Vec<Case>> {
         });
     }
     let simple: Vec<(&str, &[u8], SimpleFn)> = vec![
-        ("normalize/email", b" Ada.Lovelace@Example.com", |x, o| {
+        // An address as most come: 16 to 32 bytes, nothing to trim.
+        ("normalize/email", b"Ada.Lovelace@Example.com", |x, o| {
             ok_len(Normalizer::Email.apply(x, o))
         }),
         ("generalize/year", b"1990-07-15", |x, o| {

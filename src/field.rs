@@ -226,7 +226,9 @@ impl FieldProcessor {
         }
     }
 
-    /// Transforms one value into `out` (cleared first).
+    /// Transforms one value, appending the result to `out` (a CSV writer
+    /// appends it to the record it is writing, src/io/process.rs). On an
+    /// error `out` is left as it was.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the rule when the value cannot be
@@ -240,7 +242,6 @@ impl FieldProcessor {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let Some(v) = self.normalized(value, &mut scratch.a, &mut scratch.b)? else {
-            out.clear();
             return Ok(());
         };
         match &self.op {
@@ -265,20 +266,18 @@ impl FieldProcessor {
                 run(&s.for_subject(subject), v, out)
             }
             Op::Keep => {
-                out.clear();
                 out.extend_from_slice(v);
                 Ok(())
             }
             Op::Redact(r) => {
-                out.clear();
-                r.redact(v, out).map(|_| ())
+                let start = out.len();
+                r.redact(v, out)
+                    .map(|_| ())
+                    .inspect_err(|_| out.truncate(start))
             }
             #[cfg(feature = "std")]
             Op::Hierarchy(h) => h.generalize(v, out),
-            Op::Drop => {
-                out.clear();
-                Ok(())
-            }
+            Op::Drop => Ok(()),
         }
     }
 
@@ -334,6 +333,16 @@ impl FieldProcessor {
         }
     }
 
+    /// Whether every output is a token of ASCII letters, digits, `-` and
+    /// `_` (or empty): `pseudonymize` and `encrypt`. A CSV writer whose
+    /// delimiter is none of those never needs to quote them.
+    pub fn writes_tokens(&self) -> bool {
+        matches!(
+            self.op,
+            Op::Pseudonym(_) | Op::Randomized(_) | Op::Deterministic(_)
+        )
+    }
+
     /// Whether this field's values can go through a [`PseudonymBatch`]
     /// (`pseudonymize` fields; other transforms run one value at a time).
     pub fn batches(&self) -> bool {
@@ -352,9 +361,10 @@ impl FieldProcessor {
             .collect()
     }
 
-    /// Recovers the (normalized) value of an `encrypt` or `fpe` field into
-    /// `out`. Tokens of any key of the keyset open; FF1 output carries no key
-    /// id, so `fpe` fields reverse with the primary key.
+    /// Recovers the (normalized) value of an `encrypt` or `fpe` field,
+    /// appending it to `out` (left as it was on an error). Tokens of any
+    /// key of the keyset open; FF1 output carries no key id, so `fpe`
+    /// fields reverse with the primary key.
     ///
     /// # Errors
     /// [`Error::Crypto`] for a tampered or foreign token, [`Error::UnknownKeyId`]
@@ -366,7 +376,6 @@ impl FieldProcessor {
         scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        out.clear();
         if token.is_empty() && self.empty != EmptyRule::Transform {
             return Ok(());
         }
@@ -585,23 +594,22 @@ fn run<T: Transform + ?Sized>(t: &T, v: &[u8], out: &mut Vec<u8>) -> Result<(), 
     fill(out, t.max_output_len(v.len()), |o| Ok(t.apply(v, o)?.len()))
 }
 
-/// Sizes `out` to `max_len`, lets `write` fill its front and keeps what it
-/// wrote (nothing on an error). `out` is resized, not cleared first: only
-/// the bytes past its last length are zeroed, and a column of same-length
-/// outputs zeroes none.
+/// Grows `out` by `max_len` bytes, lets `write` fill the front of them and
+/// keeps what it wrote (nothing on an error).
 fn fill(
     out: &mut Vec<u8>,
     max_len: usize,
     write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
 ) -> Result<(), Error> {
-    out.resize(max_len, 0);
-    match write(out) {
+    let start = out.len();
+    out.resize(start + max_len, 0);
+    match write(&mut out[start..]) {
         Ok(n) => {
-            out.truncate(n);
+            out.truncate(start + n);
             Ok(())
         }
         Err(e) => {
-            out.clear();
+            out.truncate(start);
             Err(e)
         }
     }
@@ -725,6 +733,81 @@ mod tests {
                 f.reverse(token.as_bytes(), &mut Scratch::default(), &mut out),
                 Err(Error::Crypto(crate::CryptoError))
             );
+        }
+    }
+
+    /// `transform` and `reverse` append to what `out` holds and leave it as
+    /// it was on an error, for every transform.
+    #[test]
+    fn outputs_are_appended_and_errors_leave_out_as_it_was() {
+        let k = keys();
+        // A spec, a value it transforms and one it refuses (when it has one).
+        type Case = (&'static str, &'static [u8], Option<&'static [u8]>);
+        let cases: [Case; 11] = [
+            (r#"{"transform": "pseudonymize"}"#, b"ada", None),
+            (
+                r#"{"transform": "pseudonymize", "normalize": ["email"]}"#,
+                b"Ada@x.io",
+                Some(b"ada"),
+            ),
+            (r#"{"transform": "encrypt"}"#, b"ada", None),
+            (
+                r#"{"transform": "encrypt", "mode": "deterministic", "empty": "error"}"#,
+                b"ada",
+                Some(b""),
+            ),
+            (r#"{"transform": "fpe"}"#, b"4111-1111-1111", Some(b"12")),
+            (
+                r#"{"transform": "generalize", "to": "year"}"#,
+                b"1990-07-15",
+                Some(b"1990-13-01"),
+            ),
+            (r#"{"transform": "mask"}"#, b"secret", Some(b"\xff")),
+            (
+                r#"{"transform": "dateshift", "subject": "id"}"#,
+                b"2024-01-10",
+                Some(b"2024-02-30"),
+            ),
+            (r#"{"transform": "keep"}"#, b"x", None),
+            (
+                r#"{"transform": "redact", "replace": "token"}"#,
+                b"call 010-1234-5678",
+                Some(b"\xff"),
+            ),
+            (r#"{"transform": "drop"}"#, b"x", None),
+        ];
+        for (json, good, bad) in cases {
+            let f = FieldProcessor::new("c", &spec(json), &k).unwrap();
+            let mut scratch = Scratch::default();
+            let mut alone = Vec::new();
+            f.transform(good, Some(b"id1"), &mut Rng(0), &mut scratch, &mut alone)
+                .unwrap();
+            let mut out = b"before|".to_vec();
+            f.transform(good, Some(b"id1"), &mut Rng(0), &mut scratch, &mut out)
+                .unwrap();
+            assert_eq!(out[..7], b"before|"[..], "{json}");
+            assert_eq!(out[7..], alone[..], "{json}");
+            if let Some(bad) = bad {
+                let mut out = b"before|".to_vec();
+                let r = f.transform(bad, Some(b"id1"), &mut Rng(0), &mut scratch, &mut out);
+                assert!(r.is_err(), "{json}");
+                assert_eq!(out, b"before|", "{json}");
+            }
+            if f.is_reversible() {
+                let mut back = b"before|".to_vec();
+                f.reverse(&alone, &mut scratch, &mut back).unwrap();
+                assert_eq!(back[..7], b"before|"[..], "{json}");
+                assert!(back.len() > 7, "{json}");
+                if f.kind() != TransformKind::Redact {
+                    // Redact restores text around tokens: any text reads.
+                    let mut back = b"before|".to_vec();
+                    assert!(
+                        f.reverse(b"AAAAAAAAAAAAAAAAAAAAAAAAAAAA", &mut scratch, &mut back)
+                            .is_err()
+                    );
+                    assert_eq!(back, b"before|", "{json}");
+                }
+            }
         }
     }
 

@@ -413,15 +413,15 @@ impl Hierarchy {
         }
     }
 
-    /// The label of one value at `level` into `out` (cleared first): the
-    /// label [`Hierarchy::levels`] gives it, from the same definitions.
+    /// Appends the label of one value at `level` to `out` (left as it was
+    /// on an error): the label [`Hierarchy::levels`] gives it, from the
+    /// same definitions.
     ///
     /// # Errors
     /// The rule the value breaks (no row in the file, not a date, not a
     /// number, not UTF-8, or a level above [`Hierarchy::max_level`]); never
     /// the value.
     pub fn label(&self, value: &[u8], level: usize, out: &mut Vec<u8>) -> Result<(), &'static str> {
-        out.clear();
         match self {
             Hierarchy::File(h) => {
                 let r = *h.index.get(value).ok_or("no row in the hierarchy file")?;
@@ -736,6 +736,7 @@ mod tests {
             let l = h.levels("c", &vals, &[]).unwrap();
             for (i, v) in vals.iter().enumerate() {
                 for level in 0..l.height() {
+                    out.clear();
                     h.label(v, level, &mut out).unwrap();
                     assert_eq!(
                         out,

@@ -1366,6 +1366,7 @@ impl BatchTransformer {
                         }
                         _ => None,
                     };
+                    st.buf.clear();
                     let r = match self.direction {
                         Direction::Apply => b.processor.transform(
                             v,

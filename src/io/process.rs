@@ -241,32 +241,49 @@ pub(crate) fn csv_header(plan: &Plan<'_>, names: &[String], delimiter: u8) -> Ve
 /// (src/field.rs).
 const GROUP: usize = PseudonymBatch::GROUP;
 
-/// A group of CSV records on its way into the chunk's output, and what each
-/// field made of them.
+/// A group of CSV records on its way into the chunk's output, and what the
+/// fields computed before writing made of them.
 #[derive(Default)]
 struct Group {
     /// The records, the first `len` of them in use.
     recs: Vec<CsvRecord>,
-    /// Per field: the outputs of the fields transformed one value at a
-    /// time, back to back, and where each record's ends.
+    /// Per field a suppressed class reads: its outputs, back to back, and
+    /// where each record's ends.
     outputs: Vec<Vec<u8>>,
     output_ends: Vec<Vec<usize>>,
     /// Per field computed together: its values in this group, and each
     /// record's index into them (`None`: an empty value that stays empty).
     batches: Vec<PseudonymBatch>,
     queued: Vec<Vec<Option<usize>>>,
-    /// Per record: the first field (in policy order) that failed, and why.
+    /// Per record: the first field (in policy order) computed before
+    /// writing that failed, and why.
     failed: Vec<Option<(usize, Error)>>,
 }
 
-/// Records are parsed a group ([`GROUP`]) at a time; then each field, in
-/// policy order, is transformed for every record of the group (the values
-/// of a `pseudonymize` field are computed together), and the records are
-/// written in order, column by column. A record whose field fails is not
-/// transformed further and is never written; the error reported is the
-/// group's first failing record's first failing field in policy order, as
-/// the JSON Lines and Arrow paths report it, and an unparsable record after
-/// it in the group is reported only when no record before it failed. The bytes are
+/// When a field's values are transformed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Not written (`drop`).
+    Dropped,
+    /// For the whole group before it is written: pseudonyms being applied,
+    /// computed together.
+    Batched,
+    /// For the whole group before it is written: a field a suppressed
+    /// class reads, which decides whether a record is written.
+    Early,
+    /// While its record is written, straight into the output.
+    Written,
+}
+
+/// Records are parsed a group ([`GROUP`]) at a time. The values of each
+/// `pseudonymize` field being applied are computed together for the group
+/// (and those of the fields a suppressed class reads, which must be known
+/// before a record is written); then the records are written in order,
+/// every other field transformed straight into its record. A record with a
+/// failing field is never written: the error reported is the group's first
+/// failing record's first failing field in policy order, as the JSON Lines
+/// and Arrow paths report it, and an unparsable record after it in the
+/// group is reported only when no record before it failed. The bytes are
 /// those of transforming each value on its own.
 fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2);
@@ -280,17 +297,30 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
     let fields = &plan.binding.fields;
     let any_output = columns.iter().any(|a| *a != ColumnAction::Drop);
     let suppress = plan.suppress.as_ref();
-    // Pseudonyms (ASCII letters, digits, `-` and `_`) never need quotes
-    // under a delimiter outside those.
+    // Pseudonyms and encryption tokens (ASCII letters, digits, `-` and
+    // `_`) never need quotes under a delimiter outside those.
     let token_safe = !(delimiter.is_ascii_alphanumeric() || matches!(delimiter, b'-' | b'_'));
-    // The fields whose values are computed together: pseudonyms being
-    // applied and written, that no suppressed class reads.
-    let batched: Vec<bool> = (0..n)
+    let stages: Vec<Stage> = (0..n)
         .map(|i| {
-            plan.binding.direction == Direction::Apply
-                && plan.processors[i].batches()
-                && columns[fields[i].column] != ColumnAction::Drop
-                && !suppress.is_some_and(|(_, idx)| idx.contains(&i))
+            let read_by_suppression = suppress.is_some_and(|(_, idx)| idx.contains(&i));
+            if columns[fields[i].column] == ColumnAction::Drop {
+                Stage::Dropped
+            } else if read_by_suppression {
+                Stage::Early
+            } else if plan.binding.direction == Direction::Apply && plan.processors[i].batches() {
+                Stage::Batched
+            } else {
+                Stage::Written
+            }
+        })
+        .collect();
+    // The fields whose outputs are such tokens (applying; a reversed value
+    // is any text).
+    let unquoted: Vec<bool> = (0..n)
+        .map(|i| {
+            token_safe
+                && plan.binding.direction == Direction::Apply
+                && plan.processors[i].writes_tokens()
         })
         .collect();
     let mut g = core::mem::take(&mut w.group);
@@ -330,61 +360,116 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                 len += 1;
             }
             let recs = &g.recs[..len];
-            // Transform: a field at a time, in policy order.
+            // The fields computed before writing, in policy order.
             g.failed.clear();
             g.failed.resize_with(len, || None);
             for (i, f) in fields.iter().enumerate() {
-                if columns[f.column] == ColumnAction::Drop {
-                    continue;
-                }
                 let p = &plan.processors[i];
-                if batched[i] {
-                    let (batch, queued) = (&mut g.batches[i], &mut g.queued[i]);
-                    batch.clear();
-                    queued.clear();
-                    for (rec, failed) in recs.iter().zip(&mut g.failed) {
-                        let value = rec.get(f.column).unwrap_or_default();
-                        let q = match failed {
-                            Some(_) => None,
-                            None => batch.push(p, value, &mut w.scratch).unwrap_or_else(|e| {
-                                *failed = Some((i, e));
-                                None
-                            }),
-                        };
-                        counts[i] += u64::from(failed.is_none() && !value.is_empty());
-                        queued.push(q);
-                    }
-                    if !batch.is_empty() {
-                        batch.compute(p).map_err(|e| ChunkError {
-                            local_row: first_row + 1,
-                            column: None,
-                            kind: plan.value_error(i, e).1,
-                        })?;
-                    }
-                } else {
-                    let (output, ends) = (&mut g.outputs[i], &mut g.output_ends[i]);
-                    output.clear();
-                    ends.clear();
-                    for (rec, failed) in recs.iter().zip(&mut g.failed) {
-                        if failed.is_none() {
+                match stages[i] {
+                    Stage::Dropped | Stage::Written => {}
+                    Stage::Batched => {
+                        let (batch, queued) = (&mut g.batches[i], &mut g.queued[i]);
+                        batch.clear();
+                        queued.clear();
+                        for (rec, failed) in recs.iter().zip(&mut g.failed) {
                             let value = rec.get(f.column).unwrap_or_default();
-                            let subject = f.subject.and_then(|s| rec.get(s));
-                            match plan.transform(i, value, subject, w, &mut buf) {
-                                Ok(()) => {
-                                    output.extend_from_slice(&buf);
-                                    counts[i] += u64::from(!value.is_empty());
-                                }
-                                Err(e) => *failed = Some((i, e)),
-                            }
+                            let q = match failed {
+                                Some(_) => None,
+                                None => batch.push(p, value, &mut w.scratch).unwrap_or_else(|e| {
+                                    *failed = Some((i, e));
+                                    None
+                                }),
+                            };
+                            counts[i] += u64::from(failed.is_none() && !value.is_empty());
+                            queued.push(q);
                         }
-                        ends.push(output.len());
+                        if !batch.is_empty() {
+                            batch.compute(p).map_err(|e| ChunkError {
+                                local_row: first_row + 1,
+                                column: None,
+                                kind: plan.value_error(i, e).1,
+                            })?;
+                        }
+                    }
+                    Stage::Early => {
+                        let (output, ends) = (&mut g.outputs[i], &mut g.output_ends[i]);
+                        output.clear();
+                        ends.clear();
+                        for (rec, failed) in recs.iter().zip(&mut g.failed) {
+                            if failed.is_none() {
+                                let value = rec.get(f.column).unwrap_or_default();
+                                let subject = f.subject.and_then(|s| rec.get(s));
+                                match plan.transform(i, value, subject, w, output) {
+                                    Ok(()) => counts[i] += u64::from(!value.is_empty()),
+                                    Err(e) => *failed = Some((i, e)),
+                                }
+                            }
+                            ends.push(output.len());
+                        }
                     }
                 }
             }
             // Write: the records in order, or the first failure.
             for (r, rec) in recs.iter().enumerate() {
                 let row = first_row + r as u64 + 1;
-                if let Some((i, e)) = g.failed[r].take() {
+                let start = out.len();
+                // The failure, and the column up to which the record was
+                // written before it.
+                let mut failure = g.failed[r].take().map(|f| (f, 0));
+                if failure.is_none() {
+                    for (col, action) in columns.iter().enumerate() {
+                        match *action {
+                            ColumnAction::Keep => {
+                                wtr.field(&mut out, rec.get(col).unwrap_or_default());
+                            }
+                            ColumnAction::Drop => {}
+                            ColumnAction::Field(i) => match stages[i] {
+                                Stage::Batched => match g.queued[i][r] {
+                                    Some(q) if token_safe => {
+                                        wtr.field_unquoted(&mut out, g.batches[i].get(q));
+                                    }
+                                    Some(q) => wtr.field(&mut out, g.batches[i].get(q)),
+                                    None => wtr.field(&mut out, b""),
+                                },
+                                Stage::Early => {
+                                    let ends = &g.output_ends[i];
+                                    let from = r.checked_sub(1).map_or(0, |p| ends[p]);
+                                    wtr.field(&mut out, &g.outputs[i][from..ends[r]]);
+                                }
+                                Stage::Written | Stage::Dropped => {
+                                    let value = rec.get(col).unwrap_or_default();
+                                    let subject = fields[i].subject.and_then(|s| rec.get(s));
+                                    match wtr.field_with(&mut out, unquoted[i], |o| {
+                                        plan.transform(i, value, subject, w, o)
+                                    }) {
+                                        Ok(()) => counts[i] += u64::from(!value.is_empty()),
+                                        Err(e) => {
+                                            failure = Some(((i, e), col));
+                                            break;
+                                        }
+                                    }
+                                }
+                            },
+                        }
+                    }
+                }
+                if let Some(((i, e), written)) = failure {
+                    out.truncate(start);
+                    wtr.discard_record();
+                    // Fields earlier in policy order that this record has
+                    // not been through may fail first.
+                    let (i, e) = (0..i)
+                        .filter(|&j| stages[j] == Stage::Written && fields[j].column >= written)
+                        .find_map(|j| {
+                            let f = &fields[j];
+                            let value = rec.get(f.column).unwrap_or_default();
+                            let subject = f.subject.and_then(|s| rec.get(s));
+                            buf.clear();
+                            plan.transform(j, value, subject, w, &mut buf)
+                                .err()
+                                .map(|e| (j, e))
+                        })
+                        .unwrap_or((i, e));
                     let (column, kind) = plan.value_error(i, e);
                     if plan.skips(&kind) {
                         dropped += 1;
@@ -396,29 +481,17 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                         kind,
                     });
                 }
-                let output = |i: usize| {
-                    let ends = &g.output_ends[i];
-                    let start = r.checked_sub(1).map_or(0, |p| ends[p]);
-                    &g.outputs[i][start..ends[r]]
-                };
                 if let Some((classes, idx)) = suppress {
+                    let output = |i: usize| {
+                        let ends = &g.output_ends[i];
+                        let from = r.checked_sub(1).map_or(0, |p| ends[p]);
+                        &g.outputs[i][from..ends[r]]
+                    };
                     if classes.contains(idx.iter().map(|&i| output(i)), &mut key) {
+                        out.truncate(start);
+                        wtr.discard_record();
                         suppressed += 1;
                         continue;
-                    }
-                }
-                for (col, action) in columns.iter().enumerate() {
-                    match *action {
-                        ColumnAction::Keep => wtr.field(&mut out, rec.get(col).unwrap_or_default()),
-                        ColumnAction::Drop => {}
-                        ColumnAction::Field(i) if batched[i] => match g.queued[i][r] {
-                            Some(q) if token_safe => {
-                                wtr.field_unquoted(&mut out, g.batches[i].get(q));
-                            }
-                            Some(q) => wtr.field(&mut out, g.batches[i].get(q)),
-                            None => wtr.field(&mut out, b""),
-                        },
-                        ColumnAction::Field(i) => wtr.field(&mut out, output(i)),
                     }
                 }
                 if any_output {
@@ -577,6 +650,7 @@ fn transform_json(
             json_path::for_each_scalar(value, f.name, &mut |v| {
                 text.clear();
                 json_path::scalar_text(v, &mut text);
+                buf.clear();
                 plan.transform(i, &text, subjects[i].as_deref(), w, &mut buf)?;
                 counts[i] += u64::from(!text.is_empty());
                 let s = core::str::from_utf8(&buf).map_err(|_| Error::Invalid("UTF-8 output"))?;

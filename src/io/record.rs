@@ -388,19 +388,51 @@ impl CsvWriter {
         }
         self.fields += 1;
         self.wrote |= self.fields > 1 || !value.is_empty();
-        if !needs_quotes(value, self.delimiter) {
+        if needs_quotes(value, self.delimiter) {
+            quoted(out, value);
+        } else {
             out.extend_from_slice(value);
-            return;
         }
-        out.reserve(value.len() + 2);
-        out.push(b'"');
-        for piece in value.split_inclusive(|&b| b == b'"') {
-            out.extend_from_slice(piece);
-            if piece.last() == Some(&b'"') {
-                out.push(b'"');
-            }
+    }
+
+    /// Appends one field whose bytes `write` appends to `out` (a transform
+    /// writing straight into the record), quoted afterwards if they need
+    /// it: the bytes [`CsvWriter::field`] writes for them. `unquoted`: the
+    /// caller knows they never hold the delimiter, `"`, CR or LF (tokens
+    /// under a delimiter outside their alphabet), and they are not looked
+    /// at. On an error the record is unfinished: the caller truncates `out`
+    /// to where the record began and calls [`CsvWriter::discard_record`].
+    ///
+    /// # Errors
+    /// The error of `write`.
+    #[inline]
+    pub fn field_with<E>(
+        &mut self,
+        out: &mut Vec<u8>,
+        unquoted: bool,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.fields > 0 {
+            out.push(self.delimiter);
         }
-        out.push(b'"');
+        let start = out.len();
+        write(out)?;
+        self.fields += 1;
+        self.wrote |= self.fields > 1 || out.len() > start;
+        debug_assert!(!unquoted || !needs_quotes(&out[start..], self.delimiter));
+        if !unquoted && needs_quotes(&out[start..], self.delimiter) {
+            let value = out.split_off(start);
+            quoted(out, &value);
+        }
+        Ok(())
+    }
+
+    /// Forgets the fields of the current record, for a caller that has
+    /// truncated its output to where the record began.
+    #[inline]
+    pub fn discard_record(&mut self) {
+        self.fields = 0;
+        self.wrote = false;
     }
 
     /// Appends one field the caller knows needs no quotes: non-empty, and
@@ -443,6 +475,19 @@ impl CsvWriter {
         }
         self.end_record(out);
     }
+}
+
+/// Appends `value` in quotes, its quotes doubled.
+fn quoted(out: &mut Vec<u8>, value: &[u8]) {
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    for piece in value.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(piece);
+        if piece.last() == Some(&b'"') {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
 }
 
 /// Whether `value` holds `delimiter`, `"`, CR or LF: the bytes after which
@@ -618,6 +663,37 @@ mod tests {
 
     /// Each byte that needs quotes, at every position of every length up
     /// to 40, is found; no other byte value is, wherever it stands.
+    /// A field written by appending its bytes is written as `field` writes
+    /// it, and a discarded record leaves no trace in the next one.
+    #[test]
+    fn field_with_writes_what_field_writes() {
+        proptest::proptest!(|(
+            fields in proptest::collection::vec(proptest::collection::vec(
+                proptest::sample::select(b"ab,;\"\r\n \t".to_vec()), 0..12), 0..5),
+            delimiter in proptest::sample::select(b",;\t".to_vec()),
+        )| {
+            let (mut want, mut got) = (Vec::new(), b"x".to_vec());
+            let mut w = CsvWriter::new(delimiter);
+            w.record(&mut want, &fields);
+            let mut g = CsvWriter::new(delimiter);
+            // A record abandoned halfway, then the real one.
+            g.field(&mut got, b"gone");
+            g.field_with(&mut got, false, |o| -> Result<(), ()> { o.extend_from_slice(b"half"); Err(()) })
+                .unwrap_err();
+            got.truncate(1);
+            g.discard_record();
+            for f in &fields {
+                g.field_with(&mut got, false, |o| -> Result<(), ()> {
+                    o.extend_from_slice(f);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            g.end_record(&mut got);
+            proptest::prop_assert_eq!(&got[1..], &want[..]);
+        });
+    }
+
     #[test]
     fn needs_quotes_finds_exactly_the_four_bytes() {
         for d in [b',', b';', b'\t', b'|'] {

@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// A hierarchy at one level: what each value becomes.
 pub trait LevelLookup: Send + Sync {
-    /// Writes the label of `value` into `out` (cleared first).
+    /// Appends the label of `value` to `out` (left as it was on an error).
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the rule (the hierarchy file has no row for

@@ -177,39 +177,44 @@ fn struct_paths_and_lists() {
     );
 }
 
-/// A record with two failing fields is reported at its first failing field
-/// in policy order (policy fields are sorted by name), whatever the column
-/// order, by the CSV pipeline and by the Arrow path alike.
+/// A record with several failing fields is reported at its first failing
+/// field in policy order (policy fields are sorted by name), whatever the
+/// column order, by the CSV pipeline and by the Arrow path alike. The
+/// columns here run against policy order, and mix the ways the CSV pipeline
+/// transforms: `b_phone` before its record is written (pseudonyms are
+/// computed a group at a time), `a_card` and `c_mail` while it is written.
 #[test]
 fn csv_and_arrow_name_the_same_first_failure() {
     let p = policy(
         "[fields.b_phone]\nnormalize = [\"phone:KR\"]\ntransform = \"pseudonymize\"\n\
-         [fields.a_card]\ntransform = \"fpe\"\n",
+         [fields.a_card]\ntransform = \"fpe\"\n\
+         [fields.c_mail]\nnormalize = [\"email\"]\ntransform = \"encrypt\"\n",
     );
-    // Rows: both fine; only b_phone fails; both fail (a_card has too few
-    // digits for FF1).
-    for (phone, card, column) in [
-        ("not-a-phone", "4111-1111-1111", "b_phone"),
-        ("not-a-phone", "12", "a_card"),
+    let (mail, phone, card) = ("ada@example.com", "010-1234-5678", "4111-1111-1111");
+    // Failing values: not an address, not a phone number, too few digits
+    // for FF1.
+    let (no_mail, no_phone, no_card) = ("ada", "not-a-phone", "12");
+    for (row2, column) in [
+        ([no_mail, phone, card], "c_mail"),
+        ([mail, no_phone, card], "b_phone"),
+        ([no_mail, no_phone, card], "b_phone"),
+        ([no_mail, phone, no_card], "a_card"),
+        ([mail, no_phone, no_card], "a_card"),
+        ([no_mail, no_phone, no_card], "a_card"),
     ] {
-        let phones = ["010-1234-5678", phone];
-        let cards = ["4111-1111-1111", card];
+        let rows = [[mail, phone, card], row2];
+        let col = |k: usize| Arc::new(StringArray::from(rows.map(|r| r[k]).to_vec())) as ArrayRef;
         let batch = RecordBatch::try_from_iter([
-            (
-                "b_phone",
-                Arc::new(StringArray::from(phones.to_vec())) as ArrayRef,
-            ),
-            (
-                "a_card",
-                Arc::new(StringArray::from(cards.to_vec())) as ArrayRef,
-            ),
+            ("c_mail", col(0)),
+            ("b_phone", col(1)),
+            ("a_card", col(2)),
         ])
         .unwrap();
         let t = BatchTransformer::new(&p, &keys(), batch.schema(), Direction::Apply).unwrap();
         let arrow = t.transform(&batch, 0).unwrap_err();
-        let mut csv = String::from("b_phone,a_card\n");
-        for (a, b) in phones.iter().zip(cards) {
-            csv.push_str(&format!("{a},{b}\n"));
+        let mut csv = String::from("c_mail,b_phone,a_card\n");
+        for r in rows {
+            csv.push_str(&format!("{}\n", r.join(",")));
         }
         let csv = deid::io::pipeline::run(
             &p,
@@ -221,8 +226,16 @@ fn csv_and_arrow_name_the_same_first_failure() {
             &mut |_| {},
         )
         .unwrap_err();
-        assert_eq!((arrow.row(), arrow.column()), (Some(2), Some(column)));
-        assert_eq!((csv.row(), csv.column()), (Some(2), Some(column)));
+        assert_eq!(
+            (arrow.row(), arrow.column()),
+            (Some(2), Some(column)),
+            "{row2:?}"
+        );
+        assert_eq!(
+            (csv.row(), csv.column()),
+            (Some(2), Some(column)),
+            "{row2:?}"
+        );
     }
 }
 

@@ -361,8 +361,10 @@ fn base64url_quad(v: u32) -> [u8; 4] {
 /// With `t = ceil(4 r / 3)` the text length, group `i` (3 bytes read from
 /// `t - r + 3i`) is written at `4i`; since `t - r = ceil(r / 3)`, no write
 /// reaches bytes not yet read. This lets token encoders need no second
-/// buffer in `no_std`.
-pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&str, Error> {
+/// buffer in `no_std`. The text is returned as bytes (every one from the
+/// base64url alphabet): a caller that writes them out need not check
+/// them as UTF-8, and [`ascii_text`] gives the `&str`.
+pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&[u8], Error> {
     let text_len = Encoding::Base64Url.encoded_len(raw_len);
     let buf = buf
         .get_mut(..text_len)
@@ -388,7 +390,13 @@ pub(crate) fn base64url_encode_tail(buf: &mut [u8], raw_len: usize) -> Result<&s
         }
         _ => {}
     }
-    core::str::from_utf8(buf).map_err(|_| Error::Invalid("encoding"))
+    Ok(buf)
+}
+
+/// Encoder output as text (it is ASCII by construction; the check is
+/// kept for the `&str` APIs, off the paths that write bytes).
+pub(crate) fn ascii_text(b: &[u8]) -> Result<&str, Error> {
+    core::str::from_utf8(b).map_err(|_| Error::Invalid("encoding"))
 }
 
 #[cfg(test)]
@@ -406,7 +414,11 @@ mod tail_tests {
             let t = Encoding::Base64Url.encoded_len(r);
             let mut buf = [0u8; 200];
             buf[t - r..t].copy_from_slice(&raw[..r]);
-            assert_eq!(base64url_encode_tail(&mut buf, r).unwrap(), want, "r = {r}");
+            assert_eq!(
+                ascii_text(base64url_encode_tail(&mut buf, r).unwrap()).unwrap(),
+                want,
+                "r = {r}"
+            );
         }
     }
 }

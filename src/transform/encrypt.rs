@@ -37,7 +37,9 @@ use zeroize::Zeroizing;
 use super::siv::Siv;
 
 use crate::backend::{Backend, GcmKey};
-use crate::encoding::{Encoding, base64url_decode, base64url_decoded_len, base64url_encode_tail};
+use crate::encoding::{
+    Encoding, ascii_text, base64url_decode, base64url_decoded_len, base64url_encode_tail,
+};
 use crate::error::{CryptoError, Error};
 use crate::key::{MasterKey, Purpose};
 
@@ -208,7 +210,7 @@ impl RandomizedCipher {
         let (body, tag) = raw[HEADER_LEN + NONCE_LEN..].split_at_mut(plaintext.len());
         body.copy_from_slice(plaintext);
         tag.copy_from_slice(&self.gcm.seal(nonce, self.context.as_bytes(), body)?);
-        base64url_encode_tail(out, raw_len)
+        ascii_text(base64url_encode_tail(out, raw_len)?)
     }
 
     /// Opens a token made under this key and context; the plaintext is a
@@ -282,6 +284,14 @@ impl DeterministicCipher {
     /// # Errors
     /// [`Error::BufferTooSmall`] if `out` is shorter than [`Self::token_len`].
     pub fn encrypt<'a>(&self, plaintext: &[u8], out: &'a mut [u8]) -> Result<&'a str, Error> {
+        ascii_text(self.token_bytes(plaintext, out)?)
+    }
+
+    /// [`Self::encrypt`], the token as bytes ([`Transform::apply`] of a
+    /// value being written out, which need not check it as UTF-8).
+    ///
+    /// [`Transform::apply`]: super::Transform::apply
+    fn token_bytes<'a>(&self, plaintext: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
         let raw_len = HEADER_LEN + TAG_LEN + plaintext.len();
         let text_len = Self::token_len(plaintext.len());
         if out.len() < text_len {
@@ -316,7 +326,7 @@ impl super::Transform for DeterministicCipher {
     }
 
     fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-        self.encrypt(value, out).map(str::as_bytes)
+        self.token_bytes(value, out)
     }
 }
 
@@ -486,6 +496,15 @@ mod tests {
         // Empty plaintext is a valid token too.
         let e = c.encrypt(b"", &mut t1).unwrap();
         assert_eq!(c.decrypt(e.as_bytes(), &mut out).unwrap(), b"");
+        // The pipelines' `Transform::apply` writes the same token as bytes.
+        for len in 0..40 {
+            let v = &b"ada.lovelace.byron@analytical-engine.org"[..len];
+            let text = c.encrypt(v, &mut t1).unwrap().as_bytes();
+            assert_eq!(
+                super::super::Transform::apply(&c, v, &mut t2).unwrap(),
+                text
+            );
+        }
     }
 
     #[test]

@@ -638,10 +638,13 @@ mod tests {
         let check = |v: &[u8]| {
             let (mut a, mut b, mut c) = ([0u8; 64], [0u8; 64], [0u8; 64]);
             let fast = email(v, &mut a).map(|n| a[..n].to_vec());
-            let ascii = email_ascii(v, &mut c).map(|n| c[..n].to_vec());
             let text = email_text(v, &mut b).map(|n| b[..n].to_vec());
             proptest::prop_assert_eq!(&fast, &text);
-            proptest::prop_assert_eq!(&ascii, &text);
+            // `email_ascii` takes ASCII only (its caller checks).
+            if v.is_ascii() {
+                let ascii = email_ascii(v, &mut c).map(|n| c[..n].to_vec());
+                proptest::prop_assert_eq!(&ascii, &text);
+            }
             Ok(())
         };
         proptest::proptest!(|(v in "[ \t\n\x0b\x0c\r\x08\x0e\x1f!AZ@\\[`az{.-]{0,40}")| {

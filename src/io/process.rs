@@ -20,7 +20,9 @@ use super::table::Format;
 use crate::error::Error;
 use crate::field::{FieldProcessor, PseudonymBatch, Scratch};
 use crate::key::Keyset;
-use crate::policy::{Binding, ColumnAction, Direction, OnError, Policy, PolicyError, Unlisted};
+use crate::policy::{
+    Binding, BoundField, ColumnAction, Direction, OnError, Policy, PolicyError, Unlisted,
+};
 use std::sync::Arc;
 
 /// A policy bound to one input, with each field's transform compiled.
@@ -260,6 +262,22 @@ struct Group {
     failed: Vec<Option<(usize, Error)>>,
 }
 
+impl Group {
+    /// The output of field `i` (computed before writing) for record `r`.
+    fn early_output(&self, i: usize, r: usize) -> &[u8] {
+        let ends = &self.output_ends[i];
+        let from = r.checked_sub(1).map_or(0, |p| ends[p]);
+        &self.outputs[i][from..ends[r]]
+    }
+}
+
+/// What `field` reads from `rec`: its value (empty when missing) and the
+/// value of its `dateshift` subject.
+fn inputs<'r>(rec: &'r CsvRecord, field: &BoundField<'_>) -> (&'r [u8], Option<&'r [u8]>) {
+    let value = rec.get(field.column).unwrap_or_default();
+    (value, field.subject.and_then(|s| rec.get(s)))
+}
+
 /// When a field's values are transformed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -397,8 +415,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                         ends.clear();
                         for (rec, failed) in recs.iter().zip(&mut g.failed) {
                             if failed.is_none() {
-                                let value = rec.get(f.column).unwrap_or_default();
-                                let subject = f.subject.and_then(|s| rec.get(s));
+                                let (value, subject) = inputs(rec, f);
                                 match plan.transform(i, value, subject, w, output) {
                                     Ok(()) => counts[i] += u64::from(!value.is_empty()),
                                     Err(e) => *failed = Some((i, e)),
@@ -431,14 +448,9 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                                     Some(q) => wtr.field(&mut out, g.batches[i].get(q)),
                                     None => wtr.field(&mut out, b""),
                                 },
-                                Stage::Early => {
-                                    let ends = &g.output_ends[i];
-                                    let from = r.checked_sub(1).map_or(0, |p| ends[p]);
-                                    wtr.field(&mut out, &g.outputs[i][from..ends[r]]);
-                                }
+                                Stage::Early => wtr.field(&mut out, g.early_output(i, r)),
                                 Stage::Written | Stage::Dropped => {
-                                    let value = rec.get(col).unwrap_or_default();
-                                    let subject = fields[i].subject.and_then(|s| rec.get(s));
+                                    let (value, subject) = inputs(rec, &fields[i]);
                                     match wtr.field_with(&mut out, unquoted[i], |o| {
                                         plan.transform(i, value, subject, w, o)
                                     }) {
@@ -461,9 +473,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                     let (i, e) = (0..i)
                         .filter(|&j| stages[j] == Stage::Written && fields[j].column >= written)
                         .find_map(|j| {
-                            let f = &fields[j];
-                            let value = rec.get(f.column).unwrap_or_default();
-                            let subject = f.subject.and_then(|s| rec.get(s));
+                            let (value, subject) = inputs(rec, &fields[j]);
                             buf.clear();
                             plan.transform(j, value, subject, w, &mut buf)
                                 .err()
@@ -482,12 +492,7 @@ fn csv_chunk(plan: &Plan<'_>, chunk: &[u8], w: &mut Worker) -> Result<ChunkOut, 
                     });
                 }
                 if let Some((classes, idx)) = suppress {
-                    let output = |i: usize| {
-                        let ends = &g.output_ends[i];
-                        let from = r.checked_sub(1).map_or(0, |p| ends[p]);
-                        &g.outputs[i][from..ends[r]]
-                    };
-                    if classes.contains(idx.iter().map(|&i| output(i)), &mut key) {
+                    if classes.contains(idx.iter().map(|&i| g.early_output(i, r)), &mut key) {
                         out.truncate(start);
                         wtr.discard_record();
                         suppressed += 1;

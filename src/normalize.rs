@@ -264,6 +264,7 @@ impl<'de> serde::Deserialize<'de> for Normalizer {
 ///
 /// # Errors
 /// The first normalizer's error.
+#[inline]
 pub fn apply_chain<'a>(
     chain: &[Normalizer],
     input: &'a [u8],

@@ -23,7 +23,7 @@
 use zeroize::Zeroizing;
 
 use crate::backend::{Backend, HmacKey};
-use crate::encoding::Encoding;
+use crate::encoding::{Encoding, ascii_text};
 use crate::error::Error;
 use crate::key::{MasterKey, Purpose};
 
@@ -97,8 +97,17 @@ impl Pseudonymizer {
     /// [`Error::BufferTooSmall`] if `out` is shorter than [`Self::output_len`].
     #[inline]
     pub fn pseudonymize<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a str, Error> {
+        self.pseudonym_bytes(value, out).and_then(ascii_text)
+    }
+
+    /// [`Self::pseudonymize`] as bytes (ASCII by construction), without
+    /// checking them as text: what the pipelines write.
+    fn pseudonym_bytes<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
+        let len = self.output_len();
+        let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
         let tag = self.mac.mac(value);
-        self.encoding.encode(&tag[..self.bytes], out)
+        self.encoding.encode_exact(&tag[..self.bytes], out);
+        Ok(out)
     }
 
     /// The raw truncated MAC of `value` (for callers that encode themselves).
@@ -192,7 +201,7 @@ impl super::Transform for Pseudonymizer {
     }
 
     fn apply<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-        self.pseudonymize(value, out).map(str::as_bytes)
+        self.pseudonym_bytes(value, out)
     }
 }
 
@@ -236,6 +245,16 @@ mod tests {
             assert_eq!(p.pseudonymize(b"v", &mut out).unwrap().len(), len);
             assert_eq!(
                 p.pseudonymize(b"v", &mut out[..len - 1]),
+                Err(Error::BufferTooSmall(len))
+            );
+            // The pipelines' path writes the same bytes and refuses the
+            // same buffer.
+            use crate::transform::Transform;
+            let mut text = [0u8; 64];
+            let want = p.pseudonymize(b"v", &mut text).unwrap();
+            assert_eq!(p.apply(b"v", &mut out).unwrap(), want.as_bytes());
+            assert_eq!(
+                p.apply(b"v", &mut out[..len - 1]),
                 Err(Error::BufferTooSmall(len))
             );
         }

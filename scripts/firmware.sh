@@ -72,9 +72,15 @@ run_one() {
         loud "rustup could not add $target; the build needs it"
 
     for image in full pseudonymize-only; do
-        local -a extra=()
+        # Panic locations carry source paths: the checkout's is written as
+        # `deid` and cargo's registry as `crates`, so the image holds no
+        # path of the build machine and its size does not change with where
+        # the tree is checked out. (Flags given with --config join the
+        # crate's own target rustflags.)
+        local registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+        local -a extra=(--config "target.$target.rustflags=[\"--remap-path-prefix=$PWD=deid\", \"--remap-path-prefix=$registry=crates\"]")
         if [ "$image" = pseudonymize-only ]; then
-            extra=(--features pseudonymize-only
+            extra+=(--features pseudonymize-only
                 --config "target.$target.rustflags=[\"--cfg\", \"sha2_backend_soft=\\\"compact\\\"\"]")
         fi
         echo

@@ -56,10 +56,21 @@ impl Encoding {
     /// [`Error::BufferTooSmall`] if `out` is shorter than
     /// [`Encoding::encoded_len`].
     pub fn encode<'a>(self, input: &[u8], out: &'a mut [u8]) -> Result<&'a str, Error> {
+        self.encode_bytes(input, out).and_then(ascii_text)
+    }
+
+    /// [`Encoding::encode`] as bytes (ASCII by construction), not checked
+    /// as text: for a caller that writes them out (the pseudonymizer's
+    /// `Transform::apply`).
+    pub(crate) fn encode_bytes<'a>(
+        self,
+        input: &[u8],
+        out: &'a mut [u8],
+    ) -> Result<&'a [u8], Error> {
         let len = self.encoded_len(input.len());
         let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
         self.encode_exact(input, out);
-        core::str::from_utf8(out).map_err(|_| Error::Invalid("encoding"))
+        Ok(out)
     }
 
     /// [`Encoding::encode`] into `out` of exactly

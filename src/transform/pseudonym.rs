@@ -103,11 +103,8 @@ impl Pseudonymizer {
     /// [`Self::pseudonymize`] as bytes (ASCII by construction), without
     /// checking them as text: what the pipelines write.
     fn pseudonym_bytes<'a>(&self, value: &[u8], out: &'a mut [u8]) -> Result<&'a [u8], Error> {
-        let len = self.output_len();
-        let out = out.get_mut(..len).ok_or(Error::BufferTooSmall(len))?;
         let tag = self.mac.mac(value);
-        self.encoding.encode_exact(&tag[..self.bytes], out);
-        Ok(out)
+        self.encoding.encode_bytes(&tag[..self.bytes], out)
     }
 
     /// The raw truncated MAC of `value` (for callers that encode themselves).

@@ -13,15 +13,22 @@ pub const COUNTER: &str = "minstret (instructions retired; exact under QEMU -ico
 /// Issues semihosting call `op` with argument `arg`.
 pub fn semihost(op: usize, arg: usize) -> usize {
     let r;
-    // SAFETY: the uncompressed `slli x0; ebreak; srai x0` sequence, 4-byte
-    // aligned, is the RISC-V semihosting trap; QEMU (started with
-    // -semihosting) serves it and returns in a0. `arg` points to memory that
-    // is valid for the call, as each operation requires.
+    // The uncompressed `slli x0; ebreak; srai x0` sequence is the RISC-V
+    // semihosting trap. QEMU serves it only if all three instructions lie
+    // in one page (it will not fetch across a page boundary to look for the
+    // markers); otherwise the `ebreak` is a plain breakpoint (mcause 3).
+    // 4-byte alignment lets the sequence start 4 or 8 bytes before a page
+    // boundary, so it is aligned to 16: its 12 bytes then never cross a
+    // 16-byte boundary, and so never a page boundary.
+    //
+    // SAFETY: QEMU (started with -semihosting) serves the trap and returns
+    // in a0. `arg` points to memory that is valid for the call, as each
+    // operation requires.
     unsafe {
         core::arch::asm!(
             ".option push",
             ".option norvc",
-            ".balign 4",
+            ".balign 16",
             "slli x0, x0, 0x1f",
             "ebreak",
             "srai x0, x0, 7",

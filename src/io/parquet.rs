@@ -59,6 +59,8 @@ use super::table::{Row, TableOptions, TableReader};
 use crate::arrow::{BatchTransformer, arrow_message, placeholder, text_column_names, text_leaves};
 
 mod dictionary;
+mod pages;
+mod text;
 use crate::key::Keyset;
 use crate::policy::Policy;
 
@@ -877,6 +879,26 @@ pub fn run(
         Sink::Csv(_) => None,
     };
     let page_index = in_meta.is_some_and(|m| m.offset_index().is_some());
+    // Output leaves whose chunks the workers write from the values
+    // (src/io/parquet/text.rs): top-level text columns of pseudonyms,
+    // tokens and FF1 outputs; per output root, its leaf.
+    let text_root: Vec<Option<usize>> = match (&writer_props, &out_descr) {
+        (Some(props), Some(descr)) => {
+            let mut roots = std::vec![None; out_schema.fields().len()];
+            for o in 0..descr.num_columns() {
+                let j = descr.get_column_root_idx(o);
+                if matches!(
+                    out_schema.field(j).data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8
+                ) && text::TextChunk::fits(descr.column(o).as_ref(), props)
+                {
+                    roots[j] = Some(o);
+                }
+            }
+            roots
+        }
+        _ => Vec::new(),
+    };
 
     // Work items: row groups (Parquet) or batches of CSV rows.
     enum Job {
@@ -973,6 +995,7 @@ pub fn run(
             let file = file.as_ref();
             let meta = meta.as_ref();
             let csv_leaves = &csv_leaves;
+            let text_root = &text_root;
             s.spawn(move || {
                 while let Ok((seq, job)) = job_rx.recv() {
                     let mut unit = Unit {
@@ -994,6 +1017,18 @@ pub fn run(
                             }
                             None => None,
                         };
+                        // Output leaves written from their values in this unit.
+                        let mut texts: Vec<Option<text::TextChunk>> =
+                            match (writer_props, out_descr) {
+                                (Some(props), Some(descr)) => (0..descr.num_columns())
+                                    .map(|o| {
+                                        let j = descr.get_column_root_idx(o);
+                                        text_root.get(j).copied().flatten().filter(|&t| t == o)?;
+                                        text::TextChunk::new(descr.column(o), props)
+                                    })
+                                    .collect(),
+                                _ => Vec::new(),
+                            };
                         // Output roots whose chunks are copied in this unit.
                         let mut out_copied = std::vec![false; out_schema.fields().len()];
                         // Output leaves written through their dictionary.
@@ -1037,6 +1072,17 @@ pub fn run(
                                             for _ in 0..n {
                                                 ws.next();
                                             }
+                                            continue;
+                                        }
+                                        if let Some(t) = text_root
+                                            .get(j)
+                                            .copied()
+                                            .flatten()
+                                            .and_then(|o| texts.get_mut(o)?.as_mut())
+                                        {
+                                            t.push(a.as_ref())
+                                                .map_err(|e| at(parquet_error(&e)))?;
+                                            ws.next();
                                             continue;
                                         }
                                         for leaf in compute_leaves(f, a)
@@ -1191,10 +1237,23 @@ pub fn run(
                                     pieces.push(piece);
                                     continue;
                                 }
+                                let text = texts.get_mut(o).and_then(Option::take);
                                 match (out_copied.get(j), src, copy_from) {
                                     (Some(true), Some(leaf), Some((file, meta, index))) => {
                                         let (data, close) =
                                             copy_chunk(file, meta, index, leaf).map_err(perr)?;
+                                        pieces.push(Piece::Copied(data, Box::new(close)));
+                                    }
+                                    (Some(false) | None, _, _) if text.is_some() => {
+                                        let (data, close) = text
+                                            .map(text::TextChunk::finish)
+                                            .transpose()
+                                            .map_err(perr)?
+                                            .ok_or_else(|| {
+                                                perr(ParquetError::General(
+                                                    "a text column chunk went missing".into(),
+                                                ))
+                                            })?;
                                         pieces.push(Piece::Copied(data, Box::new(close)));
                                     }
                                     _ => pieces

@@ -35,18 +35,17 @@ use arrow_array::{Array, ArrayRef, Date32Array, Int32Array, Int64Array, StringAr
 use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
 use parquet::basic::{BoundaryOrder, Compression, ConvertedType, Encoding, Type as PhysicalType};
-use parquet::column::page::{CompressedPage, Page, PageReader, PageWriter};
+use parquet::column::page::{Page, PageReader};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
-use parquet::file::metadata::{ColumnChunkMetaData, ColumnIndexBuilder, ParquetMetaData};
-use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::metadata::{ColumnIndexBuilder, ParquetMetaData};
 use parquet::file::properties::EnabledStatistics;
 use parquet::file::reader::ChunkReader;
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::Statistics;
-use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+use super::pages::{ChunkPages, PageCodec};
 use super::{CopiedChunk, PositionalFile, decoding};
 use crate::arrow::BatchTransformer;
 
@@ -276,25 +275,11 @@ pub(super) fn rewrite(
     }
 
     // Written: the dictionary, then the data pages compressed again.
-    let mut zstd = match job.codec {
-        Compression::ZSTD(level) => {
-            Some(zstd::bulk::Compressor::new(level.compression_level()).ok()?)
-        }
-        Compression::SNAPPY | Compression::UNCOMPRESSED => None,
-        _ => return None,
-    };
-    let mut compress = |raw: &[u8]| -> Option<Vec<u8>> {
-        match (job.codec, zstd.as_mut()) {
-            (Compression::ZSTD(_), Some(z)) => z.compress(raw).ok(),
-            (Compression::SNAPPY, _) => snap::raw::Encoder::new().compress_vec(raw).ok(),
-            (Compression::UNCOMPRESSED, _) => Some(raw.to_vec()),
-            _ => None,
-        }
-    };
-    let mut sink = TrackedWrite::new(Vec::new());
-    let mut writer = SerializedPageWriter::new(&mut sink);
-    let spec = writer
-        .write_page(CompressedPage::new(
+    let mut codec = PageCodec::new(job.codec)?;
+    let mut compress = |raw: &[u8]| codec.compress(raw).ok();
+    let mut chunk = ChunkPages::new(job.codec, false);
+    chunk
+        .write(
             Page::DictionaryPage {
                 buf: compress(&dict)?.into(),
                 num_values: u32::try_from(unique.len()).ok()?,
@@ -302,14 +287,10 @@ pub(super) fn rewrite(
                 is_sorted: false,
             },
             dict.len(),
-        ))
+            0,
+            0,
+        )
         .ok()?;
-    let mut compressed = spec.compressed_size as u64;
-    let mut uncompressed = spec.uncompressed_size as u64;
-    let mut data_offset = None;
-    let mut encodings = std::vec![Encoding::PLAIN, Encoding::RLE];
-    let mut locations = Vec::with_capacity(data_pages.len());
-    let mut first_row = 0usize;
     for (page, n, levels, values) in data_pages {
         let (page, bounds) = if remap {
             // The levels as they are, the indices mapped.
@@ -371,67 +352,27 @@ pub(super) fn rewrite(
             }
             Page::DictionaryPage { .. } => return None,
         };
-        if !encodings.contains(&page.encoding()) {
-            encodings.push(page.encoding());
-        }
-        let spec = writer.write_page(CompressedPage::new(page, raw)).ok()?;
-        data_offset.get_or_insert(spec.offset);
-        locations.push(PageLocation {
-            offset: i64::try_from(spec.offset).ok()?,
-            compressed_page_size: i32::try_from(spec.bytes_written).ok()?,
-            first_row_index: i64::try_from(first_row).ok()?,
-        });
-        compressed += spec.compressed_size as u64;
-        uncompressed += spec.uncompressed_size as u64;
-        first_row += n;
-    }
-    writer.close().ok()?;
-    let bytes = sink.into_inner().ok()?;
-    if bytes.len() as u64 != compressed {
-        return None;
+        chunk.write(page, raw, n as u64, 0).ok()?;
     }
 
-    let mut metadata = ColumnChunkMetaData::builder(Arc::clone(&job.out))
-        .set_compression(job.codec)
-        .set_encodings(encodings)
-        .set_total_compressed_size(i64::try_from(compressed).ok()?)
-        .set_total_uncompressed_size(i64::try_from(uncompressed).ok()?)
-        .set_num_values(i64::try_from(row).ok()?)
-        .set_data_page_offset(i64::try_from(data_offset?).ok()?)
-        .set_dictionary_page_offset(Some(0));
-    if job.statistics != EnabledStatistics::None {
+    let statistics = (job.statistics != EnabledStatistics::None).then(|| {
         let (min, max) = (min.map(ByteArray::from), max.map(ByteArray::from));
-        metadata = metadata.set_statistics(Statistics::new(min, max, None, Some(nulls), false));
-    }
-    let metadata = metadata.build().ok()?;
-    let close = ColumnCloseResult {
-        bytes_written: compressed,
-        rows_written: row as u64,
-        metadata,
-        bloom_filter: None,
-        column_index: if column_index && pages_index.valid() {
-            pages_index.set_boundary_order(match (ascending, descending) {
-                (true, _) => BoundaryOrder::ASCENDING,
-                (false, true) => BoundaryOrder::DESCENDING,
-                (false, false) => BoundaryOrder::UNORDERED,
-            });
-            Some(pages_index.build().ok()?)
-        } else {
-            None
-        },
-        offset_index: job.page_index.then_some(OffsetIndexMetaData {
-            page_locations: locations,
-            unencoded_byte_array_data_bytes: None,
-        }),
+        Statistics::new(min, max, None, Some(nulls), false)
+    });
+    let column_index = if column_index && pages_index.valid() {
+        pages_index.set_boundary_order(match (ascending, descending) {
+            (true, _) => BoundaryOrder::ASCENDING,
+            (false, true) => BoundaryOrder::DESCENDING,
+            (false, false) => BoundaryOrder::UNORDERED,
+        });
+        Some(pages_index.build().ok()?)
+    } else {
+        None
     };
-    Some((
-        CopiedChunk {
-            start: 0,
-            data: bytes.into(),
-        },
-        close,
-        row as u64 - nulls,
-    ))
+    let (data, close) = chunk
+        .finish(&job.out, statistics, column_index, job.page_index)
+        .ok()?;
+    Some((data, close, row as u64 - nulls))
 }
 
 /// A PLAIN dictionary page's `n` values as an array of the column's value

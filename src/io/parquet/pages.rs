@@ -1,0 +1,196 @@
+//! A column chunk assembled page by page in memory.
+//!
+//! The workers write some column chunks without parquet's column writer:
+//! a dictionary column through its dictionary (`dictionary.rs`) and a text
+//! column of pseudonyms or tokens straight from its values (`text.rs`).
+//! [`ChunkPages`] is what both share: it compresses each page with the
+//! output's codec (one compression context for the whole chunk), writes it
+//! with its header, and keeps what the chunk's metadata and offset index
+//! need. [`ChunkPages::finish`] gives the chunk as the row group writer
+//! takes it (`SerializedRowGroupWriter::append_column`), at offset 0.
+
+use std::boxed::Box;
+use std::sync::Arc;
+use std::vec::Vec;
+
+use parquet::basic::{Compression, Encoding, PageType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+use super::CopiedChunk;
+
+/// A page codec: the output's compression, with one Zstandard context for
+/// every page of a chunk.
+pub(super) enum PageCodec {
+    Zstd(zstd::bulk::Compressor<'static>),
+    Snappy(Box<snap::raw::Encoder>),
+    None,
+}
+
+impl PageCodec {
+    /// The codec for `compression`; `None` for one the workers do not write
+    /// themselves (then parquet's column writer writes the chunk).
+    pub fn new(compression: Compression) -> Option<Self> {
+        Some(match compression {
+            Compression::ZSTD(level) => {
+                Self::Zstd(zstd::bulk::Compressor::new(level.compression_level()).ok()?)
+            }
+            Compression::SNAPPY => Self::Snappy(Box::new(snap::raw::Encoder::new())),
+            Compression::UNCOMPRESSED => Self::None,
+            _ => return None,
+        })
+    }
+
+    /// `raw` compressed.
+    pub fn compress(&mut self, raw: &[u8]) -> Result<Vec<u8>, ParquetError> {
+        let fail = |what: &str| ParquetError::General(std::format!("{what} failed on a page"));
+        match self {
+            Self::Zstd(z) => z.compress(raw).map_err(|_| fail("zstd")),
+            Self::Snappy(s) => s.compress_vec(raw).map_err(|_| fail("snappy")),
+            Self::None => Ok(raw.to_vec()),
+        }
+    }
+}
+
+/// The pages of one column chunk, written one after another.
+pub(super) struct ChunkPages {
+    compression: Compression,
+    sink: TrackedWrite<Vec<u8>>,
+    compressed: u64,
+    uncompressed: u64,
+    dictionary_offset: Option<i64>,
+    data_offset: Option<u64>,
+    encodings: Vec<Encoding>,
+    encoding_stats: Vec<PageEncodingStats>,
+    locations: Vec<PageLocation>,
+    unencoded: Option<Vec<i64>>,
+    rows: u64,
+}
+
+impl ChunkPages {
+    /// An empty chunk compressed with `compression`; `unencoded_bytes`:
+    /// whether the offset index says how many value bytes each page holds
+    /// (a byte array column's, as parquet's writer gives it).
+    pub fn new(compression: Compression, unencoded_bytes: bool) -> Self {
+        Self {
+            compression,
+            sink: TrackedWrite::new(Vec::new()),
+            compressed: 0,
+            uncompressed: 0,
+            dictionary_offset: None,
+            data_offset: None,
+            encodings: std::vec![Encoding::RLE],
+            encoding_stats: Vec::new(),
+            locations: Vec::new(),
+            unencoded: unencoded_bytes.then(Vec::new),
+            rows: 0,
+        }
+    }
+
+    /// Writes `page`, whose buffer is compressed already and was `raw`
+    /// bytes before; a data page holds the next `rows` rows and
+    /// `value_bytes` bytes of values.
+    pub fn write(
+        &mut self,
+        page: Page,
+        raw: usize,
+        rows: u64,
+        value_bytes: i64,
+    ) -> Result<(), ParquetError> {
+        let (page_type, encoding) = (page.page_type(), page.encoding());
+        let spec =
+            SerializedPageWriter::new(&mut self.sink).write_page(CompressedPage::new(page, raw))?;
+        self.compressed += spec.compressed_size as u64;
+        self.uncompressed += spec.uncompressed_size as u64;
+        if !self.encodings.contains(&encoding) {
+            self.encodings.push(encoding);
+        }
+        match self.encoding_stats.last_mut() {
+            Some(s) if s.page_type == page_type && s.encoding == encoding => s.count += 1,
+            _ => self.encoding_stats.push(PageEncodingStats {
+                page_type,
+                encoding,
+                count: 1,
+            }),
+        }
+        if page_type == PageType::DICTIONARY_PAGE {
+            self.dictionary_offset = Some(i64::try_from(spec.offset).map_err(too_large)?);
+            return Ok(());
+        }
+        self.data_offset.get_or_insert(spec.offset);
+        self.locations.push(PageLocation {
+            offset: i64::try_from(spec.offset).map_err(too_large)?,
+            compressed_page_size: i32::try_from(spec.bytes_written).map_err(too_large)?,
+            first_row_index: i64::try_from(self.rows).map_err(too_large)?,
+        });
+        if let Some(u) = &mut self.unencoded {
+            u.push(value_bytes);
+        }
+        self.rows += rows;
+        Ok(())
+    }
+
+    /// The chunk of `column`: its bytes at offset 0, and its metadata with
+    /// `statistics`, `column_index`, and an offset index when `page_index`.
+    pub fn finish(
+        self,
+        column: &ColumnDescPtr,
+        statistics: Option<Statistics>,
+        column_index: Option<ColumnIndexMetaData>,
+        page_index: bool,
+    ) -> Result<(CopiedChunk, ColumnCloseResult), ParquetError> {
+        let bytes = self
+            .sink
+            .into_inner()
+            .map_err(|e| ParquetError::General(std::format!("{e}")))?;
+        if bytes.len() as u64 != self.compressed {
+            return Err(ParquetError::General(
+                "a column chunk's pages do not add up to its size".into(),
+            ));
+        }
+        let unencoded_total = self.unencoded.as_ref().map(|u| u.iter().sum::<i64>());
+        let mut metadata = ColumnChunkMetaData::builder(Arc::clone(column))
+            .set_compression(self.compression)
+            .set_encodings(self.encodings)
+            .set_page_encoding_stats(self.encoding_stats)
+            .set_total_compressed_size(i64::try_from(self.compressed).map_err(too_large)?)
+            .set_total_uncompressed_size(i64::try_from(self.uncompressed).map_err(too_large)?)
+            .set_num_values(i64::try_from(self.rows).map_err(too_large)?)
+            .set_data_page_offset(i64::try_from(self.data_offset.unwrap_or(0)).map_err(too_large)?)
+            .set_dictionary_page_offset(self.dictionary_offset);
+        if let Some(s) = statistics {
+            metadata = metadata
+                .set_statistics(s)
+                .set_unencoded_byte_array_data_bytes(unencoded_total);
+        }
+        let close = ColumnCloseResult {
+            bytes_written: self.compressed,
+            rows_written: self.rows,
+            metadata: metadata.build()?,
+            bloom_filter: None,
+            column_index,
+            offset_index: page_index.then_some(OffsetIndexMetaData {
+                page_locations: self.locations,
+                unencoded_byte_array_data_bytes: self.unencoded,
+            }),
+        };
+        Ok((
+            CopiedChunk {
+                start: 0,
+                data: bytes.into(),
+            },
+            close,
+        ))
+    }
+}
+
+fn too_large(_: core::num::TryFromIntError) -> ParquetError {
+    ParquetError::General("a column chunk too large for its metadata".into())
+}

@@ -617,41 +617,111 @@ fn widen(
     .map_err(|e| InputErrorKind::Arrow(arrow_message(&e)))
 }
 
-/// One input column chunk, read into memory to be spliced into the output
-/// by the writer thread ([`ChunkReader`] at the chunk's file offsets).
+/// A column chunk held in memory, to be spliced into the output by the
+/// writer thread ([`ChunkReader`] at the chunk's file offsets): an input
+/// chunk read whole, or the pages a worker wrote, each in its own buffer
+/// (`pages.rs`), never copied into one.
 struct CopiedChunk {
     start: u64,
-    data: bytes::Bytes,
+    parts: Vec<bytes::Bytes>,
+}
+
+impl CopiedChunk {
+    /// `data`, found at `start`.
+    fn whole(start: u64, data: bytes::Bytes) -> Self {
+        Self {
+            start,
+            parts: std::vec![data],
+        }
+    }
+
+    /// The part holding `offset` (from `start`), and where in it.
+    fn find(&self, mut offset: usize) -> Option<(usize, usize)> {
+        for (i, p) in self.parts.iter().enumerate() {
+            if offset < p.len() {
+                return Some((i, offset));
+            }
+            offset -= p.len();
+        }
+        None
+    }
 }
 
 impl parquet::file::reader::Length for CopiedChunk {
     fn len(&self) -> u64 {
-        self.start + self.data.len() as u64
+        self.start + self.parts.iter().map(|p| p.len() as u64).sum::<u64>()
+    }
+}
+
+/// Reads the parts of a [`CopiedChunk`] one after another.
+struct PartsReader {
+    parts: std::collections::VecDeque<bytes::Bytes>,
+}
+
+impl Read for PartsReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(p) = self.parts.front_mut() {
+            if p.is_empty() {
+                self.parts.pop_front();
+                continue;
+            }
+            let n = p.len().min(buf.len());
+            buf[..n].copy_from_slice(&p[..n]);
+            bytes::Buf::advance(p, n);
+            return Ok(n);
+        }
+        Ok(0)
     }
 }
 
 impl ChunkReader for CopiedChunk {
-    type T = bytes::buf::Reader<bytes::Bytes>;
+    type T = PartsReader;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        self.get_bytes(
-            start,
-            (parquet::file::reader::Length::len(self).saturating_sub(start)) as usize,
-        )
-        .map(bytes::Buf::reader)
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let outside = || {
+            ParquetError::EOF(std::format!(
+                "offset {start} is outside the copied column chunk"
+            ))
+        };
+        let total = (parquet::file::reader::Length::len(self) - self.start) as usize;
         let from = start
             .checked_sub(self.start)
             .map(|o| o as usize)
-            .filter(|&o| o.checked_add(length).is_some_and(|e| e <= self.data.len()))
-            .ok_or_else(|| {
-                ParquetError::EOF(std::format!(
-                    "{length} bytes at offset {start} are outside the copied column chunk"
-                ))
-            })?;
-        Ok(self.data.slice(from..from + length))
+            .filter(|&o| o <= total)
+            .ok_or_else(outside)?;
+        let mut parts = std::collections::VecDeque::new();
+        if let Some((i, at)) = self.find(from) {
+            parts.push_back(self.parts[i].slice(at..));
+            parts.extend(self.parts[i + 1..].iter().cloned());
+        }
+        Ok(PartsReader { parts })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let outside = || {
+            ParquetError::EOF(std::format!(
+                "{length} bytes at offset {start} are outside the copied column chunk"
+            ))
+        };
+        let total = (parquet::file::reader::Length::len(self) - self.start) as usize;
+        let from = start
+            .checked_sub(self.start)
+            .map(|o| o as usize)
+            .filter(|&o| o.checked_add(length).is_some_and(|e| e <= total))
+            .ok_or_else(outside)?;
+        if length == 0 {
+            return Ok(bytes::Bytes::new());
+        }
+        let (i, at) = self.find(from).ok_or_else(outside)?;
+        if at + length <= self.parts[i].len() {
+            return Ok(self.parts[i].slice(at..at + length));
+        }
+        // Across parts: copied into one buffer.
+        let mut out = Vec::with_capacity(length);
+        let mut r = self.get_read(start)?;
+        out.resize(length, 0);
+        r.read_exact(&mut out)?;
+        Ok(out.into())
     }
 }
 
@@ -686,7 +756,7 @@ fn copy_chunk(
         column_index,
         offset_index,
     };
-    Ok((CopiedChunk { start, data }, close))
+    Ok((CopiedChunk::whole(start, data), close))
 }
 
 /// One output column chunk of a row group.

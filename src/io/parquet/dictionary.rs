@@ -120,7 +120,7 @@ pub(super) fn rewrite(
         .file
         .get_bytes(start, usize::try_from(length).ok()?)
         .ok()?;
-    let chunk = Arc::new(CopiedChunk { start, data });
+    let chunk = Arc::new(CopiedChunk::whole(start, data));
     let mut pages = decoding("a column chunk", || {
         SerializedPageReader::new(Arc::clone(&chunk), cm, rows, None)
     })

@@ -62,7 +62,8 @@ impl PageCodec {
 /// The pages of one column chunk, written one after another.
 pub(super) struct ChunkPages {
     compression: Compression,
-    sink: TrackedWrite<Vec<u8>>,
+    /// Each page with its header.
+    parts: Vec<bytes::Bytes>,
     compressed: u64,
     uncompressed: u64,
     dictionary_offset: Option<i64>,
@@ -81,7 +82,7 @@ impl ChunkPages {
     pub fn new(compression: Compression, unencoded_bytes: bool) -> Self {
         Self {
             compression,
-            sink: TrackedWrite::new(Vec::new()),
+            parts: Vec::new(),
             compressed: 0,
             uncompressed: 0,
             dictionary_offset: None,
@@ -105,8 +106,21 @@ impl ChunkPages {
         value_bytes: i64,
     ) -> Result<(), ParquetError> {
         let (page_type, encoding) = (page.page_type(), page.encoding());
-        let spec =
-            SerializedPageWriter::new(&mut self.sink).write_page(CompressedPage::new(page, raw))?;
+        // Each page in a buffer of its own, sized for it and its header: no
+        // buffer grows, and the writer thread splices them as they are.
+        let mut sink = TrackedWrite::new(Vec::with_capacity(page.buffer().len() + 256));
+        let mut spec =
+            SerializedPageWriter::new(&mut sink).write_page(CompressedPage::new(page, raw))?;
+        let part = sink
+            .into_inner()
+            .map_err(|e| ParquetError::General(std::format!("{e}")))?;
+        if part.len() != spec.bytes_written as usize {
+            return Err(ParquetError::General(
+                "a page's bytes do not add up to its size".into(),
+            ));
+        }
+        spec.offset = self.compressed;
+        self.parts.push(part.into());
         self.compressed += spec.compressed_size as u64;
         self.uncompressed += spec.uncompressed_size as u64;
         if !self.encodings.contains(&encoding) {
@@ -146,15 +160,6 @@ impl ChunkPages {
         column_index: Option<ColumnIndexMetaData>,
         page_index: bool,
     ) -> Result<(CopiedChunk, ColumnCloseResult), ParquetError> {
-        let bytes = self
-            .sink
-            .into_inner()
-            .map_err(|e| ParquetError::General(std::format!("{e}")))?;
-        if bytes.len() as u64 != self.compressed {
-            return Err(ParquetError::General(
-                "a column chunk's pages do not add up to its size".into(),
-            ));
-        }
         let unencoded_total = self.unencoded.as_ref().map(|u| u.iter().sum::<i64>());
         let mut metadata = ColumnChunkMetaData::builder(Arc::clone(column))
             .set_compression(self.compression)
@@ -184,7 +189,7 @@ impl ChunkPages {
         Ok((
             CopiedChunk {
                 start: 0,
-                data: bytes.into(),
+                parts: self.parts,
             },
             close,
         ))

@@ -1641,3 +1641,42 @@ impl ParquetRows {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use parquet::file::reader::{ChunkReader, Length};
+
+    use super::CopiedChunk;
+
+    #[test]
+    fn a_chunk_in_parts_reads_as_one() {
+        let chunk = CopiedChunk {
+            start: 10,
+            parts: std::vec![
+                bytes::Bytes::from_static(b"abc"),
+                bytes::Bytes::new(),
+                bytes::Bytes::from_static(b"defg"),
+            ],
+        };
+        assert_eq!(chunk.len(), 17);
+        let bytes = |at, n| chunk.get_bytes(at, n).map(|b| b.to_vec());
+        assert_eq!(bytes(10, 7).unwrap(), b"abcdefg");
+        assert_eq!(bytes(11, 4).unwrap(), b"bcde");
+        assert_eq!(bytes(13, 2).unwrap(), b"de");
+        assert_eq!(bytes(17, 0).unwrap(), b"");
+        assert!(bytes(9, 1).is_err());
+        assert!(bytes(16, 2).is_err());
+        let read = |at| {
+            let mut out = std::vec::Vec::new();
+            chunk.get_read(at)?.read_to_end(&mut out)?;
+            Ok::<_, parquet::errors::ParquetError>(out)
+        };
+        assert_eq!(read(10).unwrap(), b"abcdefg");
+        assert_eq!(read(12).unwrap(), b"cdefg");
+        assert_eq!(read(17).unwrap(), b"");
+        assert!(read(18).is_err());
+        assert!(read(9).is_err());
+    }
+}

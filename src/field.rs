@@ -250,7 +250,7 @@ impl FieldProcessor {
                 // Not a `Transform`: each value takes a fresh nonce from `rng`.
                 let c = ciphers.first().ok_or(Error::Config("keyset"))?;
                 fill(out, c.max_output_len(v.len()), |o| {
-                    Ok(c.encrypt(rng, v, o)?.len())
+                    Ok(c.token_bytes(rng, v, o)?.len())
                 })
             }
             Op::Deterministic(ciphers) => {

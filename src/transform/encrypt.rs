@@ -182,9 +182,20 @@ impl RandomizedCipher {
         plaintext: &[u8],
         out: &'a mut [u8],
     ) -> Result<&'a str, Error> {
+        ascii_text(self.token_bytes(rng, plaintext, out)?)
+    }
+
+    /// [`Self::encrypt`], the token as bytes (a value being written out,
+    /// which need not check it as UTF-8).
+    pub(crate) fn token_bytes<'a, R: rand_core::CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        plaintext: &[u8],
+        out: &'a mut [u8],
+    ) -> Result<&'a [u8], Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
-        self.encrypt_with_nonce(&nonce, plaintext, out)
+        self.sealed(&nonce, plaintext, out)
     }
 
     /// Encrypts with a caller-chosen nonce. Reusing a nonce under one key
@@ -199,6 +210,16 @@ impl RandomizedCipher {
         plaintext: &[u8],
         out: &'a mut [u8],
     ) -> Result<&'a str, Error> {
+        ascii_text(self.sealed(nonce, plaintext, out)?)
+    }
+
+    /// The token of `plaintext` under `nonce`, as bytes.
+    fn sealed<'a>(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        plaintext: &[u8],
+        out: &'a mut [u8],
+    ) -> Result<&'a [u8], Error> {
         let raw_len = HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN;
         let text_len = Self::token_len(plaintext.len());
         if out.len() < text_len {
@@ -210,7 +231,7 @@ impl RandomizedCipher {
         let (body, tag) = raw[HEADER_LEN + NONCE_LEN..].split_at_mut(plaintext.len());
         body.copy_from_slice(plaintext);
         tag.copy_from_slice(&self.gcm.seal(nonce, self.context.as_bytes(), body)?);
-        ascii_text(base64url_encode_tail(out, raw_len)?)
+        base64url_encode_tail(out, raw_len)
     }
 
     /// Opens a token made under this key and context; the plaintext is a
@@ -473,6 +494,18 @@ mod tests {
             Err(Error::Crypto(CryptoError))
         );
         assert_eq!(c.decrypt(b"", &mut out), Err(Error::Crypto(CryptoError)));
+        // The pipeline's bytes are `encrypt`'s text, nonce for nonce, and a
+        // short buffer is refused the same way.
+        let (mut r1, mut r2) = (Counter(7), Counter(7));
+        let mut b1 = [0u8; 256];
+        let text = c.encrypt(&mut r1, b"secret", &mut t1).unwrap();
+        let bytes = c.token_bytes(&mut r2, b"secret", &mut b1).unwrap();
+        assert_eq!(bytes, text.as_bytes());
+        let short = RandomizedCipher::token_len(6) - 1;
+        assert_eq!(
+            c.token_bytes(&mut r2, b"secret", &mut b1[..short]),
+            Err(Error::BufferTooSmall(short + 1))
+        );
     }
 
     #[test]

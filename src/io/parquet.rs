@@ -635,6 +635,23 @@ impl CopiedChunk {
         }
     }
 
+    /// Where file offset `start` is in the chunk, if `length` bytes from it
+    /// lie inside it.
+    fn offset(&self, start: u64, length: usize) -> Result<usize, ParquetError> {
+        let size: usize = self.parts.iter().map(bytes::Bytes::len).sum();
+        start
+            .checked_sub(self.start)
+            .and_then(|o| usize::try_from(o).ok())
+            .filter(|&o| o.checked_add(length).is_some_and(|e| e <= size))
+            .ok_or_else(|| self.outside(start, length))
+    }
+
+    fn outside(&self, start: u64, length: usize) -> ParquetError {
+        ParquetError::EOF(std::format!(
+            "{length} bytes at offset {start} are outside the copied column chunk"
+        ))
+    }
+
     /// The part holding `offset` (from `start`), and where in it.
     fn find(&self, mut offset: usize) -> Option<(usize, usize)> {
         for (i, p) in self.parts.iter().enumerate() {
@@ -678,17 +695,7 @@ impl ChunkReader for CopiedChunk {
     type T = PartsReader;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let outside = || {
-            ParquetError::EOF(std::format!(
-                "offset {start} is outside the copied column chunk"
-            ))
-        };
-        let total = (parquet::file::reader::Length::len(self) - self.start) as usize;
-        let from = start
-            .checked_sub(self.start)
-            .map(|o| o as usize)
-            .filter(|&o| o <= total)
-            .ok_or_else(outside)?;
+        let from = self.offset(start, 0)?;
         let mut parts = std::collections::VecDeque::new();
         if let Some((i, at)) = self.find(from) {
             parts.push_back(self.parts[i].slice(at..));
@@ -698,21 +705,11 @@ impl ChunkReader for CopiedChunk {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
-        let outside = || {
-            ParquetError::EOF(std::format!(
-                "{length} bytes at offset {start} are outside the copied column chunk"
-            ))
-        };
-        let total = (parquet::file::reader::Length::len(self) - self.start) as usize;
-        let from = start
-            .checked_sub(self.start)
-            .map(|o| o as usize)
-            .filter(|&o| o.checked_add(length).is_some_and(|e| e <= total))
-            .ok_or_else(outside)?;
+        let from = self.offset(start, length)?;
         if length == 0 {
             return Ok(bytes::Bytes::new());
         }
-        let (i, at) = self.find(from).ok_or_else(outside)?;
+        let (i, at) = self.find(from).ok_or_else(|| self.outside(start, length))?;
         if at + length <= self.parts[i].len() {
             return Ok(self.parts[i].slice(at..at + length));
         }

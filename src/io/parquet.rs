@@ -638,12 +638,17 @@ impl CopiedChunk {
     /// Where file offset `start` is in the chunk, if `length` bytes from it
     /// lie inside it.
     fn offset(&self, start: u64, length: usize) -> Result<usize, ParquetError> {
-        let size: usize = self.parts.iter().map(bytes::Bytes::len).sum();
+        let size = self.size();
         start
             .checked_sub(self.start)
             .and_then(|o| usize::try_from(o).ok())
             .filter(|&o| o.checked_add(length).is_some_and(|e| e <= size))
             .ok_or_else(|| self.outside(start, length))
+    }
+
+    /// The chunk's size in bytes.
+    fn size(&self) -> usize {
+        self.parts.iter().map(bytes::Bytes::len).sum()
     }
 
     fn outside(&self, start: u64, length: usize) -> ParquetError {
@@ -666,7 +671,7 @@ impl CopiedChunk {
 
 impl parquet::file::reader::Length for CopiedChunk {
     fn len(&self) -> u64 {
-        self.start + self.parts.iter().map(|p| p.len() as u64).sum::<u64>()
+        self.start + self.size() as u64
     }
 }
 
@@ -1305,22 +1310,15 @@ pub fn run(
                                     continue;
                                 }
                                 let text = texts.get_mut(o).and_then(Option::take);
+                                if let Some(t) = text.filter(|_| out_copied.get(j) != Some(&true)) {
+                                    let (data, close) = t.finish().map_err(perr)?;
+                                    pieces.push(Piece::Copied(data, Box::new(close)));
+                                    continue;
+                                }
                                 match (out_copied.get(j), src, copy_from) {
                                     (Some(true), Some(leaf), Some((file, meta, index))) => {
                                         let (data, close) =
                                             copy_chunk(file, meta, index, leaf).map_err(perr)?;
-                                        pieces.push(Piece::Copied(data, Box::new(close)));
-                                    }
-                                    (Some(false) | None, _, _) if text.is_some() => {
-                                        let (data, close) = text
-                                            .map(text::TextChunk::finish)
-                                            .transpose()
-                                            .map_err(perr)?
-                                            .ok_or_else(|| {
-                                                perr(ParquetError::General(
-                                                    "a text column chunk went missing".into(),
-                                                ))
-                                            })?;
                                         pieces.push(Piece::Copied(data, Box::new(close)));
                                     }
                                     _ => pieces

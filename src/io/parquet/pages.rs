@@ -35,8 +35,18 @@ pub(super) enum PageCodec {
 }
 
 impl PageCodec {
+    /// Whether the workers compress pages with `compression` themselves
+    /// (otherwise parquet's column writer writes the chunk).
+    pub fn supports(compression: Compression) -> bool {
+        matches!(
+            compression,
+            Compression::ZSTD(_) | Compression::SNAPPY | Compression::UNCOMPRESSED
+        )
+    }
+
     /// The codec for `compression`; `None` for one the workers do not write
-    /// themselves (then parquet's column writer writes the chunk).
+    /// themselves ([`supports`](Self::supports)) or a Zstandard context that
+    /// cannot be made.
     pub fn new(compression: Compression) -> Option<Self> {
         Some(match compression {
             Compression::ZSTD(level) => {

@@ -13,7 +13,7 @@
 //!
 //! It writes only what the column writer would write the same way: a flat
 //! (unnested, unrepeated) text column, data pages v1, and the properties
-//! above; [`TextChunk::new`] says `None` to anything else.
+//! above; [`TextChunk::fits`] says which columns those are.
 
 use std::vec::Vec;
 
@@ -71,16 +71,14 @@ impl TextChunk {
             && !props.dictionary_enabled(path)
             && props.statistics_enabled(path) == EnabledStatistics::None
             && props.bloom_filter_properties(path).is_none()
-            && PageCodec::new(props.compression(path)).is_some()
+            && PageCodec::supports(props.compression(path))
     }
 
     /// A chunk for the output leaf `column` of a file written with `props`
     /// (with an offset index unless they disable it, as the column writer
-    /// does); `None` when it does not [fit](Self::fits).
+    /// does), which [fits](Self::fits) it; `None` when no compression
+    /// context can be made.
     pub fn new(column: ColumnDescPtr, props: &WriterProperties) -> Option<Self> {
-        if !Self::fits(&column, props) {
-            return None;
-        }
         let path = column.path();
         let compression = props.compression(path);
         let page_rows = props.data_page_row_count_limit().max(1);

@@ -69,6 +69,55 @@ impl PageCodec {
     }
 }
 
+/// Where [`ChunkPages::write`] has parquet write a page with its header.
+///
+/// Parquet writes the header, then the page's buffer in one call. The
+/// bytes of any call are copied, except those of the call that hands over
+/// the page's buffer itself (the same address and length): that part is
+/// the page's [`Bytes`](bytes::Bytes), shared rather than copied. Whatever
+/// the calls, the parts hold the bytes written, in order.
+struct PageSink {
+    page: bytes::Bytes,
+    parts: Vec<bytes::Bytes>,
+    copied: Vec<u8>,
+}
+
+impl PageSink {
+    fn new(page: bytes::Bytes) -> Self {
+        Self {
+            page,
+            parts: Vec::with_capacity(2),
+            copied: Vec::new(),
+        }
+    }
+
+    /// The bytes written, as parts.
+    fn finish(mut self) -> Vec<bytes::Bytes> {
+        if !self.copied.is_empty() {
+            self.parts.push(self.copied.into());
+        }
+        self.parts
+    }
+}
+
+impl std::io::Write for PageSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !buf.is_empty() && core::ptr::eq(buf, self.page.as_ref()) {
+            if !self.copied.is_empty() {
+                self.parts.push(core::mem::take(&mut self.copied).into());
+            }
+            self.parts.push(self.page.clone());
+        } else {
+            self.copied.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The pages of one column chunk, written one after another.
 pub(super) struct ChunkPages {
     compression: Compression,
@@ -116,21 +165,22 @@ impl ChunkPages {
         value_bytes: i64,
     ) -> Result<(), ParquetError> {
         let (page_type, encoding) = (page.page_type(), page.encoding());
-        // Each page in a buffer of its own, sized for it and its header: no
-        // buffer grows, and the writer thread splices them as they are.
-        let mut sink = TrackedWrite::new(Vec::with_capacity(page.buffer().len() + 256));
+        // The header in a buffer of its own, and the page's buffer kept as
+        // it is: the writer thread splices them without a copy.
+        let mut sink = TrackedWrite::new(PageSink::new(page.buffer().clone()));
         let mut spec =
             SerializedPageWriter::new(&mut sink).write_page(CompressedPage::new(page, raw))?;
-        let part = sink
+        let parts = sink
             .into_inner()
-            .map_err(|e| ParquetError::General(std::format!("{e}")))?;
-        if part.len() != spec.bytes_written as usize {
+            .map_err(|e| ParquetError::General(std::format!("{e}")))?
+            .finish();
+        if parts.iter().map(bytes::Bytes::len).sum::<usize>() != spec.bytes_written as usize {
             return Err(ParquetError::General(
                 "a page's bytes do not add up to its size".into(),
             ));
         }
         spec.offset = self.compressed;
-        self.parts.push(part.into());
+        self.parts.extend(parts);
         self.compressed += spec.compressed_size as u64;
         self.uncompressed += spec.uncompressed_size as u64;
         if !self.encodings.contains(&encoding) {
@@ -208,4 +258,37 @@ impl ChunkPages {
 
 fn too_large(_: core::num::TryFromIntError) -> ParquetError {
     ParquetError::General("a column chunk too large for its metadata".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_page_buffer_is_shared_and_other_bytes_copied() {
+        // Through parquet's buffered sink, as ChunkPages::write has it: a
+        // page larger than its buffer reaches the sink as itself.
+        let page = bytes::Bytes::from(std::vec![7u8; 20_000]);
+        let mut sink = TrackedWrite::new(PageSink::new(page.clone()));
+        sink.write_all(b"header").unwrap();
+        sink.write_all(&page).unwrap();
+        sink.write_all(b"tail").unwrap();
+        let parts = sink.into_inner().unwrap().finish();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(&parts[0][..], b"header");
+        assert!(core::ptr::eq(parts[1].as_ref(), page.as_ref()));
+        assert_eq!(&parts[2][..], b"tail");
+
+        // Equal bytes elsewhere, or part of the page, are copied.
+        let copy = page.to_vec();
+        let mut sink = PageSink::new(page.clone());
+        sink.write_all(&copy).unwrap();
+        sink.write_all(&page[..10]).unwrap();
+        let parts = sink.finish();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].len(), 20_010);
+        assert!(!core::ptr::eq(parts[0].as_ref(), page.as_ref()));
+    }
 }

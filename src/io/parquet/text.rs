@@ -57,6 +57,9 @@ pub(super) struct TextChunk {
     head: Vec<u8>,
 }
 
+/// The most value bytes a chunk reserves for its page up front.
+const MAX_RESERVE: usize = 8 << 20;
+
 impl TextChunk {
     /// Whether the output leaf `column` of a file written with `props` is
     /// this writer's to write (see the module's documentation).
@@ -83,10 +86,11 @@ impl TextChunk {
         let compression = props.compression(path);
         let page_rows = props.data_page_row_count_limit().max(1);
         let room = head_bound(page_rows);
+        let page_bytes = props.column_data_page_size_limit(path).max(1);
         Some(Self {
             nullable: column.max_def_level() == 1,
             page_rows,
-            page_bytes: props.column_data_page_size_limit(path).max(1),
+            page_bytes,
             codec: PageCodec::new(compression)?,
             pages: ChunkPages::new(compression, true),
             page_index: !props.offset_index_disabled(),
@@ -95,7 +99,14 @@ impl TextChunk {
             nulls: 0,
             valid: BooleanBufferBuilder::new(0),
             lengths: Vec::new(),
-            raw: std::vec![0; room],
+            raw: {
+                // Room for a whole page from the start (and the value that
+                // ends it): grown by doubling, each chunk's first page was
+                // copied as it grew.
+                let mut raw = Vec::with_capacity(room + 2 * page_bytes.min(MAX_RESERVE));
+                raw.resize(room, 0);
+                raw
+            },
             room,
             head: Vec::new(),
         })

@@ -558,24 +558,67 @@ impl PseudonymBatch {
     /// [`Error::Config`] when `field` is not a `pseudonymize` field;
     /// [`Error::BufferTooSmall`] when `out` cannot hold every pseudonym.
     pub fn compute_into(&self, field: &FieldProcessor, out: &mut [u8]) -> Result<(), Error> {
+        let mut start = 0;
+        let values = self.ends.iter().map(|&end| {
+            let v = &self.arena[start..end];
+            start = end;
+            v
+        });
+        Self::compute_each(field, self.ends.len(), values, out)
+    }
+
+    /// Whether `field` pseudonymizes its values as they are (it has no
+    /// normalizer): a caller that holds them can then skip the queue and
+    /// give them to [`PseudonymBatch::compute_each`] where they lie.
+    pub fn borrows(field: &FieldProcessor) -> bool {
+        field.batches() && field.normalize.is_empty()
+    }
+
+    /// Checks `value` for a field that [borrows](Self::borrows), as
+    /// [`PseudonymBatch::push`] would: whether it is pseudonymized (`false`
+    /// for an empty value that stays empty).
+    ///
+    /// # Errors
+    /// The field's empty rule.
+    pub fn check(field: &FieldProcessor, value: &[u8]) -> Result<bool, Error> {
+        Ok(!field.empty_kept(value)?)
+    }
+
+    /// Writes the pseudonyms of the first `count` of `values` with `field`
+    /// into `out`, back to back, [`PseudonymBatch::output_len`] bytes each.
+    /// The values are taken as they are: normalized already, or of a field
+    /// that [borrows](Self::borrows) and [checked](Self::check).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `field` is not a `pseudonymize` field or
+    /// `values` has fewer than `count`; [`Error::BufferTooSmall`] when
+    /// `out` cannot hold `count` pseudonyms.
+    pub fn compute_each<'v>(
+        field: &FieldProcessor,
+        count: usize,
+        mut values: impl Iterator<Item = &'v [u8]>,
+        out: &mut [u8],
+    ) -> Result<(), Error> {
         let Op::Pseudonym(p) = &field.op else {
             return Err(Error::Config("not a pseudonymize field"));
         };
         let len = p.output_len();
-        let need = self.ends.len() * len;
+        let need = count.saturating_mul(len);
         let out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
-        let mut start = 0;
-        for (ends, out) in self
-            .ends
-            .chunks(Self::GROUP)
-            .zip(out.chunks_mut(Self::GROUP * len))
-        {
-            let mut values: [&[u8]; Self::GROUP] = [&[]; Self::GROUP];
-            for (slot, &end) in values.iter_mut().zip(ends) {
-                *slot = &self.arena[start..end];
-                start = end;
+        let mut out = out;
+        let mut group: [&[u8]; Self::GROUP] = [&[]; Self::GROUP];
+        let mut left = count;
+        while left > 0 {
+            let n = Self::GROUP.min(left);
+            for slot in &mut group[..n] {
+                *slot = values
+                    .next()
+                    .ok_or(Error::Config("fewer values than counted"))?;
             }
-            p.pseudonymize_batch(&values[..ends.len()], out)?;
+            let (these, rest) = core::mem::take(&mut out).split_at_mut(n * len);
+            p.pseudonymize_batch(&group[..n], these)?;
+            out = rest;
+            left -= n;
         }
         Ok(())
     }
@@ -681,6 +724,54 @@ mod tests {
             "",
             "empty kept empty by default"
         );
+    }
+
+    #[test]
+    fn borrowed_values_give_the_queues_pseudonyms() {
+        let f = FieldProcessor::new("email", &spec(r#"{"transform": "pseudonymize"}"#), &keys())
+            .unwrap();
+        assert!(PseudonymBatch::borrows(&f));
+        let values: Vec<alloc::string::String> = (0..170)
+            .map(|i| alloc::format!("u{i}@example.com"))
+            .collect();
+        let mut queue = PseudonymBatch::default();
+        for v in &values {
+            queue
+                .push(&f, v.as_bytes(), &mut Scratch::default())
+                .unwrap();
+        }
+        let width = PseudonymBatch::output_len(&f).unwrap();
+        let mut queued = alloc::vec![0; values.len() * width];
+        queue.compute_into(&f, &mut queued).unwrap();
+        let mut borrowed = alloc::vec![0; values.len() * width];
+        let each = values.iter().map(|v| v.as_bytes());
+        PseudonymBatch::compute_each(&f, values.len(), each, &mut borrowed).unwrap();
+        assert_eq!(queued, borrowed);
+        assert_eq!(
+            &borrowed[..width],
+            run(&f, &values[0], None).unwrap().as_bytes()
+        );
+        // Fewer values than counted, or too little room: an error, no panic.
+        let each = values.iter().map(|v| v.as_bytes());
+        assert_eq!(
+            PseudonymBatch::compute_each(&f, 171, each, &mut alloc::vec![0; 171 * width]),
+            Err(Error::Config("fewer values than counted"))
+        );
+        let each = values.iter().map(|v| v.as_bytes());
+        assert_eq!(
+            PseudonymBatch::compute_each(&f, 2, each, &mut [0; 10]),
+            Err(Error::BufferTooSmall(2 * width))
+        );
+        // The empty rule, as push applies it.
+        assert_eq!(PseudonymBatch::check(&f, b""), Ok(false));
+        let strict = FieldProcessor::new(
+            "email",
+            &spec(r#"{"transform": "pseudonymize", "empty": "error"}"#),
+            &keys(),
+        )
+        .unwrap();
+        assert!(PseudonymBatch::check(&strict, b"").is_err());
+        assert_eq!(PseudonymBatch::check(&strict, b"x"), Ok(true));
     }
 
     #[test]

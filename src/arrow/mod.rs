@@ -217,8 +217,11 @@ struct State {
     rng: BufferedOsRng,
     scratch: Scratch,
     buf: Vec<u8>,
-    /// A `pseudonymize` column's values, computed together.
+    /// A `pseudonymize` column's values, computed together: copied into
+    /// the batch when normalized, or where they lie in the column (their
+    /// indices here) when the field [borrows](PseudonymBatch::borrows).
     batch: PseudonymBatch,
+    indices: Vec<usize>,
     slots: Vec<Slot>,
 }
 
@@ -230,7 +233,7 @@ enum Slot {
     Null,
     /// An empty value kept empty.
     Empty,
-    /// The pseudonym of the batch's value with this index.
+    /// The pseudonym of the queued value with this index.
     Value(usize),
 }
 
@@ -1414,12 +1417,18 @@ impl BatchTransformer {
         let slots = Slots::of(text.as_ref(), place);
         let n = slots.len;
         let st = &mut *ctx.st;
+        let borrows = PseudonymBatch::borrows(&b.processor);
         st.batch.clear();
+        st.indices.clear();
         st.slots.clear();
         // Sized once: grown value by value, the buffers were copied as
         // they doubled.
         st.slots.reserve(n);
-        st.batch.reserve(n, bytes.total_len() + 4 * n);
+        if borrows {
+            st.indices.reserve(n);
+        } else {
+            st.batch.reserve(n, bytes.total_len() + 4 * n);
+        }
         self.walk(k, &slots, ctx.fails, ctx.counts, per_value, |mark| {
             let i = match mark {
                 Mark::Hidden => {
@@ -1433,33 +1442,51 @@ impl BatchTransformer {
                 Mark::Value { i, .. } => i,
             };
             let v = bytes.get(i);
-            let queued = st.batch.push(&b.processor, v, &mut st.scratch)?;
+            let queued = if borrows {
+                PseudonymBatch::check(&b.processor, v)?.then(|| {
+                    st.indices.push(i);
+                    st.indices.len() - 1
+                })
+            } else {
+                st.batch.push(&b.processor, v, &mut st.scratch)?
+            };
             st.slots.push(queued.map_or(Slot::Empty, Slot::Value));
             Ok(!v.is_empty())
         });
         let value_error = |e| Fatal(column(), InputErrorKind::Value(b.processor.kind(), e));
-        if st.batch.len() == n {
+        let width = PseudonymBatch::output_len(&b.processor).map_err(value_error)?;
+        let (batch, indices) = (&st.batch, &st.indices);
+        let queued = if borrows { indices.len() } else { batch.len() };
+        let compute = |out: &mut [u8]| {
+            if borrows {
+                let values = indices.iter().map(|&i| bytes.get(i));
+                PseudonymBatch::compute_each(&b.processor, queued, values, out)
+            } else {
+                batch.compute_into(&b.processor, out)
+            }
+        };
+        if queued == n {
             // Every slot is a value, in queue order: the pseudonyms, back to
             // back, are the column's bytes.
-            let width = PseudonymBatch::output_len(&b.processor).map_err(value_error)?;
             let mut values = arrow_buffer::MutableBuffer::from_len_zeroed(n * width);
-            st.batch
-                .compute_into(&b.processor, values.as_slice_mut())
-                .map_err(value_error)?;
+            compute(values.as_slice_mut()).map_err(value_error)?;
             return fixed_width_text(values.into(), n, width, out.data_type())
                 .map_err(|kind| Fatal(column(), kind));
         }
-        st.batch.compute(&b.processor).map_err(value_error)?;
-        let width = st.batch.get(0).len();
+        let mut pseudonyms = core::mem::take(&mut st.buf);
+        pseudonyms.clear();
+        pseudonyms.resize(queued * width, 0);
+        compute(&mut pseudonyms).map_err(value_error)?;
         let mut w = TextBuilder::with_capacity(n, n * width, out.is_nullable());
         for slot in &st.slots {
             match *slot {
                 Slot::Hidden => w.hidden(),
                 Slot::Null => w.null(),
                 Slot::Empty => w.bytes(b""),
-                Slot::Value(j) => w.bytes(st.batch.get(j)),
+                Slot::Value(j) => w.bytes(&pseudonyms[j * width..(j + 1) * width]),
             }
         }
+        st.buf = pseudonyms;
         w.finish(out.data_type())
             .map_err(|kind| Fatal(column(), kind))
     }
@@ -2071,6 +2098,65 @@ mod tests {
         let t = BatchTransformer::new(&policy, &keys, schema, Direction::Apply).unwrap();
         let out = t.transform(&batch, 0).unwrap();
         assert_eq!(out.column(0).logical_null_count(), 3);
+    }
+
+    /// A `pseudonymize` column gives, slot for slot, what the field gives
+    /// one value at a time: whether its values are pseudonymized where they
+    /// lie (no normalizer) or normalized into a queue first, with every
+    /// slot a value or with nulls and kept empty values among them, and
+    /// across the groups the pseudonyms are computed in.
+    #[test]
+    fn pseudonym_columns_equal_one_value_at_a_time() {
+        let schema = Arc::new(Schema::new(std::vec![
+            Field::new("plain", DataType::Utf8, true),
+            Field::new("trimmed", DataType::Utf8, true),
+        ]));
+        let policy = Policy::from_toml(
+            "version = 1\n[fields.plain]\ntransform = \"pseudonymize\"\n\
+             [fields.trimmed]\ntransform = \"pseudonymize\"\nnormalize = [\"trim\"]\n",
+        )
+        .unwrap();
+        let keys =
+            Keyset::from_keys(std::vec![crate::key::MasterKey::from_bytes(1, [7u8; 32])]).unwrap();
+        let t =
+            BatchTransformer::new(&policy, &keys, Arc::clone(&schema), Direction::Apply).unwrap();
+        assert!(PseudonymBatch::borrows(&t.fields[0].processor));
+        assert!(!PseudonymBatch::borrows(&t.fields[1].processor));
+        for (n, gaps) in [(203usize, true), (203, false), (80, false), (1, true)] {
+            let values: Vec<Option<String>> = (0..n)
+                .map(|i| match i % 7 {
+                    3 if gaps => None,
+                    5 if gaps => Some(String::new()),
+                    _ => Some(std::format!(" value {i} ")),
+                })
+                .collect();
+            let column = || Arc::new(StringArray::from(values.clone())) as ArrayRef;
+            let batch =
+                RecordBatch::try_new(Arc::clone(&schema), std::vec![column(), column()]).unwrap();
+            let out = t.transform(&batch, 0).unwrap();
+            for (k, name) in ["plain", "trimmed"].into_iter().enumerate() {
+                let field = &t.fields[k].processor;
+                let got = out.column_by_name(name).unwrap().as_string::<i32>();
+                for (i, v) in values.iter().enumerate() {
+                    let Some(v) = v else {
+                        assert!(got.is_null(i), "{name} row {i} of {n}");
+                        continue;
+                    };
+                    let mut one = Vec::new();
+                    field
+                        .transform(
+                            v.as_bytes(),
+                            None,
+                            &mut crate::io::rng::OsRng,
+                            &mut Scratch::default(),
+                            &mut one,
+                        )
+                        .unwrap();
+                    assert_eq!(got.value(i).as_bytes(), &one[..], "{name} row {i} of {n}");
+                    assert_eq!(v.is_empty(), one.is_empty());
+                }
+            }
+        }
     }
 
     /// A skipped column's output is a placeholder made from the output

@@ -26,6 +26,13 @@ target_dir="${FIRMWARE_TARGET_DIR:-$PWD/$fw/target}"
 
 loud() { printf '\n!!!! firmware: %s\n\n' "$*" >&2; }
 
+# $1 as a TOML basic string: a checkout path may hold a quote or a backslash.
+toml_string() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+
 apt_install() {
     command -v apt-get >/dev/null || return 1
     local sudo=""
@@ -78,7 +85,9 @@ run_one() {
         # the tree is checked out. (Flags given with --config join the
         # crate's own target rustflags.)
         local registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-        local -a extra=(--config "target.$target.rustflags=[\"--remap-path-prefix=$PWD=deid\", \"--remap-path-prefix=$registry=crates\"]")
+        local flags
+        flags="$(toml_string "--remap-path-prefix=$PWD=deid"), $(toml_string "--remap-path-prefix=$registry=crates")"
+        local -a extra=(--config "target.$target.rustflags=[$flags]")
         if [ "$image" = pseudonymize-only ]; then
             extra+=(--features pseudonymize-only
                 --config "target.$target.rustflags=[\"--cfg\", \"sha2_backend_soft=\\\"compact\\\"\"]")
@@ -86,8 +95,14 @@ run_one() {
         echo
         echo "== $core: $image image (release, $target)"
         # Built from inside the crate so its .cargo/config.toml (linker scripts) applies.
-        (cd "$fw" && cargo build --release --quiet --target "$target" \
-            --target-dir "$target_dir/$image" "${extra[@]}")
+        # Checked here: `set -e` does not stop a function called as `run_one || ...`,
+        # and a failed build must not run the image an earlier build left.
+        if ! (cd "$fw" && cargo build --release --quiet --target "$target" \
+            --target-dir "$target_dir/$image" "${extra[@]}"); then
+            loud "$core $image: the build failed"
+            status=1
+            continue
+        fi
         local elf="$target_dir/$image/$target/release/deid-firmware"
         echo "== $qemu ${machine[*]} -icount shift=0"
         local rc=0

@@ -110,8 +110,21 @@ fn write(
     page_index: bool,
     dict_limit: usize,
 ) {
+    let zstd = Compression::ZSTD(ZstdLevel::default());
+    write_codec(path, batch, v2, page_index, dict_limit, zstd);
+}
+
+/// [`write`] with pages compressed by `codec`.
+fn write_codec(
+    path: &std::path::Path,
+    batch: &RecordBatch,
+    v2: bool,
+    page_index: bool,
+    dict_limit: usize,
+    codec: Compression,
+) {
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(codec)
         .set_max_row_group_row_count(Some(2000))
         .set_data_page_row_count_limit(500)
         .set_write_batch_size(500)
@@ -438,6 +451,85 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
     .to_string();
     assert!(e.contains("row 4322"), "{e}");
     assert!(!e.contains("not a date"), "{e}");
+}
+
+/// A data page whose indices are well formed but point past the dictionary
+/// (a corrupt or hostile file): the run fails with an error naming the
+/// file, whether the chunk's indices are mapped (a mask merging entries),
+/// ranked for a column index or only checked, and on either page version.
+#[test]
+fn an_index_past_the_dictionary_fails_the_run() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("in.parquet");
+    let mask = policy();
+    let distinct =
+        Policy::from_toml("version = 1\n[fields.city]\ntransform = \"pseudonymize\"\n").unwrap();
+    for (v2, page_index) in [(false, true), (false, false), (true, true)] {
+        write_codec(
+            &path,
+            &cities(),
+            v2,
+            page_index,
+            1 << 20,
+            Compression::UNCOMPRESSED,
+        );
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The second row group's first city page, found by its body (the
+        // pages are stored uncompressed).
+        let r = SerializedFileReader::new(bytes::Bytes::from(bytes.clone())).unwrap();
+        let mut pages = r
+            .get_row_group(1)
+            .unwrap()
+            .get_column_page_reader(1)
+            .unwrap();
+        let (body, levels) = loop {
+            match pages.get_next_page().unwrap().unwrap() {
+                Page::DataPage { buf, .. } => {
+                    let levels = 4 + u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+                    break (buf, levels);
+                }
+                Page::DataPageV2 {
+                    buf,
+                    def_levels_byte_len,
+                    ..
+                } => {
+                    break (buf, def_levels_byte_len as usize);
+                }
+                _ => {}
+            }
+        };
+        let at = bytes
+            .windows(body.len())
+            .position(|w| w == &body[..])
+            .expect("the page's body in the file");
+        // The indices: a bit width (3 bits for five entries), then a run
+        // header. The first index becomes 7.
+        let runs = at + levels + 1;
+        assert_eq!(bytes[runs - 1], 3);
+        let header = bytes[runs];
+        assert!(header < 0x80, "a one-byte run header");
+        bytes[runs + 1] |= 7;
+        let bad = d.path().join("bad.parquet");
+        std::fs::write(&bad, &bytes).unwrap();
+        for policy in [&mask, &distinct] {
+            let mut out = Vec::new();
+            let e = run(
+                policy,
+                &keys(),
+                ParquetInput::File(File::open(&bad).unwrap()),
+                "bad.parquet",
+                &mut out,
+                &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
+                &mut |_| {},
+            )
+            .expect_err("an index past the dictionary")
+            .to_string();
+            assert!(e.contains("bad.parquet"), "{e}");
+            for city in CITIES {
+                assert!(!e.contains(city), "{e}");
+            }
+        }
+    }
 }
 
 /// A column that is null in every row (a dictionary of no entries, pages

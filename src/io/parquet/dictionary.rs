@@ -18,13 +18,16 @@
 //! column index (each page's smallest and largest value, found from the
 //! entries its indices refer to).
 //!
-//! Every byte that goes through is accounted for first: a data page must be
-//! dictionary-encoded and consist exactly of its definition levels and its
-//! indices (each below the dictionary's length), with no repetition levels
-//! and nothing after them. Anything else (a page written plain after the
-//! dictionary filled up, a second dictionary, a value the transform
-//! refuses or finds empty, an unreadable page) gives `None`, and the caller
-//! decodes the chunk row by row, which reports any error at its row.
+//! Every byte that goes through is accounted for before the chunk is given
+//! out: a data page must be dictionary-encoded and consist exactly of its
+//! definition levels and its indices (each below the dictionary's length),
+//! with no repetition levels and nothing after them. The levels are read
+//! before the dictionary is transformed; the indices are read once, as the
+//! page is written (checked, mapped or ranked in that one pass). Anything
+//! else (a page written plain after the dictionary filled up, a second
+//! dictionary, a value the transform refuses or finds empty, an unreadable
+//! page) gives `None`, and the caller decodes the chunk row by row, which
+//! reports any error at its row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -146,8 +149,9 @@ pub(super) fn rewrite(
     )?;
     let dict_len = values.len();
 
-    // The data pages: levels and indices, checked, with new headers (no
-    // statistics), before any value is transformed.
+    // The data pages: levels read and nulls counted, with new headers (no
+    // statistics), before any value is transformed. Their indices are read
+    // once, when the page is written.
     let max_def = desc.max_def_level();
     let mut data_pages = Vec::new();
     let (mut row, mut nulls) = (0usize, 0u64);
@@ -170,7 +174,6 @@ pub(super) fn rewrite(
                 } else {
                     return None;
                 };
-                check_indices(buf.get(levels..)?, n - page_nulls, dict_len)?;
                 let page = Page::DataPage {
                     buf,
                     num_values,
@@ -197,7 +200,6 @@ pub(super) fn rewrite(
                 } else {
                     null_levels(buf.get(..def)?, n)?
                 };
-                check_indices(buf.get(def..)?, n - page_nulls, dict_len)?;
                 let page = Page::DataPageV2 {
                     buf,
                     num_values,
@@ -292,23 +294,34 @@ pub(super) fn rewrite(
         )
         .ok()?;
     for (page, n, levels, values) in data_pages {
+        // Each page's indices are read here, once: mapping or ranking them
+        // checks them too (an index past the dictionary has no entry).
+        let column_rank = column_index.then_some(rank.as_slice());
         let (page, bounds) = if remap {
             // The levels as they are, the indices mapped.
             let buf = page.buffer();
             let mut out = buf.get(..levels)?.to_vec();
-            let mapped = remap_indices(buf.get(levels..)?, values, &map, width, &mut out)?;
-            let bounds = if column_index {
-                Some(rank_bounds(&mapped, &rank)?)
-            } else {
-                None
-            };
-            (with_buffer(page, out.into(), false), bounds)
+            let bounds = remap_indices(
+                buf.get(levels..)?,
+                values,
+                &map,
+                width,
+                column_rank,
+                &mut out,
+            )?;
+            (
+                with_buffer(page, out.into(), false),
+                column_index.then_some(bounds),
+            )
         } else {
             // The entries are the input's: the indices are the output's.
-            let bounds = if column_index {
-                Some(index_bounds(page.buffer().get(levels..)?, values, &rank)?)
-            } else {
-                None
+            let indices = page.buffer().get(levels..)?;
+            let bounds = match column_rank {
+                Some(rank) => Some(index_bounds(indices, values, rank)?),
+                None => {
+                    check_indices(indices, values, dict_len)?;
+                    None
+                }
             };
             (page, bounds)
         };
@@ -469,87 +482,72 @@ fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
     }
 }
 
-/// The most values a data page may hold for its indices to be mapped (16 M:
-/// 64 MB held at once).
-const MAX_PAGE_VALUES: usize = 1 << 24;
-
-/// A data page's `n` dictionary indices (bit width first, checked by
-/// [`check_indices`]) through `map`, appended to `out` at `width` bits;
-/// returns the mapped indices.
+/// A data page's `n` dictionary indices (bit width first) through `map`,
+/// appended to `out` at `width` bits, run for run: each run keeps its
+/// header (the same count of values, or of groups of eight), a repeated
+/// value is mapped once, a bit-packed group is unpacked, mapped and packed
+/// again at `width` (the padding of a last group written as zeroes). With
+/// `rank`, returns the lowest and highest rank of the mapped indices as
+/// [`index_bounds`] does (`Some(None)` for a page of nulls only); without,
+/// `Some(None)`. `None` when the runs are malformed or an index has no
+/// entry in `map`.
 fn remap_indices(
     buf: &[u8],
     n: usize,
     map: &[u32],
     width: u32,
+    rank: Option<&[u32]>,
     out: &mut Vec<u8>,
-) -> Option<Vec<u32>> {
-    let (&from, runs) = buf.split_first()?;
-    // The indices are held while mapped: a page header's count over
-    // MAX_PAGE_VALUES (real pages hold thousands) sends the chunk to the
-    // row path, which reads it a batch at a time.
-    if n > MAX_PAGE_VALUES {
-        return None;
-    }
-    let mut values = Vec::with_capacity(n);
-    let mut ok = true;
-    hybrid(runs, u32::from(from), n, |v, k| {
-        match usize::try_from(v).ok().and_then(|v| map.get(v)) {
-            Some(&m) => values.extend(core::iter::repeat_n(m, k)),
-            None => ok = false,
+) -> Option<Option<(u32, u32)>> {
+    let (&from, runs_buf) = buf.split_first()?;
+    out.push(u8::try_from(width).ok().filter(|&w| w <= 32)?);
+    let mut bounds = None;
+    let mut mapped = |v: u64| -> Option<u32> {
+        let m = *map.get(usize::try_from(v).ok()?)?;
+        if let Some(rank) = rank {
+            widen(&mut bounds, *rank.get(m as usize)?);
         }
-        ok
-    })?;
-    out.push(u8::try_from(width).ok()?);
-    encode_hybrid(&values, width, out);
-    Some(values)
-}
-
-/// Appends `values` (each below `2^width`) as RLE / bit-packed hybrid runs:
-/// a run of eight or more equal values as one RLE run, the rest bit-packed
-/// in groups of eight (the last padded with zeroes).
-fn encode_hybrid(values: &[u32], width: u32, out: &mut Vec<u8>) {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let run = |i: usize, cap: usize| {
-        values[i..]
-            .iter()
-            .take(cap)
-            .take_while(|&&x| x == values[i])
-            .count()
+        Some(m)
     };
-    let value_bytes = width.div_ceil(8) as usize;
-    let mut i = 0;
-    while i < values.len() {
-        let r = run(i, usize::MAX);
-        if r >= 8 {
-            varint(out, (r as u64) << 1);
-            out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
-            i += r;
-            continue;
-        }
-        let start = i;
-        let mut groups = 0usize;
-        while i < values.len() && (groups == 0 || run(i, 8) < 8) {
-            i += 8;
-            groups += 1;
-        }
-        varint(out, ((groups as u64) << 1) | 1);
-        let (mut acc, mut bits) = (0u64, 0u32);
-        for j in start..start + groups * 8 {
-            acc |= u64::from(values.get(j).copied().unwrap_or(0)) << bits;
-            bits += width;
-            while bits >= 8 {
-                out.push(acc as u8);
-                acc >>= 8;
-                bits -= 8;
+    runs(runs_buf, u32::from(from), n, |header, run| {
+        out.extend_from_slice(header);
+        match run {
+            Run::Repeat { value, .. } => {
+                let Some(m) = mapped(value) else {
+                    return false;
+                };
+                out.extend_from_slice(&m.to_le_bytes()[..width.div_ceil(8) as usize]);
+            }
+            Run::Packed { groups, take } => {
+                for (g, values) in groups.enumerate() {
+                    let mut group = [0u32; 8];
+                    for (slot, &v) in group.iter_mut().zip(&values).take(take - g * 8) {
+                        let Some(m) = mapped(v) else {
+                            return false;
+                        };
+                        *slot = m;
+                    }
+                    pack8(&group, width, out);
+                }
             }
         }
-        i = i.min(values.len());
+        true
+    })?;
+    Some(bounds)
+}
+
+/// Appends eight values (each below `2^width`) bit-packed, least
+/// significant bit first: `width` bytes.
+fn pack8(values: &[u32; 8], width: u32, out: &mut Vec<u8>) {
+    let (mut acc, mut bits) = (0u64, 0u32);
+    for &v in values {
+        acc |= u64::from(v) << bits;
+        bits += width;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
     }
 }
 
@@ -575,15 +573,60 @@ fn text_values(a: &ArrayRef) -> Option<Vec<&[u8]>> {
     })
 }
 
+/// One run of an RLE / bit-packed hybrid sequence (see [`runs`]).
+enum Run<'a> {
+    /// `len` copies of `value`.
+    Repeat { value: u64, len: usize },
+    /// Groups of eight bit-packed values, of which the first `take` count
+    /// (the rest pad the last group).
+    Packed { groups: Groups<'a>, take: usize },
+}
+
+/// The groups of eight values of a bit-packed run, unpacked.
+struct Groups<'a> {
+    bytes: &'a [u8],
+    width: u32,
+    left: usize,
+}
+
+impl Iterator for Groups<'_> {
+    type Item = [u64; 8];
+
+    fn next(&mut self) -> Option<[u64; 8]> {
+        self.left = self.left.checked_sub(1)?;
+        let w = self.width as usize;
+        let (group, rest) = self.bytes.split_at_checked(w)?;
+        self.bytes = rest;
+        let mask = (1u64 << self.width) - 1;
+        Some(if w <= 16 {
+            // Eight values of at most 16 bits: one 128-bit load.
+            let mut word = [0u8; 16];
+            word[..w].copy_from_slice(group);
+            let word = u128::from_le_bytes(word);
+            core::array::from_fn(|i| (word >> (i * w)) as u64 & mask)
+        } else {
+            core::array::from_fn(|i| {
+                let bit = i * w;
+                let mut word = [0u8; 8];
+                let from = bit / 8;
+                let to = group.len().min(from + 8);
+                word[..to - from].copy_from_slice(&group[from..to]);
+                (u64::from_le_bytes(word) >> (bit % 8)) & mask
+            })
+        })
+    }
+}
+
 /// Walks an RLE / bit-packed hybrid run sequence of `count` values of
 /// `width` bits that must take all of `buf` (a last bit-packed group is
-/// padded to eight values), calling `each(value, repeats)`; `None` when it
-/// is malformed, ends early, leaves bytes over or `each` refuses a value.
-fn hybrid(
-    buf: &[u8],
+/// padded to eight values), calling `each(header, run)` with each run's
+/// header bytes; `None` when it is malformed, ends early, leaves bytes over
+/// or `each` refuses a run.
+fn runs<'a>(
+    buf: &'a [u8],
     width: u32,
     count: usize,
-    mut each: impl FnMut(u64, usize) -> bool,
+    mut each: impl FnMut(&'a [u8], Run<'a>) -> bool,
 ) -> Option<()> {
     if width > 32 {
         return None;
@@ -591,6 +634,7 @@ fn hybrid(
     let value_bytes = width.div_ceil(8) as usize;
     let (mut at, mut seen) = (0usize, 0usize);
     while seen < count {
+        let start = at;
         let mut header = 0u64;
         let mut shift = 0;
         loop {
@@ -605,6 +649,7 @@ fn hybrid(
                 return None;
             }
         }
+        let head = buf.get(start..at)?;
         let len = usize::try_from(header >> 1).ok()?;
         if header & 1 == 0 {
             // A run of one value.
@@ -614,7 +659,13 @@ fn hybrid(
             let mut v = [0u8; 8];
             v[..value_bytes].copy_from_slice(buf.get(at..at + value_bytes)?);
             at += value_bytes;
-            if !each(u64::from_le_bytes(v), len) {
+            if !each(
+                head,
+                Run::Repeat {
+                    value: u64::from_le_bytes(v),
+                    len,
+                },
+            ) {
                 return None;
             }
             seen += len;
@@ -627,40 +678,35 @@ fn hybrid(
                 return None;
             }
             let take = values.min(count - seen);
-            let mask = (1u64 << width) - 1;
-            if (1..=16).contains(&width) {
-                // A group of eight values is at most 128 bits: one load a
-                // group rather than one a value.
-                let group = width as usize;
-                for (g, bytes) in bytes.chunks_exact(group).enumerate() {
-                    let mut word = [0u8; 16];
-                    word[..group].copy_from_slice(bytes);
-                    let word = u128::from_le_bytes(word);
-                    for i in 0..(take - g * 8).min(8) {
-                        if !each((word >> (i * group)) as u64 & mask, 1) {
-                            return None;
-                        }
-                    }
-                    if (g + 1) * 8 >= take {
-                        break;
-                    }
-                }
-            } else {
-                for i in 0..take {
-                    let bit = i * width as usize;
-                    let mut word = [0u8; 8];
-                    let from = bit / 8;
-                    let to = bytes.len().min(from + 8);
-                    word[..to - from].copy_from_slice(&bytes[from..to]);
-                    if !each((u64::from_le_bytes(word) >> (bit % 8)) & mask, 1) {
-                        return None;
-                    }
-                }
+            let groups = Groups {
+                bytes,
+                width,
+                left: len,
+            };
+            if !each(head, Run::Packed { groups, take }) {
+                return None;
             }
             seen += take;
         }
     }
     (at == buf.len()).then_some(())
+}
+
+/// [`runs`] value by value: `each(value, repeats)`, a bit-packed value
+/// once each.
+fn hybrid(
+    buf: &[u8],
+    width: u32,
+    count: usize,
+    mut each: impl FnMut(u64, usize) -> bool,
+) -> Option<()> {
+    runs(buf, width, count, |_, run| match run {
+        Run::Repeat { value, len } => each(value, len),
+        Run::Packed { groups, take } => groups
+            .flat_map(IntoIterator::into_iter)
+            .take(take)
+            .all(|v| each(v, 1)),
+    })
 }
 
 /// How many of a page's `n` definition levels (maximum 1, bit width 1) say
@@ -687,12 +733,10 @@ fn check_indices(buf: &[u8], n: usize, dict_len: usize) -> Option<()> {
 }
 
 /// The lowest and highest `rank` of the `n` dictionary indices of a data
-/// page (a bit width, then the runs; checked by [`check_indices`]), or
-/// `Some(None)` for a page of nulls only.
+/// page (a bit width, then the runs), or `Some(None)` for a page of nulls
+/// only; `None`, as [`check_indices`], when the runs are malformed or an
+/// index has no rank.
 fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>> {
-    if n == 0 {
-        return Some(None);
-    }
     let (&width, runs) = buf.split_first()?;
     let mut bounds = None;
     hybrid(runs, u32::from(width), n, |v, _| {
@@ -704,16 +748,6 @@ fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>
             None => false,
         }
     })?;
-    Some(bounds)
-}
-
-/// The lowest and highest `rank` of `entries` (mapped indices), or
-/// `Some(None)` when there are none; `None` for an entry without a rank.
-fn rank_bounds(entries: &[u32], rank: &[u32]) -> Option<Option<(u32, u32)>> {
-    let mut bounds = None;
-    for &e in entries {
-        widen(&mut bounds, *rank.get(e as usize)?);
-    }
     Some(bounds)
 }
 
@@ -835,32 +869,82 @@ mod tests {
         assert!(check_indices(&[33, 3, 0], 1, 1).is_none(), "over 32 bits");
     }
 
+    /// RLE / bit-packed hybrid runs of `values` (each below `2^width`): a
+    /// run of eight or more equal values as one RLE run, the rest
+    /// bit-packed in groups of eight (the last padded with zeroes). Writes
+    /// the tests' inputs.
+    fn encode_hybrid(values: &[u32], width: u32, out: &mut Vec<u8>) {
+        fn varint(out: &mut Vec<u8>, mut v: u64) {
+            while v >= 0x80 {
+                out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        let run = |i: usize, cap: usize| {
+            values[i..]
+                .iter()
+                .take(cap)
+                .take_while(|&&x| x == values[i])
+                .count()
+        };
+        let value_bytes = width.div_ceil(8) as usize;
+        let mut i = 0;
+        while i < values.len() {
+            let r = run(i, usize::MAX);
+            if r >= 8 {
+                varint(out, (r as u64) << 1);
+                out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
+                i += r;
+                continue;
+            }
+            let start = i;
+            let mut groups = 0usize;
+            while i < values.len() && (groups == 0 || run(i, 8) < 8) {
+                i += 8;
+                groups += 1;
+            }
+            varint(out, ((groups as u64) << 1) | 1);
+            for g in 0..groups {
+                let group =
+                    core::array::from_fn(|k| values.get(start + g * 8 + k).copied().unwrap_or(0));
+                pack8(&group, width, out);
+            }
+            i = i.min(values.len());
+        }
+    }
+
+    /// Values as the tests draw them: stretches of one value, of random
+    /// values and of slowly rising ones, each below `below`.
+    fn draw(n: usize, below: u64, rand: &mut impl FnMut() -> u64) -> Vec<u32> {
+        (0..n)
+            .map(|i| match (i / 13) % 3 {
+                0 => (below / 2) as u32,
+                1 => (rand() % below) as u32,
+                _ => ((i / 9) as u64 % below) as u32,
+            })
+            .collect()
+    }
+
+    fn xorshift() -> impl FnMut() -> u64 {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// What [`encode_hybrid`] writes, [`hybrid`] reads back exactly: runs,
     /// scattered values and both mixed, every width, lengths around the
     /// group of eight.
     #[test]
     fn encoded_runs_read_back() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut rand = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rand = xorshift();
         for width in 1..=32u32 {
-            let max = if width == 32 {
-                u64::from(u32::MAX)
-            } else {
-                (1u64 << width) - 1
-            };
             for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 1001] {
-                let values: Vec<u32> = (0..n)
-                    .map(|i| match (i / 13) % 3 {
-                        0 => (max / 2) as u32,
-                        1 => (rand() & max) as u32,
-                        _ => ((i / 9) as u64 & max) as u32,
-                    })
-                    .collect();
+                let values = draw(n, 1u64 << width, &mut rand);
                 let mut buf = Vec::new();
                 encode_hybrid(&values, width, &mut buf);
                 let mut back = Vec::new();
@@ -870,6 +954,63 @@ mod tests {
                 })
                 .unwrap_or_else(|| panic!("width {width} n {n}"));
                 assert_eq!(back, values, "width {width} n {n}");
+            }
+        }
+    }
+
+    /// Mapping the runs equals mapping the values: at every input width
+    /// and several output widths, what [`remap_indices`] writes reads back
+    /// as the input's values through the map, with the bounds of their
+    /// ranks; an index the map has no entry for, or a rank missing, refuses
+    /// the page.
+    #[test]
+    fn remapped_runs_read_back_mapped() {
+        let mut rand = xorshift();
+        for from in 0..=32u32 {
+            let entries = (1u64 << from).min(3000);
+            for to in [1u32, 3, 8, 17, 32] {
+                let targets = (1u64 << to).min(70_000);
+                let mut map: Vec<u32> = (0..entries).map(|_| (rand() % targets) as u32).collect();
+                map[0] = (targets - 1) as u32;
+                let rank: Vec<u32> = (0..targets).map(|_| rand() as u32).collect();
+                for n in [0usize, 1, 8, 9, 100, 1001] {
+                    let values = draw(n, entries, &mut rand);
+                    let mut buf = std::vec![u8::try_from(from).unwrap()];
+                    encode_hybrid(&values, from, &mut buf);
+                    let mut out = Vec::new();
+                    let bounds = remap_indices(&buf, n, &map, to, Some(&rank), &mut out)
+                        .unwrap_or_else(|| panic!("{from} to {to}, n {n}"));
+                    let want: Vec<u32> = values.iter().map(|&v| map[v as usize]).collect();
+                    assert_eq!(out[0], u8::try_from(to).unwrap());
+                    let mut back = Vec::new();
+                    hybrid(&out[1..], to, n, |v, k| {
+                        back.extend(std::iter::repeat_n(v as u32, k));
+                        true
+                    })
+                    .unwrap_or_else(|| panic!("{from} to {to}, n {n}"));
+                    assert_eq!(back, want, "{from} to {to}, n {n}");
+                    let ranks = want.iter().map(|&m| rank[m as usize]);
+                    let want_bounds = ranks.clone().min().zip(ranks.max());
+                    assert_eq!(bounds, want_bounds, "{from} to {to}, n {n}");
+                    let mut plain = Vec::new();
+                    assert_eq!(
+                        remap_indices(&buf, n, &map, to, None, &mut plain),
+                        Some(None)
+                    );
+                    assert_eq!(plain, out);
+                    if n > 0 {
+                        let short = &map[..values.iter().max().copied().unwrap() as usize];
+                        assert_eq!(
+                            remap_indices(&buf, n, short, to, None, &mut Vec::new()),
+                            None
+                        );
+                        let few = &rank[..*want.iter().max().unwrap() as usize];
+                        assert_eq!(
+                            remap_indices(&buf, n, &map, to, Some(few), &mut Vec::new()),
+                            None
+                        );
+                    }
+                }
             }
         }
     }

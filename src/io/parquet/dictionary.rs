@@ -48,7 +48,7 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnDescPtr;
 
-use super::pages::{ChunkPages, PageCodec};
+use super::pages::{ChunkPages, PageCodec, pack_bits};
 use super::{CopiedChunk, PositionalFile, decoding};
 use crate::arrow::BatchTransformer;
 
@@ -527,28 +527,13 @@ fn remap_indices(
                         };
                         *slot = m;
                     }
-                    pack8(&group, width, out);
+                    pack_bits(group.map(u64::from), width, out);
                 }
             }
         }
         true
     })?;
     Some(bounds)
-}
-
-/// Appends eight values (each below `2^width`) bit-packed, least
-/// significant bit first: `width` bytes.
-fn pack8(values: &[u32; 8], width: u32, out: &mut Vec<u8>) {
-    let (mut acc, mut bits) = (0u64, 0u32);
-    for &v in values {
-        acc |= u64::from(v) << bits;
-        bits += width;
-        while bits >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            bits -= 8;
-        }
-    }
 }
 
 /// The values of a transformed dictionary as bytes (`Utf8` or `LargeUtf8`).
@@ -906,9 +891,8 @@ mod tests {
             }
             varint(out, ((groups as u64) << 1) | 1);
             for g in 0..groups {
-                let group =
-                    core::array::from_fn(|k| values.get(start + g * 8 + k).copied().unwrap_or(0));
-                pack8(&group, width, out);
+                let group = (0..8).map(|k| values.get(start + g * 8 + k).copied().unwrap_or(0));
+                pack_bits(group.map(u64::from), width, out);
             }
             i = i.min(values.len());
         }

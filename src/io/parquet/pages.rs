@@ -8,6 +8,7 @@
 //! with its header, and keeps what the chunk's metadata and offset index
 //! need. [`ChunkPages::finish`] gives the chunk as the row group writer
 //! takes it (`SerializedRowGroupWriter::append_column`), at offset 0.
+//! [`pack_bits`] is the bit-packing both encode with.
 
 use std::boxed::Box;
 use std::sync::Arc;
@@ -256,6 +257,27 @@ impl ChunkPages {
     }
 }
 
+/// Appends `values` bit-packed at `width` bits each (at most 64), least
+/// significant bit first, as Parquet packs the RLE / bit-packed hybrid's
+/// groups and DELTA_BINARY_PACKED's miniblocks; a last partial byte is
+/// padded with zeroes (the callers pack whole bytes: eight values, or 32).
+pub(super) fn pack_bits(values: impl IntoIterator<Item = u64>, width: u32, out: &mut Vec<u8>) {
+    debug_assert!(width <= 64);
+    let (mut acc, mut bits) = (0u128, 0u32);
+    for v in values {
+        acc |= u128::from(v) << bits;
+        bits += width;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push(acc as u8);
+    }
+}
+
 fn too_large(_: core::num::TryFromIntError) -> ParquetError {
     ParquetError::General("a column chunk too large for its metadata".into())
 }
@@ -265,6 +287,35 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// Parquet's own example (the format's Encodings.md, bit-packing): 0 to
+    /// 7 at 3 bits are the bytes 10001000 11000110 11111010.
+    #[test]
+    fn bits_pack_as_parquet_specifies() {
+        let mut out = Vec::new();
+        pack_bits(0..8, 3, &mut out);
+        assert_eq!(out, [0b1000_1000, 0b1100_0110, 0b1111_1010]);
+        // Widths to 64: each value read back from its bits.
+        for width in [1u32, 7, 13, 32, 33, 63, 64] {
+            let values: Vec<u64> = (0..32u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - width))
+                .collect();
+            let mut out = Vec::new();
+            pack_bits(values.iter().copied(), width, &mut out);
+            assert_eq!(out.len(), 4 * width as usize);
+            for (i, &v) in values.iter().enumerate() {
+                let got = (0..width).fold(0u64, |acc, b| {
+                    let bit = i * width as usize + b as usize;
+                    acc | (u64::from(out[bit / 8] >> (bit % 8) & 1) << b)
+                });
+                assert_eq!(got, v, "width {width} value {i}");
+            }
+        }
+        // A partial byte, padded.
+        let mut out = Vec::new();
+        pack_bits([1, 1, 1], 2, &mut out);
+        assert_eq!(out, [0b01_0101]);
+    }
 
     #[test]
     fn a_page_buffer_is_shared_and_other_bytes_copied() {

@@ -29,7 +29,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor};
 
 use super::CopiedChunk;
-use super::pages::{ChunkPages, PageCodec};
+use super::pages::{ChunkPages, PageCodec, pack_bits};
 
 /// One text column chunk, filled a batch at a time.
 pub(super) struct TextChunk {
@@ -331,16 +331,8 @@ fn delta_binary_packed(values: &[i32], out: &mut Vec<u8>) {
                 continue;
             }
             // 32 values of `width` bits: whole bytes, `4 * width` of them.
-            let (mut acc, mut bits) = (0u128, 0u32);
-            for &d in &deltas[m * MINIBLOCK..(m + 1) * MINIBLOCK] {
-                acc |= u128::from(d) << bits;
-                bits += width;
-                while bits >= 8 {
-                    out.push(acc as u8);
-                    acc >>= 8;
-                    bits -= 8;
-                }
-            }
+            let miniblock = &deltas[m * MINIBLOCK..(m + 1) * MINIBLOCK];
+            pack_bits(miniblock.iter().copied(), width, out);
         }
     }
 }

@@ -316,14 +316,8 @@ pub(super) fn rewrite(
         } else {
             // The entries are the input's: the indices are the output's.
             let indices = page.buffer().get(levels..)?;
-            let bounds = match column_rank {
-                Some(rank) => Some(index_bounds(indices, values, rank)?),
-                None => {
-                    check_indices(indices, values, dict_len)?;
-                    None
-                }
-            };
-            (page, bounds)
+            let bounds = index_bounds(indices, values, dict_len, column_rank)?;
+            (page, column_index.then_some(bounds))
         };
         if let Some(bounds) = bounds {
             let page_nulls = i64::try_from(n - values).ok()?;
@@ -707,30 +701,30 @@ fn null_levels(levels: &[u8], n: usize) -> Option<usize> {
     Some(nulls)
 }
 
-/// Checks a data page's dictionary indices: a bit width, then `n` indices
-/// below `dict_len`, and nothing else.
-fn check_indices(buf: &[u8], n: usize, dict_len: usize) -> Option<()> {
-    let (&width, runs) = buf.split_first()?;
-    if n == 0 {
-        return runs.is_empty().then_some(());
-    }
-    hybrid(runs, u32::from(width), n, |v, _| v < dict_len as u64)
-}
-
-/// The lowest and highest `rank` of the `n` dictionary indices of a data
-/// page (a bit width, then the runs), or `Some(None)` for a page of nulls
-/// only; `None`, as [`check_indices`], when the runs are malformed or an
-/// index has no rank.
-fn index_bounds(buf: &[u8], n: usize, rank: &[u32]) -> Option<Option<(u32, u32)>> {
+/// Checks a data page's `n` dictionary indices (a bit width, then the
+/// runs, and nothing else): each below `dict_len` and, with `rank`, ranked.
+/// Returns their lowest and highest rank (`Some(None)` for a page of nulls
+/// only, or without `rank`); `None` when the runs are malformed or an index
+/// is out of range.
+fn index_bounds(
+    buf: &[u8],
+    n: usize,
+    dict_len: usize,
+    rank: Option<&[u32]>,
+) -> Option<Option<(u32, u32)>> {
     let (&width, runs) = buf.split_first()?;
     let mut bounds = None;
     hybrid(runs, u32::from(width), n, |v, _| {
-        match usize::try_from(v).ok().and_then(|v| rank.get(v)) {
-            Some(&r) => {
+        let Some(v) = usize::try_from(v).ok().filter(|&v| v < dict_len) else {
+            return false;
+        };
+        match rank.map(|rank| rank.get(v)) {
+            None => true,
+            Some(Some(&r)) => {
                 widen(&mut bounds, r);
                 true
             }
-            None => false,
+            Some(None) => false,
         }
     })?;
     Some(bounds)
@@ -813,20 +807,47 @@ mod tests {
                 else {
                     panic!("no dictionary first");
                 };
-                let (mut row, mut out_of_range) = (0, 0);
+                // The dictionary holds the values in order of first
+                // appearance; rank them as text.
+                let mut entries: Vec<&str> = Vec::new();
+                for v in values.iter().flatten() {
+                    if !entries.contains(&v.as_str()) {
+                        entries.push(v);
+                    }
+                }
+                let rank: Vec<u32> = entries
+                    .iter()
+                    .map(|e| entries.iter().filter(|o| *o < e).count() as u32)
+                    .collect();
+                let (mut row, mut out_of_range, mut unranked) = (0, 0, 0);
                 for page in &pages[1..] {
                     let (levels, indices, n) = split(page);
-                    let nulls = values[row..row + n].iter().filter(|v| v.is_none()).count();
+                    let page_values = values[row..row + n].iter().flatten();
+                    let nulls = n - page_values.clone().count();
                     assert_eq!(null_levels(levels, n), Some(nulls), "{distinct} {runs}");
-                    assert_eq!(check_indices(indices, n - nulls, dict as usize), Some(()));
+                    let all = index_bounds(indices, n - nulls, dict as usize, None);
+                    assert_eq!(all, Some(None));
+                    let ranks =
+                        page_values.map(|v| rank[entries.iter().position(|e| e == v).unwrap()]);
+                    let want = ranks.clone().min().zip(ranks.max());
+                    let ranked = index_bounds(indices, n - nulls, dict as usize, Some(&rank));
+                    assert_eq!(ranked, Some(want), "{distinct} {runs}");
+                    // The last entry without a rank: the pages using it
+                    // are refused, the others ranked as before.
+                    let cut = &rank[..rank.len() - 1];
+                    let short = index_bounds(indices, n - nulls, dict as usize, Some(cut));
+                    assert!(short.is_none() || short == ranked);
+                    unranked += usize::from(short.is_none());
                     // One entry fewer: the page using the last entry (some
                     // page does) has an index out of range.
-                    out_of_range +=
-                        usize::from(check_indices(indices, n - nulls, dict as usize - 1).is_none());
+                    out_of_range += usize::from(
+                        index_bounds(indices, n - nulls, dict as usize - 1, None).is_none(),
+                    );
                     row += n;
                 }
                 assert_eq!(row, values.len());
                 assert!(out_of_range > 0);
+                assert_eq!(unranked, out_of_range);
             }
         }
     }
@@ -842,16 +863,19 @@ mod tests {
         let (levels, indices, n) = split(&pages[1]);
         let nulls = null_levels(levels, n).unwrap();
         let m = n - nulls;
-        assert!(check_indices(indices, m, 50).is_some());
-        assert!(check_indices(&indices[..indices.len() - 1], m, 50).is_none());
+        assert!(index_bounds(indices, m, 50, None).is_some());
+        assert!(index_bounds(&indices[..indices.len() - 1], m, 50, None).is_none());
         let mut long = indices.to_vec();
         long.push(0);
-        assert!(check_indices(&long, m, 50).is_none());
-        assert!(check_indices(indices, m + 9, 50).is_none());
-        assert!(check_indices(indices, m - 9, 50).is_none());
+        assert!(index_bounds(&long, m, 50, None).is_none());
+        assert!(index_bounds(indices, m + 9, 50, None).is_none());
+        assert!(index_bounds(indices, m - 9, 50, None).is_none());
         assert!(null_levels(&levels[..levels.len() - 1], n).is_none());
-        assert!(check_indices(&[], 0, 1).is_none(), "no bit width");
-        assert!(check_indices(&[33, 3, 0], 1, 1).is_none(), "over 32 bits");
+        assert!(index_bounds(&[], 0, 1, None).is_none(), "no bit width");
+        assert!(
+            index_bounds(&[33, 3, 0], 1, 1, None).is_none(),
+            "over 32 bits"
+        );
     }
 
     /// RLE / bit-packed hybrid runs of `values` (each below `2^width`): a

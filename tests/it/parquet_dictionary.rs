@@ -148,13 +148,21 @@ fn write_codec(
     w.close().unwrap();
 }
 
-fn apply(path: &std::path::Path, codec: Option<Codec>) -> Result<(Vec<u8>, Summary), String> {
+/// `policy` applied to the Parquet file at `path` on two threads, the
+/// output compressed with `codec` (the input's when `None`); the error as
+/// its message, which names the file by its name.
+fn apply(
+    policy: &Policy,
+    path: &std::path::Path,
+    codec: Option<Codec>,
+) -> Result<(Vec<u8>, Summary), String> {
     let mut out = Vec::new();
+    let name = path.file_name().unwrap().to_string_lossy();
     let summary = run(
-        &policy(),
+        policy,
         &keys(),
         ParquetInput::File(File::open(path).unwrap()),
-        "in.parquet",
+        &name,
         &mut out,
         &ParquetOptions::new()
             .with_pipeline(|p| p.threads(2))
@@ -305,7 +313,7 @@ fn dictionary_chunks_match_the_row_by_row_transform() {
         for page_index in [false, true] {
             write(&path, &batch, v2, page_index, 1 << 20);
             for codec in [None, Some(Codec::Snappy), Some(Codec::None)] {
-                let (out, summary) = apply(&path, codec).unwrap();
+                let (out, summary) = apply(&policy(), &path, codec).unwrap();
                 check_rows(&out, &summary, &batch);
                 // Written through the dictionary: one entry per distinct
                 // output (four masks of five cities; the years of the row
@@ -397,7 +405,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
     // pages; city's five names fit.
     let batch = cities();
     write(&path, &batch, false, true, 64);
-    let (out, summary) = apply(&path, None).unwrap();
+    let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     // born encoded again (one data page a chunk), city not.
     let pages = |out: &[u8], column| -> Vec<usize> {
@@ -417,7 +425,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
         })
     });
     write(&path, &batch, false, true, 1 << 20);
-    let (out, summary) = apply(&path, None).unwrap();
+    let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
     assert_eq!(city.values, ROWS as u64 - 6);
@@ -437,18 +445,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
         })
     });
     write(&path, &batch, false, true, 1 << 20);
-    let mut out = Vec::new();
-    let e = run(
-        &text,
-        &keys(),
-        ParquetInput::File(File::open(&path).unwrap()),
-        "in.parquet",
-        &mut out,
-        &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let e = apply(&text, &path, None).unwrap_err();
     assert!(e.contains("row 4322"), "{e}");
     assert!(!e.contains("not a date"), "{e}");
 }
@@ -512,18 +509,7 @@ fn an_index_past_the_dictionary_fails_the_run() {
         let bad = d.path().join("bad.parquet");
         std::fs::write(&bad, &bytes).unwrap();
         for policy in [&mask, &distinct] {
-            let mut out = Vec::new();
-            let e = run(
-                policy,
-                &keys(),
-                ParquetInput::File(File::open(&bad).unwrap()),
-                "bad.parquet",
-                &mut out,
-                &ParquetOptions::new().with_pipeline(|p| p.threads(2)),
-                &mut |_| {},
-            )
-            .expect_err("an index past the dictionary")
-            .to_string();
+            let e = apply(policy, &bad, None).expect_err("an index past the dictionary");
             assert!(e.contains("bad.parquet"), "{e}");
             for city in CITIES {
                 assert!(!e.contains(city), "{e}");
@@ -541,7 +527,7 @@ fn null_dictionary_columns_and_pages_stay_null() {
     let path = d.path().join("in.parquet");
     let batch = input(|_| None);
     write(&path, &batch, false, true, 1 << 20);
-    let (out, summary) = apply(&path, None).unwrap();
+    let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
     assert_eq!(city.values, 0);
@@ -549,7 +535,7 @@ fn null_dictionary_columns_and_pages_stay_null() {
     // Every other page of 500 rows null: null pages in the column index.
     let batch = input(|i| ((i / 500) % 2 == 1).then(|| CITIES[i % 5].to_owned()));
     write(&path, &batch, false, true, 1 << 20);
-    let (out, summary) = apply(&path, None).unwrap();
+    let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     assert!(
         dictionary_pages(&out, "city")
@@ -692,17 +678,7 @@ mod generated {
             let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), b.schema(), Some(props.build())).unwrap();
             w.write(&b).unwrap();
             w.close().unwrap();
-            let mut out = Vec::new();
-            let summary = run(
-                &policy(),
-                &keys(),
-                ParquetInput::File(File::open(&path).unwrap()),
-                "in.parquet",
-                &mut out,
-                &ParquetOptions::new().with_pipeline(|p| p.threads(2)).compression(Some(Codec::None)),
-                &mut |_| {},
-            )
-            .unwrap();
+            let (out, summary) = super::apply(&policy(), &path, Some(Codec::None)).unwrap();
             prop_assert!(!out.windows(5).any(|w| w == b"PLANT"), "a planted value in clear");
             let want = BatchTransformer::new(&policy(), &keys(), b.schema(), Direction::Apply)
                 .unwrap()

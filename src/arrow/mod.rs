@@ -1907,37 +1907,9 @@ impl BatchTransformer {
     /// of [`transform_skipping`](Self::transform_skipping); `slot` is its
     /// field's place in [`BatchOutput::values`].
     pub(crate) fn per_value_columns(&self) -> Vec<Option<usize>> {
-        let mut out = std::vec![None; self.input.fields().len()];
-        if self.may_drop_rows() {
-            return out;
-        }
-        for (l, (leaf, action)) in self.leaves.iter().zip(&self.actions).enumerate() {
-            let ColumnAction::Field(k) = *action else {
-                continue;
-            };
-            let b = &self.fields[k];
-            let scalar =
-                self.input
-                    .fields()
-                    .get(leaf.indices[0])
-                    .is_some_and(|f| match f.data_type() {
-                        DataType::Dictionary(_, v) => is_scalar(v),
-                        t => is_scalar(t),
-                    });
-            if leaf.indices.len() != 1
-                || !scalar
-                || b.per_row
-                || b.empty_error
-                || b.keeps
-                || b.subject.is_some()
-                || b.processor.detections().is_some()
-                || self.fields.iter().any(|o| o.subject == Some(l))
-            {
-                continue;
-            }
-            out[leaf.indices[0]] = Some(self.count_slot(k));
-        }
-        out
+        self.single_leaf_columns(is_scalar, |b| {
+            !b.per_row && !b.keeps && b.processor.detections().is_none()
+        })
     }
 
     /// Field `k`'s place in [`BatchOutput::values`] (the fields that do not
@@ -1963,30 +1935,48 @@ impl BatchTransformer {
     /// needs its values, and src/io/parquet.rs takes that from a chunk's
     /// metadata where the metadata says it exactly.
     pub(crate) fn kept_columns(&self) -> Vec<Option<usize>> {
-        let mut out = std::vec![None; self.input.fields().len()];
-        if self.may_drop_rows() || self.direction != Direction::Apply {
-            return out;
+        if self.direction != Direction::Apply {
+            return std::vec![None; self.input.fields().len()];
         }
         let plain = |t: &DataType| {
             t.is_primitive()
                 || matches!(t, DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8)
         };
+        self.single_leaf_columns(plain, |b| b.keeps)
+    }
+
+    #[cfg(feature = "parquet")]
+    /// What [`per_value_columns`](Self::per_value_columns) and
+    /// [`kept_columns`](Self::kept_columns) share: for each top-level input
+    /// column, `Some(slot)` when no row can be left out and the column is
+    /// one leaf, outside structs and lists, of a type (a dictionary's: of
+    /// values) that `typed` takes, whose field passes `field`, has no
+    /// `empty = "error"` and no subject, and is no other field's subject.
+    fn single_leaf_columns(
+        &self,
+        typed: impl Fn(&DataType) -> bool,
+        field: impl Fn(&Bound) -> bool,
+    ) -> Vec<Option<usize>> {
+        let mut out = std::vec![None; self.input.fields().len()];
+        if self.may_drop_rows() {
+            return out;
+        }
         for (l, (leaf, action)) in self.leaves.iter().zip(&self.actions).enumerate() {
             let ColumnAction::Field(k) = *action else {
                 continue;
             };
             let b = &self.fields[k];
-            let typed =
+            let of_type =
                 self.input
                     .fields()
                     .get(leaf.indices[0])
                     .is_some_and(|f| match f.data_type() {
-                        DataType::Dictionary(_, v) => plain(v),
-                        t => plain(t),
+                        DataType::Dictionary(_, v) => typed(v),
+                        t => typed(t),
                     });
             if leaf.indices.len() != 1
-                || !typed
-                || !b.keeps
+                || !of_type
+                || !field(b)
                 || b.empty_error
                 || b.subject.is_some()
                 || self.fields.iter().any(|o| o.subject == Some(l))

@@ -90,7 +90,7 @@ run_one() {
         local -a extra=(--config "target.$target.rustflags=[$flags]")
         if [ "$image" = pseudonymize-only ]; then
             extra+=(--features pseudonymize-only
-                --config "target.$target.rustflags=[\"--cfg\", \"sha2_backend_soft=\\\"compact\\\"\"]")
+                --config "target.$target.rustflags=[$(toml_string --cfg), $(toml_string 'sha2_backend_soft="compact"')]")
         fi
         echo
         echo "== $core: $image image (release, $target)"

@@ -6,7 +6,8 @@ Usage: redact_presidio.py MEMO_CSV TRUTH_JSONL DEID_DETECTIONS_JSONL DEID_FIGURE
 Presidio is configured without a downloaded language model: a blank spaCy
 pipeline (`spacy.blank("xx")`, tokenization only) as its NLP engine, and its
 pattern recognizers for the same identifiers: EMAIL_ADDRESS, PHONE_NUMBER
-(regions KR, US, JP, CN, GB, DE), CREDIT_CARD, IP_ADDRESS and its Korean
+(the regions of deid's e164 detectors: KR, US, JP, CN, GB, DE, FR, ES, NL,
+CA, AU, IN, SG, HK, TW), CREDIT_CARD, IP_ADDRESS and its Korean
 recognizers KR_RRN, KR_FRN, KR_BRN, KR_PASSPORT, KR_DRIVER_LICENSE (language
 "ko"). Presidio has no bank-account recognizer. The anonymizer replaces each
 finding with its SHA-256 hash (operator "hash"), the nearest to deid's keyed
@@ -67,7 +68,7 @@ def presidio_engine():
     registry = RecognizerRegistry(supported_languages=["ko"])
     for r in [
         EmailRecognizer(supported_language="ko"),
-        PhoneRecognizer(supported_language="ko", supported_regions=["KR", "US", "JP", "CN", "GB", "DE"]),
+        PhoneRecognizer(supported_language="ko", supported_regions=["KR", "US", "JP", "CN", "GB", "DE", "FR", "ES", "NL", "CA", "AU", "IN", "SG", "HK", "TW"]),
         CreditCardRecognizer(supported_language="ko"),
         IpRecognizer(supported_language="ko"),
         KrRrnRecognizer(),

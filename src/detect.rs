@@ -78,7 +78,7 @@ use crate::error::Error;
 use crate::normalize::{Country, Normalizer};
 
 /// The countries `e164:<CC>` detects (`+` and their calling code).
-pub const E164_COUNTRIES: [Country; 6] = Country::ALL;
+pub const E164_COUNTRIES: [Country; Country::ALL.len()] = Country::ALL;
 
 /// The type of a detected identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,7 +241,7 @@ impl<'de> serde::Deserialize<'de> for DetectorId {
 pub struct Detectors {
     kinds: u16,
     /// Bit i: `E164_COUNTRIES[i]`.
-    e164: u8,
+    e164: u16,
 }
 
 impl Default for Detectors {
@@ -250,7 +250,7 @@ impl Default for Detectors {
     }
 }
 
-fn country_bit(c: Country) -> u8 {
+fn country_bit(c: Country) -> u16 {
     let i = E164_COUNTRIES.iter().position(|&x| x == c).unwrap_or(0);
     1 << i
 }
@@ -564,17 +564,19 @@ impl Detectors {
         if !(8..=15).contains(&d.len()) {
             return None;
         }
-        // Longest calling codes first cannot clash: 1, 44, 49, 81, 82, 86.
-        let country = E164_COUNTRIES
+        // No calling code starts another (a unit test checks it); the NANP
+        // countries share `1` and its rules: the first of them the set
+        // detects takes the number.
+        let (country, kind) = E164_COUNTRIES
             .into_iter()
-            .find(|c| d.starts_with(c.calling_code()))?;
-        let kind = if country == Country::KR && self.contains(Kind::Phone) {
-            Kind::Phone
-        } else if self.e164_for(country) {
-            Kind::E164
-        } else {
-            return None;
-        };
+            .filter(|c| d.starts_with(c.calling_code()))
+            .find_map(|c| {
+                if c == Country::KR && self.contains(Kind::Phone) {
+                    Some((c, Kind::Phone))
+                } else {
+                    self.e164_for(c).then_some((c, Kind::E164))
+                }
+            })?;
         let mut tmp = [0u8; MAX_DIGITS + 1];
         tmp[0] = b'+';
         tmp[1..=d.len()].copy_from_slice(d);
@@ -599,8 +601,9 @@ impl Detectors {
     }
 }
 
-/// The candidate spans at most this many segments joined by spaces.
-const MAX_SEGS_PER_CANDIDATE: usize = 5;
+/// The candidate spans at most this many segments joined by spaces (a
+/// French number written `+33 6 12 34 56 78` has six).
+const MAX_SEGS_PER_CANDIDATE: usize = 6;
 /// A candidate holds at most this many groups (a card of 19 digits in
 /// fours has five).
 const MAX_GROUPS_PER_CANDIDATE: usize = 6;

@@ -24,6 +24,10 @@ use core::str::FromStr;
 use crate::error::Error;
 
 /// Countries whose phone numbers `phone:<country>` understands.
+///
+/// Each is read by the same rules (docs/FORMAT.md, "Normalizers") with its
+/// own numbering plan: calling code, national number lengths, international
+/// call prefixes and whether national numbers are dialled with a trunk `0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Country {
@@ -39,94 +43,202 @@ pub enum Country {
     GB,
     /// Germany (+49).
     DE,
+    /// France (+33).
+    FR,
+    /// Spain (+34).
+    ES,
+    /// The Netherlands (+31).
+    NL,
+    /// Canada (+1, the NANP as [`Country::US`]).
+    CA,
+    /// Australia (+61).
+    AU,
+    /// India (+91).
+    IN,
+    /// Singapore (+65).
+    SG,
+    /// Hong Kong (+852).
+    HK,
+    /// Taiwan (+886).
+    TW,
+}
+
+/// A country's numbering plan, as `phone:<country>` reads it.
+struct Plan {
+    /// ISO 3166-1 alpha-2 code.
+    code: &'static str,
+    /// ITU-T E.164 country calling code.
+    calling_code: &'static [u8],
+    /// Lengths a national significant number (without trunk prefix) may
+    /// have.
+    nsn_len: (usize, usize),
+    /// The international call prefixes dialled from the country, each
+    /// starting with `intl_root` (a unit test checks it).
+    intl_prefixes: &'static [&'static [u8]],
+    intl_root: &'static [u8],
+    /// Whether national numbers are dialled with a leading trunk `0`.
+    trunk_zero: bool,
 }
 
 impl Country {
     /// Every country, in declaration order.
-    pub const ALL: [Country; 6] = [
+    pub const ALL: [Country; 15] = [
         Country::KR,
         Country::US,
         Country::JP,
         Country::CN,
         Country::GB,
         Country::DE,
+        Country::FR,
+        Country::ES,
+        Country::NL,
+        Country::CA,
+        Country::AU,
+        Country::IN,
+        Country::SG,
+        Country::HK,
+        Country::TW,
     ];
+
+    /// This country's numbering plan.
+    const fn plan(self) -> Plan {
+        const fn plan(
+            code: &'static str,
+            calling_code: &'static [u8],
+            nsn_len: (usize, usize),
+            intl_prefixes: &'static [&'static [u8]],
+            intl_root: &'static [u8],
+            trunk_zero: bool,
+        ) -> Plan {
+            Plan {
+                code,
+                calling_code,
+                nsn_len,
+                intl_prefixes,
+                intl_root,
+                trunk_zero,
+            }
+        }
+        const ZERO_ZERO: &[&[u8]] = &[b"00"];
+        // The NANP's trunk prefix is `1`, which is its calling code: read
+        // as the calling code, with no trunk `0`.
+        const NANP: &[&[u8]] = &[b"011"];
+        match self {
+            // 02-123-4567 to 010-1234-5678; the carriers' 001 to 008 and
+            // 00700 besides 00.
+            Country::KR => plan(
+                "KR",
+                b"82",
+                (8, 10),
+                &[b"00700", b"001", b"002", b"005", b"006", b"008", b"00"],
+                b"00",
+                true,
+            ),
+            Country::US => plan("US", b"1", (10, 10), NANP, b"011", false),
+            Country::CA => plan("CA", b"1", (10, 10), NANP, b"011", false),
+            Country::JP => plan("JP", b"81", (9, 10), &[b"010"], b"010", true),
+            Country::CN => plan("CN", b"86", (9, 11), ZERO_ZERO, b"00", true),
+            Country::GB => plan("GB", b"44", (9, 10), ZERO_ZERO, b"00", true),
+            Country::DE => plan("DE", b"49", (6, 13), ZERO_ZERO, b"00", true),
+            Country::FR => plan("FR", b"33", (9, 9), ZERO_ZERO, b"00", true),
+            Country::ES => plan("ES", b"34", (9, 9), ZERO_ZERO, b"00", false),
+            Country::NL => plan("NL", b"31", (9, 9), ZERO_ZERO, b"00", true),
+            Country::AU => plan("AU", b"61", (9, 9), &[b"0011"], b"0011", true),
+            Country::IN => plan("IN", b"91", (10, 10), ZERO_ZERO, b"00", true),
+            // 000 and the carriers' 001, 002, 008, 018 and 019.
+            Country::SG => plan(
+                "SG",
+                b"65",
+                (8, 8),
+                &[b"000", b"001", b"002", b"008", b"018", b"019"],
+                b"0",
+                false,
+            ),
+            Country::HK => plan("HK", b"852", (8, 8), &[b"001"], b"001", false),
+            // 002 and the carriers' 005, 006, 007, 009 and 019.
+            Country::TW => plan(
+                "TW",
+                b"886",
+                (8, 9),
+                &[b"002", b"005", b"006", b"007", b"009", b"019"],
+                b"0",
+                true,
+            ),
+        }
+    }
 
     /// ISO 3166-1 alpha-2 code.
     pub const fn code(self) -> &'static str {
-        match self {
-            Country::KR => "KR",
-            Country::US => "US",
-            Country::JP => "JP",
-            Country::CN => "CN",
-            Country::GB => "GB",
-            Country::DE => "DE",
-        }
+        self.plan().code
     }
 
     /// ITU-T E.164 country calling code.
     pub const fn calling_code(self) -> &'static [u8] {
-        match self {
-            Country::KR => b"82",
-            Country::US => b"1",
-            Country::JP => b"81",
-            Country::CN => b"86",
-            Country::GB => b"44",
-            Country::DE => b"49",
-        }
+        self.plan().calling_code
     }
 
     /// Lengths a national significant number (without trunk prefix) may have.
     const fn nsn_len(self) -> (usize, usize) {
-        match self {
-            Country::KR => (8, 10), // 02-123-4567 .. 010-1234-5678
-            Country::US => (10, 10),
-            Country::JP => (9, 10),
-            Country::CN => (9, 11),
-            Country::GB => (9, 10),
-            Country::DE => (6, 13),
-        }
+        self.plan().nsn_len
     }
 
     /// The international call prefixes dialled from this country.
     const fn intl_prefixes(self) -> &'static [&'static [u8]] {
-        match self {
-            Country::KR => &[b"00700", b"001", b"002", b"005", b"006", b"008", b"00"],
-            Country::US => &[b"011"],
-            Country::JP => &[b"010"],
-            Country::CN | Country::GB | Country::DE => &[b"00"],
-        }
+        self.plan().intl_prefixes
     }
 
     /// The start every international call prefix of this country shares
     /// (a unit test checks it): a number without it has none to strip.
     const fn intl_root(self) -> &'static [u8] {
-        match self {
-            Country::US => b"011",
-            Country::JP => b"010",
-            Country::KR | Country::CN | Country::GB | Country::DE => b"00",
-        }
+        self.plan().intl_root
     }
 
     /// Whether national numbers are dialled with a leading trunk `0`.
     const fn trunk_zero(self) -> bool {
-        !matches!(self, Country::US)
+        self.plan().trunk_zero
+    }
+
+    /// Whether this is a country of the North American Numbering Plan,
+    /// whose area codes start with 2 to 9.
+    const fn nanp(self) -> bool {
+        matches!(self, Country::US | Country::CA)
+    }
+
+    /// Whether `d`, read as national, is a mobile number dialled without
+    /// the trunk `0` (China: 11 digits from `1`; India: 10 digits from 6
+    /// to 9).
+    fn mobile_without_trunk(self, d: &[u8]) -> bool {
+        match self {
+            Country::CN => d.len() == 11 && d[0] == b'1',
+            Country::IN => d.len() == 10 && matches!(d[0], b'6'..=b'9'),
+            _ => false,
+        }
     }
 }
 
 impl FromStr for Country {
     type Err = Error;
 
+    /// An ISO 3166-1 code in capitals or in small letters (`KR`, `kr`);
+    /// `UK` is `GB`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "KR" | "kr" => Country::KR,
-            "US" | "us" => Country::US,
-            "JP" | "jp" => Country::JP,
-            "CN" | "cn" => Country::CN,
-            "GB" | "gb" | "UK" | "uk" => Country::GB,
-            "DE" | "de" => Country::DE,
-            _ => return Err(Error::Config("phone country (KR, US, JP, CN, GB or DE)")),
-        })
+        let code = match s {
+            "UK" | "uk" => "GB",
+            s => s,
+        };
+        let small = |c: &str| {
+            code.len() == c.len()
+                && code
+                    .bytes()
+                    .zip(c.bytes())
+                    .all(|(a, b)| a == b.to_ascii_lowercase())
+        };
+        Country::ALL
+            .into_iter()
+            .find(|c| code == c.code() || small(c.code()))
+            .ok_or(Error::Config(
+                "phone country (KR, US, JP, CN, GB, DE, FR, ES, NL, CA, AU, IN, SG, HK or TW)",
+            ))
     }
 }
 
@@ -566,8 +678,9 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
             }
             return write_e164(&[], full, out);
         }
-        // Chinese mobile numbers are dialled without the trunk zero.
-        None if country == Country::CN && d.len() == 11 && d[0] == b'1' => d,
+        // Chinese and Indian mobile numbers are dialled without the trunk
+        // zero.
+        None if country.mobile_without_trunk(d) => d,
         None if country.trunk_zero() => starts(d, b"0")
             .then(|| &d[1..])
             .ok_or(Error::Invalid(RULE))?,
@@ -576,7 +689,7 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
     if !(min..=max).contains(&nsn.len()) || starts(nsn, b"0") {
         return Err(Error::Invalid(RULE));
     }
-    if country == Country::US && nsn[0] < b'2' {
+    if country.nanp() && nsn[0] < b'2' {
         return Err(Error::Invalid(RULE)); // NANP area codes start with 2-9
     }
     write_e164(cc, nsn, out)
@@ -723,16 +836,16 @@ mod tests {
             proptest::strategy::Strategy::prop_map("[0-9 +\u{a0}\u{3000}\u{85}-]{0,20}", |s| s
                 .into_bytes()),
         ];
-        proptest::proptest!(|(v in with_text, c in 0usize..6)| {
-            let country = ["KR", "US", "JP", "CN", "GB", "DE"][c].parse::<Country>().unwrap();
+        proptest::proptest!(|(v in with_text, c in 0..Country::ALL.len())| {
+            let country = Country::ALL[c];
             let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
             let fast = phone(country, &v, &mut a).map(|n| a[..n].to_vec());
             let text = phone_text(country, &v, &mut b).map(|n| b[..n].to_vec());
             proptest::prop_assert_eq!(fast, text);
         });
         // And on numbers written the usual ways, which mostly succeed.
-        proptest::proptest!(|(p in "(\\+82 ?|0)?(10|2|31)[-. ]?[0-9]{3,4}[-. ]?[0-9]{4}", c in 0usize..6)| {
-            let country = ["KR", "US", "JP", "CN", "GB", "DE"][c].parse::<Country>().unwrap();
+        proptest::proptest!(|(p in "(\\+82 ?|0)?(10|2|31)[-. ]?[0-9]{3,4}[-. ]?[0-9]{4}", c in 0..Country::ALL.len())| {
+            let country = Country::ALL[c];
             let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
             let fast = phone(country, p.as_bytes(), &mut a).map(|n| a[..n].to_vec());
             let text = phone_text(country, p.as_bytes(), &mut b).map(|n| b[..n].to_vec());
@@ -808,6 +921,73 @@ mod tests {
         ok("phone:DE", "+49 1512 3456789", "+4915123456789");
         // Another country's number under phone:KR stays E.164.
         ok("phone:KR", "+1 415 555 2671", "+14155552671");
+        ok("phone:FR", "06 12 34 56 78", "+33612345678");
+        ok("phone:FR", "+33 (0)1 23 45 67 89", "+33123456789");
+        ok("phone:FR", "0033 1 23 45 67 89", "+33123456789");
+        bad("phone:FR", "06 12 34 56");
+        ok("phone:ES", "612 34 56 78", "+34612345678");
+        ok("phone:ES", "34 612 345 678", "+34612345678");
+        ok("phone:ES", "0034 912 345 678", "+34912345678");
+        bad("phone:ES", "0612 34 56 78");
+        ok("phone:NL", "06-12345678", "+31612345678");
+        ok("phone:NL", "020 123 4567", "+31201234567");
+        ok("phone:CA", "(416) 555-0123", "+14165550123");
+        ok("phone:CA", "1 604 555 0199", "+16045550199");
+        bad("phone:CA", "(116) 555-0123");
+        ok("phone:AU", "0412 345 678", "+61412345678");
+        ok("phone:AU", "(02) 9876 5432", "+61298765432");
+        ok("phone:AU", "0011 44 20 7946 0958", "+442079460958");
+        ok("phone:IN", "98765 43210", "+919876543210");
+        ok("phone:IN", "098765 43210", "+919876543210");
+        ok("phone:IN", "+91 98765 43210", "+919876543210");
+        ok("phone:IN", "91234 56789", "+919123456789");
+        ok("phone:IN", "011 2345 6789", "+911123456789");
+        bad("phone:IN", "58765 43210");
+        ok("phone:SG", "9123 4567", "+6591234567");
+        ok("phone:SG", "+65 6123 4567", "+6561234567");
+        ok("phone:SG", "001 82 10 1234 5678", "+821012345678");
+        bad("phone:SG", "0123 4567");
+        ok("phone:HK", "9123 4567", "+85291234567");
+        ok("phone:HK", "+852 2123 4567", "+85221234567");
+        ok("phone:HK", "001 1 415 555 2671", "+14155552671");
+        ok("phone:TW", "0912-345-678", "+886912345678");
+        ok("phone:TW", "(02) 2345-6789", "+886223456789");
+        ok("phone:TW", "+886 (0)912 345 678", "+886912345678");
+        ok("phone:TW", "002 81 90 1234 5678", "+819012345678");
+        bad("phone:TW", "912-345");
+    }
+
+    /// `phone:<CC>` names every country by its code, in capitals or small
+    /// letters, and nothing else.
+    #[test]
+    fn countries_parse_by_code() {
+        for c in Country::ALL {
+            assert_eq!(c.code().parse::<Country>(), Ok(c));
+            let mut small = [0u8; 2];
+            small.copy_from_slice(c.code().as_bytes());
+            small.make_ascii_lowercase();
+            let small = core::str::from_utf8(&small).unwrap();
+            assert_eq!(small.parse::<Country>(), Ok(c));
+        }
+        assert_eq!("UK".parse::<Country>(), Ok(Country::GB));
+        for s in ["", "K", "Kr", "KOR", "IT", "BR", "ZZ"] {
+            assert!(s.parse::<Country>().is_err(), "{s}");
+        }
+    }
+
+    /// An international number is read by the country whose calling code
+    /// starts it (`detect.rs`): no code may start another, except where
+    /// countries share one plan (the NANP).
+    #[test]
+    fn calling_codes_do_not_start_one_another() {
+        for a in Country::ALL {
+            for b in Country::ALL {
+                let (x, y) = (a.calling_code(), b.calling_code());
+                if a != b && x.starts_with(y) {
+                    assert!(a.nanp() && b.nanp() && x == y, "{a:?} {b:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -840,13 +1020,14 @@ mod tests {
             "email",
             "phone:KR",
             "phone:DE",
+            "phone:TW",
         ] {
             let n: Normalizer = name.parse().unwrap();
             let mut buf = [0u8; 16];
             let text = crate::transform::format_into(&mut buf, format_args!("{n}")).unwrap();
             assert_eq!(text, name.as_bytes());
         }
-        assert!("phone:FR".parse::<Normalizer>().is_err());
+        assert!("phone:IT".parse::<Normalizer>().is_err());
         assert!("upper".parse::<Normalizer>().is_err());
     }
 

@@ -3,6 +3,7 @@
 //! numbers, adjacent identifiers, text edges and multibyte neighbours.
 
 use deid::detect::{DetectorId, Detectors, Kind};
+use deid::normalize::Country;
 
 fn found(text: &str) -> Vec<(Kind, &str)> {
     let mut v = Vec::new();
@@ -92,11 +93,19 @@ fn international_numbers() {
         ("+81 90-1234-5678", "+819012345678"),
         ("+86 138 1234 5678", "+8613812345678"),
         ("+49 30 123456", "+4930123456"),
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("+34 612 345 678", "+34612345678"),
+        ("+31 6 12345678", "+31612345678"),
+        ("+61 412 345 678", "+61412345678"),
+        ("+91 98765 43210", "+919876543210"),
+        ("+65 9123 4567", "+6591234567"),
+        ("+852 9123 4567", "+85291234567"),
+        ("+886 912 345 678", "+886912345678"),
     ] {
         assert_eq!(normalized(text), [(Kind::E164, want.to_string())], "{text}");
     }
     // A calling code outside the list, or a bad length, is not a number we know.
-    none("+33 1 23 45 67 89");
+    none("+39 06 1234 5678");
     none("+1 015 555 2671");
     // Only the listed countries when the policy names them.
     let us: DetectorId = "e164:US".parse().unwrap();
@@ -104,6 +113,20 @@ fn international_numbers() {
     let mut n = 0;
     d.scan("+1 415 555 2671 +44 20 7946 0958 010-1234-5678", |_| n += 1);
     assert_eq!(n, 1);
+    // The NANP countries share +1: a set of Canada alone finds +1 numbers
+    // as Canada's, a set of both as the first listed (the United States).
+    let ca: DetectorId = "e164:CA".parse().unwrap();
+    for (ids, want) in [
+        (&[ca][..], Country::CA),
+        (&[us, ca][..], Country::US),
+        (&[ca, us][..], Country::US),
+    ] {
+        let mut found = Vec::new();
+        Detectors::from_ids(ids).scan("+1 416 555 0123 +33 6 12 34 56 78", |m| {
+            found.push((m.kind, m.country))
+        });
+        assert_eq!(found, [(Kind::E164, Some(want))]);
+    }
 }
 
 #[test]
@@ -380,7 +403,7 @@ fn ids_parse_and_print() {
         assert_eq!(d.to_string(), id);
     }
     assert!("e164".parse::<DetectorId>().is_err());
-    assert!("e164:FR".parse::<DetectorId>().is_err());
+    assert!("e164:IT".parse::<DetectorId>().is_err());
     assert!("phone".parse::<DetectorId>().is_err());
     // A set without a kind does not find it.
     let only_email = Detectors::from_ids(&["email".parse().unwrap()]);

@@ -78,6 +78,24 @@ struct Plan {
     intl_root: &'static [u8],
     /// Whether national numbers are dialled with a leading trunk `0`.
     trunk_zero: bool,
+    /// Mobile numbers dialled without the trunk `0`, though the country
+    /// has one: their length and the range of their first digit.
+    trunkless_mobile: Option<(usize, u8, u8)>,
+}
+
+impl Plan {
+    /// Whether this is the North American Numbering Plan, whose area codes
+    /// start with 2 to 9.
+    const fn nanp(&self) -> bool {
+        matches!(self.calling_code, [b'1'])
+    }
+
+    /// Whether `d`, read as national, is a mobile number dialled without
+    /// the trunk `0`.
+    fn is_trunkless_mobile(&self, d: &[u8]) -> bool {
+        self.trunkless_mobile
+            .is_some_and(|(len, lo, hi)| d.len() == len && (lo..=hi).contains(&d[0]))
+    }
 }
 
 impl Country {
@@ -117,6 +135,7 @@ impl Country {
                 intl_prefixes,
                 intl_root,
                 trunk_zero,
+                trunkless_mobile: None,
             }
         }
         const ZERO_ZERO: &[&[u8]] = &[b"00"];
@@ -137,14 +156,22 @@ impl Country {
             Country::US => plan("US", b"1", (10, 10), NANP, b"011", false),
             Country::CA => plan("CA", b"1", (10, 10), NANP, b"011", false),
             Country::JP => plan("JP", b"81", (9, 10), &[b"010"], b"010", true),
-            Country::CN => plan("CN", b"86", (9, 11), ZERO_ZERO, b"00", true),
+            // Mobiles: 11 digits from 1.
+            Country::CN => Plan {
+                trunkless_mobile: Some((11, b'1', b'1')),
+                ..plan("CN", b"86", (9, 11), ZERO_ZERO, b"00", true)
+            },
             Country::GB => plan("GB", b"44", (9, 10), ZERO_ZERO, b"00", true),
             Country::DE => plan("DE", b"49", (6, 13), ZERO_ZERO, b"00", true),
             Country::FR => plan("FR", b"33", (9, 9), ZERO_ZERO, b"00", true),
             Country::ES => plan("ES", b"34", (9, 9), ZERO_ZERO, b"00", false),
             Country::NL => plan("NL", b"31", (9, 9), ZERO_ZERO, b"00", true),
             Country::AU => plan("AU", b"61", (9, 9), &[b"0011"], b"0011", true),
-            Country::IN => plan("IN", b"91", (10, 10), ZERO_ZERO, b"00", true),
+            // Mobiles: 10 digits from 6 to 9.
+            Country::IN => Plan {
+                trunkless_mobile: Some((10, b'6', b'9')),
+                ..plan("IN", b"91", (10, 10), ZERO_ZERO, b"00", true)
+            },
             // 000 and the carriers' 001, 002, 008, 018 and 019.
             Country::SG => plan(
                 "SG",
@@ -175,44 +202,6 @@ impl Country {
     /// ITU-T E.164 country calling code.
     pub const fn calling_code(self) -> &'static [u8] {
         self.plan().calling_code
-    }
-
-    /// Lengths a national significant number (without trunk prefix) may have.
-    const fn nsn_len(self) -> (usize, usize) {
-        self.plan().nsn_len
-    }
-
-    /// The international call prefixes dialled from this country.
-    const fn intl_prefixes(self) -> &'static [&'static [u8]] {
-        self.plan().intl_prefixes
-    }
-
-    /// The start every international call prefix of this country shares
-    /// (a unit test checks it): a number without it has none to strip.
-    const fn intl_root(self) -> &'static [u8] {
-        self.plan().intl_root
-    }
-
-    /// Whether national numbers are dialled with a leading trunk `0`.
-    const fn trunk_zero(self) -> bool {
-        self.plan().trunk_zero
-    }
-
-    /// Whether this is a country of the North American Numbering Plan,
-    /// whose area codes start with 2 to 9.
-    const fn nanp(self) -> bool {
-        matches!(self, Country::US | Country::CA)
-    }
-
-    /// Whether `d`, read as national, is a mobile number dialled without
-    /// the trunk `0` (China: 11 digits from `1`; India: 10 digits from 6
-    /// to 9).
-    fn mobile_without_trunk(self, d: &[u8]) -> bool {
-        match self {
-            Country::CN => d.len() == 11 && d[0] == b'1',
-            Country::IN => d.len() == 10 && matches!(d[0], b'6'..=b'9'),
-            _ => false,
-        }
     }
 }
 
@@ -643,18 +632,19 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
         }
     }
     let d = &digits[..n];
-    let cc = country.calling_code();
-    let (min, max) = country.nsn_len();
+    let plan = country.plan();
+    let cc = plan.calling_code;
+    let (min, max) = plan.nsn_len;
 
     // International form: +CC..., or an international prefix, or (without
     // either) the calling code itself when the rest has a valid length.
     let intl: Option<&[u8]> = if plus {
         Some(d)
-    } else if let Some(rest) = strip_intl_prefix(country, d) {
+    } else if let Some(rest) = strip_intl_prefix(&plan, d) {
         Some(rest)
     } else if starts(d, cc)
         && (min..=max).contains(&(d.len() - cc.len()))
-        && !(country.trunk_zero() && starts(d, b"0"))
+        && !(plan.trunk_zero && starts(d, b"0"))
     {
         Some(d)
     } else {
@@ -665,7 +655,7 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
         Some(full) if starts(full, cc) => {
             let rest = &full[cc.len()..];
             // "+82 (0)10 ..." style: a trunk zero written after the code.
-            if country.trunk_zero() && starts(rest, b"0") {
+            if plan.trunk_zero && starts(rest, b"0") {
                 &rest[1..]
             } else {
                 rest
@@ -680,8 +670,8 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
         }
         // Chinese and Indian mobile numbers are dialled without the trunk
         // zero.
-        None if country.mobile_without_trunk(d) => d,
-        None if country.trunk_zero() => starts(d, b"0")
+        None if plan.is_trunkless_mobile(d) => d,
+        None if plan.trunk_zero => starts(d, b"0")
             .then(|| &d[1..])
             .ok_or(Error::Invalid(RULE))?,
         None => d,
@@ -689,7 +679,7 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
     if !(min..=max).contains(&nsn.len()) || starts(nsn, b"0") {
         return Err(Error::Invalid(RULE));
     }
-    if country.nanp() && nsn[0] < b'2' {
+    if plan.nanp() && nsn[0] < b'2' {
         return Err(Error::Invalid(RULE)); // NANP area codes start with 2-9
     }
     write_e164(cc, nsn, out)
@@ -698,13 +688,13 @@ fn phone_trimmed(country: Country, s: &[u8], out: &mut [u8]) -> Result<usize, Er
 /// Strips an international call prefix. Prefixes can overlap (Korea's
 /// `008` carrier prefix and `00` followed by `82`), so a prefix followed by
 /// this country's own calling code wins.
-fn strip_intl_prefix(country: Country, d: &[u8]) -> Option<&[u8]> {
-    if !starts(d, country.intl_root()) {
+fn strip_intl_prefix<'d>(plan: &Plan, d: &'d [u8]) -> Option<&'d [u8]> {
+    if !starts(d, plan.intl_root) {
         return None;
     }
-    let cc = country.calling_code();
-    let mut candidates = country
-        .intl_prefixes()
+    let cc = plan.calling_code;
+    let mut candidates = plan
+        .intl_prefixes
         .iter()
         .filter(|p| starts(d, p))
         .map(|p| &d[p.len()..]);
@@ -737,10 +727,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_is_in_declaration_order() {
+        for (i, c) in Country::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i, "{c:?}");
+        }
+    }
+
+    #[test]
     fn every_intl_prefix_starts_with_its_countrys_root() {
         for c in Country::ALL {
-            for p in c.intl_prefixes() {
-                assert!(p.starts_with(c.intl_root()), "{c:?}");
+            let plan = c.plan();
+            for p in plan.intl_prefixes {
+                assert!(p.starts_with(plan.intl_root), "{c:?}");
             }
         }
     }
@@ -984,7 +982,7 @@ mod tests {
             for b in Country::ALL {
                 let (x, y) = (a.calling_code(), b.calling_code());
                 if a != b && x.starts_with(y) {
-                    assert!(a.nanp() && b.nanp() && x == y, "{a:?} {b:?}");
+                    assert!(a.plan().nanp() && b.plan().nanp(), "{a:?} {b:?}");
                 }
             }
         }

@@ -19,6 +19,9 @@
 //! Seeds (corpus/parquet_pipeline) are small files pyarrow wrote with the
 //! policy's columns: plain and dictionary pages, v1 and v2 pages, none,
 //! snappy and zstd, a page index, nulls, a struct, a list, a timestamp.
+//! The output is uncompressed: the kept columns (`id`, `email`, `ts`) of
+//! an uncompressed input are copied as bytes, those of a snappy or zstd one
+//! page by page, each page decompressed.
 #![no_main]
 
 use std::fs::File;

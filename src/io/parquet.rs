@@ -368,7 +368,8 @@ enum RootUse {
     /// Dropped and read by no transform: never decoded.
     Skip,
     /// Kept unchanged and read by no transform: its column chunks are
-    /// copied through as bytes wherever their codec is the output's.
+    /// copied through, as bytes where their codec is the output's, else
+    /// page by page.
     Copy,
 }
 
@@ -380,7 +381,8 @@ enum RootUse {
 /// and whose Parquet leaves are described exactly as the writer would
 /// describe them, has its column chunks
 /// spliced into the output as they are (pages, statistics, dictionary and
-/// page index untouched) when the chunk's codec is the output's and no row
+/// page index untouched; each page compressed again when the chunk's codec
+/// is not the output's, see [`CopyPlan::copied_in`]) when no row
 /// can be left out (`on_error = "drop-record"` copies nothing). A dropped
 /// column no transform reads is not decoded at all. The transformer gets a
 /// placeholder array for either ([`placeholder`]), whose output is
@@ -515,11 +517,18 @@ impl CopyPlan {
     }
 
     /// Per input root, whether it is copied in row group `rg`: a copy
-    /// candidate whose chunks all have the output's codec, and for one that
-    /// a `keep` field names, whose count the chunk's metadata gives.
+    /// candidate each chunk of which has the output's codec or can be
+    /// given it page by page ([`transcode`]: an unrepeated column, from and
+    /// to a codec the workers write), and for one that a `keep` field names,
+    /// whose count the chunk's metadata gives.
     fn copied_in(&self, rg: &RowGroupMetaData) -> Vec<bool> {
-        let same =
-            |c: Compression| std::mem::discriminant(&c) == std::mem::discriminant(&self.codec);
+        let copyable = |l: usize| {
+            let c = rg.column(l);
+            same_codec(c.compression(), self.codec)
+                || (c.column_descr().max_rep_level() == 0
+                    && pages::PageCodec::supports(c.compression())
+                    && pages::PageCodec::supports(self.codec))
+        };
         self.roots
             .iter()
             .enumerate()
@@ -527,7 +536,7 @@ impl CopyPlan {
                 *u == RootUse::Copy
                     && self.in_leaves[i]
                         .iter()
-                        .all(|&l| l < rg.num_columns() && same(rg.column(l).compression()))
+                        .all(|&l| l < rg.num_columns() && copyable(l))
                     && (self.kept[i].is_none() || self.kept_count(i, rg).is_some())
             })
             .collect()
@@ -727,20 +736,25 @@ impl ChunkReader for CopiedChunk {
     }
 }
 
-/// Reads input leaf `leaf` of row group `rg` as a chunk to copy, with its
-/// metadata, statistics and page index.
+/// Reads input leaf `leaf` of row group `rg` as a chunk to copy into an
+/// output compressed with `codec`, with its metadata, statistics and page
+/// index. A chunk with another codec has each page decompressed and
+/// compressed again ([`transcode`]).
 fn copy_chunk(
     file: &PositionalFile,
     meta: &ParquetMetaData,
     rg: usize,
     leaf: usize,
-) -> Result<(CopiedChunk, ColumnCloseResult), ParquetError> {
+    codec: Compression,
+) -> Result<(CopiedChunk, ColumnCloseResult), InputErrorKind> {
     let rgm = meta.row_group(rg);
     let cm = rgm.column(leaf).clone();
     let (start, length) = cm.byte_range();
     let length = usize::try_from(length)
-        .map_err(|_| ParquetError::General("a column chunk is too large".to_owned()))?;
-    let data = file.get_bytes(start, length)?;
+        .map_err(|_| InputErrorKind::Arrow("a column chunk is too large".to_owned()))?;
+    let data = file
+        .get_bytes(start, length)
+        .map_err(|e| parquet_error(&e))?;
     let column_index = meta
         .column_index()
         .and_then(|c| c.get(rg)?.get(leaf))
@@ -750,6 +764,15 @@ fn copy_chunk(
         .offset_index()
         .and_then(|o| o.get(rg)?.get(leaf))
         .cloned();
+    let chunk = CopiedChunk::whole(start, data);
+    if !same_codec(cm.compression(), codec) {
+        let rows = usize::try_from(rgm.num_rows())
+            .map_err(|_| InputErrorKind::Arrow("a row group is too large".to_owned()))?;
+        return decoding("a column chunk", || {
+            transcode(chunk, &cm, rows, codec, column_index, offset_index)
+        })?
+        .map_err(|e| parquet_error(&e));
+    }
     let close = ColumnCloseResult {
         bytes_written: length as u64,
         rows_written: rgm.num_rows().max(0) as u64,
@@ -758,7 +781,76 @@ fn copy_chunk(
         column_index,
         offset_index,
     };
-    Ok((CopiedChunk::whole(start, data), close))
+    Ok((chunk, close))
+}
+
+/// Whether a chunk compressed with `a` can be copied as it is into an
+/// output compressed with `b` (the level a codec was written at is not
+/// recorded, nor needed to read it).
+fn same_codec(a: Compression, b: Compression) -> bool {
+    std::mem::discriminant(&a) == std::mem::discriminant(&b)
+}
+
+/// The pages of the chunk `cm` (of an unrepeated column, in a row group of
+/// `rows` rows), decompressed and compressed again with `codec`: the same
+/// pages with the same headers and values, the same statistics and column
+/// index; the offset index gives the new places of the pages, when the
+/// input has one.
+fn transcode(
+    chunk: CopiedChunk,
+    cm: &ColumnChunkMetaData,
+    rows: usize,
+    codec: Compression,
+    column_index: Option<ColumnIndexMetaData>,
+    offset_index: Option<parquet::file::page_index::offset_index::OffsetIndexMetaData>,
+) -> Result<(CopiedChunk, ColumnCloseResult), ParquetError> {
+    use parquet::column::page::{Page, PageReader};
+    use parquet::file::serialized_reader::SerializedPageReader;
+    let descr = cm.column_descr_ptr();
+    if descr.max_rep_level() != 0 {
+        return Err(ParquetError::General(
+            "a repeated column chunk cannot be copied page by page".into(),
+        ));
+    }
+    let mut pages = SerializedPageReader::new(Arc::new(chunk), cm, rows, None)?;
+    let mut compressor = pages::PageCodec::new(codec)
+        .ok_or_else(|| ParquetError::General("no compression context".into()))?;
+    // The value bytes of each page, when the input's offset index has them.
+    let unencoded = offset_index.as_ref().and_then(|o| {
+        let u = o.unencoded_byte_array_data_bytes.as_ref()?;
+        (u.len() == o.page_locations.len()).then_some(u.as_slice())
+    });
+    let mut out = pages::ChunkPages::new(codec, unencoded.is_some());
+    let mut data_pages = 0;
+    while let Some(page) = pages.get_next_page()? {
+        let rows = match &page {
+            // Unrepeated: a value, null or not, is a row.
+            Page::DataPage { num_values, .. } => u64::from(*num_values),
+            Page::DataPageV2 { num_rows, .. } => u64::from(*num_rows),
+            Page::DictionaryPage { .. } => 0,
+        };
+        let value_bytes = match (&page, unencoded) {
+            (Page::DictionaryPage { .. }, _) | (_, None) => 0,
+            (_, Some(u)) => {
+                data_pages += 1;
+                u.get(data_pages - 1).copied().unwrap_or(0)
+            }
+        };
+        let (page, raw) = pages::compress_page(page, &mut compressor)?;
+        out.write(page, raw, rows, value_bytes)?;
+    }
+    let (data, close) = out.finish(
+        &descr,
+        cm.statistics().cloned(),
+        column_index,
+        offset_index.is_some(),
+    )?;
+    if close.rows_written != rows as u64 {
+        return Err(ParquetError::General(
+            "the pages of a column chunk do not hold its row group's rows".into(),
+        ));
+    }
+    Ok((data, close))
 }
 
 /// One output column chunk of a row group.
@@ -1318,7 +1410,10 @@ pub fn run(
                                 match (out_copied.get(j), src, copy_from) {
                                     (Some(true), Some(leaf), Some((file, meta, index))) => {
                                         let (data, close) =
-                                            copy_chunk(file, meta, index, leaf).map_err(perr)?;
+                                            copy_chunk(file, meta, index, leaf, plan.codec)
+                                                .map_err(|k| {
+                                                    InputError::new(source, None, None, k)
+                                                })?;
                                         pieces.push(Piece::Copied(data, Box::new(close)));
                                     }
                                     _ => pieces

@@ -158,7 +158,7 @@ const PYARROW: &str = r#"
 import sys, datetime
 import pyarrow as pa, pyarrow.parquet as pq
 step, path = sys.argv[1], sys.argv[2]
-if step == "write":
+if step.startswith("write"):
     n = 3000
     t = pa.table({
         "id": pa.array(range(n), pa.int64()),
@@ -176,7 +176,12 @@ if step == "write":
         "town": pa.array([["Seoul", "Suwon", "Sejong", None][i % 4] for i in range(n)]),
         "born": pa.array([datetime.date(1950, 1, 1) + datetime.timedelta(days=(i * 7919) % 20000) for i in range(n)], pa.date32()),
     })
-    pq.write_table(t, path, row_group_size=1000)
+    if step == "write":
+        pq.write_table(t, path, row_group_size=1000)
+    else:
+        # Data pages v2, zstd, and a page index: the other layout.
+        pq.write_table(t, path, row_group_size=1000, data_page_version="2.0",
+                       compression="zstd", write_page_index=True)
 else:
     f = pq.ParquetFile(path)
     assert f.metadata.num_row_groups == 3, f.metadata.num_row_groups
@@ -200,6 +205,12 @@ else:
     assert rows[0]["utc"] == datetime.datetime(2023, 12, 31, 20, tzinfo=datetime.timezone.utc), rows[0]["utc"]
     assert [r["town"] for r in rows[:4]] == ["S****", "S****", "S*****", None], rows[:4]
     assert all(r["born"] == str((datetime.date(1950, 1, 1) + datetime.timedelta(days=(i * 7919) % 20000)).year) for i, r in enumerate(rows))
+    # The kept columns in the codec asked for (copied page by page when
+    # the input's differs).
+    want = sys.argv[3].upper()
+    codecs = {f.metadata.row_group(g).column(c).compression
+              for g in range(3) for c in range(f.metadata.num_columns)}
+    assert codecs == {want}, (codecs, want)
     d = pq.read_table(path, read_dictionary=["town", "born"])
     assert d.column("town").to_pylist() == [r["town"] for r in rows]
     assert d.column("born").to_pylist() == [r["born"] for r in rows]
@@ -227,15 +238,16 @@ fn pyarrow_file_round_trip() {
     let d = setup();
     let p = d.path();
     std::fs::write(p.join("t.py"), PYARROW).unwrap();
-    let run = |step: &str, file: &str| {
+    let run = |step: &str, file: &str, codec: &str| {
         let o = Command::new(&python)
-            .args(["t.py", step, file])
+            .args(["t.py", step, file, codec])
             .current_dir(p)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
-    run("write", "py.parquet");
+    run("write", "py.parquet", "");
+    run("write2", "py2.parquet", "");
     // `id` and `utc` are named with `keep`: they keep their types, as the
     // check asserts, like the columns the policy does not name.
     std::fs::write(
@@ -244,7 +256,34 @@ fn pyarrow_file_round_trip() {
     )
     .unwrap();
     ok_with("apply", "py.toml", "out.parquet", "py.parquet", p);
-    run("check", "out.parquet");
+    run("check", "out.parquet", "snappy");
+    // Each layout into each other codec: the kept columns (`id`, `utc`)
+    // are copied page by page, compressed again.
+    for (input, codec, pyarrow_name) in [
+        ("py.parquet", "zstd", "zstd"),
+        ("py.parquet", "none", "uncompressed"),
+        ("py2.parquet", "snappy", "snappy"),
+        ("py2.parquet", "zstd", "zstd"),
+    ] {
+        let o = deid(
+            &[
+                "apply",
+                "-q",
+                "-p",
+                "py.toml",
+                "-k",
+                "keys.json",
+                "--compression",
+                codec,
+                "-o",
+                "out2.parquet",
+                input,
+            ],
+            p,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        run("check", "out2.parquet", pyarrow_name);
+    }
     // As CSV, typed values are written by the rule the transforms read
     // them with: a zone at its offset for the instant, `Z` for UTC.
     ok_with("apply", "keep.toml", "py.csv", "py.parquet", p);

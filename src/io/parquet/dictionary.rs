@@ -48,7 +48,7 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnDescPtr;
 
-use super::pages::{ChunkPages, PageCodec, pack_bits};
+use super::pages::{ChunkPages, PageCodec, compress_page, pack_bits, with_buffer};
 use super::{CopiedChunk, PositionalFile, decoding};
 use crate::arrow::BatchTransformer;
 
@@ -278,21 +278,15 @@ pub(super) fn rewrite(
 
     // Written: the dictionary, then the data pages compressed again.
     let mut codec = PageCodec::new(job.codec)?;
-    let mut compress = |raw: &[u8]| codec.compress(raw).ok();
     let mut chunk = ChunkPages::new(job.codec, false);
-    chunk
-        .write(
-            Page::DictionaryPage {
-                buf: compress(&dict)?.into(),
-                num_values: u32::try_from(unique.len()).ok()?,
-                encoding: Encoding::PLAIN,
-                is_sorted: false,
-            },
-            dict.len(),
-            0,
-            0,
-        )
-        .ok()?;
+    let dict = Page::DictionaryPage {
+        buf: dict.into(),
+        num_values: u32::try_from(unique.len()).ok()?,
+        encoding: Encoding::PLAIN,
+        is_sorted: false,
+    };
+    let (dict, raw) = compress_page(dict, &mut codec).ok()?;
+    chunk.write(dict, raw, 0, 0).ok()?;
     for (page, n, levels, values) in data_pages {
         // Each page's indices are read here, once: mapping or ranking them
         // checks them too (an index past the dictionary has no entry).
@@ -340,25 +334,7 @@ pub(super) fn rewrite(
                 }
             }
         }
-        let raw = page.buffer().len();
-        let page = match &page {
-            Page::DataPage { buf, .. } => {
-                let z = compress(buf)?;
-                with_buffer(page, z.into(), false)
-            }
-            Page::DataPageV2 {
-                buf,
-                def_levels_byte_len,
-                ..
-            } => {
-                // Levels as they are, the indices compressed.
-                let def = *def_levels_byte_len as usize;
-                let mut out = buf.get(..def)?.to_vec();
-                out.extend_from_slice(&compress(buf.get(def..)?)?);
-                with_buffer(page, out.into(), job.codec != Compression::UNCOMPRESSED)
-            }
-            Page::DictionaryPage { .. } => return None,
-        };
+        let (page, raw) = compress_page(page, &mut codec).ok()?;
         chunk.write(page, raw, n as u64, 0).ok()?;
     }
 
@@ -431,49 +407,6 @@ fn plain_values(buf: &[u8], n: usize, physical: PhysicalType, t: &DataType) -> O
         )),
         _ => return None,
     })
-}
-
-/// `page` (a data page) with `buf` for its levels and values, which a v2
-/// page says are `compressed` or not.
-fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
-    match page {
-        Page::DataPage {
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-            ..
-        } => Page::DataPage {
-            buf,
-            num_values,
-            encoding,
-            def_level_encoding,
-            rep_level_encoding,
-            statistics,
-        },
-        Page::DataPageV2 {
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            statistics,
-            ..
-        } => Page::DataPageV2 {
-            buf,
-            num_values,
-            encoding,
-            num_nulls,
-            num_rows,
-            def_levels_byte_len,
-            rep_levels_byte_len,
-            is_compressed: compressed,
-            statistics,
-        },
-        other => other,
-    }
 }
 
 /// A data page's `n` dictionary indices (bit width first) through `map`,

@@ -70,6 +70,88 @@ impl PageCodec {
     }
 }
 
+/// `page` (read back uncompressed) compressed with `codec`, and its size
+/// before: a dictionary page or a data page v1 whole, a data page v2 after
+/// its levels, which it keeps as they are.
+pub(super) fn compress_page(
+    page: Page,
+    codec: &mut PageCodec,
+) -> Result<(Page, usize), ParquetError> {
+    let raw = page.buffer().len();
+    let buf = match &page {
+        Page::DataPageV2 {
+            buf,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            ..
+        } => {
+            let levels = *def_levels_byte_len as usize + *rep_levels_byte_len as usize;
+            let (levels, values) = buf
+                .split_at_checked(levels)
+                .ok_or_else(|| ParquetError::General("a page shorter than its levels".into()))?;
+            let mut out = levels.to_vec();
+            out.extend_from_slice(&codec.compress(values)?);
+            out
+        }
+        Page::DataPage { buf, .. } | Page::DictionaryPage { buf, .. } => codec.compress(buf)?,
+    };
+    let compressed = !matches!(codec, PageCodec::None);
+    Ok((with_buffer(page, buf.into(), compressed), raw))
+}
+
+/// `page` with `buf` for its bytes (a data page: its levels and values,
+/// which a v2 page says are `compressed` or not).
+pub(super) fn with_buffer(page: Page, buf: bytes::Bytes, compressed: bool) -> Page {
+    match page {
+        Page::DataPage {
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+            ..
+        } => Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+        },
+        Page::DataPageV2 {
+            num_values,
+            encoding,
+            num_nulls,
+            num_rows,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            statistics,
+            ..
+        } => Page::DataPageV2 {
+            buf,
+            num_values,
+            encoding,
+            num_nulls,
+            num_rows,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            is_compressed: compressed,
+            statistics,
+        },
+        Page::DictionaryPage {
+            num_values,
+            encoding,
+            is_sorted,
+            ..
+        } => Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            is_sorted,
+        },
+    }
+}
+
 /// Where [`ChunkPages::write`] has parquet write a page with its header.
 ///
 /// Parquet writes the header, then the page's buffer in one call. The

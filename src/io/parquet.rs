@@ -96,6 +96,17 @@ impl std::str::FromStr for Codec {
 }
 
 impl Codec {
+    /// The default output codec for an input compressed with `input`: the
+    /// same, or zstd for a codec deid reads but does not write (gzip, LZ4,
+    /// Brotli).
+    fn output_for(input: Compression) -> Self {
+        match input {
+            Compression::SNAPPY => Codec::Snappy,
+            Compression::UNCOMPRESSED => Codec::None,
+            _ => Codec::Zstd,
+        }
+    }
+
     fn parquet(self) -> Compression {
         match self {
             Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
@@ -165,7 +176,8 @@ impl ParquetOptions {
         self.output = f;
         self
     }
-    /// Output compression; `None` keeps the input's (snappy for CSV input).
+    /// Output compression; `None` keeps the input's (zstd for gzip, LZ4 or
+    /// Brotli input; snappy for CSV input).
     pub fn compression(mut self, c: Option<Codec>) -> Self {
         self.compression = c;
         self
@@ -518,16 +530,14 @@ impl CopyPlan {
 
     /// Per input root, whether it is copied in row group `rg`: a copy
     /// candidate each chunk of which has the output's codec or can be
-    /// given it page by page ([`transcode`]: an unrepeated column, from and
-    /// to a codec the workers write), and for one that a `keep` field names,
+    /// given it page by page ([`transcode`]: an unrepeated column, to a
+    /// codec the workers write), and for one that a `keep` field names,
     /// whose count the chunk's metadata gives.
     fn copied_in(&self, rg: &RowGroupMetaData) -> Vec<bool> {
         let copyable = |l: usize| {
             let c = rg.column(l);
             same_codec(c.compression(), self.codec)
-                || (c.column_descr().max_rep_level() == 0
-                    && pages::PageCodec::supports(c.compression())
-                    && pages::PageCodec::supports(self.codec))
+                || (c.column_descr().max_rep_level() == 0 && pages::PageCodec::supports(self.codec))
         };
         self.roots
             .iter()
@@ -911,11 +921,7 @@ pub fn run(
                 .row_groups()
                 .first()
                 .and_then(|rg| rg.columns().first())
-                .map_or(Codec::Snappy, |c| match c.compression() {
-                    Compression::ZSTD(_) => Codec::Zstd,
-                    Compression::UNCOMPRESSED => Codec::None,
-                    _ => Codec::Snappy,
-                });
+                .map_or(Codec::Snappy, |c| Codec::output_for(c.compression()));
             let schema = Arc::clone(meta.schema());
             (Src::Parquet { file, meta }, schema, codec)
         }

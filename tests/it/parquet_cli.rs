@@ -177,7 +177,7 @@ if step.startswith("write"):
         "born": pa.array([datetime.date(1950, 1, 1) + datetime.timedelta(days=(i * 7919) % 20000) for i in range(n)], pa.date32()),
     })
     if step == "write":
-        pq.write_table(t, path, row_group_size=1000)
+        pq.write_table(t, path, row_group_size=1000, compression=sys.argv[3] or "snappy")
     else:
         # Data pages v2, zstd, and a page index: the other layout.
         pq.write_table(t, path, row_group_size=1000, data_page_version="2.0",
@@ -248,6 +248,9 @@ fn pyarrow_file_round_trip() {
     };
     run("write", "py.parquet", "");
     run("write2", "py2.parquet", "");
+    for codec in ["gzip", "lz4", "brotli"] {
+        run("write", &format!("py_{codec}.parquet"), codec);
+    }
     // `id` and `utc` are named with `keep`: they keep their types, as the
     // check asserts, like the columns the policy does not name.
     std::fs::write(
@@ -283,6 +286,18 @@ fn pyarrow_file_round_trip() {
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         run("check", "out2.parquet", pyarrow_name);
+    }
+    // Codecs deid reads but does not write: zstd out by default.
+    for codec in ["gzip", "lz4", "brotli"] {
+        std::fs::remove_file(p.join("out2.parquet")).unwrap();
+        ok_with(
+            "apply",
+            "py.toml",
+            "out2.parquet",
+            &format!("py_{codec}.parquet"),
+            p,
+        );
+        run("check", "out2.parquet", "zstd");
     }
     // As CSV, typed values are written by the rule the transforms read
     // them with: a zone at its offset for the instant, `Z` for UTC.

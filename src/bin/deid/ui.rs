@@ -36,7 +36,7 @@ pub struct PipelineArgs {
     /// Output format [default: from the -o extension, else the input's]. CSV and Parquet convert both ways.
     #[arg(long, value_name = "csv|jsonl|parquet")]
     pub output_format: Option<Format>,
-    /// Parquet output compression [default: the input's codec; snappy from CSV]. Kept columns are copied as they are only under the input's codec; another one re-encodes them.
+    /// Parquet output compression [default: the input's codec; zstd from gzip, LZ4 or Brotli; snappy from CSV]. Kept columns are copied as bytes under the input's codec, page by page under another one.
     #[arg(long, value_name = "zstd|snappy|none")]
     pub compression: Option<deid::io::parquet::Codec>,
     /// CSV field delimiter (one byte, e.g. ';' or '\t' written as "tab").

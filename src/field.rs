@@ -604,8 +604,7 @@ impl PseudonymBatch {
         };
         let len = p.output_len();
         let need = count.saturating_mul(len);
-        let out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
-        let mut out = out;
+        let mut out = out.get_mut(..need).ok_or(Error::BufferTooSmall(need))?;
         let mut group: [&[u8]; Self::GROUP] = [&[]; Self::GROUP];
         let mut left = count;
         while left > 0 {

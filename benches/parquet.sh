@@ -11,7 +11,9 @@
 # (c) pyarrow + Python hmac/hashlib doing the same pseudonyms, run on a slice
 #     (PY_ROWS, default 200000) and scaled;
 # (d) the same policy with city and sex kept, to show what transforming
-#     the dictionary columns costs.
+#     the dictionary columns costs;
+# (e) the same rows as a snappy file (as pandas and Spark write) written as
+#     zstd: the kept column is copied page by page into the other codec.
 # The policy pseudonymizes phone and email (HMAC-SHA256), masks city and
 # pseudonymizes sex (both dictionary-encoded: one transform per distinct
 # value), takes birth_date (Date32) to its year and drops name. Prints MB/s,
@@ -92,6 +94,9 @@ read -r _ t_pq rss_pq cpu_pq user_pq < <(run parquet $deid apply -q -p "$pol" -k
 read -r _ t_floor rss_floor cpu_floor _ < <(run floor $deid apply -q -p "$keep" -k "$keys" -o bench-data/out_keep.parquet "$pq")
 read -r _ t_nodict _ _ _ < <(run nodict $deid apply -q -p "$nodict" -k "$keys" -o bench-data/out_nodict.parquet "$pq")
 read -r _ t_csv rss_csv cpu_csv user_csv < <(run csv $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.csv "$csv")
+snappy=bench-data/customers_${rows}_snappy.parquet
+[ -s "$snappy" ] || $deid apply -q -p "$keep" -k "$keys" --compression snappy -o "$snappy" "$pq"
+read -r _ t_cross _ _ _ < <(run cross $deid apply -q -p "$pol" -k "$keys" --compression zstd -o bench-data/out_cross.parquet "$snappy")
 cat > bench-data/pyarrow_hmac.py <<'PY'
 import sys, hmac, hashlib, json, base64
 import pyarrow as pa, pyarrow.parquet as pq, pyarrow.compute as pc
@@ -113,11 +118,11 @@ pq.write_table(pa.table(out), sys.argv[3])
 PY
 read -r _ t_py rss_py cpu_py _ < <(run python python3 bench-data/pyarrow_hmac.py "$pq" "$py_rows" bench-data/out_py.parquet)
 python3 - "$rows" "$py_rows" "$pq_bytes" "$csv_bytes" "$t_pq" "$rss_pq" "$t_floor" "$rss_floor" "$t_csv" "$rss_csv" "$t_py" "$rss_py" "$t_nodict" \
-    "$cpu_pq" "$cpu_floor" "$cpu_csv" "$cpu_py" "$user_pq" "$user_csv" <<'PY'
+    "$cpu_pq" "$cpu_floor" "$cpu_csv" "$cpu_py" "$user_pq" "$user_csv" "$t_cross" <<'PY'
 import sys
 rows, py_rows, pqb, csvb = map(int, sys.argv[1:5])
 t_pq, r_pq, t_fl, r_fl, t_csv, r_csv, t_py, r_py, t_nd = map(float, sys.argv[5:14])
-c_pq, c_fl, c_csv, c_py, u_pq, u_csv = map(float, sys.argv[14:20])
+c_pq, c_fl, c_csv, c_py, u_pq, u_csv, t_cross = map(float, sys.argv[14:21])
 rs = lambda n, t: n / t
 print(f"{rows} rows; Parquet {pqb/1e6:.0f} MB, CSV {csvb/1e6:.0f} MB")
 print(f"{'run':<28}{'s':>8}{'MB/s (file)':>13}{'rows/s':>13}{'peak RSS MB':>13}{'CPU s':>8}")
@@ -137,4 +142,5 @@ print(f"parquet policy / all-keep floor  = {t_pq/t_fl:.2f}x time")
 print(f"dictionary columns (city, sex)   = {t_pq-t_nd:.2f} s of {t_pq:.2f} s ({100*(t_pq-t_nd)/t_pq:.0f}%; "
       f"{1e9*(t_pq-t_nd)/(2*rows):.1f} ns per value; the policy without them: {t_nd:.2f} s)")
 print(f"parquet rows/s / pyarrow+hmac    = {rs(rows,t_pq)/rs(py_rows,t_py):.1f}x (target >= 30x)")
+print(f"snappy in, zstd out              = {t_cross:.2f} s ({t_cross/t_pq:.2f}x the zstd file's time)")
 PY

@@ -803,9 +803,9 @@ fn same_codec(a: Compression, b: Compression) -> bool {
 
 /// The pages of the chunk `cm` (of an unrepeated column, in a row group of
 /// `rows` rows), decompressed and compressed again with `codec`: the same
-/// pages with the same headers and values, the same statistics and column
-/// index; the offset index gives the new places of the pages, when the
-/// input has one.
+/// pages (type, counts, encodings, statistics, values) under headers
+/// written anew, the same chunk statistics and column index; the offset
+/// index gives the new places of the pages, when the input has one.
 fn transcode(
     chunk: CopiedChunk,
     cm: &ColumnChunkMetaData,
@@ -1418,7 +1418,12 @@ pub fn run(
                                         let (data, close) =
                                             copy_chunk(file, meta, index, leaf, plan.codec)
                                                 .map_err(|k| {
-                                                    InputError::new(source, None, None, k)
+                                                    let column = meta
+                                                        .row_group(index)
+                                                        .column(leaf)
+                                                        .column_path()
+                                                        .string();
+                                                    InputError::new(source, None, Some(&column), k)
                                                 })?;
                                         pieces.push(Piece::Copied(data, Box::new(close)));
                                     }

@@ -246,6 +246,32 @@ fn mutated_files_fail_cleanly_and_never_show_a_phone() {
     );
 }
 
+/// A kept column copied page by page into another codec is read page by
+/// page: a page header that does not parse stops the run with an error
+/// naming the file and the column. Copied as bytes (the input's codec),
+/// the same damage goes through as it is.
+#[test]
+fn a_damaged_page_of_a_kept_column_fails_its_copy_into_another_codec() {
+    let mut bytes = valid_file();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone()))
+        .unwrap()
+        .metadata()
+        .clone();
+    let id = meta.row_group(1).column(0);
+    assert_eq!(id.column_path().string(), "id");
+    let (start, _) = id.byte_range();
+    // The first page header's first field (its type) made invalid.
+    for b in &mut bytes[start as usize..start as usize + 4] {
+        *b = 0xff;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.parquet");
+    std::fs::write(&path, &bytes).unwrap();
+    let e = run_apply_as(&path, "m.parquet", &policy(), Codec::Snappy).unwrap_err();
+    assert!(e.contains("m.parquet") && e.contains("column 'id'"), "{e}");
+    assert!(run_apply(&path, "m.parquet", &policy()).is_ok());
+}
+
 #[test]
 fn parquet_testing_bad_files_are_refused() {
     // Every column decoded: a row may be dropped, so none is copied.

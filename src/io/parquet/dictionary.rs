@@ -294,7 +294,9 @@ pub(super) fn rewrite(
         let (page, bounds) = if remap {
             // The levels as they are, the indices mapped.
             let buf = page.buffer();
-            let mut out = buf.get(..levels)?.to_vec();
+            // Sized once: mapped indices are rarely wider than the input's.
+            let mut out = Vec::with_capacity(buf.len() + 8);
+            out.extend_from_slice(buf.get(..levels)?);
             let bounds = remap_indices(
                 buf.get(levels..)?,
                 values,
@@ -454,13 +456,29 @@ fn remap_indices(
                         };
                         *slot = m;
                     }
-                    pack_bits(group.map(u64::from), width, out);
+                    pack8(group, width, out);
                 }
             }
         }
         true
     })?;
     Some(bounds)
+}
+
+/// Eight values below `2^width` bit-packed as Parquet packs them (least
+/// significant bit first): exactly `width` bytes. Up to 16 bits the eight
+/// make one 128-bit word, written at once; the merged dictionaries this
+/// packs are that small (a wider width means over 65,536 entries).
+fn pack8(group: [u32; 8], width: u32, out: &mut Vec<u8>) {
+    if width <= 16 {
+        let word = group
+            .iter()
+            .zip((0..).step_by(width as usize))
+            .fold(0u128, |word, (&v, at)| word | u128::from(v) << at);
+        out.extend_from_slice(&word.to_le_bytes()[..width as usize]);
+    } else {
+        pack_bits(group.map(u64::from), width, out);
+    }
 }
 
 /// The values of a transformed dictionary as bytes (`Utf8` or `LargeUtf8`).
@@ -909,7 +927,7 @@ mod tests {
         let mut rand = xorshift();
         for from in 0..=32u32 {
             let entries = (1u64 << from).min(3000);
-            for to in [1u32, 3, 8, 17, 32] {
+            for to in [1u32, 3, 8, 12, 16, 17, 32] {
                 let targets = (1u64 << to).min(70_000);
                 let mut map: Vec<u32> = (0..entries).map(|_| (rand() % targets) as u32).collect();
                 map[0] = (targets - 1) as u32;
@@ -952,6 +970,23 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// A group of eight packs as [`pack_bits`] packs it, at every width.
+    #[test]
+    fn eight_pack_as_bits_do() {
+        let mut rand = xorshift();
+        for width in 1..=32u32 {
+            for _ in 0..200 {
+                let mask = (1u64 << width) - 1;
+                let group: [u32; 8] = core::array::from_fn(|_| (rand() & mask) as u32);
+                let (mut fast, mut bits) = (Vec::new(), Vec::new());
+                pack8(group, width, &mut fast);
+                pack_bits(group.map(u64::from), width, &mut bits);
+                assert_eq!(fast, bits, "width {width}");
+                assert_eq!(fast.len(), width as usize);
             }
         }
     }

@@ -272,6 +272,17 @@ fn open_metadata(file: &File, page_index: PageIndexPolicy) -> Result<Footer, Inp
             )));
         }
         for c in rg.columns() {
+            // Refused here, by name: the decoder's own error comes at the
+            // first page and reads as a damaged file.
+            if !readable(c.compression()) {
+                return Err(InputErrorKind::Arrow(std::format!(
+                    "row group {i}, column '{}' is compressed with {}, which deid does not \
+                     read (it reads uncompressed, snappy, gzip, LZ4, zstd and Brotli \
+                     columns); write the file again with one of those",
+                    c.column_path().string(),
+                    c.compression(),
+                )));
+            }
             let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
             let inside = u64::try_from(start)
                 .ok()
@@ -287,6 +298,21 @@ fn open_metadata(file: &File, page_index: PageIndexPolicy) -> Result<Footer, Inp
         }
     }
     Ok(Footer { meta, len })
+}
+
+/// Whether this build decompresses `c` (every codec the format has but
+/// LZO, which the `parquet` crate does not implement).
+fn readable(c: Compression) -> bool {
+    matches!(
+        c,
+        Compression::UNCOMPRESSED
+            | Compression::SNAPPY
+            | Compression::GZIP(_)
+            | Compression::LZ4
+            | Compression::LZ4_RAW
+            | Compression::ZSTD(_)
+            | Compression::BROTLI(_)
+    )
 }
 
 /// The next batch of `reader`. A decoder's panic or error becomes an

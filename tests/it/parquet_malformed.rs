@@ -306,3 +306,71 @@ fn parquet_testing_bad_files_are_refused() {
         }
     }
 }
+
+/// `valid_file` with its footer saying that every chunk of column `leaf`
+/// is compressed with LZO (no writer at hand writes LZO; Hadoop-era files
+/// have it), the bytes unchanged.
+fn lzo_file(leaf: &str) -> Vec<u8> {
+    use parquet::file::metadata::ParquetMetaDataWriter;
+    let valid = valid_file();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(valid.clone()))
+        .unwrap()
+        .metadata()
+        .as_ref()
+        .clone();
+    let footer = u32::from_le_bytes(valid[valid.len() - 8..valid.len() - 4].try_into().unwrap());
+    let data_end = valid.len() - 8 - footer as usize;
+    let row_groups = meta
+        .row_groups()
+        .iter()
+        .map(|rg| {
+            let columns = rg
+                .columns()
+                .iter()
+                .map(|c| {
+                    let b = c.clone().into_builder();
+                    if c.column_path().string() == leaf {
+                        b.set_compression(Compression::LZO).build().unwrap()
+                    } else {
+                        b.build().unwrap()
+                    }
+                })
+                .collect();
+            rg.clone()
+                .into_builder()
+                .set_column_metadata(columns)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let meta = meta
+        .into_builder()
+        .set_row_groups(row_groups)
+        .set_column_index(None)
+        .set_offset_index(None)
+        .build();
+    let mut out = valid[..data_end].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &meta)
+        .finish()
+        .unwrap();
+    out
+}
+
+/// Regression: an LZO-compressed column was refused as "not a valid
+/// Parquet file"; the file is valid, deid cannot read that codec, and says
+/// so, naming the codec and the column.
+#[test]
+fn an_lzo_column_is_refused_as_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    for leaf in ["phone", "id"] {
+        let path = dir.path().join("m.parquet");
+        std::fs::write(&path, lzo_file(leaf)).unwrap();
+        let applied = run_apply(&path, "m.parquet", &policy()).unwrap_err();
+        let read = read_rows(&path).unwrap_err();
+        for e in [applied, read] {
+            assert!(e.contains("m.parquet"), "{e}");
+            assert!(e.contains("LZO") && !e.contains("not a valid"), "{e}");
+            assert!(e.contains(&std::format!("'{leaf}'")), "{e}");
+        }
+    }
+}

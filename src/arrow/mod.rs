@@ -2039,6 +2039,23 @@ impl BatchTransformer {
             .then_some(a)
     }
 
+    #[cfg(feature = "parquet")]
+    /// The field of input column `root`, one of
+    /// [`per_value_columns`](Self::per_value_columns), when it pseudonymizes
+    /// values as they are (being applied, without normalization): such a
+    /// column's output is the pseudonym of each value that is not empty,
+    /// which src/io/parquet/pseudonyms.rs computes from the column's pages
+    /// with [`PseudonymBatch::check`] and [`PseudonymBatch::compute_each`],
+    /// as [`transform`](Self::transform) would.
+    pub(crate) fn pseudonym_field(&self, root: usize) -> Option<&FieldProcessor> {
+        let i = self.leaves.iter().position(|l| l.indices == [root])?;
+        let ColumnAction::Field(k) = self.actions[i] else {
+            return None;
+        };
+        let p = &self.fields[k].processor;
+        (self.direction == Direction::Apply && PseudonymBatch::borrows(p)).then_some(p)
+    }
+
     /// Whether a batch can come out with fewer rows than it went in
     /// (`on_error = "drop-record"` or `[suppress]` when applying).
     pub fn may_drop_rows(&self) -> bool {

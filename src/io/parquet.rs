@@ -60,6 +60,7 @@ use crate::arrow::{BatchTransformer, arrow_message, placeholder, text_column_nam
 
 mod dictionary;
 mod pages;
+mod pseudonyms;
 mod text;
 use crate::key::Keyset;
 use crate::policy::Policy;
@@ -1342,8 +1343,17 @@ pub fn run(
                                             page_index,
                                             truncate: props.column_index_truncate_length(),
                                         };
+                                        // Through its dictionary, or else,
+                                        // for pseudonyms, from its pages.
+                                        let text =
+                                            text_root.get(pv.out_root) == Some(&Some(pv.out_leaf));
                                         if let Some((data, close, values)) =
-                                            dictionary::rewrite(&job, transformer)
+                                            dictionary::rewrite(&job, transformer).or_else(|| {
+                                                text.then(|| {
+                                                    pseudonyms::rewrite(&job, transformer, props)
+                                                })
+                                                .flatten()
+                                            })
                                         {
                                             skip[i] = true;
                                             out_copied[pv.out_root] = true;

@@ -75,6 +75,40 @@ pub(super) struct Job<'a> {
     pub truncate: Option<usize>,
 }
 
+/// The pages of a job's input chunk, decompressed, one at a time.
+pub(super) struct InputPages {
+    reader: SerializedPageReader<CopiedChunk>,
+}
+
+impl InputPages {
+    /// Reads the chunk; `None` when it cannot be read.
+    pub fn open(job: &Job<'_>) -> Option<Self> {
+        let rg = job.meta.row_group(job.row_group);
+        let cm = rg.column(job.leaf);
+        let rows = usize::try_from(rg.num_rows()).ok()?;
+        let (start, length) = cm.byte_range();
+        let data = job
+            .file
+            .get_bytes(start, usize::try_from(length).ok()?)
+            .ok()?;
+        let chunk = Arc::new(CopiedChunk::whole(start, data));
+        let reader = decoding("a column chunk", || {
+            SerializedPageReader::new(chunk, cm, rows, None)
+        })
+        .ok()?
+        .ok()?;
+        Some(Self { reader })
+    }
+
+    /// The next page (`Some(None)` after the last); `None` when it does not
+    /// decode.
+    pub fn next(&mut self) -> Option<Option<Page>> {
+        decoding("a page", || self.reader.get_next_page())
+            .ok()?
+            .ok()
+    }
+}
+
 /// The output chunk and how many values it transformed, or `None` when the
 /// chunk must be decoded row by row (see the module's documentation).
 pub(super) fn rewrite(
@@ -118,18 +152,8 @@ pub(super) fn rewrite(
         return None;
     }
     let rows = usize::try_from(rg.num_rows()).ok()?;
-    let (start, length) = cm.byte_range();
-    let data = job
-        .file
-        .get_bytes(start, usize::try_from(length).ok()?)
-        .ok()?;
-    let chunk = Arc::new(CopiedChunk::whole(start, data));
-    let mut pages = decoding("a column chunk", || {
-        SerializedPageReader::new(Arc::clone(&chunk), cm, rows, None)
-    })
-    .ok()?
-    .ok()?;
-    let mut next = || decoding("a page", || pages.get_next_page()).ok()?.ok();
+    let mut pages = InputPages::open(job)?;
+    let mut next = || pages.next();
 
     // The dictionary's values.
     let Some(Page::DictionaryPage {
@@ -372,23 +396,12 @@ fn plain_values(buf: &[u8], n: usize, physical: PhysicalType, t: &DataType) -> O
         |width: usize| (buf.len() == n.checked_mul(width)?).then_some(buf.chunks_exact(width));
     Some(match (physical, t) {
         (PhysicalType::BYTE_ARRAY, DataType::Utf8) => {
-            // Each value takes four bytes at least: a count the page
-            // cannot hold is refused before anything is sized by it.
-            if n > buf.len() / 4 {
-                return None;
-            }
             let mut offsets = Vec::with_capacity(n + 1);
             let mut values = Vec::with_capacity(buf.len());
             offsets.push(0i32);
-            let mut at = 0usize;
-            for _ in 0..n {
-                let len = u32::from_le_bytes(buf.get(at..at + 4)?.try_into().ok()?) as usize;
-                values.extend_from_slice(buf.get(at + 4..(at + 4).checked_add(len)?)?);
-                at += 4 + len;
+            for v in plain_slices(buf, n)? {
+                values.extend_from_slice(v);
                 offsets.push(i32::try_from(values.len()).ok()?);
-            }
-            if at != buf.len() {
-                return None;
             }
             let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
             Arc::new(StringArray::try_new(offsets, values.into(), None).ok()?)
@@ -465,12 +478,38 @@ fn remap_indices(
     Some(bounds)
 }
 
+/// The `n` values of a PLAIN byte-array page (each a 4-byte little-endian
+/// length, then its bytes), which must take all of `buf`.
+pub(super) fn plain_slices(buf: &[u8], n: usize) -> Option<Vec<&[u8]>> {
+    // Each value takes four bytes at least: a count the page cannot hold
+    // is refused before anything is sized by it.
+    if n > buf.len() / 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(n);
+    let mut rest = buf;
+    for _ in 0..n {
+        let (len, after) = rest.split_first_chunk::<4>()?;
+        let (v, after) = after.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+        values.push(v);
+        rest = after;
+    }
+    rest.is_empty().then_some(values)
+}
+
 /// Eight values below `2^width` bit-packed as Parquet packs them (least
-/// significant bit first): exactly `width` bytes. Up to 16 bits the eight
-/// make one 128-bit word, written at once; the merged dictionaries this
-/// packs are that small (a wider width means over 65,536 entries).
+/// significant bit first): exactly `width` bytes. Up to 8 bits the eight
+/// make one 64-bit word, up to 16 one 128-bit word, written at once; the
+/// merged dictionaries this packs are that small (a wider width means over
+/// 65,536 entries).
 fn pack8(group: [u32; 8], width: u32, out: &mut Vec<u8>) {
-    if width <= 16 {
+    if width <= 8 {
+        let word = group
+            .iter()
+            .zip((0..).step_by(width as usize))
+            .fold(0u64, |word, (&v, at)| word | u64::from(v) << at);
+        out.extend_from_slice(&word.to_le_bytes()[..width as usize]);
+    } else if width <= 16 {
         let word = group
             .iter()
             .zip((0..).step_by(width as usize))
@@ -528,7 +567,14 @@ impl Iterator for Groups<'_> {
         let (group, rest) = self.bytes.split_at_checked(w)?;
         self.bytes = rest;
         let mask = (1u64 << self.width) - 1;
-        Some(if w <= 16 {
+        Some(if w <= 8 {
+            // Eight values of at most 8 bits (a dictionary of up to 256
+            // entries): one 64-bit load.
+            let mut word = [0u8; 8];
+            word[..w].copy_from_slice(group);
+            let word = u64::from_le_bytes(word);
+            core::array::from_fn(|i| (word >> (i * w)) & mask)
+        } else if w <= 16 {
             // Eight values of at most 16 bits: one 128-bit load.
             let mut word = [0u8; 16];
             word[..w].copy_from_slice(group);
@@ -624,7 +670,7 @@ fn runs<'a>(
 
 /// [`runs`] value by value: `each(value, repeats)`, a bit-packed value
 /// once each.
-fn hybrid(
+pub(super) fn hybrid(
     buf: &[u8],
     width: u32,
     count: usize,

@@ -19,7 +19,7 @@ use std::vec::Vec;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, GenericStringArray, OffsetSizeTrait};
-use arrow_buffer::BooleanBufferBuilder;
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer};
 use arrow_schema::DataType;
 use parquet::basic::{Encoding, Type as PhysicalType};
 use parquet::column::page::Page;
@@ -127,18 +127,57 @@ impl TextChunk {
         &mut self,
         a: &GenericStringArray<O>,
     ) -> Result<(), ParquetError> {
-        if a.null_count() > 0 && !self.nullable {
+        self.push_values(
+            a.value_offsets(),
+            a.value_data(),
+            a.logical_nulls().as_ref(),
+        )
+    }
+
+    /// Appends `offsets.len() - 1` rows: row `i` is the bytes of `data`
+    /// from `offsets[i]` to `offsets[i + 1]` (offsets never decrease), or
+    /// null where `nulls` says so. The bytes are not checked to be UTF-8: a
+    /// caller gives text, or the encoding of bytes in an ASCII alphabet.
+    pub fn push_values<O: OffsetSizeTrait>(
+        &mut self,
+        offsets: &[O],
+        data: &[u8],
+        nulls: Option<&NullBuffer>,
+    ) -> Result<(), ParquetError> {
+        let len = offsets.len().saturating_sub(1);
+        let nulls = nulls.filter(|n| n.null_count() > 0);
+        if nulls.is_some_and(|n| n.len() != len)
+            || offsets.last().is_some_and(|o| o.as_usize() > data.len())
+        {
+            return Err(ParquetError::General(
+                "text values that do not match their offsets".into(),
+            ));
+        }
+        if nulls.is_some() && !self.nullable {
             return Err(ParquetError::General(
                 "a null in a column that holds none".into(),
             ));
         }
-        let offsets = a.value_offsets();
-        let data = a.value_data();
         let at = |i: usize| offsets[i].as_usize();
         let mut i = 0;
-        while i < a.len() {
-            let end = a.len().min(i + (self.page_rows - self.rows));
-            let taken = if a.null_count() == 0 {
+        while i < len {
+            let end = len.min(i + (self.page_rows - self.rows));
+            let taken = if let Some(nulls) = nulls {
+                let mut n = 0;
+                while i + n < end && self.value_bytes() < self.page_bytes {
+                    let r = i + n;
+                    if nulls.is_valid(r) {
+                        self.raw.extend_from_slice(&data[at(r)..at(r + 1)]);
+                        self.lengths.push((at(r + 1) - at(r)) as i32);
+                        self.valid.append(true);
+                    } else {
+                        self.valid.append(false);
+                        self.nulls += 1;
+                    }
+                    n += 1;
+                }
+                n
+            } else {
                 // Values up to the one that fills the page, in one copy.
                 let room = self.page_bytes.saturating_sub(self.value_bytes());
                 let fit = offsets[i + 1..end].partition_point(|o| o.as_usize() - at(i) < room);
@@ -151,21 +190,6 @@ impl TextChunk {
                 );
                 if self.nullable {
                     self.valid.append_n(n, true);
-                }
-                n
-            } else {
-                let mut n = 0;
-                while i + n < end && self.value_bytes() < self.page_bytes {
-                    let r = i + n;
-                    if a.is_valid(r) {
-                        self.raw.extend_from_slice(&data[at(r)..at(r + 1)]);
-                        self.lengths.push((at(r + 1) - at(r)) as i32);
-                        self.valid.append(true);
-                    } else {
-                        self.valid.append(false);
-                        self.nulls += 1;
-                    }
-                    n += 1;
                 }
                 n
             };

@@ -7,7 +7,8 @@
 //! Parquet's column writer copies each value three times on the way to a
 //! page (into its encoder, into the page, into the page behind its levels)
 //! and compresses each page with a new context. [`TextChunk`] writes the
-//! same pages from the Arrow arrays: each value copied once into its page,
+//! same pages from the Arrow arrays, or from values computed from the
+//! input's pages (`pseudonyms.rs`): each value copied once into its page,
 //! the definition levels taken from the validity bits, the lengths encoded
 //! in one pass, and one compression context for the chunk (`pages.rs`).
 //!

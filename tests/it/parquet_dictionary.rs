@@ -6,6 +6,9 @@
 //! codec, with the column index a page index calls for; chunks that cannot go that way (a dictionary that filled up, an
 //! empty value, a value the transform refuses) are decoded row by row; and
 //! generated files with planted values never show one in the output.
+//! Pseudonym chunks written from their pages (src/io/parquet/pseudonyms.rs)
+//! are held to the same: the in-memory transform of every row, and no
+//! planted value in the output.
 #![cfg(feature = "parquet")]
 
 use std::fs::File;
@@ -664,6 +667,9 @@ mod generated {
         v2: bool,
         page_index: bool,
         dict_limit: usize,
+        /// On data pages v2, text pages PLAIN (as pyarrow and Spark write
+        /// them) rather than parquet-rs's DELTA_BYTE_ARRAY.
+        plain: bool,
     }
 
     fn case() -> impl Strategy<Value = Case> {
@@ -679,9 +685,10 @@ mod generated {
             any::<bool>(),
             prop_oneof![Just(32usize), Just(1 << 20)],
             any::<u64>(),
+            any::<bool>(),
         )
             .prop_map(
-                |(pool, n, row_group, page, v2, page_index, dict_limit, seed)| {
+                |(pool, n, row_group, page, v2, page_index, dict_limit, seed, plain)| {
                     let mut x = seed | 1;
                     let mut next = move || {
                         x ^= x << 13;
@@ -708,6 +715,7 @@ mod generated {
                         v2,
                         page_index,
                         dict_limit,
+                        plain,
                     }
                 },
             )
@@ -756,6 +764,9 @@ mod generated {
                 .set_dictionary_page_size_limit(c.dict_limit);
             if c.v2 {
                 props = props.set_writer_version(WriterVersion::PARQUET_2_0);
+                if c.plain {
+                    props = props.set_encoding(Encoding::PLAIN);
+                }
             }
             if !c.page_index {
                 props = props

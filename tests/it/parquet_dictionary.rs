@@ -112,43 +112,51 @@ fn cities() -> RecordBatch {
     input(|i| (i % 7 != 3).then(|| CITIES[(i * 31 / 7) % 5].to_owned()))
 }
 
-/// Row groups of 2,000 rows, pages of 500, zstd; phone without a
-/// dictionary.
-fn write(
-    path: &std::path::Path,
-    batch: &RecordBatch,
-    v2: bool,
-    page_index: bool,
-    dict_limit: usize,
-) {
-    let zstd = Compression::ZSTD(ZstdLevel::default());
-    write_codec(path, batch, v2, page_index, dict_limit, zstd);
-}
-
-/// [`write`] with pages compressed by `codec`.
-fn write_codec(
-    path: &std::path::Path,
-    batch: &RecordBatch,
+/// How a test file is written: row groups of 2,000 rows, pages of 500;
+/// zstd and phone without a dictionary unless changed.
+#[derive(Clone, Copy)]
+struct Layout {
     v2: bool,
     page_index: bool,
     dict_limit: usize,
     codec: Compression,
-) {
-    write_phone(path, batch, v2, page_index, dict_limit, codec, None);
-}
-
-/// [`write_codec`]; with `Some(dictionary)`, phone has a dictionary or not
-/// and its other pages are PLAIN (parquet-rs writes DELTA_BYTE_ARRAY on
-/// data pages v2 unless told otherwise; pyarrow and Spark write PLAIN).
-fn write_phone(
-    path: &std::path::Path,
-    batch: &RecordBatch,
-    v2: bool,
-    page_index: bool,
-    dict_limit: usize,
-    codec: Compression,
+    /// `Some(dictionary)`: phone has a dictionary or not, and its other
+    /// pages are PLAIN (parquet-rs writes DELTA_BYTE_ARRAY on data pages v2
+    /// unless told otherwise; pyarrow and Spark write PLAIN).
     phone: Option<bool>,
-) {
+}
+
+impl Layout {
+    fn new(v2: bool, page_index: bool, dict_limit: usize) -> Self {
+        Self {
+            v2,
+            page_index,
+            dict_limit,
+            codec: Compression::ZSTD(ZstdLevel::default()),
+            phone: None,
+        }
+    }
+
+    fn codec(self, codec: Compression) -> Self {
+        Self { codec, ..self }
+    }
+
+    fn phone(self, dictionary: bool) -> Self {
+        Self {
+            phone: Some(dictionary),
+            ..self
+        }
+    }
+}
+
+fn write(path: &std::path::Path, batch: &RecordBatch, layout: Layout) {
+    let Layout {
+        v2,
+        page_index,
+        dict_limit,
+        codec,
+        phone,
+    } = layout;
     let mut props = WriterProperties::builder()
         .set_compression(codec)
         .set_max_row_group_row_count(Some(2000))
@@ -340,7 +348,7 @@ fn dictionary_chunks_match_the_row_by_row_transform() {
     let batch = cities();
     for v2 in [false, true] {
         for page_index in [false, true] {
-            write(&path, &batch, v2, page_index, 1 << 20);
+            write(&path, &batch, Layout::new(v2, page_index, 1 << 20));
             for codec in [None, Some(Codec::Snappy), Some(Codec::None)] {
                 let (out, summary) = apply(&policy(), &path, codec).unwrap();
                 check_rows(&out, &summary, &batch);
@@ -441,7 +449,11 @@ fn pseudonyms_from_pages_match_the_row_by_row_transform() {
     for (dictionary, limit) in [(true, 4096), (true, 1 << 20), (false, 0)] {
         for v2 in [false, true] {
             for codec in [Compression::UNCOMPRESSED, Compression::SNAPPY] {
-                write_phone(&path, &batch, v2, true, limit, codec, Some(dictionary));
+                write(
+                    &path,
+                    &batch,
+                    Layout::new(v2, true, limit).codec(codec).phone(dictionary),
+                );
                 let (out, summary) = apply(&policy(), &path, None).unwrap();
                 check_rows(&out, &summary, &batch);
                 let phone = summary
@@ -469,15 +481,8 @@ fn pseudonyms_from_pages_match_the_row_by_row_transform() {
             })
         },
     );
-    write_phone(
-        &path,
-        &with_empty,
-        false,
-        true,
-        4096,
-        Compression::SNAPPY,
-        Some(true),
-    );
+    let layout = Layout::new(false, true, 4096).codec(Compression::SNAPPY);
+    write(&path, &with_empty, layout.phone(true));
     let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &with_empty);
 }
@@ -494,7 +499,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
     // days) fills up after a few values and the writer falls back to plain
     // pages; city's five names fit.
     let batch = cities();
-    write(&path, &batch, false, true, 64);
+    write(&path, &batch, Layout::new(false, true, 64));
     let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     // born encoded again (one data page a chunk), city not.
@@ -514,7 +519,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
             CITIES[i % 5].to_owned()
         })
     });
-    write(&path, &batch, false, true, 1 << 20);
+    write(&path, &batch, Layout::new(false, true, 1 << 20));
     let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
@@ -534,7 +539,7 @@ fn chunks_that_cannot_go_through_their_dictionary_are_decoded() {
             "2020-01-02".to_owned()
         })
     });
-    write(&path, &batch, false, true, 1 << 20);
+    write(&path, &batch, Layout::new(false, true, 1 << 20));
     let e = apply(&text, &path, None).unwrap_err();
     assert!(e.contains("row 4322"), "{e}");
     assert!(!e.contains("not a date"), "{e}");
@@ -552,14 +557,8 @@ fn an_index_past_the_dictionary_fails_the_run() {
     let distinct =
         Policy::from_toml("version = 1\n[fields.city]\ntransform = \"pseudonymize\"\n").unwrap();
     for (v2, page_index) in [(false, true), (false, false), (true, true)] {
-        write_codec(
-            &path,
-            &cities(),
-            v2,
-            page_index,
-            1 << 20,
-            Compression::UNCOMPRESSED,
-        );
+        let layout = Layout::new(v2, page_index, 1 << 20).codec(Compression::UNCOMPRESSED);
+        write(&path, &cities(), layout);
         let mut bytes = std::fs::read(&path).unwrap();
         // The second row group's first city page, found by its body (the
         // pages are stored uncompressed).
@@ -616,7 +615,7 @@ fn null_dictionary_columns_and_pages_stay_null() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("in.parquet");
     let batch = input(|_| None);
-    write(&path, &batch, false, true, 1 << 20);
+    write(&path, &batch, Layout::new(false, true, 1 << 20));
     let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     let city = summary.columns.iter().find(|c| c.column == "city").unwrap();
@@ -624,7 +623,7 @@ fn null_dictionary_columns_and_pages_stay_null() {
 
     // Every other page of 500 rows null: null pages in the column index.
     let batch = input(|i| ((i / 500) % 2 == 1).then(|| CITIES[i % 5].to_owned()));
-    write(&path, &batch, false, true, 1 << 20);
+    write(&path, &batch, Layout::new(false, true, 1 << 20));
     let (out, summary) = apply(&policy(), &path, None).unwrap();
     check_rows(&out, &summary, &batch);
     assert!(

@@ -4,7 +4,8 @@
 #
 #   benches/parquet.sh [ROWS]      (default 8000000: about 1 GB as CSV)
 #
-# Every run is the best of RUNS (default 3).
+# Every figure is the best of RUNS runs (default 3); the Parquet and CSV runs
+# alternate, and their ratios are also printed pair by pair.
 #
 # (a) the all-keep floor on the same Parquet file (decode, encode);
 # (b) the same rows as CSV through the same policy;
@@ -65,35 +66,53 @@ text = re.sub(r"\[fields\.(city|sex)\][^\[]*", "", text)
 open(sys.argv[2], "w").write(text)
 PY
 
-# run NAME CMD...: the best wall seconds of RUNS runs (default 3, as
-# benches/apply.sh: one run alone swings by a tenth on a shared machine),
-# the peak RSS (MB) and the least CPU seconds (user + system) of a run; a
-# failed run stops the bench with the command's own error (a failure must
+# once NAME CMD...: runs CMD once, appending its wall seconds, CPU seconds
+# (user + system), user seconds and peak RSS (KB) to bench-data/runs-NAME.txt;
+# a failed run stops the bench with the command's own error (a failure must
 # never read as a speed).
+once() {
+    local name=$1; shift
+    local t0 t1 kb user sys
+    t0=$(date +%s.%N)
+    if ! /usr/bin/time -o bench-data/time.txt -f '%M %U %S' "$@" >/dev/null 2>bench-data/err.txt; then
+        echo "benches/parquet.sh: $name failed:" >&2; cat bench-data/err.txt >&2; exit 1
+    fi
+    t1=$(date +%s.%N)
+    read -r kb user sys < <(tail -1 bench-data/time.txt)
+    python3 -c "print($t1 - $t0, $user + $sys, $user, ${kb:-0})" >> "bench-data/runs-$name.txt"
+}
+# best NAME: the best wall seconds of its runs, the peak RSS (MB) and the
+# least CPU and user seconds of a run.
+best() {
+    python3 - "bench-data/runs-$1.txt" "$1" <<'PY'
+import sys
+runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print(sys.argv[2], min(r[0] for r in runs), int(max(r[3] for r in runs) / 1024),
+      min(r[1] for r in runs), min(r[2] for r in runs))
+PY
+}
+# run NAME CMD...: RUNS runs (default 3, as benches/apply.sh: one run alone
+# swings by a tenth on a shared machine), then `best`.
 run() {
     local name=$1; shift
-    local t0 t1 secs best="" rss=0 kb cpu best_cpu="" best_user=""
-    for _ in $(seq "${RUNS:-3}"); do
-        t0=$(date +%s.%N)
-        if ! /usr/bin/time -o bench-data/time.txt -f '%M %U %S' "$@" >/dev/null 2>bench-data/err.txt; then
-            echo "benches/parquet.sh: $name failed:" >&2; cat bench-data/err.txt >&2; exit 1
-        fi
-        t1=$(date +%s.%N)
-        secs=$(echo "$t1 - $t0" | bc)
-        best=$(python3 -c "print(min($secs, ${best:-$secs}))")
-        read -r kb user sys < <(tail -1 bench-data/time.txt)
-        rss=$(( ${kb:-0} > rss ? ${kb:-0} : rss ))
-        cpu=$(python3 -c "print($user + $sys)")
-        best_cpu=$(python3 -c "print(min($cpu, ${best_cpu:-$cpu}))")
-        best_user=$(python3 -c "print(min($user, ${best_user:-$user}))")
-    done
-    echo "$name $best $(( rss / 1024 )) $best_cpu $best_user"
+    rm -f "bench-data/runs-$name.txt"
+    for _ in $(seq "${RUNS:-3}"); do once "$name" "$@"; done
+    best "$name"
 }
 pq_bytes=$(stat -c %s "$pq"); csv_bytes=$(stat -c %s "$csv")
-read -r _ t_pq rss_pq cpu_pq user_pq < <(run parquet $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.parquet "$pq")
+# The Parquet and CSV runs alternate, so that each pair meets the machine
+# in the same state: on a shared VM its speed drifts by a third over
+# minutes, and runs of one kind taken together compare their minute with
+# the other's. The ratios are also given pair by pair.
+rm -f bench-data/runs-parquet.txt bench-data/runs-csv.txt
+for _ in $(seq "${RUNS:-3}"); do
+    once parquet $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.parquet "$pq"
+    once csv $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.csv "$csv"
+done
+read -r _ t_pq rss_pq cpu_pq user_pq < <(best parquet)
+read -r _ t_csv rss_csv cpu_csv user_csv < <(best csv)
 read -r _ t_floor rss_floor cpu_floor _ < <(run floor $deid apply -q -p "$keep" -k "$keys" -o bench-data/out_keep.parquet "$pq")
 read -r _ t_nodict _ _ _ < <(run nodict $deid apply -q -p "$nodict" -k "$keys" -o bench-data/out_nodict.parquet "$pq")
-read -r _ t_csv rss_csv cpu_csv user_csv < <(run csv $deid apply -q -p "$pol" -k "$keys" -o bench-data/out.csv "$csv")
 snappy=bench-data/customers_${rows}_snappy.parquet
 [ -s "$snappy" ] || $deid apply -q -p "$keep" -k "$keys" --compression snappy -o "$snappy" "$pq"
 read -r _ t_cross _ _ _ < <(run cross $deid apply -q -p "$pol" -k "$keys" --compression zstd -o bench-data/out_cross.parquet "$snappy")
@@ -143,4 +162,10 @@ print(f"dictionary columns (city, sex)   = {t_pq-t_nd:.2f} s of {t_pq:.2f} s ({1
       f"{1e9*(t_pq-t_nd)/(2*rows):.1f} ns per value; the policy without them: {t_nd:.2f} s)")
 print(f"parquet rows/s / pyarrow+hmac    = {rs(rows,t_pq)/rs(py_rows,t_py):.1f}x (target >= 30x)")
 print(f"snappy in, zstd out              = {t_cross:.2f} s ({t_cross/t_pq:.2f}x the zstd file's time)")
+runs = lambda n: [list(map(float, l.split())) for l in open(f"bench-data/runs-{n}.txt") if l.strip()]
+pairs = list(zip(runs("parquet"), runs("csv")))
+for what, k in [("wall", 0), ("CPU", 1), ("user", 2)]:
+    r = sorted(c[k] / p[k] for p, c in pairs)
+    print(f"  pair by pair ({what}): csv / parquet = " + ", ".join(f"{x:.2f}" for x in r)
+          + f" (median {r[len(r) // 2]:.2f})")
 PY

@@ -79,7 +79,7 @@ pub(super) fn rewrite(
                 num_values,
                 encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
                 ..
-            } if first => {
+            } if first && *num_values as usize <= MAX_PAGE_VALUES => {
                 let entries = plain_slices(buf, *num_values as usize)?;
                 let mut out = std::vec![0u8; entries.len().checked_mul(width)?];
                 pseudonymize(field, &entries, buf.is_ascii(), &mut out)?;
@@ -138,6 +138,14 @@ pub(super) fn rewrite(
     Some((data, close, (rows - nulls) as u64))
 }
 
+/// The most values a page (or a dictionary) may hold to be written from
+/// its pages: its pseudonyms are made at once, 32 bytes each in hex, so a
+/// header claiming billions of values (a run of one index can say that in a
+/// few bytes) would size buffers of gigabytes. Writers start a page long
+/// before (parquet-rs at 20,000 rows, pyarrow and Spark at 1 MB); a larger
+/// one is decoded row by row, in batches.
+const MAX_PAGE_VALUES: usize = 1 << 20;
+
 /// What the pages of one chunk share.
 struct Work<'a> {
     field: &'a FieldProcessor,
@@ -162,6 +170,9 @@ impl Work<'_> {
         encoding: Encoding,
         text: &mut TextChunk,
     ) -> Option<usize> {
+        if n > MAX_PAGE_VALUES {
+            return None;
+        }
         let width = self.width;
         let (mut valid, mut nulls) = (None, 0);
         if let Some(levels) = levels {
@@ -248,8 +259,8 @@ mod tests {
 
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{Field, Schema};
-    use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+    use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
     use parquet::basic::Compression;
     use parquet::file::properties::{EnabledStatistics, WriterVersion};
     use parquet::schema::types::ColumnPath;
@@ -355,6 +366,45 @@ mod tests {
                 assert_eq!(rewritten(phones(5000), props, PSEUDONYMIZE), want);
             }
         }
+    }
+
+    /// A page whose header claims more values than a page holds is left
+    /// to the row-by-row path before anything is sized by its count.
+    #[test]
+    fn a_page_of_too_many_values_is_declined() {
+        let field = Policy::from_toml(PSEUDONYMIZE).unwrap();
+        let keys = Keyset::from_keys(std::vec![MasterKey::from_bytes(1, [9u8; 32])]).unwrap();
+        let schema = Arc::new(Schema::new(std::vec![Field::new(
+            "phone",
+            DataType::Utf8,
+            true
+        )]));
+        let t = BatchTransformer::new(&field, &keys, schema, Direction::Apply).unwrap();
+        let out = ArrowSchemaConverter::new()
+            .convert(t.output_schema().as_ref())
+            .unwrap();
+        let mut text = TextChunk::new(out.column(0), &output_props()).unwrap();
+        let mut work = Work {
+            field: t.pseudonym_field(0).unwrap(),
+            width: 32,
+            dictionary: Some(std::vec![b'0'; 32]),
+            pseudonyms: Vec::new(),
+            offsets: Vec::new(),
+        };
+        // A bit width of 1, then one run of index 0 repeated 2^31 times.
+        let run = [1u8, 0x80, 0x80, 0x80, 0x80, 0x10, 0];
+        let n = 1usize << 31;
+        assert_eq!(
+            work.page(n, None, &run, Encoding::RLE_DICTIONARY, &mut text),
+            None
+        );
+        assert!(work.pseudonyms.is_empty() && work.offsets.is_empty());
+        // The same run over a page's worth of rows is written.
+        let run = [1u8, 0x80, 0xfa, 0x01, 0];
+        assert_eq!(
+            work.page(16_000, None, &run, Encoding::RLE_DICTIONARY, &mut text),
+            Some(0)
+        );
     }
 
     /// What the row-by-row path must see: an empty value (kept empty,
